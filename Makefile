@@ -1,0 +1,55 @@
+# Sightline: `make run` and `make test` are the two commands a newcomer needs.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS ?= $(shell nproc)
+DATA ?= ./sightline-data
+
+.PHONY: deps build run test unit-test integration-test asan-test fuzz-test crash-test bench clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Builds, starts the server on the embedded store at http://127.0.0.1:4318 and loads
+# the demo run once it is ready.
+run: build
+	@bash scripts/run.sh $(BUILD)/sightline $(DATA)
+
+unit-test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+integration-test: build
+	@bash tests/run_integration.sh $(BUILD)/sightline
+
+crash-test: build
+	@bash tests/crash/run.sh $(BUILD)/sightline
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGHTLINE_SANITIZE=ON
+
+# Part of the suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan-test: deps $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target common_test model_test store_test ingest_test query_test
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -L 'common|model|store|ingest|query'
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGHTLINE_FUZZ=ON
+
+# Each libFuzzer target runs briefly over its seed corpus.
+fuzz-test: deps $(FUZZ_BUILD)/build.ninja
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test: unit-test integration-test crash-test asan-test fuzz-test
+	@echo "make test: all suites passed"
+
+bench: build
+	@bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,42 @@
+// Normalisation: OTLP spans, with whatever agent convention their SDK speaks (OTel
+// GenAI current and deprecated, OpenInference, Langfuse, Traceloop/OpenLLMetry, the
+// plain agent schema), become canonical Sightline spans (proto/sightline/model/v1).
+// SPEC "Where each field comes from" is the order of precedence: first match wins.
+// One file per convention in this folder; each adds what it recognises.
+//
+// Thread-safety: pure functions; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ingest/otlp_decode.h"
+#include "model/span.h"
+
+namespace sightline::ingest {
+
+struct NormalizeOptions {
+  // Project from the API key or the x-sightline-project header; empty: take it from
+  // the resource (openinference.project.name), else "default".
+  std::string project;
+  // Longest attribute value kept whole; longer string values are cut here and a marker
+  // "…[truncated: N bytes]" appended (SPEC: 4 MiB).
+  size_t max_attribute_bytes = 4u << 20;
+  int64_t received_ns = 0;
+};
+
+struct NormalizeResult {
+  std::vector<model::Span> spans;           // accepted, canonical
+  int64_t rejected = 0;                     // spans rejected (bad ids, no trace id, ...)
+  std::map<std::string, int64_t> rejected_by_reason;  // "invalid_trace_id" -> count
+  std::string error_message;                // the first few reasons, for partial_success
+  int64_t truncated_values = 0;             // attribute values cut at the limit
+};
+
+// Normalises every span of the request. The request is consumed (its strings may be
+// moved from).
+NormalizeResult NormalizeRequest(ExportRequest* request, const NormalizeOptions& options);
+
+}  // namespace sightline::ingest

@@ -1,0 +1,67 @@
+// SpanStore: the one interface every backend of Sightline implements (the embedded
+// store now; a ClickHouse cluster later). Receivers append through it; the API reads
+// through it with backend-neutral queries (query_spec.h).
+//
+// Durability contract: Append's callback reports OK only after the spans are durable
+// under the configured fsync policy and visible to queries. Nothing acknowledged is
+// ever lost.
+//
+// Thread-safety: all methods may be called concurrently from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "model/span.h"
+#include "store/query_spec.h"
+
+namespace sightline::store {
+
+struct StoreStats {
+  int64_t spans_written = 0;     // acknowledged since start
+  int64_t bytes_written = 0;     // WAL bytes since start
+  int64_t queue_depth_bytes = 0; // appended but not yet durable
+  int64_t queue_limit_bytes = 0;
+  int64_t memtable_bytes = 0;
+  int64_t segments = 0;
+  int64_t traces = 0;
+  int64_t fsyncs = 0;
+  int64_t fsync_ns_total = 0;    // cumulative fsync time
+  std::vector<int64_t> fsync_latency_buckets;  // counts per StoreStats::kFsyncBucketsNs upper bound
+  static constexpr int64_t kFsyncBucketsNs[] = {100000, 250000, 500000, 1000000, 2500000, 5000000,
+                                                10000000, 25000000, 50000000, 100000000, 250000000, 1000000000};
+  bool ready = false;
+  bool disk_full = false;
+};
+
+class SpanStore {
+ public:
+  using AppendCallback = std::function<void(Status)>;
+
+  virtual ~SpanStore() = default;
+
+  // Queues spans for the write-ahead log. Returns ResourceExhausted at once when the
+  // ingest queue is full (the caller answers 429 / RESOURCE_EXHAUSTED), Unavailable
+  // when the store is closing or the disk is full. Otherwise returns OK and later
+  // calls `done` exactly once, from a store thread, when the spans are durable and
+  // searchable (OK) or could not be made durable (an error).
+  virtual Status Append(std::vector<model::Span> spans, AppendCallback done) = 0;
+
+  virtual Result<TracePage> SearchTraces(const TraceQuery& query) = 0;
+  // trace_id is 16 raw bytes. NotFound when no span of it is stored. projects
+  // restricts the read (empty: any).
+  virtual Result<TraceDetail> GetTrace(const std::string& trace_id, const std::vector<std::string>& projects) = 0;
+  virtual Result<model::Span> GetSpan(const std::string& trace_id, const std::string& span_id,
+                                      const std::vector<std::string>& projects) = 0;
+  virtual Result<SessionPage> SearchSessions(const SessionQuery& query) = 0;
+  virtual Result<SessionDetail> GetSession(const std::string& session_id, const std::vector<std::string>& projects) = 0;
+
+  virtual StoreStats Stats() = 0;
+  // Stops accepting appends, completes queued ones, flushes and syncs. Idempotent.
+  virtual Status Close() = 0;
+};
+
+}  // namespace sightline::store
