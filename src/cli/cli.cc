@@ -1,20 +1,36 @@
 #include "cli/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+
+#include "cli/commands.h"
 
 namespace sightline::cli {
 
 int Main(int argc, char** argv) {
   CLI::App app{"Sightline: the flight recorder for AI agents"};
   app.require_subcommand(1);
+  CommandContext ctx;
+  if (const char* url = std::getenv("SIGHTLINE_URL"); url != nullptr && *url != '\0') ctx.server_url = url;
+  app.add_option("--server", ctx.server_url, "Sightline server URL (env SIGHTLINE_URL)");
+  app.add_flag("--json", ctx.json, "Machine-readable JSON output");
+
+  RegisterServe(app, ctx);
+  RegisterTrace(app, ctx);
+  RegisterTraces(app, ctx);
+  RegisterSession(app, ctx);
+  RegisterTail(app, ctx);
+  RegisterImport(app, ctx);
+  RegisterExport(app, ctx);
+  RegisterDemo(app, ctx);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  return 0;
+  return ctx.exit_code;
 }
 
 }  // namespace sightline::cli

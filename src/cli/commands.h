@@ -1,0 +1,28 @@
+// The subcommands of `sightline`, one file each. cli.cc registers them all.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace sightline::cli {
+
+// Options shared by every subcommand, and the exit status the chosen one sets.
+struct CommandContext {
+  std::string server_url = "http://127.0.0.1:4318";  // --server, env SIGHTLINE_URL
+  bool json = false;                                  // --json: machine output
+  int exit_code = 0;                                  // 0 success, 1 failure, 2 usage
+};
+
+// Each adds its subcommand to app; the subcommand's callback runs it and sets
+// ctx.exit_code.
+void RegisterServe(CLI::App& app, CommandContext& ctx);    // serve.cc
+void RegisterTrace(CLI::App& app, CommandContext& ctx);    // trace.cc
+void RegisterTraces(CLI::App& app, CommandContext& ctx);   // traces.cc
+void RegisterSession(CLI::App& app, CommandContext& ctx);  // session.cc
+void RegisterTail(CLI::App& app, CommandContext& ctx);     // tail.cc
+void RegisterImport(CLI::App& app, CommandContext& ctx);   // import.cc
+void RegisterExport(CLI::App& app, CommandContext& ctx);   // export.cc
+void RegisterDemo(CLI::App& app, CommandContext& ctx);     // demo.cc
+
+}  // namespace sightline::cli
