@@ -24,8 +24,11 @@ run: build
 unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# Real clients (OpenTelemetry, Langfuse and OpenInference SDKs from npm) and the CLI,
+# against the real server binary.
 integration-test: build
 	@bash tests/run_integration.sh $(BUILD)/sightline
+	@bash tests/cli/cli_e2e.sh $(BUILD)/sightline
 
 crash-test: build
 	@bash tests/crash/run.sh $(BUILD)/sightline

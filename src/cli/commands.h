@@ -25,4 +25,8 @@ void RegisterImport(CLI::App& app, CommandContext& ctx);   // import.cc
 void RegisterExport(CLI::App& app, CommandContext& ctx);   // export.cc
 void RegisterDemo(CLI::App& app, CommandContext& ctx);     // demo.cc
 
+// Adds --server (env SIGHTLINE_URL) and --json to a client subcommand, bound to ctx,
+// so they work after the subcommand name as well as before it (client_common.cc).
+void AddClientOptions(CLI::App* cmd, CommandContext& ctx);
+
 }  // namespace sightline::cli

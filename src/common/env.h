@@ -47,6 +47,12 @@ class RandomAccessFile {
   virtual uint64_t Size() const = 0;
 };
 
+// A held advisory lock on a file (Env::LockFile). Destroying it releases the lock.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -76,6 +82,14 @@ class Env {
   virtual Status Truncate(const std::string& path, uint64_t size) = 0;
   // Bytes free on the file system holding dir.
   virtual Result<uint64_t> FreeSpace(const std::string& dir) = 0;
+
+  // Takes an exclusive lock on path (created if missing) so that two store instances,
+  // in one process or two, never open the same data directory. Fails with IOError
+  // naming the path when another holder has it. The base implementation locks nothing
+  // (for Envs without a notion of locking); PosixEnv and MemEnv really exclude.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) {
+    return std::unique_ptr<FileLock>(new FileLock());
+  }
 
   // Wall-clock time, Unix nanoseconds.
   virtual int64_t NowNanos() = 0;

@@ -1,6 +1,7 @@
 // The POSIX Env: plain file descriptors, fdatasync, rename(2), statvfs.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -117,6 +118,20 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   uint64_t size_;
 };
 
+// Holds flock(2) on an open descriptor: locks belong to the open file description, so
+// a second open of the same directory conflicts even inside one process.
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
 class PosixEnv final : public Env {
  public:
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
@@ -206,6 +221,17 @@ class PosixEnv final : public Env {
     struct statvfs st;
     if (::statvfs(dir.c_str(), &st) != 0) return PosixError(dir, errno);
     return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return PosixError(path, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      ::close(fd);
+      if (e == EWOULDBLOCK) return Status::IOError(path + ": locked by another process or store instance");
+      return PosixError("lock " + path, e);
+    }
+    return std::unique_ptr<FileLock>(new PosixFileLock(fd));
   }
   int64_t NowNanos() override {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(

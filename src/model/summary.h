@@ -14,7 +14,7 @@ namespace sightline::model {
 struct TraceSummary {
   std::string trace_id;  // 16 raw bytes
   std::string project;
-  std::string root_name;  // empty while the root has not arrived
+  std::string root_name;  // the root span's name; the earliest span's until the root arrives
   std::string service;
   std::string agent_name;
   std::string session_id;

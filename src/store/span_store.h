@@ -35,6 +35,11 @@ struct StoreStats {
                                                 10000000, 25000000, 50000000, 100000000, 250000000, 1000000000};
   bool ready = false;
   bool disk_full = false;
+  // Added by the embedded store (zero where a backend has no such thing):
+  int64_t index_bytes = 0;             // in-memory trace index, sessions and interned strings
+  int64_t rejected_queue_full = 0;     // Appends refused with ResourceExhausted
+  int64_t write_failures = 0;          // failed WAL writes / fsyncs (each failed its batches)
+  int64_t recovery_dropped_bytes = 0;  // WAL bytes skipped as corrupt at the last Open
 };
 
 class SpanStore {
@@ -61,6 +66,7 @@ class SpanStore {
 
   virtual StoreStats Stats() = 0;
   // Stops accepting appends, completes queued ones, flushes and syncs. Idempotent.
+  // Must not be called from an Append callback.
   virtual Status Close() = 0;
 };
 

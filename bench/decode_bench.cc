@@ -1,0 +1,93 @@
+// The ingest ceiling on one core: the server's own OTLP protobuf decode and
+// normalisation (ingest::DecodeOtlpProtobuf + ingest::NormalizeRequest) over the same
+// request bodies the load generator sends. items_per_second is spans/s, bytes_per_second
+// wire bytes/s. No network, no store: what end-to-end numbers are measured against.
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "ingest/normalize/normalize.h"
+#include "ingest/otlp_decode.h"
+#include "workload.h"
+
+namespace sightline::bench {
+namespace {
+
+// The first n_batches bodies of the workload for variant, encoded once.
+const std::vector<std::string>& Bodies(Variant v) {
+  static std::vector<std::string> lean, payload;
+  std::vector<std::string>& out = v == Variant::kLean ? lean : payload;
+  if (out.empty()) {
+    WorkloadOptions o;
+    o.variant = v;
+    o.seed = 1;
+    o.batch_spans = 500;
+    o.total_spans = v == Variant::kLean ? 40 * 500 : 24 * 500;
+    WorkloadGenerator g(o);
+    ExportRequest req;
+    while (g.NextBatch(&req)) out.push_back(req.SerializeAsString());
+  }
+  return out;
+}
+
+void Run(benchmark::State& state, Variant v, bool normalize, bool gzip) {
+  std::vector<std::string> bodies = Bodies(v);
+  if (gzip)
+    for (auto& b : bodies) b = ingest::Gzip(b);
+  ingest::NormalizeOptions opts;
+  opts.received_ns = 1'767'225'600'000'000'000;
+  int64_t spans = 0, bytes = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::string& body = bodies[i++ % bodies.size()];
+    std::string inflated;
+    std::string_view proto = body;
+    if (gzip) {
+      auto r = ingest::GunzipBounded(body, 64u << 20);
+      if (!r.ok()) {
+        state.SkipWithError(r.status().ToString().c_str());
+        return;
+      }
+      inflated = std::move(r).value();
+      proto = inflated;
+    }
+    ingest::ExportRequest req;
+    Status st = ingest::DecodeOtlpProtobuf(proto, &req);
+    if (!st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return;
+    }
+    int64_t n = 0;
+    if (normalize) {
+      ingest::NormalizeResult res = ingest::NormalizeRequest(&req, opts);
+      n = static_cast<int64_t>(res.spans.size());
+      benchmark::DoNotOptimize(res.spans.data());
+    } else {
+      for (const auto& rs : req.resource_spans())
+        for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
+      benchmark::DoNotOptimize(req);
+    }
+    spans += n;
+    bytes += static_cast<int64_t>(body.size());
+  }
+  state.SetItemsProcessed(spans);
+  state.SetBytesProcessed(bytes);
+}
+
+void BM_DecodeNormalize_Lean(benchmark::State& s) { Run(s, Variant::kLean, true, false); }
+void BM_DecodeNormalize_Payload(benchmark::State& s) { Run(s, Variant::kPayload, true, false); }
+void BM_DecodeOnly_Lean(benchmark::State& s) { Run(s, Variant::kLean, false, false); }
+void BM_DecodeOnly_Payload(benchmark::State& s) { Run(s, Variant::kPayload, false, false); }
+void BM_GunzipDecodeNormalize_Lean(benchmark::State& s) { Run(s, Variant::kLean, true, true); }
+
+BENCHMARK(BM_DecodeNormalize_Lean)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+BENCHMARK(BM_DecodeNormalize_Payload)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+BENCHMARK(BM_DecodeOnly_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
+BENCHMARK(BM_DecodeOnly_Payload)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
+BENCHMARK(BM_GunzipDecodeNormalize_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
+
+}  // namespace
+}  // namespace sightline::bench
+
+BENCHMARK_MAIN();

@@ -1,0 +1,338 @@
+#include "api/http_server.h"
+
+#include <array>
+#include <charconv>
+#include <optional>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "api/json_encode.h"
+
+namespace sightline::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kHeaderLimit = 64 * 1024;
+// After answering a request whose body was not read (413), keep reading and
+// discarding for a while before closing: closing a socket with unread input sends an
+// RST, which can destroy the answer before the client reads it.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 8u << 20;
+
+HttpResponse ErrorResponse(http::status code, const Status& st) {
+  HttpResponse res{code, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = ErrorJson(st);
+  return res;
+}
+
+}  // namespace
+
+Status ParseHostPort(const std::string& text, std::string* host, int* port) {
+  auto bad = [&] { return Status::InvalidArgument("\"" + text + "\" is not HOST:PORT (e.g. 127.0.0.1:4318)"); };
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return bad();
+  std::string h = text.substr(0, colon);
+  std::string p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty()) h = "0.0.0.0";  // ":4318" listens on every interface, as Go servers do
+  if (h == "localhost") h = "127.0.0.1";
+  int n = -1;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), n);
+  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || n < 0 || n > 65535) return bad();
+  boost::system::error_code aec;
+  asio::ip::make_address(h, aec);
+  if (aec) return Status::InvalidArgument("\"" + text + "\": host must be an IP address or localhost");
+  *host = h;
+  *port = n;
+  return Status::OK();
+}
+
+// One accepted TCP connection. Lives while an I/O operation or a pending Responder
+// holds it. All of its state is touched only on its strand.
+class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket&& socket, HttpServer* server) : stream_(std::move(socket)), server_(server) {}
+  ~Connection() { server_->Unregister(this); }
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Connection::ReadHeader, shared_from_this()));
+  }
+
+  // Closes the socket (from any thread), cancelling whatever is pending.
+  void Close() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(server_->options_.max_body_bytes);
+    stream_.expires_after(server_->options_.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Connection::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    const auto& req = parser_->get();
+    version_ = req.version();
+    if (auto cl = parser_->content_length(); cl && *cl > server_->options_.max_body_bytes) {
+      return SendEarly(ErrorResponse(http::status::payload_too_large,
+                                     Status::TooLarge("Content-Length " + std::to_string(*cl) +
+                                                      " is over the limit of " +
+                                                      std::to_string(server_->options_.max_body_bytes) + " bytes")));
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+        if (wec) return self->Shutdown();
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_after(server_->options_.read_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Connection::OnRead, shared_from_this()));
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return SendEarly(ErrorResponse(http::status::payload_too_large,
+                                     Status::TooLarge("request body is over the limit of " +
+                                                      std::to_string(server_->options_.max_body_bytes) + " bytes")));
+    }
+    if (ec == http::error::header_limit) {
+      return SendEarly(ErrorResponse(http::status::request_header_fields_too_large,
+                                     Status::InvalidArgument("request headers are over 64 KiB")));
+    }
+    // A malformed request gets a 400; a closed or timed-out connection just ends.
+    static const auto& http_category = http::make_error_code(http::error::bad_method).category();
+    if (ec.category() == http_category && ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      return SendEarly(ErrorResponse(http::status::bad_request,
+                                     Status::InvalidArgument("malformed HTTP request: " + ec.message())));
+    }
+    Shutdown();
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    stream_.expires_never();  // the answer may wait for an fsync; no timer runs meanwhile
+    HttpRequest req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    if (server_->stopping_.load()) {
+      close_after_ = true;
+      return Write(ErrorResponse(http::status::service_unavailable, Status::Unavailable("server is shutting down")));
+    }
+    request_active_ = true;
+    server_->RequestStarted();
+    auto self = shared_from_this();
+    Responder respond([self](HttpResponse res) {
+      asio::post(self->stream_.get_executor(),
+                 [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
+    });
+    try {
+      server_->handler_(std::move(req), respond);
+    } catch (const std::exception& e) {
+      respond(ErrorResponse(http::status::internal_server_error, Status::Internal(e.what())));
+    }
+  }
+
+  // Answers without having read the body, then closes.
+  void SendEarly(HttpResponse res) {
+    close_after_ = true;
+    linger_ = true;
+    Write(std::move(res));
+  }
+
+  void Write(HttpResponse res) {
+    bool close = close_after_ || !keep_alive_ || server_->stopping_.load();
+    res.version(version_);
+    res.keep_alive(!close);
+    res.set(http::field::server, "sightline");
+    res.prepare_payload();
+    response_ = std::make_shared<HttpResponse>(std::move(res));
+    stream_.expires_after(server_->options_.read_timeout);
+    http::async_write(stream_, *response_, [self = shared_from_this(), close](beast::error_code ec, size_t) {
+      self->OnWrite(close, ec);
+    });
+  }
+
+  void OnWrite(bool close, beast::error_code ec) {
+    response_.reset();
+    if (request_active_) {
+      request_active_ = false;
+      server_->RequestFinished();
+    }
+    if (ec) return Shutdown();
+    if (close) return linger_ ? Linger() : Shutdown();
+    ReadHeader();
+  }
+
+  void Linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kLingerTime);
+    DrainSome();
+  }
+
+  void DrainSome() {
+    stream_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kLingerBytes) return self->Shutdown();
+      self->DrainSome();
+    });
+  }
+
+  void Shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpResponse> response_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool close_after_ = false;
+  bool linger_ = false;
+  bool request_active_ = false;
+  std::array<char, 16384> drain_{};
+  size_t drained_ = 0;
+};
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler)
+    : options_(std::move(options)), handler_(std::move(handler)), acceptor_(asio::make_strand(ioc_)) {}
+
+HttpServer::~HttpServer() {
+  Stop(std::chrono::milliseconds(0));
+}
+
+Result<int> HttpServer::Start() {
+  if (started_) return Status::Internal("HTTP server already started");
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(options_.address, ec);
+  if (ec) return Status::InvalidArgument("HTTP address \"" + options_.address + "\": " + ec.message());
+  tcp::endpoint ep(addr, static_cast<uint16_t>(options_.port));
+  std::string where = options_.address + ":" + std::to_string(options_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Unavailable("cannot listen for HTTP on " + where + ": " + ec.message());
+  int port = acceptor_.local_endpoint(ec).port();
+  started_ = true;
+  work_.emplace(ioc_.get_executor());
+  Accept();
+  int n = options_.threads < 1 ? 1 : options_.threads;
+  for (int i = 0; i < n; ++i) {
+    threads_.emplace_back([this] {
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception&) {
+          // A handler threw: the connection it belonged to is lost; keep serving.
+        }
+      }
+    });
+  }
+  return port;
+}
+
+void HttpServer::Accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Out of file descriptors and similar: back off instead of spinning.
+      auto timer = std::make_shared<asio::steady_timer>(acceptor_.get_executor(), std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](beast::error_code) {
+        if (acceptor_.is_open()) Accept();
+      });
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto conn = std::make_shared<Connection>(std::move(socket), this);
+    Register(conn);
+    conn->Start();
+    Accept();
+  });
+}
+
+void HttpServer::RequestStarted() { in_flight_.fetch_add(1); }
+
+void HttpServer::RequestFinished() {
+  if (in_flight_.fetch_sub(1) == 1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_cv_.notify_all();
+  }
+}
+
+void HttpServer::Register(const std::shared_ptr<Connection>& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  connections_.emplace(c.get(), c);
+}
+
+void HttpServer::Unregister(Connection* c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  connections_.erase(c);
+  idle_cv_.notify_all();
+}
+
+void HttpServer::Stop(std::chrono::milliseconds grace) {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  stopping_.store(true);
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait_for(lock, grace, [this] { return in_flight_.load() == 0; });
+    for (auto& [ptr, weak] : connections_)
+      if (auto c = weak.lock()) open.push_back(std::move(c));
+  }
+  for (auto& c : open) c->Close();
+  open.clear();
+  {
+    // Closed connections end once their strands run; a connection still waiting on a
+    // Responder (grace ran out) is left to the io_context's destruction.
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_cv_.wait_for(lock, std::chrono::seconds(3), [this] { return connections_.empty(); });
+  }
+  work_.reset();
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace sightline::api

@@ -1,0 +1,47 @@
+// JSON encoding of the model for the REST API: spans, trace and session summaries,
+// errors. Ids are lowercase hex; enums are names; int64 values are JSON numbers;
+// absent optional numbers are null; input/output are embedded as JSON values;
+// attributes and resource are objects of key -> value with AnyValue rendered
+// naturally (bytes as base64). See docs/api.md for the full shape.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "common/status.h"
+#include "model/span.h"
+#include "model/summary.h"
+
+namespace sightline::api {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// List views (search, trace) replace input/output and attribute string values longer
+// than this by {"truncated":true,"bytes":N}; the single-span endpoint sends them whole.
+constexpr size_t kListPayloadLimit = 64 * 1024;
+
+struct SpanJsonOptions {
+  size_t payload_limit = 0;  // 0: everything whole
+  bool tree_fields = false;  // write depth and parent_missing
+  int depth = 0;
+  bool parent_missing = false;
+};
+
+void WriteSpan(JsonWriter& w, const model::Span& span, const SpanJsonOptions& options);
+void WriteTraceSummary(JsonWriter& w, const model::TraceSummary& s);
+void WriteSessionSummary(JsonWriter& w, const model::SessionSummary& s);
+
+// Writes text that should hold one JSON value: raw when it parses, as a JSON string
+// when it does not (so a bad payload never breaks the document).
+void WriteEmbeddedJson(JsonWriter& w, std::string_view text);
+
+// {"error":{"code":"not_found","message":"..."}}
+std::string ErrorJson(const Status& status);
+
+}  // namespace sightline::api

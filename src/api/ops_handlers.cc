@@ -1,0 +1,120 @@
+// Operational routes: /healthz (liveness), /readyz (store open and recovered, not
+// draining), /metrics (Prometheus text 0.0.4), and / (how to send data, until the
+// web UI lands).
+#include <boost/beast/http/field.hpp>
+
+#include "api/router.h"
+
+namespace sightline::api {
+namespace {
+
+namespace http = boost::beast::http;
+
+std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse ApiRouter::Healthz() { return Json(200, R"({"status":"ok"})"); }
+
+HttpResponse ApiRouter::Readyz() {
+  if (draining_.load()) return Json(503, R"({"status":"draining"})");
+  store::StoreStats stats = store_->Stats();
+  if (!stats.ready) return Json(503, R"({"status":"starting"})");
+  if (stats.disk_full) return Json(503, R"({"status":"disk_full"})");
+  return Json(200, R"({"status":"ready"})");
+}
+
+HttpResponse ApiRouter::MetricsPage() {
+  std::string text = metrics_->Render();
+  MetricsWriter w(&text);
+  store::StoreStats s = store_->Stats();
+  w.Gauge("sightline_store_queue_depth_bytes", "Bytes appended but not yet durable.",
+          static_cast<double>(s.queue_depth_bytes));
+  w.Gauge("sightline_store_queue_limit_bytes", "Ingest queue limit (--queue-limit-bytes).",
+          static_cast<double>(s.queue_limit_bytes));
+  w.Gauge("sightline_store_memtable_bytes", "Bytes held in the memtable.", static_cast<double>(s.memtable_bytes));
+  w.Gauge("sightline_store_segments", "Segment files.", static_cast<double>(s.segments));
+  w.Gauge("sightline_store_traces", "Traces stored.", static_cast<double>(s.traces));
+  w.Counter("sightline_store_spans_written_total", "Spans made durable since start.",
+            static_cast<double>(s.spans_written));
+  w.Counter("sightline_store_wal_bytes_total", "WAL bytes written since start.", static_cast<double>(s.bytes_written));
+  w.Gauge("sightline_store_ready", "1 when the store is open and recovery is done.", s.ready ? 1 : 0);
+  w.Gauge("sightline_store_disk_full", "1 while the store refuses writes for lack of disk space.", s.disk_full ? 1 : 0);
+  {
+    std::vector<double> bounds;
+    for (int64_t ns : store::StoreStats::kFsyncBucketsNs) bounds.push_back(static_cast<double>(ns) / 1e9);
+    std::vector<uint64_t> counts(bounds.size() + 1, 0);
+    uint64_t bucketed = 0;
+    for (size_t i = 0; i < s.fsync_latency_buckets.size() && i < counts.size(); ++i) {
+      counts[i] = static_cast<uint64_t>(s.fsync_latency_buckets[i]);
+      bucketed += counts[i];
+    }
+    // Fsyncs slower than the last bound land in +Inf.
+    uint64_t total = static_cast<uint64_t>(s.fsyncs);
+    if (total > bucketed && s.fsync_latency_buckets.size() <= bounds.size()) counts[bounds.size()] += total - bucketed;
+    w.Header("sightline_store_fsync_duration_seconds", "WAL fsync latency.", "histogram");
+    w.HistogramSamples("sightline_store_fsync_duration_seconds", {}, bounds, counts,
+                       static_cast<double>(s.fsync_ns_total) / 1e9, total);
+  }
+  w.Gauge("sightline_process_resident_memory_bytes", "Resident set size (VmRSS).",
+          static_cast<double>(ProcessRssBytes()));
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.body() = std::move(text);
+  return res;
+}
+
+HttpResponse ApiRouter::IndexPage(std::string_view host) {
+  std::string http_ep = HtmlEscape("http://" + std::string(host.empty() ? "127.0.0.1:4318" : host));
+  std::string grpc_ep = HtmlEscape(options_.grpc_endpoint.empty() ? "(gRPC is off)" : options_.grpc_endpoint);
+  std::string html = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sightline</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}
+code,pre{background:#f3f3f3;border-radius:4px}pre{padding:.75rem;overflow:auto}</style></head>
+<body>
+<h1>Sightline</h1>
+<p>The flight recorder for AI agents is running. Point any OpenTelemetry, OpenInference,
+Langfuse or Traceloop/OpenLLMetry exporter here:</p>
+<pre>export OTEL_EXPORTER_OTLP_ENDPOINT=)" + http_ep + R"(
+export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf   # or http/json
+
+# or over gRPC:
+export OTEL_EXPORTER_OTLP_ENDPOINT=)" + grpc_ep + R"(
+export OTEL_EXPORTER_OTLP_PROTOCOL=grpc</pre>
+<p>Langfuse SDKs: set the base URL to <code>)" + http_ep + R"(</code> (spans arrive at
+<code>/api/public/otel/v1/traces</code>). Set <code>x-sightline-project</code> as a header
+to choose the project.</p>
+<h2>API</h2>
+<ul>
+<li><a href="/api/v1/traces">GET /api/v1/traces</a>: search traces
+(<code>from, to, project, service, agent, session_id, user_id, status, kind, name, model, tool,
+min_duration_ms, max_duration_ms, min_cost_usd, attr.KEY=VALUE, q, limit, cursor</code>)</li>
+<li>GET /api/v1/traces/{trace_id}: one trace as a tree</li>
+<li>GET /api/v1/traces/{trace_id}/spans/{span_id}: one span with full payloads</li>
+<li><a href="/api/v1/sessions">GET /api/v1/sessions</a>: search sessions</li>
+<li>GET /api/v1/sessions/{session_id}: one session's traces in order</li>
+<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a></li>
+</ul>
+<p>From a terminal: <code>sightline traces</code>, <code>sightline trace ID</code>,
+<code>sightline demo</code> to send a sample run.</p>
+</body></html>
+)";
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.body() = std::move(html);
+  return res;
+}
+
+}  // namespace sightline::api

@@ -1,0 +1,162 @@
+#include "api/router.h"
+
+#include <chrono>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include "api/json_encode.h"
+#include "common/error_map.h"
+
+namespace sightline::api {
+
+namespace http = boost::beast::http;
+
+ApiRouter::ApiRouter(store::SpanStore* store, ingest::IngestService* ingest, MetricsRegistry* metrics,
+                     RouterOptions options)
+    : store_(store),
+      ingest_(ingest),
+      metrics_(metrics),
+      options_(std::move(options)),
+      query_pool_(static_cast<size_t>(options_.query_threads < 1 ? 1 : options_.query_threads)) {
+  for (int r = 0; r < kRouteCount; ++r) {
+    latency_[r] = metrics_->GetHistogram("sightline_http_request_duration_seconds",
+                                         "HTTP request latency, from the full request read to the answer, by route.",
+                                         DefaultLatencyBuckets(), {{"route", std::string(RouteName(Route(r)))}});
+  }
+  in_flight_ = metrics_->GetGauge("sightline_http_requests_in_flight", "HTTP requests being handled.");
+}
+
+ApiRouter::~ApiRouter() { Shutdown(); }
+
+void ApiRouter::Shutdown() { query_pool_.join(); }
+
+std::string_view ApiRouter::RouteName(Route r) {
+  switch (r) {
+    case kOtlp: return "/v1/traces";
+    case kOtlpLangfuse: return "/api/public/otel/v1/traces";
+    case kSearchTraces: return "/api/v1/traces";
+    case kGetTrace: return "/api/v1/traces/{trace_id}";
+    case kGetSpan: return "/api/v1/traces/{trace_id}/spans/{span_id}";
+    case kSearchSessions: return "/api/v1/sessions";
+    case kGetSession: return "/api/v1/sessions/{session_id}";
+    case kHealthz: return "/healthz";
+    case kReadyz: return "/readyz";
+    case kMetrics: return "/metrics";
+    case kIndex: return "/";
+    default: return "other";
+  }
+}
+
+HttpResponse ApiRouter::Json(int status, std::string body) {
+  HttpResponse res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = std::move(body);
+  return res;
+}
+
+HttpResponse ApiRouter::Error(const Status& status) {
+  HttpResponse res = Json(HttpStatusFor(status.code()), ErrorJson(status));
+  if (IsRetryable(status.code())) res.set(http::field::retry_after, std::to_string(kRetryAfterSeconds));
+  return res;
+}
+
+Responder ApiRouter::Instrument(Route route, Responder respond) {
+  in_flight_->Add(1);
+  auto start = std::chrono::steady_clock::now();
+  return Responder([this, route, start, respond](HttpResponse res) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    latency_[route]->Observe(seconds);
+    metrics_->GetCounter("sightline_http_requests_total", "HTTP requests answered, by route and status code.",
+                         {{"route", std::string(RouteName(route))}, {"code", std::to_string(res.result_int())}})
+        ->Inc();
+    in_flight_->Add(-1);
+    respond(std::move(res));
+  });
+}
+
+void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
+  auto target = ParseTarget(std::string_view(req.target().data(), req.target().size()));
+  if (!target.ok()) return Instrument(kUnknown, respond)(Error(target.status()));
+  const auto& seg = target->segments;
+  const http::verb method = req.method();
+
+  // Matches the path; sets the route and the one method it allows.
+  Route route = kUnknown;
+  http::verb allowed = http::verb::get;
+  const size_t n = seg.size();
+  auto is = [&](size_t i, std::string_view s) { return i < n && seg[i] == s; };
+  if (n == 0) {
+    route = kIndex;
+  } else if (n == 2 && is(0, "v1") && is(1, "traces")) {
+    route = kOtlp;
+    allowed = http::verb::post;
+  } else if (n == 5 && is(0, "api") && is(1, "public") && is(2, "otel") && is(3, "v1") && is(4, "traces")) {
+    route = kOtlpLangfuse;
+    allowed = http::verb::post;
+  } else if (n >= 3 && is(0, "api") && is(1, "v1") && is(2, "traces")) {
+    if (n == 3) route = kSearchTraces;
+    else if (n == 4) route = kGetTrace;
+    else if (n == 6 && is(4, "spans")) route = kGetSpan;
+  } else if (n >= 3 && is(0, "api") && is(1, "v1") && is(2, "sessions")) {
+    if (n == 3) route = kSearchSessions;
+    else if (n == 4) route = kGetSession;
+  } else if (n == 1 && is(0, "healthz")) {
+    route = kHealthz;
+  } else if (n == 1 && is(0, "readyz")) {
+    route = kReadyz;
+  } else if (n == 1 && is(0, "metrics")) {
+    route = kMetrics;
+  }
+
+  Responder answer = Instrument(route, std::move(respond));
+  if (route == kUnknown) {
+    return answer(Error(Status::NotFound("no route for " + std::string(req.target()))));
+  }
+  if (method != allowed) {
+    std::string msg = std::string(req.method_string()) + " is not allowed on " + std::string(RouteName(route));
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("error");
+    w.StartObject();
+    w.Key("code");
+    w.String("method_not_allowed");
+    w.Key("message");
+    w.String(msg.data(), static_cast<rapidjson::SizeType>(msg.size()));
+    w.EndObject();
+    w.EndObject();
+    HttpResponse res = Json(405, std::string(buf.GetString(), buf.GetSize()));
+    res.set(http::field::allow, allowed == http::verb::post ? "POST" : "GET");
+    return answer(std::move(res));
+  }
+
+  switch (route) {
+    case kOtlp:
+    case kOtlpLangfuse: return HandleOtlp(std::move(req), std::move(answer));
+    case kHealthz: return answer(Healthz());
+    case kReadyz: return answer(Readyz());
+    case kMetrics: return answer(MetricsPage());
+    case kIndex: return answer(IndexPage(std::string_view(req[http::field::host].data(), req[http::field::host].size())));
+    default: break;
+  }
+  // REST reads: off the io threads.
+  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer]() {
+    try {
+      const auto& s = t.segments;
+      switch (route) {
+        case kSearchTraces: return SearchTraces(t.params, answer);
+        case kGetTrace: return GetTrace(s[3], t.params, answer);
+        case kGetSpan: return GetSpan(s[3], s[5], t.params, answer);
+        case kSearchSessions: return SearchSessions(t.params, answer);
+        case kGetSession: return GetSession(s[3], t.params, answer);
+        default: return answer(Error(Status::Internal("unrouted request")));
+      }
+    } catch (const std::exception& e) {
+      answer(Error(Status::Internal(std::string("query failed: ") + e.what())));
+    }
+  });
+}
+
+}  // namespace sightline::api

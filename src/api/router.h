@@ -1,0 +1,106 @@
+// ApiRouter: Sightline's HTTP routes (SPEC "HTTP API", docs/api.md) behind
+// HttpServer's one Handler. It matches method and path, and hands each request to its
+// handler:
+//   - OTLP/HTTP receivers (otlp_http.cc) go to IngestService on the io thread (CPU
+//     work only) and answer from the store's callback;
+//   - REST reads (rest_handlers.cc) run on a small query pool, since store reads may
+//     touch the disk, and answer from there;
+//   - health, readiness, metrics and the index page (ops_handlers.cc) answer at once.
+// Every answer is counted in sightline_http_requests_total{route,code} and timed in
+// sightline_http_request_duration_seconds{route}; routes are path templates, so
+// label cardinality stays fixed.
+//
+// Thread-safety: Handle may run concurrently on any io thread. The store, the ingest
+// service and the registry must outlive the router and its pending answers.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/http_server.h"
+#include "api/query_params.h"
+#include "common/metrics.h"
+#include "ingest/ingest_service.h"
+#include "store/span_store.h"
+
+namespace sightline::api {
+
+struct RouterOptions {
+  int query_threads = 2;
+  // Shown on the index page: where OTLP/gRPC senders should point (empty: gRPC off).
+  // The HTTP endpoint shown is the one the browser used (the Host header).
+  std::string grpc_endpoint = "http://127.0.0.1:4317";
+};
+
+class ApiRouter {
+ public:
+  ApiRouter(store::SpanStore* store, ingest::IngestService* ingest, MetricsRegistry* metrics, RouterOptions options);
+  ~ApiRouter();
+  ApiRouter(const ApiRouter&) = delete;
+  ApiRouter& operator=(const ApiRouter&) = delete;
+
+  void Handle(HttpRequest&& request, Responder respond);
+
+  // From now on /readyz answers 503 (load balancers stop sending) while in-flight
+  // requests finish.
+  void SetDraining() { draining_.store(true); }
+  // Waits for queued queries to finish. Call before destroying the store.
+  void Shutdown();
+
+  // A JSON response with the given status.
+  static HttpResponse Json(int status, std::string body);
+  // {"error":...} with the status ErrorMap gives (Retry-After when retryable).
+  static HttpResponse Error(const Status& status);
+
+ private:
+  enum Route : int {
+    kOtlp,
+    kOtlpLangfuse,
+    kSearchTraces,
+    kGetTrace,
+    kGetSpan,
+    kSearchSessions,
+    kGetSession,
+    kHealthz,
+    kReadyz,
+    kMetrics,
+    kIndex,
+    kUnknown,
+    kRouteCount,
+  };
+  static std::string_view RouteName(Route r);
+
+  // Wraps respond with the per-route metrics.
+  Responder Instrument(Route route, Responder respond);
+
+  // otlp_http.cc
+  void HandleOtlp(HttpRequest&& request, Responder respond);
+  // rest_handlers.cc (run on the query pool)
+  void SearchTraces(const QueryParams& params, const Responder& respond);
+  void GetTrace(const std::string& trace_hex, const QueryParams& params, const Responder& respond);
+  void GetSpan(const std::string& trace_hex, const std::string& span_hex, const QueryParams& params,
+               const Responder& respond);
+  void SearchSessions(const QueryParams& params, const Responder& respond);
+  void GetSession(const std::string& session_id, const QueryParams& params, const Responder& respond);
+  // ops_handlers.cc
+  HttpResponse Healthz();
+  HttpResponse Readyz();
+  HttpResponse MetricsPage();
+  HttpResponse IndexPage(std::string_view host);
+
+  store::SpanStore* store_;
+  ingest::IngestService* ingest_;
+  MetricsRegistry* metrics_;
+  RouterOptions options_;
+  std::atomic<bool> draining_{false};
+  std::array<Histogram*, kRouteCount> latency_{};
+  Gauge* in_flight_;
+  boost::asio::thread_pool query_pool_;
+};
+
+}  // namespace sightline::api

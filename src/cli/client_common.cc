@@ -1,0 +1,69 @@
+#include "cli/client_common.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include "cli/json_util.h"
+
+namespace sightline::cli {
+
+void AddClientOptions(CLI::App* cmd, CommandContext& ctx) {
+  // No envname here: cli.cc reads SIGHTLINE_URL into ctx first, so a flag (before or
+  // after the subcommand) overrides it; CLI11 would apply the variable after the flag.
+  cmd->add_option("--server", ctx.server_url, "Sightline server URL (env SIGHTLINE_URL, default http://127.0.0.1:4318)");
+  cmd->add_flag("--json", ctx.json, "Machine-readable JSON output (the API's JSON)");
+}
+
+Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx) {
+  auto url = ParseUrl(ctx.server_url);
+  if (!url.ok()) return url.status();
+  return std::make_unique<HttpClient>(std::move(url).value());
+}
+
+Status GetJson(HttpClient& client, const std::string& target, std::string_view what, rapidjson::Document* doc) {
+  auto r = client.Get(target);
+  if (!r.ok()) return r.status();
+  const HttpResponse& res = *r;
+  if (res.status < 200 || res.status >= 300) {
+    std::string msg = std::string(what) + ": " + ErrorMessageFromResponse(res) + " (HTTP " +
+                      std::to_string(res.status) + " from " + client.base().ToString() + ")";
+    if (res.status == 404) return Status::NotFound(msg);
+    if (res.status == 400) return Status(StatusCode::kInvalidArgument, msg);
+    if (res.status == 429 || res.status == 503) return Status::Unavailable(msg);
+    if (res.status == 401) return Status::Unauthenticated(msg);
+    if (res.status == 403) return Status::PermissionDenied(msg);
+    return Status::Internal(msg);
+  }
+  Status st = ParseJson(res.body, doc, std::string(what) + " answer from " + client.base().ToString());
+  if (!st.ok()) return Status::Internal(st.message());
+  return Status::OK();
+}
+
+void ReportFailure(CommandContext& ctx, std::string_view cmd, const Status& status) {
+  std::fprintf(stderr, "sightline %.*s: %s\n", static_cast<int>(cmd.size()), cmd.data(), status.message().c_str());
+  ctx.exit_code = 1;
+}
+
+void ReportUsageError(CommandContext& ctx, std::string_view cmd, const Status& status) {
+  std::fprintf(stderr, "sightline %.*s: %s\nRun with --help for more information.\n", static_cast<int>(cmd.size()),
+               cmd.data(), status.message().c_str());
+  ctx.exit_code = 2;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string PrettyJson(const rapidjson::Value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  w.SetIndent(' ', 2);
+  v.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace sightline::cli

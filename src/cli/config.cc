@@ -1,0 +1,168 @@
+#include "cli/config.h"
+
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+
+#include <toml++/toml.h>
+
+#include "api/http_server.h"
+
+namespace sightline::cli {
+namespace {
+
+constexpr char kDefaultConfigFile[] = "sightline.toml";
+
+Status Invalid(const SettingInfo& s, const std::string& source, const std::string& value, const std::string& why) {
+  return Status::InvalidArgument("invalid " + s.key + " \"" + value + "\" (from " + source + "): " + why);
+}
+
+// Applies one raw value to cfg, validating it.
+Status Apply(const SettingInfo& s, const std::string& source, const std::string& v, ServerConfig* cfg) {
+  if (s.key == "http" || s.key == "grpc") {
+    if (s.key == "grpc" && (v == "off" || v.empty())) {
+      cfg->grpc = "off";
+      return Status::OK();
+    }
+    std::string host;
+    int port = 0;
+    Status st = api::ParseHostPort(v, &host, &port);
+    if (!st.ok()) return Invalid(s, source, v, st.message());
+    (s.key == "http" ? cfg->http : cfg->grpc) = v;
+    return Status::OK();
+  }
+  if (s.key == "data") {
+    if (v.empty()) return Invalid(s, source, v, "must name a directory");
+    cfg->data = v;
+    return Status::OK();
+  }
+  if (s.key == "fsync") {
+    if (v != "batch" && v != "always" && v != "never") return Invalid(s, source, v, "expected batch, always or never");
+    cfg->fsync = v;
+    return Status::OK();
+  }
+  if (s.key == "http_threads") {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 256)
+      return Invalid(s, source, v, "expected an integer from 1 to 256");
+    cfg->http_threads = n;
+    return Status::OK();
+  }
+  auto bytes = ParseByteSize(v);
+  if (!bytes || *bytes == 0) return Invalid(s, source, v, "expected a positive size such as 67108864, 64MiB or 4M");
+  if (s.key == "max_request_bytes") {
+    // gRPC's message limit is an int.
+    if (*bytes > 0x7fffffffu) return Invalid(s, source, v, "must be under 2 GiB");
+    cfg->max_request_bytes = *bytes;
+  } else if (s.key == "max_attribute_bytes") {
+    cfg->max_attribute_bytes = *bytes;
+  } else if (s.key == "queue_limit_bytes") {
+    cfg->queue_limit_bytes = *bytes;
+  } else if (s.key == "memtable_limit_bytes") {
+    cfg->memtable_limit_bytes = *bytes;
+  }
+  return Status::OK();
+}
+
+// Reads the TOML file into key -> value text. Unknown keys are errors (a typo
+// silently ignored is a setting silently not applied).
+Status ReadToml(const std::string& path, std::map<std::string, std::string>* out) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return Status::InvalidArgument("config file " + path + ":" + std::to_string(where.line) + ":" +
+                                   std::to_string(where.column) + ": " + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("config file " + path + ": " + e.what());
+  }
+  for (const auto& [k, node] : table) {
+    std::string key(k.str());
+    bool known = false;
+    for (const auto& s : ServerSettings()) known = known || s.key == key;
+    if (!known) return Status::InvalidArgument("config file " + path + ": unknown setting \"" + key + "\"");
+    if (auto s = node.value<std::string>()) {
+      (*out)[key] = *s;
+    } else if (auto i = node.value<int64_t>()) {
+      (*out)[key] = std::to_string(*i);
+    } else {
+      return Status::InvalidArgument("config file " + path + ": setting \"" + key + "\" must be a string or an integer");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+const std::vector<SettingInfo>& ServerSettings() {
+  static const std::vector<SettingInfo> kSettings = {
+      {"http", "--http", "SIGHTLINE_HTTP", "HTTP listen address (OTLP/HTTP, API, UI, metrics); port 0 picks one"},
+      {"grpc", "--grpc", "SIGHTLINE_GRPC", "OTLP/gRPC listen address, or \"off\"; port 0 picks one"},
+      {"data", "--data", "SIGHTLINE_DATA", "Data directory"},
+      {"fsync", "--fsync", "SIGHTLINE_FSYNC", "When to acknowledge: batch (group commit), always, never"},
+      {"max_request_bytes", "--max-request-bytes", "SIGHTLINE_MAX_REQUEST_BYTES",
+       "Largest OTLP request body after decompression"},
+      {"max_attribute_bytes", "--max-attribute-bytes", "SIGHTLINE_MAX_ATTRIBUTE_BYTES",
+       "Longest attribute value kept whole"},
+      {"queue_limit_bytes", "--queue-limit-bytes", "SIGHTLINE_QUEUE_LIMIT_BYTES",
+       "Ingest queue limit; beyond it senders get 429 / RESOURCE_EXHAUSTED"},
+      {"memtable_limit_bytes", "--memtable-limit-bytes", "SIGHTLINE_MEMTABLE_LIMIT_BYTES",
+       "Memtable size at which it is flushed to a segment"},
+      {"http_threads", "--http-threads", "SIGHTLINE_HTTP_THREADS", "HTTP I/O threads"},
+  };
+  return kSettings;
+}
+
+std::optional<uint64_t> ParseByteSize(const std::string& text) {
+  uint64_t n = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  auto [p, ec] = std::from_chars(b, e, n);
+  if (ec != std::errc() || p == b) return std::nullopt;
+  std::string unit;
+  for (; p != e; ++p)
+    if (*p != ' ') unit += static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
+  uint64_t mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib") mult = uint64_t{1} << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib") mult = uint64_t{1} << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib") mult = uint64_t{1} << 30;
+  else return std::nullopt;
+  if (n > UINT64_MAX / mult) return std::nullopt;
+  return n * mult;
+}
+
+Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
+  ServerConfig cfg;
+  std::map<std::string, std::string> toml_values;
+  std::string path = sources.config_path;
+  if (!path.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      return Status::InvalidArgument("invalid config \"" + path + "\": no such file");
+    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values));
+    cfg.config_file = path;
+  } else {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(kDefaultConfigFile, ec)) {
+      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values));
+      cfg.config_file = kDefaultConfigFile;
+    }
+  }
+  for (const auto& s : ServerSettings()) {
+    if (auto f = sources.flags.find(s.key); f != sources.flags.end()) {
+      SL_RETURN_IF_ERROR(Apply(s, "flag " + s.flag, f->second, &cfg));
+    } else if (auto v = sources.getenv ? sources.getenv(s.env) : std::nullopt) {
+      SL_RETURN_IF_ERROR(Apply(s, "environment " + s.env, *v, &cfg));
+    } else if (auto t = toml_values.find(s.key); t != toml_values.end()) {
+      SL_RETURN_IF_ERROR(Apply(s, cfg.config_file, t->second, &cfg));
+    }
+  }
+  if (cfg.grpc != "off" && cfg.grpc == cfg.http && cfg.http.substr(cfg.http.rfind(':')) != ":0")
+    return Status::InvalidArgument("invalid grpc \"" + cfg.grpc + "\": the same address as http");
+  return cfg;
+}
+
+}  // namespace sightline::cli

@@ -1,0 +1,58 @@
+// Server configuration for `sightline serve`: every setting, where it may come from,
+// and its validation. Precedence (SPEC "Ports and start-up"): command-line flag, then
+// SIGHTLINE_* environment variable, then sightline.toml (--config FILE, else
+// ./sightline.toml when present), then the default. Invalid configuration fails at
+// start-up with a message naming the setting and where its value came from.
+//
+// Thread-safety: pure functions over their inputs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sightline::cli {
+
+struct ServerConfig {
+  std::string http = "127.0.0.1:4318";
+  std::string grpc = "127.0.0.1:4317";  // "off": no gRPC receiver
+  std::string data = "./sightline-data";
+  std::string fsync = "batch";  // batch | always | never
+  uint64_t max_request_bytes = uint64_t{64} << 20;
+  uint64_t max_attribute_bytes = uint64_t{4} << 20;
+  uint64_t queue_limit_bytes = uint64_t{256} << 20;
+  uint64_t memtable_limit_bytes = uint64_t{128} << 20;
+  int http_threads = 2;
+  std::string config_file;  // the TOML file read, empty when none
+};
+
+// One setting: its TOML key, flag and environment variable.
+struct SettingInfo {
+  std::string key;   // "max_request_bytes" (TOML key)
+  std::string flag;  // "--max-request-bytes"
+  std::string env;   // "SIGHTLINE_MAX_REQUEST_BYTES"
+  std::string help;
+};
+const std::vector<SettingInfo>& ServerSettings();
+
+struct ConfigSources {
+  std::map<std::string, std::string> flags;  // key -> value, for flags given
+  // Looks up an environment variable (std::getenv in production).
+  std::function<std::optional<std::string>(const std::string&)> getenv;
+  std::string config_path;  // --config or SIGHTLINE_CONFIG; empty: ./sightline.toml if present
+};
+
+// InvalidArgument naming the setting when a value is invalid, an unknown key is in
+// the TOML file, or an explicitly named config file cannot be read.
+Result<ServerConfig> LoadServerConfig(const ConfigSources& sources);
+
+// "64MiB", "4M", "1048576", "512KiB", "1G" -> bytes.
+std::optional<uint64_t> ParseByteSize(const std::string& text);
+
+}  // namespace sightline::cli

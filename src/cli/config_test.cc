@@ -1,0 +1,132 @@
+#include "cli/config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+namespace sightline::cli {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("sightline_config_test_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+    // Run where no ./sightline.toml exists, so the default file does not leak in.
+    old_cwd_ = std::filesystem::current_path();
+    std::filesystem::current_path(dir_);
+  }
+  void TearDown() override {
+    std::filesystem::current_path(old_cwd_);
+    std::filesystem::remove_all(dir_);
+  }
+  std::string WriteToml(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+  ConfigSources Sources(std::map<std::string, std::string> flags = {},
+                        std::map<std::string, std::string> env = {}, std::string path = "") {
+    ConfigSources s;
+    s.flags = std::move(flags);
+    s.getenv = [env](const std::string& name) -> std::optional<std::string> {
+      auto it = env.find(name);
+      if (it == env.end()) return std::nullopt;
+      return it->second;
+    };
+    s.config_path = std::move(path);
+    return s;
+  }
+  std::filesystem::path dir_, old_cwd_;
+};
+
+TEST_F(ConfigTest, Defaults) {
+  auto c = LoadServerConfig(Sources());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http, "127.0.0.1:4318");
+  EXPECT_EQ(c->grpc, "127.0.0.1:4317");
+  EXPECT_EQ(c->data, "./sightline-data");
+  EXPECT_EQ(c->fsync, "batch");
+  EXPECT_EQ(c->max_request_bytes, 64u << 20);
+  EXPECT_EQ(c->max_attribute_bytes, 4u << 20);
+  EXPECT_EQ(c->http_threads, 2);
+  EXPECT_TRUE(c->config_file.empty());
+}
+
+TEST_F(ConfigTest, FlagsBeatEnvBeatTomlBeatDefaults) {
+  std::string path = WriteToml("a.toml", "http = \"127.0.0.1:1001\"\ngrpc = \"127.0.0.1:2001\"\n"
+                                         "data = \"/toml\"\nmax_request_bytes = \"8MiB\"\nhttp_threads = 3\n");
+  auto c = LoadServerConfig(Sources({{"http", "127.0.0.1:1003"}},
+                                    {{"SIGHTLINE_HTTP", "127.0.0.1:1002"}, {"SIGHTLINE_GRPC", "127.0.0.1:2002"}}, path));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http, "127.0.0.1:1003");
+  EXPECT_EQ(c->grpc, "127.0.0.1:2002");
+  EXPECT_EQ(c->data, "/toml");
+  EXPECT_EQ(c->max_request_bytes, 8u << 20);
+  EXPECT_EQ(c->http_threads, 3);
+  EXPECT_EQ(c->fsync, "batch");
+  EXPECT_EQ(c->config_file, path);
+}
+
+TEST_F(ConfigTest, DefaultTomlInWorkingDirectory) {
+  WriteToml("sightline.toml", "fsync = \"always\"\n");
+  auto c = LoadServerConfig(Sources());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->fsync, "always");
+  EXPECT_EQ(c->config_file, "sightline.toml");
+}
+
+TEST_F(ConfigTest, InvalidValuesNameTheSettingAndSource) {
+  struct Case {
+    ConfigSources sources;
+    std::string want1, want2;
+  };
+  std::string bad_key = WriteToml("k.toml", "htp = \"x\"\n");
+  std::string bad_syntax = WriteToml("s.toml", "http = \n");
+  std::string bad_type = WriteToml("t.toml", "http_threads = 1.5\n");
+  std::vector<Case> cases;
+  cases.push_back({Sources({{"fsync", "sometimes"}}), "fsync", "--fsync"});
+  cases.push_back({Sources({}, {{"SIGHTLINE_HTTP", "nowhere"}}), "http", "SIGHTLINE_HTTP"});
+  cases.push_back({Sources({{"max_request_bytes", "lots"}}), "max_request_bytes", "--max-request-bytes"});
+  cases.push_back({Sources({{"max_request_bytes", "4GiB"}}), "max_request_bytes", "2 GiB"});
+  cases.push_back({Sources({{"http_threads", "0"}}), "http_threads", "--http-threads"});
+  cases.push_back({Sources({}, {{"SIGHTLINE_QUEUE_LIMIT_BYTES", "0"}}), "queue_limit_bytes", "SIGHTLINE_"});
+  cases.push_back({Sources({}, {}, bad_key), "htp", "unknown setting"});
+  cases.push_back({Sources({}, {}, bad_syntax), "s.toml", ":1:"});
+  cases.push_back({Sources({}, {}, bad_type), "http_threads", "t.toml"});
+  cases.push_back({Sources({}, {}, (dir_ / "missing.toml").string()), "missing.toml", "no such file"});
+  cases.push_back({Sources({{"http", "127.0.0.1:5000"}, {"grpc", "127.0.0.1:5000"}}), "grpc", "same address"});
+  for (const auto& c : cases) {
+    auto r = LoadServerConfig(c.sources);
+    ASSERT_FALSE(r.ok()) << c.want1;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.want1), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(c.want2), std::string::npos) << r.status().message();
+  }
+}
+
+TEST_F(ConfigTest, GrpcOffAndPortZero) {
+  auto c = LoadServerConfig(Sources({{"grpc", "off"}, {"http", "127.0.0.1:0"}}));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->grpc, "off");
+  c = LoadServerConfig(Sources({{"grpc", "127.0.0.1:0"}, {"http", "127.0.0.1:0"}}));
+  EXPECT_TRUE(c.ok()) << "two port-0 listeners do not clash";
+}
+
+TEST(ByteSizeTest, Units) {
+  EXPECT_EQ(*ParseByteSize("1048576"), 1048576u);
+  EXPECT_EQ(*ParseByteSize("64MiB"), 64u << 20);
+  EXPECT_EQ(*ParseByteSize("4M"), 4u << 20);
+  EXPECT_EQ(*ParseByteSize("512 KiB"), 512u << 10);
+  EXPECT_EQ(*ParseByteSize("1g"), 1u << 30);
+  EXPECT_FALSE(ParseByteSize("").has_value());
+  EXPECT_FALSE(ParseByteSize("MiB").has_value());
+  EXPECT_FALSE(ParseByteSize("5 parsecs").has_value());
+  EXPECT_FALSE(ParseByteSize("-5").has_value());
+  EXPECT_FALSE(ParseByteSize("99999999999999999999G").has_value());
+}
+
+}  // namespace
+}  // namespace sightline::cli

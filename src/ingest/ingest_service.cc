@@ -1,0 +1,147 @@
+#include "ingest/ingest_service.h"
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "ingest/normalize/normalize.h"
+#include "ingest/otlp_decode.h"
+
+namespace sightline::ingest {
+namespace {
+
+constexpr char kRequestsRejected[] = "sightline_requests_rejected_total";
+constexpr char kRequestsRejectedHelp[] = "OTLP requests refused as a whole, by reason.";
+constexpr char kSpansRejected[] = "sightline_spans_rejected_total";
+constexpr char kSpansRejectedHelp[] = "Spans dropped as invalid, by reason.";
+
+int64_t CountSpans(const ExportRequest& request) {
+  int64_t n = 0;
+  for (const auto& rs : request.resource_spans())
+    for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
+  return n;
+}
+
+// The metric reason for a store refusal.
+std::string_view StoreReason(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kResourceExhausted: return "queue_full";
+    case StatusCode::kUnavailable: return "unavailable";
+    default: return "store_error";
+  }
+}
+
+}  // namespace
+
+IngestService::IngestService(store::SpanStore* store, MetricsRegistry* metrics, IngestOptions options, Env* env)
+    : store_(store), metrics_(metrics), options_(options), env_(env != nullptr ? env : Env::Default()) {
+  received_ = metrics_->GetCounter("sightline_spans_received_total", "Spans received in OTLP requests.");
+  accepted_ = metrics_->GetCounter("sightline_spans_accepted_total", "Spans made durable and acknowledged.");
+  const char* bytes_help = "OTLP request body bytes received, as sent (before inflation).";
+  bytes_gzip_ = metrics_->GetCounter("sightline_ingest_bytes_total", bytes_help, {{"encoding", "gzip"}});
+  bytes_identity_ = metrics_->GetCounter("sightline_ingest_bytes_total", bytes_help, {{"encoding", "identity"}});
+  truncated_ = metrics_->GetCounter("sightline_attribute_values_truncated_total",
+                                    "Attribute values cut at --max-attribute-bytes.");
+  // Pre-create the common refusal series so dashboards see zeros, not gaps.
+  for (const char* reason : {"queue_full", "unavailable", "too_large", "decode_error"})
+    metrics_->GetCounter(kRequestsRejected, kRequestsRejectedHelp, {{"reason", reason}});
+}
+
+void IngestService::Reject(const Status& status, std::string_view reason, Callback& done) {
+  metrics_->GetCounter(kRequestsRejected, kRequestsRejectedHelp, {{"reason", std::string(reason)}})->Inc();
+  IngestResult r;
+  r.status = status;
+  done(std::move(r));
+}
+
+void IngestService::Submit(IngestRequest request, Callback done) {
+  (request.gzip ? bytes_gzip_ : bytes_identity_)->Inc(static_cast<double>(request.body.size()));
+
+  // 1. Inflate, bounded by the request limit.
+  std::string inflated;
+  std::string_view body = request.body;
+  if (request.gzip) {
+    auto r = GunzipBounded(request.body, options_.max_request_bytes);
+    if (!r.ok()) {
+      bool too_large = r.status().code() == StatusCode::kTooLarge;
+      return Reject(too_large ? Status::TooLarge("request body inflates past the limit of " +
+                                                 std::to_string(options_.max_request_bytes) + " bytes")
+                              : r.status().WithContext("gzip body"),
+                    too_large ? "too_large" : "decode_error", done);
+    }
+    inflated = std::move(r).value();
+    body = inflated;
+    std::string().swap(request.body);  // the compressed copy is no longer needed
+  } else if (request.body.size() > options_.max_request_bytes) {
+    return Reject(Status::TooLarge("request body of " + std::to_string(request.body.size()) +
+                                   " bytes is over the limit of " + std::to_string(options_.max_request_bytes)),
+                  "too_large", done);
+  }
+
+  // 2. Decode.
+  ExportRequest otlp;
+  JsonDecodeReport report;
+  Status st;
+  if (request.format == BodyFormat::kProtobuf) {
+    st = DecodeOtlpProtobuf(body, &otlp);
+  } else {
+    DecodeLimits limits;
+    limits.max_body_bytes = options_.max_request_bytes;
+    st = DecodeOtlpJson(body, &otlp, limits, &report);
+  }
+  if (!st.ok()) {
+    if (st.code() == StatusCode::kTooLarge) return Reject(st, "too_large", done);
+    return Reject(Status::InvalidArgument(st.message()), "decode_error", done);
+  }
+  std::string().swap(inflated);
+  std::string().swap(request.body);
+
+  const int64_t received = CountSpans(otlp) + report.rejected_spans;
+  received_->Inc(static_cast<double>(received));
+
+  // 3. Normalise.
+  NormalizeOptions nopts;
+  nopts.project = std::move(request.project);
+  nopts.max_attribute_bytes = options_.max_attribute_bytes;
+  nopts.received_ns = env_->NowNanos();
+  NormalizeResult norm = NormalizeRequest(&otlp, nopts);
+  if (norm.truncated_values > 0) truncated_->Inc(static_cast<double>(norm.truncated_values));
+
+  IngestResult result;
+  result.rejected = report.rejected_spans + norm.rejected;
+  if (report.rejected_spans > 0) {
+    metrics_->GetCounter(kSpansRejected, kSpansRejectedHelp, {{"reason", "invalid_id"}})
+        ->Inc(static_cast<double>(report.rejected_spans));
+    result.message = report.first_errors;
+  }
+  for (const auto& [reason, n] : norm.rejected_by_reason)
+    metrics_->GetCounter(kSpansRejected, kSpansRejectedHelp, {{"reason", reason}})->Inc(static_cast<double>(n));
+  if (!norm.error_message.empty()) {
+    if (!result.message.empty()) result.message += "; ";
+    result.message += norm.error_message;
+  }
+  if (result.rejected > 0 && result.message.empty()) result.message = std::to_string(result.rejected) + " spans rejected";
+
+  // 4. Store. Nothing valid: answer at once.
+  if (norm.spans.empty()) return done(std::move(result));
+  const int64_t n = static_cast<int64_t>(norm.spans.size());
+  // done is shared between the synchronous refusal path and the store's callback;
+  // exactly one of them runs it.
+  auto shared_done = std::make_shared<Callback>(std::move(done));
+  auto pending = std::make_shared<IngestResult>(std::move(result));
+  Status appended = store_->Append(std::move(norm.spans), [this, n, shared_done, pending](Status s) {
+    if (s.ok()) {
+      accepted_->Inc(static_cast<double>(n));
+      pending->accepted = n;
+      (*shared_done)(std::move(*pending));
+      return;
+    }
+    metrics_->GetCounter(kRequestsRejected, kRequestsRejectedHelp, {{"reason", std::string(StoreReason(s))}})->Inc();
+    IngestResult failed;
+    failed.status = std::move(s);
+    (*shared_done)(std::move(failed));
+  });
+  if (!appended.ok()) Reject(appended, StoreReason(appended), *shared_done);
+}
+
+}  // namespace sightline::ingest

@@ -1,0 +1,53 @@
+// OTLP/gRPC receiver: opentelemetry.proto.collector.trace.v1.TraceService/Export on
+// gRPC's callback API. The method is registered "raw": gRPC hands us the request
+// bytes (inflated when the sender used gzip) and IngestService decodes them, so a span
+// with invalid UTF-8 is repaired by our decoder instead of libprotobuf refusing the
+// whole request. The reactor is finished from the store's callback: no thread waits
+// for an fsync.
+//
+// Status mapping (common/error_map): queue full -> RESOURCE_EXHAUSTED (with
+// google.rpc.RetryInfo), malformed body -> INVALID_ARGUMENT, store closing or disk
+// full -> UNAVAILABLE. Rejected spans come back as partial_success.
+//
+// Thread-safety: Start and Shutdown from one thread; Export runs on gRPC's threads.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/metrics.h"
+#include "common/status.h"
+#include "ingest/ingest_service.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace sightline::ingest {
+
+class GrpcReceiver {
+ public:
+  // ingest and metrics must outlive the receiver.
+  GrpcReceiver(IngestService* ingest, MetricsRegistry* metrics);
+  ~GrpcReceiver();
+  GrpcReceiver(const GrpcReceiver&) = delete;
+  GrpcReceiver& operator=(const GrpcReceiver&) = delete;
+
+  // Binds address ("127.0.0.1:4317"; port 0 picks a free port) and starts serving.
+  // Returns the bound port. max_message_bytes bounds a request after inflation.
+  Result<int> Start(const std::string& address, size_t max_message_bytes);
+
+  // Stops accepting calls, waits up to `grace` for in-flight calls (their appends) to
+  // finish, then cancels the rest. Idempotent.
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  class Service;
+  IngestService* ingest_;
+  MetricsRegistry* metrics_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace sightline::ingest

@@ -1,0 +1,79 @@
+// Memtable: the spans acknowledged since the last flush, held compactly as their
+// serialized bytes in large arena blocks (not as parsed protobuf objects), indexed by
+// trace id, with the partial aggregate of each trace (what a segment stores).
+//
+// Invariants:
+//   - span bytes, once copied into the arena, never move or change until the memtable
+//     is destroyed, so readers may keep string_views to them while they hold a
+//     shared_ptr to the memtable;
+//   - a (trace_id, span_id) pair appears once: a duplicate replaces the earlier bytes in
+//     place (a sender retrying a batch that was written but never acknowledged);
+//   - MemoryBytes() counts the arena blocks, the span and trace tables and the
+//     dedupe hash table at their allocated sizes.
+// Thread-safety: none inside. The store calls Add under its exclusive lock and the
+// readers under its shared lock; arena bytes may be read without a lock (see above).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/trace_agg.h"
+
+namespace sightline::store {
+
+class Memtable {
+ public:
+  struct SpanEntry {
+    const char* data;
+    uint32_t len;
+    uint32_t trace;  // index into traces()
+    uint64_t span_id;
+    int32_t next;  // next span of the same trace, -1 at the end
+    SpanCounts counts;
+  };
+  struct Trace {
+    TraceKey id;
+    int32_t first = -1, last = -1;
+    uint32_t span_count = 0;
+    TraceAgg agg;  // partial: the spans in this memtable only
+  };
+
+  Memtable();
+  Memtable(const Memtable&) = delete;
+  Memtable& operator=(const Memtable&) = delete;
+
+  // Adds one span. When it replaces an earlier span with the same id, returns true and
+  // sets *replaced to the earlier span's counts (the caller takes them back from any
+  // aggregate that counted it).
+  bool Add(const SpanFacts& f, std::string_view bytes, StringPool* pool, SpanCounts* replaced);
+
+  const Trace* Find(const TraceKey& id) const;
+  // Appends views of the trace's span bytes (valid while the memtable lives).
+  void SpanBytes(const Trace& t, std::vector<std::string_view>* out) const;
+  const std::vector<Trace>& traces() const { return traces_; }
+  size_t span_count() const { return spans_.size(); }
+  size_t MemoryBytes() const;
+  bool empty() const { return spans_.empty(); }
+
+ private:
+  const char* CopyToArena(std::string_view bytes);
+  int32_t* Slot(uint32_t trace, uint64_t span_id);
+  void GrowSlots();
+
+  static constexpr size_t kArenaBlock = 1 << 20;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* cur_ = nullptr;
+  size_t cur_left_ = 0;
+  size_t arena_bytes_ = 0;
+
+  std::vector<SpanEntry> spans_;
+  std::vector<Trace> traces_;
+  std::unordered_map<TraceKey, uint32_t, TraceKeyHash> trace_ids_;
+  std::vector<int32_t> slots_;  // open addressing: span index or -1; power-of-two size
+  size_t agg_bytes_ = 0;        // side-set growth of the partial aggregates
+};
+
+}  // namespace sightline::store

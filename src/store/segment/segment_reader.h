@@ -1,0 +1,56 @@
+// SegmentReader: opens a segment file (segment_format.h) and serves reads of trace
+// blocks. Open reads only the footer and the trace table (fast start-up: span data is
+// never scanned), handing each table entry to a callback so the store can merge the
+// partial aggregates into its index.
+//
+// Every read is checked: a bad magic, version, footer or table checksum, or a table
+// entry pointing outside the data section, fails Open with Corruption naming the file;
+// a block whose checksum does not match fails ReadBlock with Corruption naming the
+// file and offset.
+// Thread-safety: ReadBlock may be called concurrently (pread underneath).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/env.h"
+#include "store/trace_agg.h"
+
+namespace sightline::store::segment {
+
+struct TableEntry {
+  TraceKey id;
+  uint64_t offset = 0;
+  uint32_t length = 0;
+  uint32_t span_count = 0;
+  uint64_t checksum = 0;
+  std::string_view agg;  // encoded TraceAgg, valid during the callback
+};
+
+class SegmentReader {
+ public:
+  static Result<std::unique_ptr<SegmentReader>> Open(Env* env, const std::string& path,
+                                                     const std::function<Status(const TableEntry&)>& on_entry);
+
+  // Reads and verifies one trace block (a serialized SpanBatch).
+  Status ReadBlock(uint64_t offset, uint32_t length, uint64_t checksum, std::string* out) const;
+
+  const std::string& path() const { return path_; }
+  uint64_t covered_wal() const { return covered_wal_; }
+  uint64_t trace_count() const { return trace_count_; }
+  uint64_t file_bytes() const { return file_->Size(); }
+
+ private:
+  SegmentReader(std::string path, std::unique_ptr<RandomAccessFile> f) : path_(std::move(path)), file_(std::move(f)) {}
+
+  std::string path_;
+  std::unique_ptr<RandomAccessFile> file_;
+  uint64_t covered_wal_ = 0;
+  uint64_t trace_count_ = 0;
+  uint64_t data_end_ = 0;
+};
+
+}  // namespace sightline::store::segment

@@ -1,0 +1,239 @@
+#include "store/span_codec.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "common/hex.h"
+#include "store/coding.h"
+
+namespace sightline::store {
+namespace {
+
+using opentelemetry::proto::common::v1::AnyValue;
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof(b), "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out->append(b);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+void RenderValue(const AnyValue& v, bool nested, std::string* out) {
+  switch (v.value_case()) {
+    case AnyValue::kStringValue:
+      if (nested) {
+        AppendJsonString(v.string_value(), out);
+      } else {
+        out->append(v.string_value());
+      }
+      return;
+    case AnyValue::kBoolValue: out->append(v.bool_value() ? "true" : "false"); return;
+    case AnyValue::kIntValue: out->append(std::to_string(v.int_value())); return;
+    case AnyValue::kDoubleValue: {
+      char b[32];
+      auto r = std::to_chars(b, b + sizeof(b), v.double_value());
+      out->append(b, r.ptr);
+      return;
+    }
+    case AnyValue::kBytesValue: {
+      std::string h = HexEncode(v.bytes_value());
+      if (nested) {
+        AppendJsonString(h, out);
+      } else {
+        out->append(h);
+      }
+      return;
+    }
+    case AnyValue::kArrayValue: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& e : v.array_value().values()) {
+        if (!first) out->push_back(',');
+        first = false;
+        RenderValue(e, true, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case AnyValue::kKvlistValue: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& kv : v.kvlist_value().values()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonString(kv.key(), out);
+        out->push_back(':');
+        RenderValue(kv.value(), true, out);
+      }
+      out->push_back('}');
+      return;
+    }
+    default: out->append(nested ? "null" : ""); return;
+  }
+}
+
+SpanMeta::Ref AddString(std::string* strings, std::string_view s) {
+  SpanMeta::Ref r{static_cast<uint32_t>(strings->size()), static_cast<uint32_t>(s.size())};
+  strings->append(s);
+  return r;
+}
+
+}  // namespace
+
+bool SplitSpanBatch(std::string_view batch, std::vector<std::string_view>* spans) {
+  spans->clear();
+  while (!batch.empty()) {
+    if (static_cast<uint8_t>(batch[0]) != 0x0A) return false;
+    batch.remove_prefix(1);
+    std::string_view s;
+    if (!GetLengthPrefixed(&batch, &s)) return false;
+    spans->push_back(s);
+  }
+  return true;
+}
+
+Status ValidateSpanIds(const model::Span& span, size_t index) {
+  auto bad = [&](const char* what, size_t want, size_t got) {
+    return Status::InvalidArgument("span " + std::to_string(index) + ": " + what + " must be " +
+                                   std::to_string(want) + " bytes, got " + std::to_string(got));
+  };
+  if (span.trace_id().size() != 16) return bad("trace_id", 16, span.trace_id().size());
+  if (span.span_id().size() != 8) return bad("span_id", 8, span.span_id().size());
+  if (!span.parent_span_id().empty() && span.parent_span_id().size() != 8)
+    return bad("parent_span_id", 8, span.parent_span_id().size());
+  return Status::OK();
+}
+
+uint64_t SpanIdToU64(std::string_view span_id) {
+  uint64_t v = 0;
+  std::memcpy(&v, span_id.data(), span_id.size() < 8 ? span_id.size() : 8);
+  return v;
+}
+
+Status EncodedBatch::Encode(const std::vector<model::Span>& spans) {
+  size_t total = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    SL_RETURN_IF_ERROR(ValidateSpanIds(spans[i], i));
+    size_t n = spans[i].ByteSizeLong();
+    if (n > UINT32_MAX / 2) return Status::TooLarge("span " + std::to_string(i) + " is larger than 2 GiB");
+    total += 1 + VarintLength(n) + n;
+  }
+  payload.resize(total);
+  metas.reserve(spans.size());
+  char* p = payload.data();
+  for (const auto& s : spans) {
+    size_t n = s.GetCachedSize();
+    *p++ = 0x0A;
+    p = EncodeVarint64(p, n);
+    auto off = static_cast<uint32_t>(p - payload.data());
+    s.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(p));
+    p += n;
+    AddMeta(s, off, static_cast<uint32_t>(n));
+  }
+  return Status::OK();
+}
+
+void EncodedBatch::AddMeta(const model::Span& s, uint32_t off, uint32_t len) {
+  SpanMeta m;
+  m.trace = TraceKey::FromBytes(s.trace_id());
+  m.span_id = SpanIdToU64(s.span_id());
+  m.is_root = s.parent_span_id().empty();
+  m.kind = static_cast<uint8_t>(s.kind());
+  m.status = static_cast<uint8_t>(s.status());
+  m.start_ns = s.start_ns();
+  m.end_ns = s.end_ns();
+  m.input_tokens = s.input_tokens();
+  m.output_tokens = s.output_tokens();
+  m.cost_usd = s.cost_usd();
+  m.bytes = {off, len};
+  m.project = AddString(&strings, s.project());
+  m.name = AddString(&strings, s.name());
+  m.service = AddString(&strings, s.service());
+  m.environment = AddString(&strings, s.environment());
+  m.session_id = AddString(&strings, s.session_id());
+  m.user_id = AddString(&strings, s.user_id());
+  m.agent_name = AddString(&strings, s.agent_name());
+  m.model = AddString(&strings, s.model());
+  m.tool_name = AddString(&strings, s.tool_name());
+  metas.push_back(m);
+}
+
+SpanFacts EncodedBatch::Facts(size_t i) const {
+  const SpanMeta& m = metas[i];
+  std::string_view str(strings);
+  auto get = [&](SpanMeta::Ref r) { return str.substr(r.off, r.len); };
+  SpanFacts f;
+  f.trace = m.trace;
+  f.span_id = m.span_id;
+  f.is_root = m.is_root;
+  f.kind = static_cast<model::SpanKind>(m.kind);
+  f.status = static_cast<model::SpanStatus>(m.status);
+  f.start_ns = m.start_ns;
+  f.end_ns = m.end_ns;
+  f.input_tokens = m.input_tokens;
+  f.output_tokens = m.output_tokens;
+  f.cost_usd = m.cost_usd;
+  f.project = get(m.project);
+  f.name = get(m.name);
+  f.service = get(m.service);
+  f.environment = get(m.environment);
+  f.session_id = get(m.session_id);
+  f.user_id = get(m.user_id);
+  f.agent_name = get(m.agent_name);
+  f.model = get(m.model);
+  f.tool_name = get(m.tool_name);
+  return f;
+}
+
+std::string AnyValueText(const AnyValue& v) {
+  std::string out;
+  RenderValue(v, false, &out);
+  return out;
+}
+
+bool SpanHasAttr(const model::Span& span, std::string_view key, std::string_view value) {
+  for (const auto* list : {&span.attributes(), &span.resource()}) {
+    for (const auto& kv : *list) {
+      if (kv.key() != key) continue;
+      if (kv.value().value_case() == AnyValue::kStringValue) {
+        if (kv.value().string_value() == value) return true;
+      } else if (AnyValueText(kv.value()) == value) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+bool ContainsIgnoreCase(std::string_view h, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (h.size() < needle.size()) return false;
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  const char first = needle[0];
+  for (size_t i = 0; i + needle.size() <= h.size(); ++i) {
+    if (lower(h[i]) != first) continue;
+    size_t j = 1;
+    while (j < needle.size() && lower(h[i + j]) == needle[j]) ++j;
+    if (j == needle.size()) return true;
+  }
+  return false;
+}
+
+}  // namespace sightline::store

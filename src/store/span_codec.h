@@ -1,0 +1,72 @@
+// Span bytes and span facts: how the store moves spans without re-parsing them.
+//
+// A serialized SpanBatch is exactly the concatenation of (tag 0x0A, varint length,
+// Span bytes) per span, so Append serialises each span once, in the caller's thread,
+// straight into the WAL record payload, and remembers where each span's bytes and
+// indexed fields are (EncodedBatch). The writer thread then copies bytes and applies
+// facts without touching protobuf.
+//
+// Thread-safety: values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "model/span.h"
+#include "store/trace_agg.h"
+
+namespace sightline::store {
+
+// Splits a serialized SpanBatch into the bytes of each Span. False when the bytes are
+// not a SpanBatch made only of field-1 entries (the only shape Sightline writes).
+bool SplitSpanBatch(std::string_view batch, std::vector<std::string_view>* spans);
+
+// The byte ranges and indexed fields of one span inside an EncodedBatch.
+struct SpanMeta {
+  struct Ref {
+    uint32_t off = 0, len = 0;
+  };
+  TraceKey trace;
+  uint64_t span_id = 0;
+  bool is_root = false;
+  uint8_t kind = 0, status = 0;
+  int64_t start_ns = 0, end_ns = 0, input_tokens = 0, output_tokens = 0;
+  double cost_usd = 0;
+  Ref bytes;  // the span's serialized bytes, in payload
+  Ref project, name, service, environment, session_id, user_id, agent_name, model, tool_name;  // in strings
+};
+
+// One Append's spans, encoded: payload is the WAL record (a serialized SpanBatch).
+struct EncodedBatch {
+  std::string payload;
+  std::string strings;  // the indexed string fields of every span, back to back
+  std::vector<SpanMeta> metas;
+
+  // Serialises spans into payload and records their metas. InvalidArgument naming the
+  // span when an id has the wrong size (trace_id 16 bytes, span_id 8, parent 0 or 8).
+  [[nodiscard]] Status Encode(const std::vector<model::Span>& spans);
+  // Records the meta of a span whose bytes are already at payload[off, off+len) (replay).
+  void AddMeta(const model::Span& span, uint32_t off, uint32_t len);
+  SpanFacts Facts(size_t i) const;
+  std::string_view SpanBytes(size_t i) const {
+    return std::string_view(payload).substr(metas[i].bytes.off, metas[i].bytes.len);
+  }
+};
+
+Status ValidateSpanIds(const model::Span& span, size_t index);
+uint64_t SpanIdToU64(std::string_view span_id);
+
+// An attribute value rendered as text, as attr.KEY=VALUE filters compare it: strings as
+// they are, booleans "true"/"false", integers in decimal, doubles in shortest
+// round-trip form, bytes in hex, arrays and maps as compact JSON.
+std::string AnyValueText(const opentelemetry::proto::common::v1::AnyValue& v);
+// True when the span's attributes or resource attributes have key with that text value.
+bool SpanHasAttr(const model::Span& span, std::string_view key, std::string_view value);
+// needle_lower must be lower-case ASCII; ASCII letters compare case-insensitively.
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle_lower);
+std::string AsciiLower(std::string_view s);
+
+}  // namespace sightline::store

@@ -1,0 +1,170 @@
+#include "store/trace_index.h"
+
+#include <algorithm>
+
+namespace sightline::store {
+
+uint32_t TraceIndex::FindOrAdd(const TraceKey& id) {
+  auto [it, inserted] = ids_.try_emplace(id, static_cast<uint32_t>(records_.size()));
+  if (inserted) {
+    records_.emplace_back();
+    records_.back().id = id;
+  }
+  return it->second;
+}
+
+std::optional<uint32_t> TraceIndex::Find(const TraceKey& id) const {
+  auto it = ids_.find(id);
+  if (it == ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+TraceIndex::Contribution TraceIndex::ContributionOf(uint32_t i) const {
+  const TraceAgg& a = records_[i].agg;
+  Contribution c;
+  c.key = SessionKey(a.project, a.session_id);
+  if (c.key == 0) return c;
+  c.user_id = a.user_id;
+  c.start = a.start_ns;
+  c.end = a.end_ns;
+  c.spans = a.span_count;
+  c.in = a.input_tokens;
+  c.out = a.output_tokens;
+  c.cost = a.cost_usd;
+  c.error = a.Status() == model::v1::STATUS_ERROR;
+  return c;
+}
+
+void TraceIndex::AddSpan(uint32_t i, const SpanFacts& f) {
+  Contribution before = ContributionOf(i);
+  TraceAgg& a = records_[i].agg;
+  size_t mem = a.MemoryBytes();
+  uint32_t project_before = a.project;
+  a.AddSpan(f, &pool_);
+  agg_bytes_ += a.MemoryBytes() - mem;
+  if (project_before == 0 && a.project != 0 &&
+      std::find(projects_.begin(), projects_.end(), a.project) == projects_.end())
+    projects_.push_back(a.project);
+  UpdateSession(i, before, ContributionOf(i));
+}
+
+void TraceIndex::RemoveCounts(uint32_t i, const SpanCounts& c) {
+  Contribution before = ContributionOf(i);
+  records_[i].agg.RemoveCounts(c);
+  UpdateSession(i, before, ContributionOf(i));
+}
+
+void TraceIndex::MergePartial(uint32_t i, const TraceAgg& partial) {
+  Contribution before = ContributionOf(i);
+  TraceAgg& a = records_[i].agg;
+  size_t mem = a.MemoryBytes();
+  a.Merge(partial);
+  agg_bytes_ += a.MemoryBytes() - mem;
+  if (a.project != 0 && std::find(projects_.begin(), projects_.end(), a.project) == projects_.end())
+    projects_.push_back(a.project);
+  UpdateSession(i, before, ContributionOf(i));
+}
+
+void TraceIndex::UpdateSession(uint32_t i, const Contribution& b, const Contribution& a) {
+  if (b.key != 0 && b.key != a.key) {  // the trace leaves its old session
+    auto it = sessions_.find(b.key);
+    if (it != sessions_.end()) {
+      Session& s = it->second;
+      auto pos = std::find(s.traces.begin(), s.traces.end(), i);
+      if (pos != s.traces.end()) s.traces.erase(pos);
+      if (s.traces.empty()) {
+        sessions_.erase(it);
+      } else {
+        Recompute(&s);
+      }
+    }
+  }
+  if (a.key == 0) return;
+  auto [it, created] = sessions_.try_emplace(a.key);
+  Session& s = it->second;
+  const TraceAgg& agg = records_[i].agg;
+  if (created) {
+    s.project = agg.project;
+    s.session_id = agg.session_id;
+  }
+  if (b.key != a.key) {  // joins
+    s.traces.push_back(i);
+    s.span_count += a.spans;
+    s.input_tokens += a.in;
+    s.output_tokens += a.out;
+    s.cost_usd += a.cost;
+    s.error_traces += a.error ? 1 : 0;
+    if (s.traces.size() == 1) {
+      s.first_start_ns = a.start;
+      s.last_end_ns = a.end;
+    }
+  } else {  // stays: apply the delta
+    s.span_count += a.spans - b.spans;
+    s.input_tokens += a.in - b.in;
+    s.output_tokens += a.out - b.out;
+    s.cost_usd += a.cost - b.cost;
+    s.error_traces += (a.error ? 1 : 0) - (b.error ? 1 : 0);
+  }
+  if (s.user_id == 0) s.user_id = a.user_id;
+  s.first_start_ns = std::min(s.first_start_ns, a.start);
+  s.last_end_ns = std::max(s.last_end_ns, a.end);
+  // The latest trace (by start, then record index) gives the session its status.
+  if (s.latest == static_cast<int64_t>(i)) {
+    if (a.start < b.start) Recompute(&s);  // it may no longer be the latest
+  } else if (s.latest < 0 || a.start > records_[static_cast<size_t>(s.latest)].agg.start_ns ||
+             (a.start == records_[static_cast<size_t>(s.latest)].agg.start_ns && i > s.latest)) {
+    s.latest = i;
+  }
+}
+
+void TraceIndex::Recompute(Session* s) const {
+  s->first_start_ns = INT64_MAX;
+  s->last_end_ns = INT64_MIN;
+  s->span_count = s->error_traces = s->input_tokens = s->output_tokens = 0;
+  s->cost_usd = 0;
+  s->latest = -1;
+  for (uint32_t t : s->traces) {
+    const TraceAgg& a = records_[t].agg;
+    s->first_start_ns = std::min(s->first_start_ns, a.start_ns);
+    s->last_end_ns = std::max(s->last_end_ns, a.end_ns);
+    s->span_count += a.span_count;
+    s->input_tokens += a.input_tokens;
+    s->output_tokens += a.output_tokens;
+    s->cost_usd += a.cost_usd;
+    s->error_traces += a.Status() == model::v1::STATUS_ERROR ? 1 : 0;
+    if (s->latest < 0 || a.start_ns > records_[static_cast<size_t>(s->latest)].agg.start_ns ||
+        (a.start_ns == records_[static_cast<size_t>(s->latest)].agg.start_ns && t > s->latest))
+      s->latest = t;
+  }
+}
+
+const TraceIndex::Session* TraceIndex::FindSession(uint32_t project, uint32_t session_id) const {
+  auto it = sessions_.find(SessionKey(project, session_id));
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+model::SessionSummary TraceIndex::SessionSummaryOf(const Session& s) const {
+  model::SessionSummary o;
+  o.session_id = pool_.Get(s.session_id);
+  o.project = pool_.Get(s.project);
+  o.user_id = pool_.Get(s.user_id);
+  o.first_start_ns = s.first_start_ns;
+  o.last_end_ns = s.last_end_ns;
+  o.trace_count = static_cast<int64_t>(s.traces.size());
+  o.span_count = s.span_count;
+  o.status = s.latest >= 0 ? records_[static_cast<size_t>(s.latest)].agg.Status() : model::v1::STATUS_UNSET;
+  o.error_traces = s.error_traces;
+  o.input_tokens = s.input_tokens;
+  o.output_tokens = s.output_tokens;
+  o.cost_usd = s.cost_usd;
+  return o;
+}
+
+size_t TraceIndex::MemoryBytes() const {
+  constexpr size_t kNode = sizeof(TraceKey) + sizeof(uint32_t) + 2 * sizeof(void*);
+  size_t sessions = sessions_.size() * (sizeof(Session) + sizeof(uint64_t) + 2 * sizeof(void*));
+  return pool_.MemoryBytes() + records_.size() * sizeof(TraceRecord) + agg_bytes_ + ids_.size() * kNode +
+         ids_.bucket_count() * sizeof(void*) + sessions + records_.size() * sizeof(uint32_t);
+}
+
+}  // namespace sightline::store

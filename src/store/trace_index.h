@@ -1,0 +1,98 @@
+// TraceIndex: the store-wide view of every trace, whichever of the memtables and
+// segments hold its spans: the merged aggregate (what search filters and returns),
+// where its spans live in segments, and the session summaries derived from the trace
+// aggregates grouped by (project, session_id), kept up to date incrementally.
+//
+// Invariants: a trace's record index never changes once assigned (records live in a
+// deque and are never removed); every trace with a session id is listed in exactly
+// one session, the one its aggregate names; session totals equal the sums over their
+// traces' aggregates.
+// Thread-safety: none inside; the store guards it with its shared_mutex.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "model/summary.h"
+#include "store/string_pool.h"
+#include "store/trace_agg.h"
+
+namespace sightline::store {
+
+// Where one trace's spans sit inside one segment file.
+struct SegLoc {
+  uint32_t segment = 0;  // index into the store's segment list
+  uint32_t length = 0;
+  uint64_t offset = 0;
+  uint64_t checksum = 0;
+};
+
+struct TraceRecord {
+  TraceKey id;
+  TraceAgg agg;
+  std::vector<SegLoc> segs;  // oldest segment first
+};
+
+class TraceIndex {
+ public:
+  struct Session {
+    uint32_t project = 0, session_id = 0, user_id = 0;
+    int64_t first_start_ns = 0, last_end_ns = 0;
+    int64_t span_count = 0, error_traces = 0, input_tokens = 0, output_tokens = 0;
+    double cost_usd = 0;
+    std::vector<uint32_t> traces;  // record indexes
+    int64_t latest = -1;           // the trace with the latest start: its status is the session's
+  };
+
+  StringPool& pool() { return pool_; }
+  const StringPool& pool() const { return pool_; }
+
+  // The record of id, created (empty) when new.
+  uint32_t FindOrAdd(const TraceKey& id);
+  std::optional<uint32_t> Find(const TraceKey& id) const;
+  const TraceRecord& record(uint32_t i) const { return records_[i]; }
+  size_t size() const { return records_.size(); }
+
+  void AddSpan(uint32_t i, const SpanFacts& f);
+  void RemoveCounts(uint32_t i, const SpanCounts& c);
+  void MergePartial(uint32_t i, const TraceAgg& partial);
+  void AddSegLoc(uint32_t i, const SegLoc& loc) { records_[i].segs.push_back(loc); }
+
+  // Sessions.
+  const Session* FindSession(uint32_t project, uint32_t session_id) const;
+  const std::vector<uint32_t>& projects() const { return projects_; }
+  template <typename F>
+  void ForEachSession(F&& f) const {
+    for (const auto& [k, s] : sessions_) f(s);
+  }
+  model::SessionSummary SessionSummaryOf(const Session& s) const;
+
+  size_t MemoryBytes() const;
+
+ private:
+  struct Contribution {
+    uint64_t key = 0;  // 0: no session
+    uint32_t user_id = 0;
+    int64_t start = 0, end = 0, spans = 0, in = 0, out = 0;
+    double cost = 0;
+    bool error = false;
+  };
+  static uint64_t SessionKey(uint32_t project, uint32_t session_id) {
+    return session_id == 0 ? 0 : (static_cast<uint64_t>(project) << 32) | session_id;
+  }
+  Contribution ContributionOf(uint32_t i) const;
+  void UpdateSession(uint32_t i, const Contribution& before, const Contribution& after);
+  void Recompute(Session* s) const;
+
+  StringPool pool_;
+  std::deque<TraceRecord> records_;
+  std::unordered_map<TraceKey, uint32_t, TraceKeyHash> ids_;
+  std::unordered_map<uint64_t, Session> sessions_;
+  std::vector<uint32_t> projects_;  // distinct project ids seen
+  size_t agg_bytes_ = 0;
+};
+
+}  // namespace sightline::store

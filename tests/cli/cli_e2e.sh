@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# End-to-end check of the sightline CLI against real servers: demo, trace, traces with
+# filters, session, tail, export, and import into a second server (the round trip).
+# Usage: tests/cli/cli_e2e.sh [build/sightline]. Exits non-zero on the first failure.
+set -uo pipefail
+BIN=$(realpath "${1:-build/sightline}")
+TMP=$(mktemp -d)
+PIDS=()
+FAILED=0
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILED=1
+  exit 1
+}
+pass() { echo "ok: $*"; }
+
+# start_server NAME: starts a server on free ports; sets URL.
+start_server() {
+  local name=$1 port="" i
+  "$BIN" serve --http 127.0.0.1:0 --grpc 127.0.0.1:0 --data "$TMP/$name-data" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  for i in $(seq 1 300); do
+    port=$(grep -oE 'listening http=127\.0\.0\.1:[0-9]+' "$TMP/$name.out" 2>/dev/null | head -1 | grep -oE '[0-9]+$')
+    [ -n "$port" ] && break
+    kill -0 "$pid" 2>/dev/null || { cat "$TMP/$name.err" >&2; fail "server $name exited at start-up"; }
+    sleep 0.1
+  done
+  [ -n "$port" ] || fail "server $name did not print its port"
+  URL="http://127.0.0.1:$port"
+  for i in $(seq 1 100); do
+    curl -fsS "$URL/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "server $name at $URL never became ready"
+}
+
+# expect_in FILE PATTERN [what]
+expect_in() { grep -qE -- "$2" "$1" || { echo "--- $1:" >&2; head -50 "$1" >&2; fail "${3:-$1}: expected /$2/"; }; }
+expect_not_in() { ! grep -qE -- "$2" "$1" || { head -50 "$1" >&2; fail "${3:-$1}: unexpected /$2/"; }; }
+# expect_exit CODE cmd...: runs the command, stdout/stderr to $TMP/last.{out,err}
+expect_exit() {
+  local want=$1
+  shift
+  "$@" >"$TMP/last.out" 2>"$TMP/last.err"
+  local got=$?
+  [ "$got" = "$want" ] || { cat "$TMP/last.err" >&2; fail "'$*' exited $got, want $want"; }
+}
+
+start_server one
+A=$URL
+export SIGHTLINE_URL=$A
+
+# --- demo
+expect_exit 0 "$BIN" demo --json
+cp "$TMP/last.out" "$TMP/demo.json"
+mapfile -t IDS < <(grep -oE '"trace_id":"[0-9a-f]{32}"' "$TMP/demo.json" | grep -oE '[0-9a-f]{32}')
+[ "${#IDS[@]}" = 2 ] || fail "demo --json: want 2 trace ids, got ${#IDS[@]}"
+T1=${IDS[0]}
+T2=${IDS[1]}
+expect_in "$TMP/demo.json" '"session_id":"ticket-9421"' "demo --json"
+pass "demo sent traces $T1 $T2"
+sleep 0.5
+
+# --- trace
+expect_exit 0 "$BIN" trace "$T1"
+cp "$TMP/last.out" "$TMP/t1.txt"
+for want in "support-orchestrator" "session ticket-9421" "user user_92" "├─ " "└─ " "│" "billing-resolver" \
+  "knowledge-agent" "retrieval" "lookup_invoice" "TimeoutError" "approval_required" "interrupt" "gpt-4o-2024-08-06" \
+  '\$0\.[0-9]{4}' "[0-9,]+→[0-9,]+"; do
+  expect_in "$TMP/t1.txt" "$want" "trace $T1"
+done
+expect_not_in "$TMP/t1.txt" $'\x1b' "trace output to a file has no colour"
+[ "$(grep -c 'lookup_invoice' "$TMP/t1.txt")" -ge 2 ] || fail "trace: the failed lookup and its retry"
+pass "trace tree"
+expect_exit 0 "$BIN" trace "$T1" --depth 0
+expect_not_in "$TMP/last.out" "lookup_invoice" "trace --depth 0"
+expect_in "$TMP/last.out" "below" "trace --depth 0"
+expect_exit 0 "$BIN" trace "$T1" --payloads
+expect_in "$TMP/last.out" "in: .*charged twice" "trace --payloads"
+expect_exit 0 "$BIN" trace "$T1" --json
+expect_in "$TMP/last.out" '"spans"' "trace --json"
+expect_exit 0 "$BIN" --json trace "$T1"
+expect_in "$TMP/last.out" '"trace_id": "'"$T1"'"' "--json before the subcommand"
+expect_exit 1 "$BIN" trace 0123456789abcdef0123456789abcdef
+expect_in "$TMP/last.err" "0123456789abcdef0123456789abcdef" "trace of an unknown id names it"
+expect_exit 2 "$BIN" trace not-an-id
+expect_exit 2 "$BIN" trace
+expect_exit 1 "$BIN" trace "$T1" --server http://127.0.0.1:1
+expect_in "$TMP/last.err" "127.0.0.1:1" "unreachable server is named"
+expect_exit 0 "$BIN" trace --help
+expect_in "$TMP/last.out" "--payloads"
+pass "trace flags and errors"
+
+# --- traces
+expect_exit 0 "$BIN" traces
+expect_in "$TMP/last.out" "TRACE ID" "traces"
+expect_in "$TMP/last.out" "$T1" "traces"
+expect_in "$TMP/last.out" "$T2" "traces"
+expect_exit 0 "$BIN" traces --status interrupt
+expect_in "$TMP/last.out" "$T1" "traces --status interrupt"
+expect_not_in "$TMP/last.out" "$T2" "traces --status interrupt"
+expect_exit 0 "$BIN" traces --session ticket-9421 --agent billing-resolver --tool issue_refund --kind retrieval
+expect_in "$TMP/last.out" "$T1" "traces with span filters"
+expect_not_in "$TMP/last.out" "$T2" "traces --kind retrieval"
+expect_exit 0 "$BIN" traces --attr interrupt.reason=approval_required --min-duration-ms 1000
+expect_in "$TMP/last.out" "$T1" "traces --attr"
+expect_not_in "$TMP/last.out" "$T2" "traces --attr"
+expect_exit 0 "$BIN" traces --session no-such-session
+expect_in "$TMP/last.out" "no traces found" "traces with no match"
+expect_exit 0 "$BIN" traces --json --limit 1 --all
+expect_in "$TMP/last.out" "$T1" "traces --all"
+expect_in "$TMP/last.out" "$T2" "traces --all"
+expect_exit 2 "$BIN" traces --status bogus
+expect_exit 2 "$BIN" traces --attr novalue
+expect_exit 2 "$BIN" traces --no-such-flag
+pass "traces"
+
+# --- session
+expect_exit 0 "$BIN" session ticket-9421
+expect_in "$TMP/last.out" "total: 2 turns" "session"
+expect_in "$TMP/last.out" "$T1" "session"
+expect_in "$TMP/last.out" "$T2" "session"
+[ "$(grep -n "$T1" "$TMP/last.out" | cut -d: -f1)" -lt "$(grep -n "$T2" "$TMP/last.out" | cut -d: -f1)" ] ||
+  fail "session: turns out of order"
+expect_exit 1 "$BIN" session no-such-session
+expect_in "$TMP/last.err" "no-such-session" "unknown session is named"
+pass "session"
+
+# --- tail: a new demo run shows up, Ctrl-C ends with 0
+"$BIN" tail --interval 0.2 --json >"$TMP/tail.out" 2>"$TMP/tail.err" &
+TAIL=$!
+PIDS+=("$TAIL")
+sleep 1
+expect_exit 0 "$BIN" demo --json
+NEW=$(grep -oE '"trace_id":"[0-9a-f]{32}"' "$TMP/last.out" | head -1 | grep -oE '[0-9a-f]{32}')
+for i in $(seq 1 50); do grep -q "$NEW" "$TMP/tail.out" && break; sleep 0.1; done
+kill -INT "$TAIL"
+wait "$TAIL"
+rc=$?
+[ "$rc" = 0 ] || fail "tail exited $rc after SIGINT"
+expect_in "$TMP/tail.out" "$NEW" "tail saw the new run"
+expect_not_in "$TMP/tail.out" "$T1" "tail prints only new traces"
+pass "tail"
+
+# --- export, then import into a second server
+expect_exit 0 "$BIN" export --session ticket-9421 -o "$TMP/export.jsonl"
+[ "$(wc -l <"$TMP/export.jsonl")" -ge 4 ] || fail "export: want one line per trace (>= 4 after two demo runs)"
+expect_in "$TMP/export.jsonl" '"resourceSpans"' "export file"
+expect_exit 0 "$BIN" export --session ticket-9421 --format spans
+SPANS=$(wc -l <"$TMP/last.out")
+[ "$SPANS" -ge 20 ] || fail "export --format spans: want one line per span, got $SPANS"
+pass "export ($SPANS spans)"
+
+start_server two
+B=$URL
+expect_exit 0 "$BIN" import "$TMP/export.jsonl" --server "$B"
+expect_in "$TMP/last.out" "$SPANS spans accepted, 0 rejected" "import"
+sleep 0.5
+"$BIN" trace "$T1" --server "$B" >"$TMP/t1b.txt" 2>&1 || fail "trace on the second server"
+diff "$TMP/t1.txt" "$TMP/t1b.txt" >&2 || fail "the imported trace differs from the original"
+"$BIN" session ticket-9421 --server "$A" >"$TMP/sa.txt"
+"$BIN" session ticket-9421 --server "$B" >"$TMP/sb.txt"
+diff "$TMP/sa.txt" "$TMP/sb.txt" >&2 || fail "the imported session differs"
+"$BIN" export --session ticket-9421 --server "$B" -o "$TMP/export2.jsonl" 2>/dev/null || fail "export from the second server"
+diff <(sort "$TMP/export.jsonl") <(sort "$TMP/export2.jsonl") >/dev/null ||
+  fail "export -> import -> export is not stable"
+pass "import round trip"
+
+# A whole (pretty-printed) OTLP JSON document imports too.
+head -1 "$TMP/export.jsonl" | python3 -m json.tool >"$TMP/one.json"
+expect_exit 0 "$BIN" import "$TMP/one.json" --server "$B" --json
+expect_in "$TMP/last.out" '"rejected_spans":0' "import of one document"
+printf '{"resourceSpans": [\n' >"$TMP/bad.json"
+expect_exit 1 "$BIN" import "$TMP/bad.json" --server "$B"
+expect_exit 1 "$BIN" import "$TMP/missing.jsonl" --server "$B"
+expect_in "$TMP/last.err" "missing.jsonl" "import names a missing file"
+# OTLP protobuf, from protoc's text format, when protoc is at hand (it builds the protos).
+if command -v protoc >/dev/null; then
+  SRC=$(cd "$(dirname "$0")/../.." && pwd)
+  cat >"$TMP/req.txtpb" <<'PB'
+resource_spans {
+  resource { attributes { key: "service.name" value { string_value: "pb-import" } } }
+  scope_spans { spans {
+    trace_id: "\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff\x01"
+    span_id: "\x01\x02\x03\x04\x05\x06\x07\x08"
+    name: "pb root" start_time_unix_nano: 1774287731420000000 end_time_unix_nano: 1774287732420000000
+    attributes { key: "gen_ai.operation.name" value { string_value: "invoke_agent" } }
+  } }
+}
+PB
+  protoc --proto_path="$SRC/proto" --encode=opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest \
+    opentelemetry/proto/collector/trace/v1/trace_service.proto <"$TMP/req.txtpb" >"$TMP/req.pb" ||
+    fail "protoc --encode"
+  expect_exit 0 "$BIN" import "$TMP/req.pb" --server "$B"
+  expect_in "$TMP/last.out" "1 spans accepted, 0 rejected" "import of OTLP protobuf"
+  sleep 0.3
+  expect_exit 0 "$BIN" trace 112233445566778899aabbccddeeff01 --server "$B"
+  expect_in "$TMP/last.out" "pb root" "the protobuf-imported trace"
+fi
+gzip -c "$TMP/export.jsonl" >"$TMP/export.jsonl.gz"
+expect_exit 0 "$BIN" import "$TMP/export.jsonl.gz" --server "$B"
+expect_in "$TMP/last.out" "$SPANS spans accepted, 0 rejected" "import of a gzipped file"
+pass "import formats and errors"
+
+echo "cli_e2e: all checks passed"
