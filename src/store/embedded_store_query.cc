@@ -280,7 +280,7 @@ Result<SessionPage> EmbeddedStore::SearchSessions(const SessionQuery& q) {
       if (s.last_end_ns > q.after->time_ns) return;
       if (s.last_end_ns == q.after->time_ns && sid <= q.after->id) return;
     }
-    if (q.status && index_.record(static_cast<uint32_t>(s.latest)).agg.Status() != *q.status) return;
+    if (q.status && index_.SessionStatus(s) != *q.status) return;
     items.push_back({s.last_end_ns, sid, pool.Get(s.project), &s});
   });
   const size_t want = limit + 1;

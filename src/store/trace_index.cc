@@ -108,13 +108,6 @@ void TraceIndex::UpdateSession(uint32_t i, const Contribution& b, const Contribu
   if (s.user_id == 0) s.user_id = a.user_id;
   s.first_start_ns = std::min(s.first_start_ns, a.start);
   s.last_end_ns = std::max(s.last_end_ns, a.end);
-  // The latest trace (by start, then record index) gives the session its status.
-  if (s.latest == static_cast<int64_t>(i)) {
-    if (a.start < b.start) Recompute(&s);  // it may no longer be the latest
-  } else if (s.latest < 0 || a.start > records_[static_cast<size_t>(s.latest)].agg.start_ns ||
-             (a.start == records_[static_cast<size_t>(s.latest)].agg.start_ns && i > s.latest)) {
-    s.latest = i;
-  }
 }
 
 void TraceIndex::Recompute(Session* s) const {
@@ -122,7 +115,6 @@ void TraceIndex::Recompute(Session* s) const {
   s->last_end_ns = INT64_MIN;
   s->span_count = s->error_traces = s->input_tokens = s->output_tokens = 0;
   s->cost_usd = 0;
-  s->latest = -1;
   for (uint32_t t : s->traces) {
     const TraceAgg& a = records_[t].agg;
     s->first_start_ns = std::min(s->first_start_ns, a.start_ns);
@@ -132,10 +124,26 @@ void TraceIndex::Recompute(Session* s) const {
     s->output_tokens += a.output_tokens;
     s->cost_usd += a.cost_usd;
     s->error_traces += a.Status() == model::v1::STATUS_ERROR ? 1 : 0;
-    if (s->latest < 0 || a.start_ns > records_[static_cast<size_t>(s->latest)].agg.start_ns ||
-        (a.start_ns == records_[static_cast<size_t>(s->latest)].agg.start_ns && t > s->latest))
-      s->latest = t;
   }
+}
+
+// Found when asked rather than maintained on every span: a trace's start moves earlier
+// as its spans arrive (the root last), and keeping the latest trace current on each of
+// those moves rescanned the whole session per span.
+int64_t TraceIndex::LatestTrace(const Session& s) const {
+  int64_t latest = -1;
+  for (uint32_t t : s.traces) {
+    const int64_t start = records_[t].agg.start_ns;
+    if (latest < 0 || start > records_[static_cast<size_t>(latest)].agg.start_ns ||
+        (start == records_[static_cast<size_t>(latest)].agg.start_ns && t > latest))
+      latest = t;
+  }
+  return latest;
+}
+
+model::v1::SpanStatus TraceIndex::SessionStatus(const Session& s) const {
+  int64_t latest = LatestTrace(s);
+  return latest >= 0 ? records_[static_cast<size_t>(latest)].agg.Status() : model::v1::STATUS_UNSET;
 }
 
 const TraceIndex::Session* TraceIndex::FindSession(uint32_t project, uint32_t session_id) const {
@@ -152,7 +160,7 @@ model::SessionSummary TraceIndex::SessionSummaryOf(const Session& s) const {
   o.last_end_ns = s.last_end_ns;
   o.trace_count = static_cast<int64_t>(s.traces.size());
   o.span_count = s.span_count;
-  o.status = s.latest >= 0 ? records_[static_cast<size_t>(s.latest)].agg.Status() : model::v1::STATUS_UNSET;
+  o.status = SessionStatus(s);
   o.error_traces = s.error_traces;
   o.input_tokens = s.input_tokens;
   o.output_tokens = s.output_tokens;

@@ -44,7 +44,6 @@ class TraceIndex {
     int64_t span_count = 0, error_traces = 0, input_tokens = 0, output_tokens = 0;
     double cost_usd = 0;
     std::vector<uint32_t> traces;  // record indexes
-    int64_t latest = -1;           // the trace with the latest start: its status is the session's
   };
 
   StringPool& pool() { return pool_; }
@@ -63,6 +62,8 @@ class TraceIndex {
 
   // Sessions.
   const Session* FindSession(uint32_t project, uint32_t session_id) const;
+  // The status of the session's latest trace (by start, then record index).
+  model::v1::SpanStatus SessionStatus(const Session& s) const;
   const std::vector<uint32_t>& projects() const { return projects_; }
   template <typename F>
   void ForEachSession(F&& f) const {
@@ -86,6 +87,7 @@ class TraceIndex {
   Contribution ContributionOf(uint32_t i) const;
   void UpdateSession(uint32_t i, const Contribution& before, const Contribution& after);
   void Recompute(Session* s) const;
+  int64_t LatestTrace(const Session& s) const;
 
   StringPool pool_;
   std::deque<TraceRecord> records_;
