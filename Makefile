@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 DATA ?= ./sightline-data
 
-.PHONY: deps build run test unit-test integration-test asan-test fuzz-test crash-test bench clean
+.PHONY: deps build run test unit-test integration-test asan-test fuzz-test crash-test crash-test-long ops-test ui-test bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -15,6 +15,7 @@ $(BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+	@bash scripts/build-ui.sh $(BUILD)/ui
 
 # Builds, starts the server on the embedded store at http://127.0.0.1:4318 and loads
 # the demo run once it is ready.
@@ -23,6 +24,11 @@ run: build
 
 unit-test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+	cd ui && npx --no-install vitest run
+
+# The web UI in headless Debian Chromium (playwright-core) against the real server.
+ui-test: build
+	@bash tests/ui/run.sh $(BUILD)/sightline $(BUILD)/ui
 
 # Real clients (OpenTelemetry, Langfuse and OpenInference SDKs from npm) and the CLI,
 # against the real server binary.
@@ -32,6 +38,14 @@ integration-test: build
 
 crash-test: build
 	@bash tests/crash/run.sh $(BUILD)/sightline
+
+# The kill -9 loop for longer: ROUNDS=500 by default.
+crash-test-long: build
+	@ROUNDS=$${ROUNDS:-500} bash tests/crash/run.sh $(BUILD)/sightline
+
+# SIGTERM under load, bit flips in log and segment files, overload: process-level.
+ops-test: build
+	@bash tests/ops/run.sh $(BUILD)/sightline
 
 $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGHTLINE_SANITIZE=ON
@@ -45,16 +59,18 @@ $(FUZZ_BUILD)/build.ninja:
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGHTLINE_FUZZ=ON
 
 # Each libFuzzer target runs briefly over its seed corpus.
-FUZZERS = otlp_protobuf_fuzz otlp_json_fuzz gunzip_fuzz normalize_fuzz wal_reader_fuzz
+FUZZERS = otlp_protobuf_fuzz otlp_json_fuzz gunzip_fuzz normalize_fuzz wal_reader_fuzz columnar_reader_fuzz
 fuzz-test: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZERS)
 	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-test: unit-test integration-test crash-test asan-test fuzz-test
+test: unit-test integration-test ui-test crash-test ops-test asan-test fuzz-test
 	@echo "make test: all suites passed"
 
 bench: build
+	@bash scripts/install-bench-deps.sh
 	@bash bench/run.sh $(BUILD)
+	@node bench/ui_bench.mjs $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

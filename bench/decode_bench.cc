@@ -9,6 +9,7 @@
 
 #include "ingest/normalize/normalize.h"
 #include "ingest/otlp_decode.h"
+#include "ingest/request_arena.h"
 #include "workload.h"
 
 namespace sightline::bench {
@@ -52,7 +53,9 @@ void Run(benchmark::State& state, Variant v, bool normalize, bool gzip) {
       inflated = std::move(r).value();
       proto = inflated;
     }
-    ingest::ExportRequest req;
+    // As the server does it (IngestService::Submit): decoded on a RequestArena.
+    ingest::RequestArena arena;
+    ingest::ExportRequest& req = *arena.NewRequest();
     Status st = ingest::DecodeOtlpProtobuf(proto, &req);
     if (!st.ok()) {
       state.SkipWithError(st.ToString().c_str());

@@ -7,7 +7,8 @@
 # for each workload variant starts a fresh `sightline serve` on free ports with a
 # temporary data directory (default fsync policy), drives it with sightline-loadgen over
 # OTLP/HTTP protobuf, reads the server's peak RSS (VmHWM), and finally runs the one-core
-# decode + normalise ceiling (decode_bench). Prints one table.
+# decode + normalise ceiling (decode_bench). Prints one table; then the storage benchmark
+# against ClickHouse and SQLite (bench/store_bench.sh, SKIP_STORE=1 skips it).
 #
 # Knobs (environment): LEAN_SPANS (2000000), LEAN_SECONDS (30), PAYLOAD_SPANS (300000),
 # PAYLOAD_SECONDS (30), CONNECTIONS (4), BATCH (500), POOL_MB (256), SKIP_DECODE=1.
@@ -83,6 +84,9 @@ run_variant() {
   local hwm
   hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
   echo "$hwm" >"$TMP/$variant.rss_kb"
+  # The server's CPU time (user + system, in clock ticks): on a shared machine this is
+  # steadier than throughput for comparing two builds.
+  awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" >"$TMP/$variant.cpu_ticks" 2>/dev/null || echo 0 >"$TMP/$variant.cpu_ticks"
   stop_server
   if ! grep -q '"acked_spans"' "$TMP/$variant.json"; then
     echo "bench: the load generator failed for $variant" >&2; exit 1
@@ -138,6 +142,15 @@ for v in lean payload; do
        "connection errors $(json_get "$f" conn_errors), max latency $(json_get "$f" max_ms) ms"
 done
 echo
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+for v in lean payload; do
+  f="$TMP/$v.json"
+  awk -v t="$(cat "$TMP/$v.cpu_ticks")" -v hz="$hz" -v n="$(json_get "$f" acked_spans)" -v v="$v" \
+    -v mb="$(json_get "$f" mb_per_s)" -v s="$(json_get "$f" elapsed_s)" 'BEGIN {
+      printf "%s: server CPU %.1f s (user+system): %.1f us per span, %.1f CPU-s per GB received\n",
+        v, t / hz, (n > 0 ? t / hz * 1e6 / n : 0), (mb * s > 0 ? t / hz / (mb * s / 1000) : 0) }'
+done
+echo
 verdict() { awk -v v="$1" -v t="$2" -v up="$3" 'BEGIN { ok = up ? v >= t : v < t; print ok ? "met" : "MISSED" }'; }
 lean_sps=$(json_get "$TMP/lean.json" spans_per_s)
 payload_mbs=$(json_get "$TMP/payload.json" mb_per_s)
@@ -146,3 +159,10 @@ echo "targets: lean >= 100,000 spans/s: $(verdict "$lean_sps" 100000 1) ($(fmt_i
      "payload >= 100 MB/s: $(verdict "$payload_mbs" 100 1) ($payload_mbs);" \
      "peak RSS < 1 GiB: $(verdict "$max_rss_kb" 1048576 0) ($((max_rss_kb / 1024)) MiB)"
 echo "for scale (peers' published figures): OpenTelemetry Collector ~12,000 spans/s per core; Arize Phoenix ~80 spans/s"
+
+# --- Store: Sightline against ClickHouse 18.16 and SQLite in Phoenix's layout, same data,
+# same run (bench/store_bench.sh; its knobs: SPANS, STORE_PAYLOAD_SPANS, RUNS, ...).
+# SKIP_STORE=1 leaves it out. ClickHouse comes from scripts/install-bench-deps.sh.
+if [ "${SKIP_STORE:-0}" != 1 ]; then
+  bash "$(dirname "$0")/store_bench.sh" "$BUILD"
+fi

@@ -15,6 +15,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
   nodejs npm                                       # real OpenTelemetry/Langfuse SDKs in tests
   sqlite3 libsqlite3-dev
+  libssl-dev                                       # SHA-256 payload addresses (libcrypto)
+  chromium                                         # the web UI's end-to-end tests (headless)
 )
 
 missing=()

@@ -161,6 +161,7 @@ class RefusingStore : public store::SpanStore {
   Result<store::SessionDetail> GetSession(const std::string& s, const std::vector<std::string>& p) override {
     return inner_->GetSession(s, p);
   }
+  Result<store::AggregateResult> Aggregate(const store::AggregateQuery& q) override { return inner_->Aggregate(q); }
   store::StoreStats Stats() override { return inner_->Stats(); }
   Status Close() override { return inner_->Close(); }
 

@@ -7,6 +7,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include "api/json_encode.h"
+#include "api/metrics_handlers.h"
 #include "common/error_map.h"
 
 namespace sightline::api {
@@ -41,10 +42,13 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kGetSpan: return "/api/v1/traces/{trace_id}/spans/{span_id}";
     case kSearchSessions: return "/api/v1/sessions";
     case kGetSession: return "/api/v1/sessions/{session_id}";
+    case kMetricsApi: return "/api/v1/metrics/{endpoint}";
     case kHealthz: return "/healthz";
     case kReadyz: return "/readyz";
     case kMetrics: return "/metrics";
     case kIndex: return "/";
+    case kUi: return "/ui";
+    case kDemo: return "/api/v1/demo";
     default: return "other";
   }
 }
@@ -88,7 +92,7 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   const size_t n = seg.size();
   auto is = [&](size_t i, std::string_view s) { return i < n && seg[i] == s; };
   if (n == 0) {
-    route = kIndex;
+    route = options_.ui ? kUi : kIndex;
   } else if (n == 2 && is(0, "v1") && is(1, "traces")) {
     route = kOtlp;
     allowed = http::verb::post;
@@ -99,9 +103,14 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     if (n == 3) route = kSearchTraces;
     else if (n == 4) route = kGetTrace;
     else if (n == 6 && is(4, "spans")) route = kGetSpan;
+  } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "metrics")) {
+    route = kMetricsApi;
   } else if (n >= 3 && is(0, "api") && is(1, "v1") && is(2, "sessions")) {
     if (n == 3) route = kSearchSessions;
     else if (n == 4) route = kGetSession;
+  } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "demo")) {
+    route = kDemo;
+    allowed = http::verb::post;
   } else if (n == 1 && is(0, "healthz")) {
     route = kHealthz;
   } else if (n == 1 && is(0, "readyz")) {
@@ -109,6 +118,8 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   } else if (n == 1 && is(0, "metrics")) {
     route = kMetrics;
   }
+  // The web UI's files, and index.html for its app paths (/traces/ID survives a reload).
+  if (route == kUnknown && options_.ui && !is(0, "api") && !is(0, "v1")) route = kUi;
 
   Responder answer = Instrument(route, std::move(respond));
   if (route == kUnknown) {
@@ -139,6 +150,11 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     case kReadyz: return answer(Readyz());
     case kMetrics: return answer(MetricsPage());
     case kIndex: return answer(IndexPage(std::string_view(req[http::field::host].data(), req[http::field::host].size())));
+    case kUi: {
+      auto ae = req[http::field::accept_encoding];
+      return answer(options_.ui->Serve(seg, std::string_view(ae.data(), ae.size())));
+    }
+    case kDemo: return LoadDemo(std::move(answer));
     default: break;
   }
   // REST reads: off the io threads.
@@ -151,6 +167,7 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
         case kGetSpan: return GetSpan(s[3], s[5], t.params, answer);
         case kSearchSessions: return SearchSessions(t.params, answer);
         case kGetSession: return GetSession(s[3], t.params, answer);
+        case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, answer);
         default: return answer(Error(Status::Internal("unrouted request")));
       }
     } catch (const std::exception& e) {

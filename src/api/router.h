@@ -5,7 +5,10 @@
 //     work only) and answer from the store's callback;
 //   - REST reads (rest_handlers.cc) run on a small query pool, since store reads may
 //     touch the disk, and answer from there;
-//   - health, readiness, metrics and the index page (ops_handlers.cc) answer at once.
+//   - health, readiness, metrics and the index page (ops_handlers.cc) answer at once;
+//   - with a web UI loaded (static_files.h), every other GET outside /api and /v1
+//     answers with its files or index.html (deep links); POST /api/v1/demo
+//     (demo_handler.cc) ingests the demo run for the UI's empty state.
 // Every answer is counted in sightline_http_requests_total{route,code} and timed in
 // sightline_http_request_duration_seconds{route}; routes are path templates, so
 // label cardinality stays fixed.
@@ -24,6 +27,7 @@
 
 #include "api/http_server.h"
 #include "api/query_params.h"
+#include "api/static_files.h"
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "store/span_store.h"
@@ -35,6 +39,8 @@ struct RouterOptions {
   // Shown on the index page: where OTLP/gRPC senders should point (empty: gRPC off).
   // The HTTP endpoint shown is the one the browser used (the Host header).
   std::string grpc_endpoint = "http://127.0.0.1:4317";
+  // The web UI (serve --ui-dir); null: / answers with the plain index page.
+  std::shared_ptr<const StaticFiles> ui;
 };
 
 class ApiRouter {
@@ -66,10 +72,13 @@ class ApiRouter {
     kGetSpan,
     kSearchSessions,
     kGetSession,
+    kMetricsApi,  // metrics_handlers.cc
     kHealthz,
     kReadyz,
     kMetrics,
     kIndex,
+    kUi,
+    kDemo,
     kUnknown,
     kRouteCount,
   };
@@ -92,6 +101,8 @@ class ApiRouter {
   HttpResponse Readyz();
   HttpResponse MetricsPage();
   HttpResponse IndexPage(std::string_view host);
+  // demo_handler.cc: ingests the demo run through the ingest service.
+  void LoadDemo(Responder respond);
 
   store::SpanStore* store_;
   ingest::IngestService* ingest_;

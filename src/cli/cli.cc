@@ -23,6 +23,7 @@ int Main(int argc, char** argv) {
   RegisterImport(app, ctx);
   RegisterExport(app, ctx);
   RegisterDemo(app, ctx);
+  RegisterRetention(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -36,6 +36,15 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     cfg->data = v;
     return Status::OK();
   }
+  if (s.key == "ui_dir") {
+    std::error_code ec;
+    if (v.empty()) return Invalid(s, source, v, "must name a directory");
+    if (!std::filesystem::is_directory(v, ec)) return Invalid(s, source, v, "no such directory");
+    if (!std::filesystem::is_regular_file(std::filesystem::path(v) / "index.html", ec))
+      return Invalid(s, source, v, "no index.html in it (build the UI with scripts/build-ui.sh)");
+    cfg->ui_dir = v;
+    return Status::OK();
+  }
   if (s.key == "fsync") {
     if (v != "batch" && v != "always" && v != "never") return Invalid(s, source, v, "expected batch, always or never");
     cfg->fsync = v;
@@ -65,9 +74,74 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
   return Status::OK();
 }
 
+// One retention duration: days (an integer >= 0) or "forever".
+Status RetentionDays(const std::string& path, const std::string& where, const toml::node& node, int64_t* out) {
+  if (auto i = node.value<int64_t>(); i && *i >= 0) {
+    *out = *i;
+    return Status::OK();
+  }
+  if (auto t = node.value<std::string>(); t && *t == "forever") {
+    *out = store::retention::kForever;
+    return Status::OK();
+  }
+  return Status::InvalidArgument("config file " + path + ": " + where + " must be a number of days >= 0 or \"forever\"");
+}
+
+Status RetentionPolicyToml(const std::string& path, const std::string& where, const toml::table& t,
+                           store::retention::RetentionPolicy* p, store::retention::RetentionOptions* opts) {
+  for (const auto& [k, node] : t) {
+    std::string key(k.str());
+    std::string name = where + "." + key;
+    if (key == "full_days") {
+      SL_RETURN_IF_ERROR(RetentionDays(path, name, node, &p->full_days));
+    } else if (key == "failed_days") {
+      SL_RETURN_IF_ERROR(RetentionDays(path, name, node, &p->failed_days));
+    } else if (key == "summary_days") {
+      SL_RETURN_IF_ERROR(RetentionDays(path, name, node, &p->summary_days));
+    } else if (opts && key == "partition_hours") {
+      auto h = node.value<int64_t>();
+      if (!h || *h < 1 || *h > 24 * 366)
+        return Status::InvalidArgument("config file " + path + ": " + name + " must be hours from 1 to 8784");
+      opts->partition_width_ns = *h * 3600 * int64_t{1000000000};
+    } else if (opts && key == "projects" && node.is_table()) {
+      for (const auto& [pk, pnode] : *node.as_table()) {
+        std::string project(pk.str());
+        if (!pnode.is_table())
+          return Status::InvalidArgument("config file " + path + ": " + name + "." + project + " must be a table");
+        store::retention::RetentionPolicy pp = opts->default_policy;
+        SL_RETURN_IF_ERROR(RetentionPolicyToml(path, name + "." + project, *pnode.as_table(), &pp, nullptr));
+        opts->projects[project] = pp;
+      }
+    } else {
+      return Status::InvalidArgument("config file " + path + ": unknown setting \"" + name + "\"");
+    }
+  }
+  return Status::OK();
+}
+
+// [retention]: the default policy's keys, partition_hours, and [retention.projects.NAME]
+// overrides (which start from the default policy, whatever the key order).
+Status RetentionToml(const std::string& path, const toml::node& node, store::retention::RetentionOptions* opts) {
+  if (!node.is_table()) return Status::InvalidArgument("config file " + path + ": retention must be a table");
+  toml::table defaults, projects;
+  for (const auto& [k, n] : *node.as_table()) {
+    if (k.str() == "projects") {
+      projects.insert(k, n);
+    } else {
+      defaults.insert(k, n);
+    }
+  }
+  SL_RETURN_IF_ERROR(RetentionPolicyToml(path, "retention", defaults, &opts->default_policy, opts));
+  SL_RETURN_IF_ERROR(RetentionPolicyToml(path, "retention", projects, &opts->default_policy, opts));
+  Status s = opts->Validate();
+  if (!s.ok()) return Status::InvalidArgument("config file " + path + ": " + s.message());
+  return Status::OK();
+}
+
 // Reads the TOML file into key -> value text. Unknown keys are errors (a typo
 // silently ignored is a setting silently not applied).
-Status ReadToml(const std::string& path, std::map<std::string, std::string>* out) {
+Status ReadToml(const std::string& path, std::map<std::string, std::string>* out,
+                store::retention::RetentionOptions* retention) {
   toml::table table;
   try {
     table = toml::parse_file(path);
@@ -80,6 +154,10 @@ Status ReadToml(const std::string& path, std::map<std::string, std::string>* out
   }
   for (const auto& [k, node] : table) {
     std::string key(k.str());
+    if (key == "retention") {
+      SL_RETURN_IF_ERROR(RetentionToml(path, node, retention));
+      continue;
+    }
     bool known = false;
     for (const auto& s : ServerSettings()) known = known || s.key == key;
     if (!known) return Status::InvalidArgument("config file " + path + ": unknown setting \"" + key + "\"");
@@ -111,6 +189,7 @@ const std::vector<SettingInfo>& ServerSettings() {
       {"memtable_limit_bytes", "--memtable-limit-bytes", "SIGHTLINE_MEMTABLE_LIMIT_BYTES",
        "Memtable size at which it is flushed to a segment"},
       {"http_threads", "--http-threads", "SIGHTLINE_HTTP_THREADS", "HTTP I/O threads"},
+      {"ui_dir", "--ui-dir", "SIGHTLINE_UI_DIR", "Built web UI folder (default: ui/ beside the binary)"},
   };
   return kSettings;
 }
@@ -142,12 +221,12 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
       return Status::InvalidArgument("invalid config \"" + path + "\": no such file");
-    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values));
+    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention));
     cfg.config_file = path;
   } else {
     std::error_code ec;
     if (std::filesystem::is_regular_file(kDefaultConfigFile, ec)) {
-      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values));
+      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention));
       cfg.config_file = kDefaultConfigFile;
     }
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/retention/retention_policy.h"
 
 namespace sightline::cli {
 
@@ -29,7 +30,12 @@ struct ServerConfig {
   uint64_t queue_limit_bytes = uint64_t{256} << 20;
   uint64_t memtable_limit_bytes = uint64_t{128} << 20;
   int http_threads = 2;
+  // The built web UI (index.html + assets/). Empty: the `ui` folder beside the
+  // binary, when there is one; otherwise / shows a plain page about the API.
+  std::string ui_dir;
   std::string config_file;  // the TOML file read, empty when none
+  // [retention] of the TOML file (docs/retention.md); TOML only, no flags.
+  store::retention::RetentionOptions retention;
 };
 
 // One setting: its TOML key, flag and environment variable.

@@ -128,5 +128,35 @@ TEST(ByteSizeTest, Units) {
   EXPECT_FALSE(ParseByteSize("99999999999999999999G").has_value());
 }
 
+TEST_F(ConfigTest, UiDirMustHoldABuiltUi) {
+  auto none = LoadServerConfig(Sources());
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->ui_dir, "");  // the ui folder beside the binary, decided by serve
+
+  std::filesystem::create_directories(dir_ / "ui-empty");
+  std::filesystem::create_directories(dir_ / "ui-built");
+  std::ofstream(dir_ / "ui-built" / "index.html") << "<!doctype html>";
+  const std::string built = (dir_ / "ui-built").string();
+
+  auto flag = LoadServerConfig(Sources({{"ui_dir", built}}, {{"SIGHTLINE_UI_DIR", "/elsewhere"}}));
+  ASSERT_TRUE(flag.ok()) << flag.status().ToString();
+  EXPECT_EQ(flag->ui_dir, built);
+  auto env = LoadServerConfig(Sources({}, {{"SIGHTLINE_UI_DIR", built}}));
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->ui_dir, built);
+  auto toml = LoadServerConfig(Sources({}, {}, WriteToml("ui.toml", "ui_dir = \"" + built + "\"\n")));
+  ASSERT_TRUE(toml.ok()) << toml.status().ToString();
+  EXPECT_EQ(toml->ui_dir, built);
+
+  auto missing = LoadServerConfig(Sources({}, {{"SIGHTLINE_UI_DIR", (dir_ / "nope").string()}}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("ui_dir"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("SIGHTLINE_UI_DIR"), std::string::npos);
+  auto unbuilt = LoadServerConfig(Sources({{"ui_dir", (dir_ / "ui-empty").string()}}));
+  ASSERT_FALSE(unbuilt.ok());
+  EXPECT_NE(unbuilt.status().message().find("index.html"), std::string::npos);
+  EXPECT_NE(unbuilt.status().message().find("--ui-dir"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sightline::cli

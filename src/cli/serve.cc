@@ -13,10 +13,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 
 #include "api/http_server.h"
 #include "api/router.h"
+#include "api/static_files.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "common/metrics.h"
@@ -33,6 +35,27 @@ store::FsyncPolicy PolicyOf(const std::string& name) {
   if (name == "always") return store::FsyncPolicy::kAlways;
   if (name == "never") return store::FsyncPolicy::kNever;
   return store::FsyncPolicy::kBatch;
+}
+
+// The web UI: --ui-dir (validated by config.cc), else the `ui` folder beside the
+// binary (where `make build` puts it). Null when there is none: / then shows the
+// plain API page, and start-up says why.
+Result<std::shared_ptr<const api::StaticFiles>> LoadUi(const ServerConfig& cfg) {
+  std::string dir = cfg.ui_dir;
+  if (dir.empty()) {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return std::shared_ptr<const api::StaticFiles>();
+    dir = (exe.parent_path() / "ui").string();
+    if (!std::filesystem::is_regular_file(std::filesystem::path(dir) / "index.html", ec)) {
+      std::fprintf(stderr, "sightline: no web UI at %s (build it with scripts/build-ui.sh, or pass --ui-dir); "
+                   "/ shows the API page\n", dir.c_str());
+      return std::shared_ptr<const api::StaticFiles>();
+    }
+  }
+  auto ui = api::StaticFiles::Load(dir);
+  if (!ui.ok()) return ui.status();
+  return std::shared_ptr<const api::StaticFiles>(std::move(ui).value());
 }
 
 std::string HostOf(const std::string& addr) {
@@ -54,6 +77,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   so.fsync = PolicyOf(cfg.fsync);
   so.queue_limit_bytes = cfg.queue_limit_bytes;
   so.memtable_limit_bytes = cfg.memtable_limit_bytes;
+  so.retention = cfg.retention;
   auto opened = store::EmbeddedStore::Open(so);
   if (!opened.ok()) {
     std::fprintf(stderr, "sightline serve: cannot open the store in %s: %s\n", cfg.data.c_str(),
@@ -99,6 +123,9 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   api::RouterOptions ro;
   ro.query_threads = cfg.http_threads;
   ro.grpc_endpoint = grpc_desc == "off" ? "" : "http://" + grpc_desc;
+  auto ui = LoadUi(cfg);
+  if (!ui.ok()) return fail(ui.status());
+  ro.ui = *ui;
   router = std::make_unique<api::ApiRouter>(store.get(), &ingest, &metrics, ro);
   auto http_port = http.Start();
   if (!http_port.ok()) return fail(http_port.status());
@@ -106,9 +133,10 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
 
   const auto& rec = store->recovery_report();
   std::fprintf(stderr,
-               "sightline: serving data=%s fsync=%s http=%s grpc=%s config=%s (recovered %llu spans from %llu "
-               "segments, %llu WAL files)\n",
+               "sightline: serving data=%s fsync=%s http=%s grpc=%s ui=%s config=%s (recovered %llu spans from "
+               "%llu segments, %llu WAL files)\n",
                cfg.data.c_str(), cfg.fsync.c_str(), http_desc.c_str(), grpc_desc.c_str(),
+               ro.ui ? ro.ui->dir().c_str() : "none",
                cfg.config_file.empty() ? "none" : cfg.config_file.c_str(), static_cast<unsigned long long>(rec.spans),
                static_cast<unsigned long long>(rec.segments), static_cast<unsigned long long>(rec.wal_files));
   std::fprintf(stdout, "sightline: listening http=%s grpc=%s\n", http_desc.c_str(), grpc_desc.c_str());
@@ -126,6 +154,14 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   if (!closed.ok()) {
     std::fprintf(stderr, "sightline serve: closing the store: %s\n", closed.ToString().c_str());
     return 1;
+  }
+  {
+    store::StoreStats st = store->Stats();
+    std::fprintf(stderr,
+                 "sightline: store closed: WAL synced, %lld spans acknowledged this run, %lld segments on disk, "
+                 "%lld memtable bytes to replay from the WAL at the next start\n",
+                 static_cast<long long>(st.spans_written), static_cast<long long>(st.segments),
+                 static_cast<long long>(st.memtable_bytes));
   }
   std::fprintf(stderr, "sightline: stopped\n");
   return 0;

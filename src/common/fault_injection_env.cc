@@ -54,7 +54,16 @@ void FaultInjectionEnv::WaitWhileHeld() {
 
 void FaultInjectionEnv::SetDiskFull(bool full) { disk_full_ = full; }
 
+void FaultInjectionEnv::OnlyPaths(std::string substring) {
+  std::lock_guard<std::mutex> l(status_mu_);
+  only_paths_ = std::move(substring);
+}
+
 void FaultInjectionEnv::Reset() {
+  {
+    std::lock_guard<std::mutex> l(status_mu_);
+    only_paths_.clear();
+  }
   for (auto& p : plans_) {
     p.fail_at = 0;
     p.count = 0;
@@ -69,6 +78,10 @@ int64_t FaultInjectionEnv::Count(Op op) const { return plans_[static_cast<int>(o
 Status FaultInjectionEnv::Check(Op op, const std::string& what) {
   Plan& p = plans_[static_cast<int>(op)];
   int64_t n = ++p.count;
+  {
+    std::lock_guard<std::mutex> l(status_mu_);
+    if (!only_paths_.empty() && what.find(only_paths_) == std::string::npos) return Status::OK();
+  }
   if (disk_full_ && (op == Op::kWrite || op == Op::kSync || op == Op::kCreate)) {
     ++failures_;
     return Status::Unavailable("disk full: " + what + ": No space left on device (injected)");

@@ -35,7 +35,11 @@ class FaultInjectionEnv final : public Env {
   void SetDiskFull(bool full);
   // While held, every file Sync blocks (tests fill a store's queue behind a slow disk).
   void HoldSyncs(bool hold);
-  // Clears every planned fault and counter.
+  // Restricts every fault (planned failures and disk-full mode) to paths containing
+  // `substring` (empty: every path), e.g. "segments/" to fill the disk under flushes
+  // and compactions while the WAL still writes. Counting is unaffected.
+  void OnlyPaths(std::string substring);
+  // Clears every planned fault and counter (and the path restriction).
   void Reset();
   // Operations of kind op seen since the last Reset, and how many were failed.
   int64_t Count(Op op) const;
@@ -79,6 +83,7 @@ class FaultInjectionEnv final : public Env {
   std::condition_variable hold_cv_;
   bool hold_syncs_ = false;  // guarded by hold_mu_
   std::atomic<int64_t> failures_{0};
+  std::string only_paths_;  // guarded by status_mu_
 };
 
 }  // namespace sightline

@@ -6,6 +6,7 @@
 
 #include "ingest/normalize/normalize.h"
 #include "ingest/otlp_decode.h"
+#include "ingest/request_arena.h"
 
 namespace sightline::ingest {
 namespace {
@@ -78,33 +79,38 @@ void IngestService::Submit(IngestRequest request, Callback done) {
                   "too_large", done);
   }
 
-  // 2. Decode.
-  ExportRequest otlp;
+  // 2. Decode, onto an arena (request_arena.h) that ends with normalisation: the
+  // canonical spans own everything they took from the request.
   JsonDecodeReport report;
-  Status st;
-  if (request.format == BodyFormat::kProtobuf) {
-    st = DecodeOtlpProtobuf(body, &otlp);
-  } else {
-    DecodeLimits limits;
-    limits.max_body_bytes = options_.max_request_bytes;
-    st = DecodeOtlpJson(body, &otlp, limits, &report);
-  }
-  if (!st.ok()) {
-    if (st.code() == StatusCode::kTooLarge) return Reject(st, "too_large", done);
-    return Reject(Status::InvalidArgument(st.message()), "decode_error", done);
-  }
-  std::string().swap(inflated);
-  std::string().swap(request.body);
+  NormalizeResult norm;
+  {
+    RequestArena arena;
+    ExportRequest& otlp = *arena.NewRequest();
+    Status st;
+    if (request.format == BodyFormat::kProtobuf) {
+      st = DecodeOtlpProtobuf(body, &otlp);
+    } else {
+      DecodeLimits limits;
+      limits.max_body_bytes = options_.max_request_bytes;
+      st = DecodeOtlpJson(body, &otlp, limits, &report);
+    }
+    if (!st.ok()) {
+      if (st.code() == StatusCode::kTooLarge) return Reject(st, "too_large", done);
+      return Reject(Status::InvalidArgument(st.message()), "decode_error", done);
+    }
+    std::string().swap(inflated);
+    std::string().swap(request.body);
 
-  const int64_t received = CountSpans(otlp) + report.rejected_spans;
-  received_->Inc(static_cast<double>(received));
+    const int64_t received = CountSpans(otlp) + report.rejected_spans;
+    received_->Inc(static_cast<double>(received));
 
-  // 3. Normalise.
-  NormalizeOptions nopts;
-  nopts.project = std::move(request.project);
-  nopts.max_attribute_bytes = options_.max_attribute_bytes;
-  nopts.received_ns = env_->NowNanos();
-  NormalizeResult norm = NormalizeRequest(&otlp, nopts);
+    // 3. Normalise.
+    NormalizeOptions nopts;
+    nopts.project = std::move(request.project);
+    nopts.max_attribute_bytes = options_.max_attribute_bytes;
+    nopts.received_ns = env_->NowNanos();
+    norm = NormalizeRequest(&otlp, nopts);
+  }
   if (norm.truncated_values > 0) truncated_->Inc(static_cast<double>(norm.truncated_values));
 
   IngestResult result;

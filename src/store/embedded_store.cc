@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "store/segment/segment_format.h"
+#include "store/segment/segment_writer.h"
 #include "store/segment/segment_reader.h"
 #include "store/wal/wal_format.h"
 #include "store/wal/wal_reader.h"
@@ -36,12 +37,110 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(const EmbeddedStoreOp
   if (options.queue_limit_bytes == 0) return Status::InvalidArgument("store: queue_limit_bytes must be > 0");
   if (options.memtable_limit_bytes == 0) return Status::InvalidArgument("store: memtable_limit_bytes must be > 0");
   if (options.wal_file_bytes == 0) return Status::InvalidArgument("store: wal_file_bytes must be > 0");
+  if (options.compaction.min_merge < 2) return Status::InvalidArgument("store: compaction.min_merge must be >= 2");
+  if (options.compaction.max_output_bytes == 0)
+    return Status::InvalidArgument("store: compaction.max_output_bytes must be > 0");
+  if (options.compaction.size_ratio < 1) return Status::InvalidArgument("store: compaction.size_ratio must be >= 1");
+  SL_RETURN_IF_ERROR(options.retention.Validate());
   std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(options));
   SL_RETURN_IF_ERROR(s->Recover().WithContext("opening store at " + options.dir));
   s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
   s->flusher_ = std::thread([p = s.get()] { p->FlushLoop(); });
+  s->compactor_ = std::thread([p = s.get()] { p->CompactLoop(); });
   s->ready_ = true;
   return s;
+}
+
+void EmbeddedStore::Quarantine(const std::string& path, const Status& why) {
+  std::string msg = "SEGMENT CORRUPTION: " + why.ToString();
+  if (env_->FileExists(path)) {
+    Status r = env_->RenameFile(path, path + ".corrupt");
+    if (r.ok()) (void)env_->SyncDir(seg_dir_);
+    msg += r.ok() ? "; quarantined as " + path + ".corrupt" : "; could not quarantine it: " + r.ToString();
+  }
+  Log(msg + "; serving the rest of the store without it");
+  recovery_.corruptions.push_back(why.ToString());
+  recovery_.quarantined.push_back(path);
+  ++corrupt_segments_;
+}
+
+uint32_t EmbeddedStore::AddSlotLocked(std::shared_ptr<SegmentFile> file, const manifest::FileMeta& meta) {
+  auto slot = static_cast<uint32_t>(files_.size());
+  segments_.push_back(std::dynamic_pointer_cast<segment::SegmentReader>(file));
+  files_.push_back(Slot{std::move(file), meta});
+  return slot;
+}
+
+// Opens every file the state lists (or, adopting a pre-manifest directory, every
+// *.seg), oldest first, and merges their tables into the index. Damaged or missing
+// files are quarantined and leave the state.
+Status EmbeddedStore::OpenSegments(manifest::ManifestState* state) {
+  std::vector<manifest::FileMeta> order;
+  for (const auto& [n, f] : state->files) order.push_back(f);
+  std::sort(order.begin(), order.end(), [](const manifest::FileMeta& a, const manifest::FileMeta& b) {
+    return a.covered_wal != b.covered_wal ? a.covered_wal < b.covered_wal : a.number < b.number;
+  });
+  struct Pending {
+    TraceKey id;
+    SegLoc loc;
+    std::string agg;
+  };
+  std::vector<Pending> entries;
+  for (manifest::FileMeta meta : order) {
+    std::string path = JoinPath(seg_dir_, segment::SegmentFileName(meta.number));
+    entries.clear();
+    uint64_t spans = 0;
+    Result<std::unique_ptr<segment::SegmentReader>> reader = Status::Corruption(path + ": listed in the manifest but missing");
+    if (env_->FileExists(path)) {
+      reader = segment::SegmentReader::Open(env_, path, [&](const segment::TableEntry& e) -> Status {
+        entries.push_back(Pending{e.id, SegLoc{0, e.length, e.offset, e.checksum}, std::string(e.agg)});
+        spans += e.span_count;
+        return Status::OK();
+      });
+    }
+    if (!reader.ok()) {
+      if (reader.status().code() != StatusCode::kCorruption) return reader.status();
+      Quarantine(path, reader.status());
+      state->files.erase(meta.number);
+      continue;
+    }
+    if (recovery_.adopted) {
+      meta.partition = retention::PartitionOf((*reader)->min_start_ns(), opts_.retention.partition_width_ns);
+      meta.min_start_ns = (*reader)->min_start_ns();
+      meta.max_end_ns = (*reader)->max_end_ns();
+      meta.spans = spans;
+      meta.traces = (*reader)->trace_count();
+      meta.bytes = (*reader)->file_bytes();
+      meta.format = (*reader)->format_version();
+      meta.covered_wal = (*reader)->covered_wal();
+      state->files[meta.number] = meta;
+      state->log_number = std::max(state->log_number, meta.covered_wal);
+    }
+    std::unique_lock<std::shared_mutex> w(mu_);
+    // Decode every aggregate before touching the index, so a malformed one quarantines
+    // the file without leaving half of it merged.
+    std::vector<TraceAgg> aggs(entries.size());
+    bool bad = false;
+    for (size_t i = 0; i < entries.size() && !bad; ++i)
+      bad = !TraceAgg::Decode(entries[i].agg, &index_.pool(), &aggs[i]);
+    if (bad) {
+      w.unlock();
+      Quarantine(path, Status::Corruption(path + ": malformed trace aggregate in the table"));
+      state->files.erase(meta.number);
+      continue;
+    }
+    uint32_t slot = AddSlotLocked(std::move(reader).value(), meta);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      uint32_t ti = index_.FindOrAdd(entries[i].id);
+      index_.MergePartial(ti, aggs[i]);
+      SegLoc loc = entries[i].loc;
+      loc.segment = slot;
+      index_.AddSegLoc(ti, loc);
+    }
+    ++recovery_.segments;
+    ++segment_count_;
+  }
+  return Status::OK();
 }
 
 Status EmbeddedStore::Recover() {
@@ -50,41 +149,45 @@ Status EmbeddedStore::Recover() {
   SL_RETURN_IF_ERROR(env_->CreateDir(seg_dir_));
   SL_ASSIGN_OR_RETURN(lock_, env_->LockFile(JoinPath(opts_.dir, "LOCK")));
 
-  // Segments: load tables and partial aggregates only (no span data).
+  // The live segment set: the manifest's, or (a directory written before manifests)
+  // every complete *.seg file, adopted into a new manifest.
+  manifest::ManifestState state;
+  auto read = manifest::Manifest::Read(env_, opts_.dir);
   SL_ASSIGN_OR_RETURN(auto seg_names, env_->GetChildren(seg_dir_));
-  std::vector<uint64_t> seg_numbers;
+  if (read.ok()) {
+    state = std::move(read).value();
+  } else if (read.status().code() == StatusCode::kNotFound) {
+    for (const auto& n : seg_names) {
+      uint64_t num;
+      if (!segment::ParseSegmentFileName(n, &num)) continue;
+      manifest::FileMeta meta;
+      meta.number = num;
+      meta.covered_wal = num;  // the pre-manifest naming
+      state.files[num] = meta;
+      state.next_file_number = std::max(state.next_file_number, num + 1);
+      recovery_.adopted = true;
+    }
+  } else {
+    return read.status();
+  }
+  SL_RETURN_IF_ERROR(OpenSegments(&state));
+
+  // Orphans: outputs of a flush or compaction that crashed before its manifest edit,
+  // inputs of one that crashed before deleting them, interrupted writes.
   for (const auto& n : seg_names) {
     uint64_t num;
-    if (segment::ParseSegmentFileName(n, &num)) {
-      seg_numbers.push_back(num);
-    } else if (n.size() > 4 && n.substr(n.size() - 4) == ".tmp") {
-      (void)env_->RemoveFile(JoinPath(seg_dir_, n));  // an interrupted flush
-    }
+    bool orphan = segment::ParseSegmentFileName(n, &num) && !state.files.count(num) &&
+                  std::find(recovery_.quarantined.begin(), recovery_.quarantined.end(), JoinPath(seg_dir_, n)) ==
+                      recovery_.quarantined.end();
+    if (orphan || (n.size() > 4 && n.substr(n.size() - 4) == ".tmp")) (void)env_->RemoveFile(JoinPath(seg_dir_, n));
+    if (orphan) state.next_file_number = std::max(state.next_file_number, num + 1);
   }
-  std::sort(seg_numbers.begin(), seg_numbers.end());
-  uint64_t covered = 0;
-  std::unique_lock<std::shared_mutex> w(mu_);
-  for (uint64_t num : seg_numbers) {
-    auto seg_index = static_cast<uint32_t>(segments_.size());
-    std::string path = JoinPath(seg_dir_, segment::SegmentFileName(num));
-    auto reader = segment::SegmentReader::Open(env_, path, [&](const segment::TableEntry& e) -> Status {
-      TraceAgg agg;
-      if (!TraceAgg::Decode(e.agg, &index_.pool(), &agg))
-        return Status::Corruption(path + ": malformed aggregate of trace entry at offset " + std::to_string(e.offset));
-      uint32_t ti = index_.FindOrAdd(e.id);
-      index_.MergePartial(ti, agg);
-      index_.AddSegLoc(ti, SegLoc{seg_index, e.length, e.offset, e.checksum});
-      return Status::OK();
-    });
-    if (!reader.ok()) return reader.status();
-    covered = std::max(covered, (*reader)->covered_wal());
-    segments_.push_back(std::move(reader).value());
-    ++recovery_.segments;
-  }
-  segment_count_ = static_cast<int64_t>(segments_.size());
-  w.unlock();
+  SL_ASSIGN_OR_RETURN(manifest_, manifest::Manifest::Create(env_, opts_.dir, state));
+  if (recovery_.adopted)
+    Log("adopted " + std::to_string(state.files.size()) + " segment files written before manifests");
+  const uint64_t covered = state.log_number;
 
-  // WAL files: delete those a segment covers, replay the rest in order.
+  // WAL files: delete those the segments cover, replay the rest in order.
   SL_ASSIGN_OR_RETURN(auto wal_names, env_->GetChildren(wal_dir_));
   std::vector<uint64_t> wal_numbers;
   for (const auto& n : wal_names) {
@@ -104,7 +207,9 @@ Status EmbeddedStore::Recover() {
   if (recovery_.records > 0 || recovery_.segments > 0 || !recovery_.corruptions.empty()) {
     Log("recovered " + std::to_string(recovery_.segments) + " segments, " + std::to_string(recovery_.spans) +
         " spans from " + std::to_string(recovery_.wal_files) + " WAL files" +
-        (recovery_.dropped_bytes ? "; LOST " + std::to_string(recovery_.dropped_bytes) + " corrupt WAL bytes" : ""));
+        (recovery_.dropped_bytes ? "; LOST " + std::to_string(recovery_.dropped_bytes) + " corrupt WAL bytes" : "") +
+        (recovery_.quarantined.empty() ? "" : "; QUARANTINED " + std::to_string(recovery_.quarantined.size()) +
+                                                  " damaged segment files"));
   }
 
   next_wal_number_ = std::max(covered, wal_numbers.empty() ? uint64_t{0} : wal_numbers.back()) + 1;
@@ -191,6 +296,13 @@ Status EmbeddedStore::Close() {
     std::lock_guard<std::mutex> l(flush_mu_);
     flush_cv_.notify_all();
   }
+  {
+    std::lock_guard<std::mutex> l(comp_wait_mu_);
+    comp_stop_ = true;
+    comp_stop_flag_ = true;
+  }
+  comp_cv_.notify_all();
+  if (compactor_.joinable()) compactor_.join();
   if (writer_.joinable()) writer_.join();  // drains the queue, syncs and closes the WAL
   {
     std::lock_guard<std::mutex> l(flush_mu_);
@@ -218,17 +330,29 @@ StoreStats EmbeddedStore::Stats() {
     std::shared_lock<std::shared_mutex> r(mu_);
     st.memtable_bytes = static_cast<int64_t>(mem_->MemoryBytes() + (imm_ ? imm_->MemoryBytes() : 0));
     st.traces = static_cast<int64_t>(index_.size());
-    st.segments = static_cast<int64_t>(segments_.size());
+    for (const Slot& f : files_) {
+      if (!f.file) continue;
+      ++st.segments;
+      st.segment_bytes += static_cast<int64_t>(f.meta.bytes);
+    }
     st.index_bytes = static_cast<int64_t>(index_.MemoryBytes());
   }
   st.fsyncs = fsyncs_;
   st.fsync_ns_total = fsync_ns_;
   for (const auto& b : fsync_buckets_) st.fsync_latency_buckets.push_back(b.load());
   st.ready = ready_;
-  st.disk_full = disk_full_;
+  st.disk_full = disk_full_ || flush_disk_full_;
   st.rejected_queue_full = rejected_;
   st.write_failures = write_failures_;
   st.recovery_dropped_bytes = static_cast<int64_t>(recovery_.dropped_bytes);
+  st.flush_failures = flush_failures_;
+  st.compactions = compactions_;
+  st.compaction_bytes = compaction_bytes_;
+  st.duplicates_removed = duplicates_removed_;
+  st.corrupt_segments = corrupt_segments_;
+  st.corrupt_reads = corrupt_reads_;
+  st.retention_summarized = retention_summarized_;
+  st.retention_dropped = retention_dropped_;
   return st;
 }
 

@@ -11,14 +11,29 @@
 // space returns, a fresh WAL file is started.
 //
 // Flush: when the memtable passes memtable_limit_bytes it becomes immutable, a new WAL
-// file starts, and the flush thread writes it as a segment file; once the segment is
-// durable and installed, the WAL files it covers are deleted.
+// file starts, and the flush thread writes it as segment files (one per time
+// partition); they are installed by one manifest edit (store/manifest), and only then
+// are the WAL files they cover deleted. A failing flush retries with exponential
+// backoff; while it fails for lack of space, Stats().disk_full is set and Append
+// answers Unavailable, until space returns and the flush succeeds.
+//
+// Compaction (embedded_store_compaction.cc, store/compaction): a background thread
+// merges runs of similar-size segments of one partition and applies retention
+// (store/retention); its output replaces its inputs by one manifest edit and one
+// exclusive-lock step (file slots, SegLocs, aggregates), so a query sees the old set
+// or the new one, never a mix. Replaced files are deleted when their last reader is
+// done (SegmentFile::MarkObsolete).
+//
+// Damage: a listed segment that fails its checks at Open is quarantined (renamed
+// *.corrupt, removed from the manifest, reported); the rest serves. A bad block read
+// later fails that trace's read with Corruption naming the file.
 //
 // Read path: queries read the trace index (merged aggregates of memtables and
 // segments) under a shared lock, and decode span bytes outside it.
 //
 // Thread-safety: every public method may be called from any thread concurrently.
-// Lock order: q_mu_ and mu_ are never held together; flush_mu_ is a leaf.
+// Lock order: compact_mu_ before mu_; q_mu_ and mu_ are never held together;
+// flush_mu_ and comp_wait_mu_ are leaves.
 #pragma once
 
 #include <atomic>
@@ -34,7 +49,10 @@
 #include <vector>
 
 #include "common/env.h"
+#include "store/compaction/compaction.h"
+#include "store/manifest/manifest.h"
 #include "store/memtable.h"
+#include "store/retention/retention_policy.h"
 #include "store/span_codec.h"
 #include "store/span_store.h"
 #include "store/trace_index.h"
@@ -46,6 +64,9 @@ class WalWriter;
 }
 namespace segment {
 class SegmentReader;
+}
+namespace compaction {
+struct MergeResult;
 }
 
 // When Append's callback reports OK (docs/wal_format.md "Fsync policies").
@@ -64,7 +85,10 @@ struct EmbeddedStoreOptions {
   size_t wal_file_bytes = size_t{64} << 20;        // a WAL file past this is closed and a new one started
   size_t max_group_bytes = size_t{64} << 20;       // at most this much per group commit
   uint64_t min_free_bytes = uint64_t{64} << 20;    // after "disk full", resume once this much is free
-  int64_t retry_interval_ms = 1000;                // probe after a write failure / retry a failed flush
+  int64_t retry_interval_ms = 1000;                // probe after a write failure / first retry of a failed flush
+  int64_t max_retry_interval_ms = 30000;           // flush / compaction retries back off exponentially to this
+  compaction::CompactionOptions compaction;        // background merging of segments
+  retention::RetentionOptions retention;           // per-project ages; also the partition width
   bool paranoid_checks = false;  // Open fails on any WAL corruption instead of skipping the damage
   std::function<void(const std::string&)> logger;  // default: stderr
 };
@@ -79,6 +103,8 @@ struct RecoveryReport {
   uint64_t tail_dropped_bytes = 0;  // torn tail of the last WAL file (never acknowledged)
   uint64_t bad_spans = 0;           // records or spans inside intact records that did not parse
   std::vector<std::string> corruptions;
+  std::vector<std::string> quarantined;  // segment files renamed *.corrupt (damaged or missing)
+  bool adopted = false;                  // a pre-manifest directory: a manifest was created for it
 };
 
 class EmbeddedStore final : public SpanStore {
@@ -93,6 +119,7 @@ class EmbeddedStore final : public SpanStore {
                               const std::vector<std::string>& projects) override;
   Result<SessionPage> SearchSessions(const SessionQuery& query) override;
   Result<SessionDetail> GetSession(const std::string& session_id, const std::vector<std::string>& projects) override;
+  Result<AggregateResult> Aggregate(const AggregateQuery& query) override;  // embedded_store_aggregate.cc
   StoreStats Stats() override;
   Status Close() override;
 
@@ -102,6 +129,13 @@ class EmbeddedStore final : public SpanStore {
   Status WaitForFlush();
   // Makes the current memtable immutable and flushes it now (tests: flush + reopen).
   Status FlushNow();
+  // Runs compaction rounds until nothing qualifies (tests, benchmarks); the
+  // background thread does the same on its own.
+  Status CompactNow();
+  // Applies retention as of now_ns (tests; the background thread uses the clock).
+  Status ApplyRetentionNow(int64_t now_ns);
+  // The live segment files, as the manifest lists them.
+  std::vector<manifest::FileMeta> LiveSegments();
 
  private:
   struct Pending {
@@ -112,7 +146,7 @@ class EmbeddedStore final : public SpanStore {
   };
   // Span bytes of one trace gathered from every place they live, oldest first.
   struct GatheredSpans {
-    std::vector<std::string> blocks;  // segment blocks read (own the bytes)
+    std::deque<std::string> blocks;  // segment bytes read (own the bytes; a deque never moves them)
     std::vector<std::string_view> spans;
     std::shared_ptr<Memtable> imm, mem;  // keep arena bytes alive
   };
@@ -136,6 +170,22 @@ class EmbeddedStore final : public SpanStore {
   // Flush thread.
   void FlushLoop();
   Status FlushImmutable();
+
+  // Segment files (embedded_store.cc, embedded_store_compaction.cc).
+  Status OpenSegments(manifest::ManifestState* state);
+  void Quarantine(const std::string& path, const Status& why);
+  // Adds an open file to a new slot (mu_ held exclusively); returns the slot.
+  uint32_t AddSlotLocked(std::shared_ptr<SegmentFile> file, const manifest::FileMeta& meta);
+  bool IsDiskFull(const Status& s);
+  int64_t Backoff(int failures) const;
+
+  // Compaction thread.
+  void CompactLoop();
+  Result<bool> CompactOnce();  // compact_mu_ held; false: nothing to do
+  Status RetentionPass(int64_t now_ns);  // compact_mu_ held
+  Status Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result);
+  retention::Fate FateOf(const TraceKey& id, const TraceAgg& partial, const StringPool& pool, int64_t partition,
+                         int64_t now_ns);
 
   // Queries (embedded_store_query.cc). Gather: mu_ must not be held.
   Status Gather(uint32_t record, GatheredSpans* out);
@@ -171,7 +221,17 @@ class EmbeddedStore final : public SpanStore {
   std::shared_ptr<Memtable> mem_;                             // guarded by mu_ (writer reads it unlocked)
   std::shared_ptr<Memtable> imm_;                             // guarded by mu_
   uint64_t imm_covered_wal_ = 0;                              // guarded by mu_
-  std::vector<std::shared_ptr<segment::SegmentReader>> segments_;  // guarded by mu_
+  // Segment files by slot (SegLoc::segment). Slots are never reused: a replaced file's
+  // slot is emptied, so a SegLoc always names the file it was written for.
+  struct Slot {
+    std::shared_ptr<SegmentFile> file;  // null: replaced or quarantined
+    manifest::FileMeta meta;
+  };
+  std::vector<Slot> files_;  // guarded by mu_
+  // The v1 readers of files_, slot for slot (null elsewhere), for the span scans of
+  // embedded_store_aggregate.cc. Guarded by mu_.
+  std::vector<std::shared_ptr<segment::SegmentReader>> segments_;
+  std::unique_ptr<manifest::Manifest> manifest_;
 
   // Flush coordination.
   std::mutex flush_mu_;
@@ -180,7 +240,18 @@ class EmbeddedStore final : public SpanStore {
   bool flush_stop_ = false;   // guarded by flush_mu_
   Status last_flush_error_;   // guarded by flush_mu_
 
-  std::thread writer_, flusher_;
+  std::atomic<bool> flush_disk_full_{false};  // the last flush failed for lack of space
+  int flush_failures_in_row_ = 0;              // flush thread only
+
+  // Compaction coordination.
+  std::mutex compact_mu_;          // one compaction or retention pass at a time
+  std::mutex comp_wait_mu_;
+  std::condition_variable comp_cv_;
+  bool comp_stop_ = false;         // guarded by comp_wait_mu_
+  std::atomic<bool> comp_stop_flag_{false};
+  std::vector<uint64_t> damaged_;  // guarded by compact_mu_: files a compaction could not read
+
+  std::thread writer_, flusher_, compactor_;
   std::mutex close_mu_;
   bool closed_ = false;  // guarded by close_mu_
   Status close_status_;  // guarded by close_mu_
@@ -189,6 +260,8 @@ class EmbeddedStore final : public SpanStore {
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> spans_written_{0}, bytes_written_{0}, fsyncs_{0}, fsync_ns_{0}, rejected_{0},
       write_failures_{0}, segment_count_{0};
+  std::atomic<int64_t> flush_failures_{0}, compactions_{0}, compaction_bytes_{0}, duplicates_removed_{0},
+      corrupt_segments_{0}, corrupt_reads_{0}, retention_summarized_{0}, retention_dropped_{0};
   std::atomic<int64_t> mem_bytes_{0}, index_bytes_{0};
   std::atomic<int64_t> fsync_buckets_[std::size(StoreStats::kFsyncBucketsNs)] = {};
 };

@@ -1,7 +1,7 @@
 // EmbeddedStore flushing: the background thread that writes the immutable memtable
 // as a segment file, installs it, and deletes the WAL files it covers.
 #include <algorithm>
-#include <numeric>
+#include <chrono>
 
 #include "store/embedded_store.h"
 #include "store/segment/segment_reader.h"
@@ -10,24 +10,59 @@
 
 namespace sightline::store {
 
+bool EmbeddedStore::IsDiskFull(const Status& s) {
+  if (s.message().find("disk full") != std::string::npos || s.message().find("No space") != std::string::npos)
+    return true;
+  auto free = env_->FreeSpace(opts_.dir);
+  return free.ok() && *free < opts_.min_free_bytes;
+}
+
+int64_t EmbeddedStore::Backoff(int failures) const {
+  int64_t d = std::max<int64_t>(1, opts_.retry_interval_ms);
+  for (int i = 1; i < failures && d < opts_.max_retry_interval_ms; ++i) d *= 2;
+  return std::min(d, std::max<int64_t>(opts_.max_retry_interval_ms, 1));
+}
+
 void EmbeddedStore::FlushLoop() {
   std::unique_lock<std::mutex> f(flush_mu_);
   for (;;) {
     flush_cv_.wait(f, [&] { return imm_pending_ || flush_stop_; });
     if (flush_stop_) return;  // an unflushed memtable stays covered by its WAL files
     f.unlock();
-    Status s = FlushImmutable();
+    Status s;
+    if (flush_disk_full_) {  // do not rewrite a whole memtable into a disk still full
+      auto free = env_->FreeSpace(opts_.dir);
+      if (free.ok() && *free < opts_.min_free_bytes)
+        s = Status::Unavailable("disk full: " + std::to_string(*free) + " bytes free, flush waits for " +
+                                std::to_string(opts_.min_free_bytes));
+    }
+    if (s.ok()) s = FlushImmutable();
     f.lock();
     last_flush_error_ = s;
     if (s.ok()) {
       imm_pending_ = false;
+      if (flush_failures_in_row_ > 0) {
+        f.unlock();
+        Log("flush succeeded again; accepting writes");
+        f.lock();
+      }
+      flush_failures_in_row_ = 0;
+      flush_disk_full_ = false;
       flush_cv_.notify_all();
     } else {
+      // Back off exponentially (to max_retry_interval_ms): a full disk must not turn
+      // the flush thread into a busy loop.
+      ++flush_failures_in_row_;
+      ++flush_failures_;
+      bool full = IsDiskFull(s);
+      flush_disk_full_ = full;
+      int64_t delay = Backoff(flush_failures_in_row_);
       f.unlock();
-      Log("flush failed (will retry; its WAL files are kept): " + s.ToString());
+      Log("flush failed (retrying in " + std::to_string(delay) + " ms; its WAL files are kept" +
+          (full ? "; disk full: refusing writes until it succeeds" : "") + "): " + s.ToString());
       f.lock();
       flush_cv_.notify_all();
-      flush_cv_.wait_for(f, std::chrono::milliseconds(opts_.retry_interval_ms), [&] { return flush_stop_; });
+      flush_cv_.wait_for(f, std::chrono::milliseconds(delay), [&] { return flush_stop_; });
     }
   }
 }
@@ -41,14 +76,33 @@ Status EmbeddedStore::FlushImmutable() {
     covered = imm_covered_wal_;
   }
   if (!imm) return Status::OK();
-  SL_ASSIGN_OR_RETURN(auto builder, segment::SegmentBuilder::Create(env_, seg_dir_, covered));
   const auto& traces = imm->traces();
-  std::vector<uint32_t> order(traces.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return traces[a].id < traces[b].id; });
+  // One file per time partition of the traces' start (the merged aggregate's: the
+  // best knowledge of when the trace began), traces ascending by id inside each.
+  std::vector<std::pair<int64_t, uint32_t>> order(traces.size());
+  constexpr size_t kChunk = 1024;
+  for (size_t begin = 0; begin < traces.size(); begin += kChunk) {
+    std::shared_lock<std::shared_mutex> r(mu_);
+    for (size_t i = begin; i < std::min(traces.size(), begin + kChunk); ++i) {
+      auto ti = index_.Find(traces[i].id);
+      int64_t start = ti ? index_.record(*ti).agg.start_ns : traces[i].agg.start_ns;
+      order[i] = {retention::PartitionOf(start, opts_.retention.partition_width_ns), static_cast<uint32_t>(i)};
+    }
+  }
+  std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : traces[a.second].id < traces[b.second].id;
+  });
+  std::vector<std::unique_ptr<segment::SegmentBuilder>> builders;
+  std::vector<int64_t> partitions;
+  auto fail = [&](const Status& s) {
+    for (auto& b : builders) {
+      b->Abandon();
+      (void)env_->RemoveFile(b->path());  // complete but never listed: nothing refers to it
+    }
+    return s;
+  };
   std::vector<std::string> aggs;
   std::vector<std::string_view> spans;
-  constexpr size_t kChunk = 1024;
   for (size_t begin = 0; begin < order.size(); begin += kChunk) {
     size_t end = std::min(order.size(), begin + kChunk);
     aggs.assign(end - begin, std::string());
@@ -56,32 +110,65 @@ Status EmbeddedStore::FlushImmutable() {
       // The aggregates name interned strings; the pool may grow under the writer, so
       // read it under the shared lock, a chunk at a time.
       std::shared_lock<std::shared_mutex> r(mu_);
-      for (size_t i = begin; i < end; ++i) traces[order[i]].agg.Encode(index_.pool(), &aggs[i - begin]);
+      for (size_t i = begin; i < end; ++i) traces[order[i].second].agg.Encode(index_.pool(), &aggs[i - begin]);
     }
     for (size_t i = begin; i < end; ++i) {
-      const Memtable::Trace& t = traces[order[i]];
+      if (partitions.empty() || partitions.back() != order[i].first) {
+        auto b = segment::SegmentBuilder::Create(env_, seg_dir_, manifest_->NewFileNumber(), covered);
+        if (!b.ok()) return fail(b.status());
+        builders.push_back(std::move(b).value());
+        partitions.push_back(order[i].first);
+      }
+      segment::SegmentBuilder* builder = builders.back().get();
+      const Memtable::Trace& t = traces[order[i].second];
       spans.clear();
       imm->SpanBytes(t, &spans);
-      SL_RETURN_IF_ERROR(builder->AddTrace(t.id, spans, aggs[i - begin], t.agg.start_ns, t.agg.end_ns)
-                             .WithContext("writing " + builder->path()));
+      Status s = builder->AddTrace(t.id, spans, aggs[i - begin], t.agg.start_ns, t.agg.end_ns);
+      if (!s.ok()) return fail(s.WithContext("writing " + builder->path()));
     }
   }
-  SL_RETURN_IF_ERROR(builder->Finish());
-  SL_ASSIGN_OR_RETURN(auto reader, segment::SegmentReader::Open(env_, builder->path(),
-                                                               [](const segment::TableEntry&) { return Status::OK(); }));
+  manifest::ManifestEdit edit;
+  edit.log_number = covered;
+  std::vector<std::shared_ptr<SegmentFile>> readers;
+  for (size_t i = 0; i < builders.size(); ++i) {
+    if (Status s = builders[i]->Finish(); !s.ok()) return fail(s);
+    auto reader = segment::SegmentReader::Open(env_, builders[i]->path(),
+                                               [](const segment::TableEntry&) { return Status::OK(); });
+    if (!reader.ok()) return fail(reader.status());
+    manifest::FileMeta m;
+    m.number = builders[i]->number();
+    m.partition = partitions[i];
+    m.min_start_ns = builders[i]->min_start_ns();
+    m.max_end_ns = builders[i]->max_end_ns();
+    m.spans = builders[i]->span_count();
+    m.traces = builders[i]->traces().size();
+    m.bytes = builders[i]->file_bytes();
+    m.format = (*reader)->format_version();
+    m.covered_wal = covered;
+    edit.added.push_back(m);
+    readers.push_back(std::move(reader).value());
+  }
+  // Whether a failed edit reached the disk is unknown: its files stay (Open removes
+  // them if the manifest does not list them), and so do the WAL files.
+  SL_RETURN_IF_ERROR(manifest_->LogAndApply(edit));
   {
     std::unique_lock<std::shared_mutex> w(mu_);
-    auto seg_index = static_cast<uint32_t>(segments_.size());
-    segments_.push_back(std::move(reader));
-    for (const auto& t : builder->traces()) {
-      auto ti = index_.Find(t.id);
-      if (ti) index_.AddSegLoc(*ti, SegLoc{seg_index, t.length, t.offset, t.checksum});
+    for (size_t i = 0; i < builders.size(); ++i) {
+      uint32_t slot = AddSlotLocked(readers[i], edit.added[i]);
+      for (const auto& t : builders[i]->traces()) {
+        auto ti = index_.Find(t.id);
+        if (ti) index_.AddSegLoc(*ti, SegLoc{slot, t.length, t.offset, t.checksum});
+      }
     }
     imm_.reset();
     index_bytes_ = static_cast<int64_t>(index_.MemoryBytes());
   }
-  segment_count_ = segment_count_ + 1;
-  // The segment is durable and installed: the WAL files it covers can go.
+  segment_count_ += static_cast<int64_t>(builders.size());
+  {
+    std::lock_guard<std::mutex> l(comp_wait_mu_);
+    comp_cv_.notify_all();  // new files: maybe something to compact
+  }
+  // The segments are durable and listed: the WAL files they cover can go.
   auto names = env_->GetChildren(wal_dir_);
   if (names.ok()) {
     for (const auto& n : *names) {

@@ -141,27 +141,31 @@ Result<TracePage> EmbeddedStore::SearchTraces(const TraceQuery& q) {
 
 Status EmbeddedStore::Gather(uint32_t idx, GatheredSpans* out) {
   std::vector<SegLoc> segs;
-  std::vector<std::shared_ptr<segment::SegmentReader>> readers;
+  std::vector<std::shared_ptr<SegmentFile>> readers;
   std::vector<std::string_view> imm_views, mem_views;
   {
+    // One shared-lock step: the locations and the files they name belong to one
+    // version of the segment set (compaction swaps both under the exclusive lock).
     std::shared_lock<std::shared_mutex> r(mu_);
     const TraceRecord& rec = index_.record(idx);
     segs = rec.segs;
-    for (const auto& s : segs) readers.push_back(segments_[s.segment]);
+    for (const auto& s : segs) readers.push_back(files_[s.segment].file);
     out->imm = imm_;
     out->mem = mem_;
     if (imm_)
       if (const Memtable::Trace* t = imm_->Find(rec.id)) imm_->SpanBytes(*t, &imm_views);
     if (const Memtable::Trace* t = mem_->Find(rec.id)) mem_->SpanBytes(*t, &mem_views);
   }
-  out->blocks.resize(segs.size());  // sized once: views into the strings stay valid
-  std::vector<std::string_view> views;
   for (size_t i = 0; i < segs.size(); ++i) {
-    SL_RETURN_IF_ERROR(readers[i]->ReadBlock(segs[i].offset, segs[i].length, segs[i].checksum, &out->blocks[i]));
-    if (!SplitSpanBatch(out->blocks[i], &views))
-      return Status::Corruption(readers[i]->path() + ": block at offset " + std::to_string(segs[i].offset) +
-                                " is not a SpanBatch");
-    out->spans.insert(out->spans.end(), views.begin(), views.end());
+    if (!readers[i]) return Status::Internal("trace location names an empty segment slot");
+    Status s = readers[i]->ReadTrace(segs[i], &out->blocks, &out->spans);
+    if (!s.ok()) {
+      if (s.code() == StatusCode::kCorruption) {
+        ++corrupt_reads_;
+        Log("SEGMENT CORRUPTION (read): " + s.ToString());
+      }
+      return s;
+    }
   }
   out->spans.insert(out->spans.end(), imm_views.begin(), imm_views.end());
   out->spans.insert(out->spans.end(), mem_views.begin(), mem_views.end());

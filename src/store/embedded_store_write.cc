@@ -17,6 +17,10 @@ Status EmbeddedStore::Append(std::vector<model::Span> spans, AppendCallback done
     std::lock_guard<std::mutex> l(q_mu_);
     if (closing_ || failed_) return unavailable();
   }
+  if (flush_disk_full_) {
+    ++rejected_;
+    return Status::Unavailable("disk full: the memtable cannot be flushed to a segment; retry later");
+  }
   auto p = std::make_unique<Pending>();
   SL_RETURN_IF_ERROR(p->batch.Encode(spans));
   p->bytes = p->batch.payload.size();

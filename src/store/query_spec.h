@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ddsketch.h"
 #include "model/span.h"
 #include "model/summary.h"
 
@@ -74,6 +75,94 @@ struct SessionPage {
 struct SessionDetail {
   model::SessionSummary session;
   std::vector<model::TraceSummary> traces;  // by start_ns ascending
+};
+
+// ---- Aggregates (metrics API, dashboards, the bench's Q3-Q5). Backend-neutral: the
+// embedded store answers by scanning trace aggregates or spans; rollups and other
+// backends answer the same description their own way.
+
+// What one row of input is: a span (per tool call, per model call...) or a trace (per
+// agent run, from the store's trace aggregates).
+enum class AggLevel : uint8_t { kSpan, kTrace };
+
+// Group-by dimensions. At span level each is the span's own field; at trace level the
+// trace summary's (agent: the trace's agent_name; status: the trace's status). kTool,
+// kModel, kKind and kName exist only at span level (a trace has many).
+enum class AggDim : uint8_t {
+  kTool,
+  kAgent,
+  kModel,
+  kService,
+  kUser,
+  kSession,
+  kProject,
+  kStatus,
+  kKind,
+  kEnvironment,
+  kName,
+  kTime,  // start_ns bucketed by AggregateQuery::bucket_ns (aligned to the Unix epoch)
+};
+
+// Distributions to sketch per group (bit mask).
+enum AggSketch : uint32_t {
+  kSketchDuration = 1,  // duration_ns of the span / trace
+  kSketchCost = 2,      // cost_usd of spans with a known cost / of every trace
+  kSketchSteps = 4,     // trace level: steps of a run (its span count)
+};
+
+// Row order of the result (descending for the metrics, ties by key ascending).
+enum class AggOrder : uint8_t { kKey, kCount, kErrors, kCost, kTokens, kDurationP95 };
+
+// Which rows enter. Every set filter must match. At span level each filter tests the
+// span itself; at trace level the trace aggregate, as TraceQuery does (agent, kind,
+// name, model, tool: some span of the trace matches; attrs and text too). Time: the
+// span's / trace's start_ns lies in [from_ns, to_ns].
+struct AggregateFilter {
+  std::optional<int64_t> from_ns;
+  std::optional<int64_t> to_ns;
+  std::vector<std::string> projects;  // empty: all
+  std::string service, agent, session_id, user_id, name, model, tool, environment;
+  std::optional<model::SpanStatus> status;
+  std::optional<model::SpanKind> kind;
+  std::optional<int64_t> min_duration_ns, max_duration_ns;
+  std::optional<double> min_cost_usd;
+  std::vector<std::pair<std::string, std::string>> attrs;  // span attributes, value as text
+  std::string text;  // case-insensitive substring of input or output
+};
+
+struct AggregateQuery {
+  AggLevel level = AggLevel::kSpan;
+  AggregateFilter filter;
+  std::vector<AggDim> group_by;  // empty: one row of totals (present even when nothing matched)
+  int64_t bucket_ns = 0;         // > 0 when group_by has kTime
+  uint32_t sketches = 0;         // AggSketch bits
+  AggOrder order = AggOrder::kKey;
+  size_t limit = 0;              // rows kept after ordering; 0: all
+  // More groups than this is InvalidArgument (bounded memory): narrow the filter, or
+  // widen the time bucket.
+  size_t max_groups = 100000;
+};
+
+// One group's totals. At trace level a row counts runs: count = traces, errors /
+// interrupts = traces with that status, spans = their span counts summed.
+struct AggregateRow {
+  std::vector<std::string> key;  // one per group_by entry: the value (status and kind as
+                                 // names, kTime as the bucket start in decimal ns)
+  int64_t bucket_start_ns = 0;   // when grouped by kTime
+  int64_t count = 0, errors = 0, interrupts = 0;
+  int64_t spans = 0, llm_calls = 0, tool_calls = 0;
+  int64_t truncated = 0;  // spans with finish_reason "length" (span level)
+  int64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0, cache_write_tokens = 0, reasoning_tokens = 0;
+  double cost_usd = 0;
+  int64_t cost_known = 0;  // rows whose cost is known (span level: cost_usd set)
+  DDSketch duration_ns, cost, steps;  // per AggregateQuery::sketches; empty otherwise
+};
+
+struct AggregateResult {
+  std::vector<AggregateRow> rows;
+  int64_t groups = 0;         // groups before `limit`
+  int64_t rows_scanned = 0;   // spans or traces examined (for benchmarks and logs)
+  int64_t blocks_skipped = 0; // stored blocks left out because they failed to read (logged)
 };
 
 }  // namespace sightline::store

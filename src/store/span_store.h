@@ -40,6 +40,16 @@ struct StoreStats {
   int64_t rejected_queue_full = 0;     // Appends refused with ResourceExhausted
   int64_t write_failures = 0;          // failed WAL writes / fsyncs (each failed its batches)
   int64_t recovery_dropped_bytes = 0;  // WAL bytes skipped as corrupt at the last Open
+  // Segments, compaction, retention, damage (embedded store):
+  int64_t segment_bytes = 0;           // live segment files on disk
+  int64_t flush_failures = 0;          // failed flush attempts (retried with backoff)
+  int64_t compactions = 0;             // merges and retention rewrites installed
+  int64_t compaction_bytes = 0;        // input bytes they read
+  int64_t duplicates_removed = 0;      // duplicate span copies compaction dropped
+  int64_t corrupt_segments = 0;        // segment files quarantined (*.corrupt) since Open
+  int64_t corrupt_reads = 0;           // reads that hit a damaged block (Corruption returned)
+  int64_t retention_summarized = 0;    // traces whose spans retention dropped (summary kept)
+  int64_t retention_dropped = 0;       // traces retention removed entirely
 };
 
 class SpanStore {
@@ -63,6 +73,13 @@ class SpanStore {
                                       const std::vector<std::string>& projects) = 0;
   virtual Result<SessionPage> SearchSessions(const SessionQuery& query) = 0;
   virtual Result<SessionDetail> GetSession(const std::string& session_id, const std::vector<std::string>& projects) = 0;
+
+  // Group-by totals and quantile sketches over spans or traces (query_spec.h
+  // "Aggregates"). InvalidArgument for a malformed query (naming what). Backends that
+  // have no aggregate engine keep this default.
+  virtual Result<AggregateResult> Aggregate(const AggregateQuery& query) {
+    return Status::Internal("this store does not implement aggregate queries");
+  }
 
   virtual StoreStats Stats() = 0;
   // Stops accepting appends, completes queued ones, flushes and syncs. Idempotent.

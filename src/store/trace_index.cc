@@ -65,6 +65,28 @@ void TraceIndex::MergePartial(uint32_t i, const TraceAgg& partial) {
   UpdateSession(i, before, ContributionOf(i));
 }
 
+void TraceIndex::ReplaceSegLocs(uint32_t i, const std::function<bool(uint32_t)>& is_old, const SegLoc* loc,
+                                const std::function<uint64_t(uint32_t)>& age_of) {
+  auto& segs = records_[i].segs;
+  segs.erase(std::remove_if(segs.begin(), segs.end(), [&](const SegLoc& l) { return is_old(l.segment); }), segs.end());
+  if (loc) segs.push_back(*loc);
+  std::stable_sort(segs.begin(), segs.end(),
+                   [&](const SegLoc& a, const SegLoc& b) { return age_of(a.segment) < age_of(b.segment); });
+  if (segs.empty()) segs.shrink_to_fit();
+}
+
+void TraceIndex::Remove(uint32_t i) {
+  Contribution before = ContributionOf(i);
+  TraceRecord& r = records_[i];
+  agg_bytes_ -= r.agg.MemoryBytes();
+  r.agg = TraceAgg();
+  agg_bytes_ += r.agg.MemoryBytes();
+  std::vector<SegLoc>().swap(r.segs);
+  UpdateSession(i, before, ContributionOf(i));
+  auto it = ids_.find(r.id);
+  if (it != ids_.end() && it->second == i) ids_.erase(it);
+}
+
 void TraceIndex::UpdateSession(uint32_t i, const Contribution& b, const Contribution& a) {
   if (b.key != 0 && b.key != a.key) {  // the trace leaves its old session
     auto it = sessions_.find(b.key);

@@ -4,7 +4,8 @@
 // aggregates grouped by (project, session_id), kept up to date incrementally.
 //
 // Invariants: a trace's record index never changes once assigned (records live in a
-// deque and are never removed); every trace with a session id is listed in exactly
+// deque and are never removed: a trace retention deletes stays as an empty tombstone,
+// span_count 0, no longer found by id); every trace with a session id is listed in exactly
 // one session, the one its aggregate names; session totals equal the sums over their
 // traces' aggregates.
 // Thread-safety: none inside; the store guards it with its shared_mutex.
@@ -12,6 +13,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -24,7 +26,7 @@ namespace sightline::store {
 
 // Where one trace's spans sit inside one segment file.
 struct SegLoc {
-  uint32_t segment = 0;  // index into the store's segment list
+  uint32_t segment = 0;  // slot in the store's segment list (slots are never reused)
   uint32_t length = 0;
   uint64_t offset = 0;
   uint64_t checksum = 0;
@@ -59,6 +61,12 @@ class TraceIndex {
   void RemoveCounts(uint32_t i, const SpanCounts& c);
   void MergePartial(uint32_t i, const TraceAgg& partial);
   void AddSegLoc(uint32_t i, const SegLoc& loc) { records_[i].segs.push_back(loc); }
+  // Compaction: drops the locations whose slot is_old names, adds loc (when given), and
+  // re-sorts the locations oldest first by age_of(slot).
+  void ReplaceSegLocs(uint32_t i, const std::function<bool(uint32_t)>& is_old, const SegLoc* loc,
+                      const std::function<uint64_t(uint32_t)>& age_of);
+  // Retention: forgets trace i entirely (it leaves its session; its id is free again).
+  void Remove(uint32_t i);
 
   // Sessions.
   const Session* FindSession(uint32_t project, uint32_t session_id) const;

@@ -22,10 +22,14 @@ std::string_view Trim(std::string_view s) {
 }  // namespace
 
 void AttrIndex::Build(const KeyValues& attrs) {
-  entries_.clear();
+  Clear();
   entries_.reserve(attrs.size());
   uint32_t pos = 0;
-  for (const KeyValue& kv : attrs) entries_.push_back({kv.key(), &kv.value(), pos++});
+  for (const KeyValue& kv : attrs) {
+    entries_.push_back({kv.key(), &kv.value(), pos++});
+    size_t b = FilterBit(kv.key());
+    filter_[b >> 6] |= uint64_t{1} << (b & 63);
+  }
   // Senders mostly emit few attributes; insertion sort wins below ~16 and std::sort
   // above. Either way it runs once per span.
   if (entries_.size() <= 16) {
@@ -44,6 +48,7 @@ void AttrIndex::Build(const KeyValues& attrs) {
 }
 
 const AnyValue* AttrIndex::Find(std::string_view key) const {
+  if (!MayContain(key)) return nullptr;
   auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
                              [](const Entry& e, std::string_view k) { return e.key < k; });
   if (it == entries_.end() || it->key != key) return nullptr;

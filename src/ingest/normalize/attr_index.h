@@ -4,7 +4,9 @@
 // the flattened conventions need.
 //
 // Invariants: entries_ is sorted by key; on duplicate keys the first attribute as
-// received sorts first and wins. The index points into the KeyValues it was built
+// received sorts first and wins. filter_ has the bit FilterBit(key) set for every key
+// in entries_ (most lookups are misses: each convention asks for its own names, and
+// the filter answers those without a binary search of long common prefixes). The index points into the KeyValues it was built
 // from: they must outlive it and stay unmodified while it is used. Build() reuses the
 // vector's capacity, so one index serves every span of a request without allocating.
 // Thread-safety: none; one index per thread.
@@ -34,7 +36,10 @@ class AttrIndex {
   };
 
   void Build(const KeyValues& attrs);
-  void Clear() { entries_.clear(); }
+  void Clear() {
+    entries_.clear();
+    filter_[0] = filter_[1] = filter_[2] = filter_[3] = 0;
+  }
   bool empty() const { return entries_.empty(); }
 
   // The value of key, or nullptr when absent or when its AnyValue holds nothing.
@@ -44,7 +49,16 @@ class AttrIndex {
   bool HasPrefix(std::string_view prefix) const { return !WithPrefix(prefix).empty(); }
 
  private:
+  static size_t FilterBit(std::string_view key) {
+    return key.empty() ? 0 : (key.size() * 7 + static_cast<unsigned char>(key.back())) & 255;
+  }
+  bool MayContain(std::string_view key) const {
+    size_t b = FilterBit(key);
+    return (filter_[b >> 6] >> (b & 63)) & 1;
+  }
+
   std::vector<Entry> entries_;
+  uint64_t filter_[4] = {0, 0, 0, 0};
 };
 
 // --- Reading AnyValues the lenient way senders need: numbers arrive as ints, doubles

@@ -75,7 +75,7 @@ void ExtractLangfuse(SpanInput& in, Candidates* c) {
   c->version = in.Text("langfuse.release");
   if (c->version.empty()) c->version = in.Text("langfuse.version");
 
-  rapidjson::Document usage;
+  ScratchDocument usage;
   if (ObjectAttr(a.Find("langfuse.observation.usage_details"), &usage)) {
     c->input_tokens = Count(usage, {"input", "prompt_tokens", "input_tokens"});
     c->output_tokens = Count(usage, {"output", "completion_tokens", "output_tokens"});
@@ -85,7 +85,7 @@ void ExtractLangfuse(SpanInput& in, Candidates* c) {
         Count(usage, {"cache_creation_input_tokens", "input_cache_creation", "input_cache_write"});
     c->reasoning_tokens = Count(usage, {"output_reasoning_tokens", "reasoning_tokens", "output_reasoning"});
   }
-  rapidjson::Document cost;
+  ScratchDocument cost;
   if (ObjectAttr(a.Find("langfuse.observation.cost_details"), &cost)) {
     c->cost_usd = Number(cost, {"total"});
     if (!c->cost_usd) {  // Langfuse's own rule: the total is the sum of the parts

@@ -13,7 +13,7 @@ void SetValue(Part* p, const rapidjson::Value* v, JsonOut* ctx) {
   if (v == nullptr) return;
   p->has_value = true;
   if (v->IsString()) {
-    p->value.assign(Str(*v));
+    p->value.borrow(Str(*v));
     p->value_json = false;
   } else {
     p->value = ValueToJson(*v, ctx->max_string_bytes(), ctx->truncated_counter());
@@ -66,7 +66,7 @@ Part ToolCallFrom(const rapidjson::Value& call, JsonOut* ctx) {
 
 void PartFromJson(const rapidjson::Value& e, JsonOut* ctx, std::vector<Part>* out) {
   if (e.IsString()) {
-    if (e.GetStringLength() > 0) out->push_back(TextPart(Str(e)));
+    if (e.GetStringLength() > 0) out->push_back(TextRef(Str(e)));
     return;
   }
   if (!e.IsObject()) return;
@@ -75,7 +75,7 @@ void PartFromJson(const rapidjson::Value& e, JsonOut* ctx, std::vector<Part>* ou
       (type.empty() && (Member(e, "text") != nullptr || Member(e, "content") != nullptr))) {
     const rapidjson::Value* t = FirstMember(e, "content", "text");
     if (t != nullptr && t->IsString()) {
-      out->push_back(TextPart(Str(*t)));
+      out->push_back(TextRef(Str(*t)));
       return;
     }
   } else if (type == "tool_call" || type == "tool_use" || type == "function_call") {
@@ -124,6 +124,13 @@ Part TextPart(std::string_view text) {
   Part p;
   p.type = "text";
   p.content.assign(text);
+  return p;
+}
+
+Part TextRef(std::string_view text) {
+  Part p;
+  p.type = "text";
+  p.content.borrow(text);
   return p;
 }
 
@@ -248,7 +255,7 @@ void WriteMessages(const std::vector<Message>& messages, JsonOut* out) {
       out->String(p.type);
       if (p.type == "text" || p.type == "reasoning" || !p.content.empty()) {
         out->Key("content");
-        out->String(p.content);
+        out->String(p.content.view());
       }
       if (!p.id.empty()) {
         out->Key("id");
@@ -260,8 +267,8 @@ void WriteMessages(const std::vector<Message>& messages, JsonOut* out) {
       }
       if (p.has_value) {
         out->Key(p.type == "tool_result" ? "result" : "arguments");
-        if (p.value_json) out->Raw(p.value);
-        else out->JsonOrString(p.value);
+        if (p.value_json) out->Raw(p.value.view());
+        else out->JsonOrString(p.value.view());
       }
       out->EndObject();
     }
@@ -307,7 +314,7 @@ std::vector<Message> FlatMessages::Finish(bool output, JsonOut* ctx) {
         m.parts.push_back(std::move(p));
       } else {
         // Traceloop writes multimodal content as a JSON array of typed parts.
-        rapidjson::Document doc;
+        ScratchDocument doc;
         bool parts = false;
         if (LooksLikeJsonContainer(s.content) && ParseJson(s.content, &doc) && doc.IsArray() &&
             !doc.Empty()) {
@@ -316,7 +323,7 @@ std::vector<Message> FlatMessages::Finish(bool output, JsonOut* ctx) {
             if (!e.IsObject() || MemberString(e, "type").empty()) parts = false;
         }
         if (parts) PartsFromJson(doc, ctx, &m.parts);
-        else m.parts.push_back(TextPart(s.content));
+        else m.parts.push_back(TextPart(s.content));  // s is cleared below: a copy
       }
     }
     for (auto& [i, p] : s.contents) m.parts.push_back(std::move(p));

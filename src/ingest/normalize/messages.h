@@ -22,15 +22,46 @@
 
 namespace sightline::ingest::norm {
 
+// Text a Part owns, or borrows from a parsed document. Borrowing spares copying long
+// message texts twice (into the Part, then into the output). A borrowed view points
+// into the thread's JSON scratch pool, which the JsonOut that builds and writes the
+// messages keeps alive (json_out.h); so borrow only text of a document parsed while
+// that JsonOut exists, and write the messages with it.
+class PartText {
+ public:
+  std::string_view view() const { return borrowed_ ? ref_ : std::string_view(owned_); }
+  operator std::string_view() const { return view(); }
+  bool empty() const { return view().empty(); }
+  void assign(std::string_view s) {
+    owned_.assign(s.data(), s.size());
+    borrowed_ = false;
+  }
+  void borrow(std::string_view s) {
+    ref_ = s;
+    borrowed_ = true;
+    owned_.clear();
+  }
+  PartText& operator=(std::string s) {
+    owned_ = std::move(s);
+    borrowed_ = false;
+    return *this;
+  }
+
+ private:
+  std::string owned_;
+  std::string_view ref_;
+  bool borrowed_ = false;
+};
+
 struct Part {
   std::string type;     // text, tool_call, tool_result, reasoning, or the sender's own
-  std::string content;  // text, reasoning
+  PartText content;     // text, reasoning
   std::string id;       // tool_call, tool_result
   std::string name;     // tool_call
   // arguments (tool_call) / result (tool_result). value_json: value is JSON text to write
   // verbatim; otherwise value is text written as its JSON value when it parses, else as a
   // string.
-  std::string value;
+  PartText value;
   bool has_value = false;
   bool value_json = false;
   std::string verbatim;  // other types: the whole part as JSON object text
@@ -51,7 +82,8 @@ std::string NormalizeRole(std::string_view role);
 // objects; {"messages":[...]} (a chat request); {"choices":[...]} (a chat response);
 // a single message object ({"role":..} with content/parts/tool_calls) or a choice
 // ({"message":{..},"finish_reason":..}). output: role defaults to assistant. Returns
-// false (out untouched) when the value is not chat-shaped.
+// false (out untouched) when the value is not chat-shaped. v must belong to a
+// ScratchDocument, and the messages be written with ctx: their parts borrow its text.
 bool MessagesFromJson(const rapidjson::Value& v, bool output, JsonOut* ctx,
                       std::vector<Message>* out);
 // One message object (see above); false when v is not an object.
@@ -59,6 +91,8 @@ bool MessageFromJson(const rapidjson::Value& v, bool output, JsonOut* ctx, Messa
 // Parts from a JSON array of OTel / OpenAI / Anthropic content parts, or a string.
 void PartsFromJson(const rapidjson::Value& v, JsonOut* ctx, std::vector<Part>* out);
 Part TextPart(std::string_view text);
+// A text part borrowing text (see PartText).
+Part TextRef(std::string_view text);
 
 // Writes messages as the canonical JSON array.
 void WriteMessages(const std::vector<Message>& messages, JsonOut* out);

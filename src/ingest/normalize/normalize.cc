@@ -8,6 +8,7 @@
 
 #include "common/utf8.h"
 #include "ingest/normalize/convention.h"
+#include "ingest/normalize/otlp_move.h"
 #include "ingest/normalize/sanitize.h"
 
 namespace sightline::ingest {
@@ -124,7 +125,7 @@ void PickPayloads(SpanInput& in, model::Span* out) {
 // finish_reason when no attribute carries it: the first output message's.
 std::string FinishReasonFromOutput(const std::string& output_json) {
   if (output_json.find("\"finish_reason\"") == std::string::npos) return {};
-  rapidjson::Document doc;
+  ScratchDocument doc;
   if (!ParseJson(output_json, &doc) || !doc.IsArray()) return {};
   for (const auto& m : doc.GetArray())
     if (auto fr = MemberString(m, "finish_reason"); !fr.empty()) return std::string(fr);
@@ -279,9 +280,10 @@ NormalizeResult NormalizeRequest(ExportRequest* request, const NormalizeOptions&
         out.set_start_ns(static_cast<int64_t>(s.start_time_unix_nano()));
         out.set_end_ns(static_cast<int64_t>(s.end_time_unix_nano()));
         out.set_service(facts.service);
-        out.mutable_attributes()->Swap(s.mutable_attributes());
-        out.mutable_events()->Swap(s.mutable_events());
-        out.mutable_links()->Swap(s.mutable_links());
+        // Moved, not swapped: s may live on the request's arena (see otlp_move.h).
+        MoveKeyValues(s.mutable_attributes(), out.mutable_attributes());
+        MoveEvents(s.mutable_events(), out.mutable_events());
+        MoveLinks(s.mutable_links(), out.mutable_links());
         *out.mutable_resource() = *resource;
         out.set_scope_name(scope->name());
         out.set_scope_version(scope->version());

@@ -35,7 +35,7 @@ std::string_view FirstFinishReason(SpanInput& in, const AnyValue* v) {
   auto s = StringOf(v);
   if (!s) return {};
   if (LooksLikeJsonContainer(*s)) {
-    rapidjson::Document doc;
+    ScratchDocument doc;
     if (ParseJson(*s, &doc) && doc.IsArray() && !doc.Empty() && doc[0].IsString())
       return in.Own(std::string(doc[0].GetString(), doc[0].GetStringLength()));
     return {};
@@ -46,7 +46,7 @@ std::string_view FirstFinishReason(SpanInput& in, const AnyValue* v) {
 // Messages from an attribute holding them as a JSON string or as structured AnyValues.
 bool MessagesFromAttr(const AnyValue* v, bool output, JsonOut* out, std::vector<Message>* msgs) {
   if (v == nullptr) return false;
-  rapidjson::Document doc;
+  ScratchDocument doc;
   if (auto s = StringOf(v)) {
     if (!ParseJson(*s, &doc)) return false;
   } else if (!AnyValueToDocument(*v, &doc)) {
@@ -59,7 +59,7 @@ bool MessagesFromAttr(const AnyValue* v, bool output, JsonOut* out, std::vector<
 bool SystemMessage(const AnyValue* v, JsonOut* out, Message* m) {
   if (v == nullptr) return false;
   m->role = "system";
-  rapidjson::Document doc;
+  ScratchDocument doc;
   if (auto s = StringOf(v)) {
     if (LooksLikeJsonContainer(*s) && ParseJson(*s, &doc)) PartsFromJson(doc, out, &m->parts);
     else m->parts.push_back(TextPart(*s));
@@ -150,7 +150,7 @@ bool DeprecatedEvents(SpanInput& in, bool output, std::string* json) {
     }
     std::string_view role = output ? std::string_view() : RoleOfEvent(name);
     if (output ? name != "gen_ai.choice" : role.empty()) continue;
-    rapidjson::Document body;
+    ScratchDocument body;
     if (!EventBody(ev, &body)) continue;
     if (!role.empty() && !body.HasMember("role"))
       body.AddMember("role", rapidjson::Value(role.data(), static_cast<rapidjson::SizeType>(role.size())),

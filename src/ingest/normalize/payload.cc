@@ -14,7 +14,7 @@ std::string_view SpanInput::Text(const AnyValue* v) {
 std::string PayloadJson(SpanInput& in, std::string_view text, bool output, bool as_value,
                         bool json_encoded) {
   JsonOut out = in.NewJson();
-  rapidjson::Document doc;
+  ScratchDocument doc;
   if ((json_encoded || LooksLikeJsonContainer(text)) && ParseJson(text, &doc)) {
     std::vector<Message> msgs;
     if (!as_value && MessagesFromJson(doc, output, &out, &msgs)) WriteMessages(msgs, &out);
@@ -33,7 +33,7 @@ std::string PayloadJson(SpanInput& in, const AnyValue& v, bool output, bool as_v
     return PayloadJson(in, v.string_value(), output, as_value, json_encoded);
   JsonOut out = in.NewJson();
   if (!as_value && (v.value_case() == AnyValue::kArrayValue || v.value_case() == AnyValue::kKvlistValue)) {
-    rapidjson::Document doc;
+    ScratchDocument doc;
     std::vector<Message> msgs;
     if (AnyValueToDocument(v, &doc) && MessagesFromJson(doc, output, &out, &msgs)) {
       WriteMessages(msgs, &out);

@@ -6,14 +6,24 @@
 
 #include "store/coding.h"
 #include "store/segment/segment_format.h"
+#include "store/span_codec.h"
 
-namespace sightline::store::segment {
+namespace sightline::store {
+
+SegmentFile::~SegmentFile() {
+  if (obsolete_env_) (void)obsolete_env_->RemoveFile(obsolete_path_);
+}
+
+namespace segment {
 
 Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::string& path,
                                                            const std::function<Status(const TableEntry&)>& on_entry) {
   SL_ASSIGN_OR_RETURN(auto f, env->NewRandomAccessFile(path));
   std::unique_ptr<SegmentReader> r(new SegmentReader(path, std::move(f)));
   auto bad = [&](const std::string& why) { return Status::Corruption(path + ": " + why); };
+  size_t slash = path.find_last_of('/');
+  if (!ParseSegmentFileName(slash == std::string::npos ? path : path.substr(slash + 1), &r->number_))
+    return Status::InvalidArgument(path + ": not a segment file name (NNNNNN.seg)");
   uint64_t size = r->file_->Size();
   if (size < kHeaderSize + kFooterSize) return bad("file too short to be a segment (" + std::to_string(size) + " bytes)");
   std::string header, footer;
@@ -29,21 +39,30 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::
                std::to_string(kFormatVersion) + ")");
   const char* p = footer.data();
   if (DecodeFixed32(p + 60) != static_cast<uint32_t>(XXH3_64bits(p, 60))) return bad("bad footer checksum");
-  uint64_t table_offset = DecodeFixed64(p);
-  uint64_t table_len = DecodeFixed64(p + 8);
+  r->table_offset_ = DecodeFixed64(p);
+  r->table_len_ = DecodeFixed64(p + 8);
   r->trace_count_ = DecodeFixed64(p + 16);
   r->covered_wal_ = DecodeFixed64(p + 24);
-  uint64_t table_checksum = DecodeFixed64(p + 48);
+  r->min_start_ = static_cast<int64_t>(DecodeFixed64(p + 32));
+  r->max_end_ = static_cast<int64_t>(DecodeFixed64(p + 40));
+  r->table_checksum_ = DecodeFixed64(p + 48);
   if (DecodeFixed32(p + 56) != kFormatVersion) return bad("footer version mismatch");
-  if (table_offset < kHeaderSize || table_offset > size - kFooterSize || table_len != size - kFooterSize - table_offset)
+  if (r->table_offset_ < kHeaderSize || r->table_offset_ > size - kFooterSize ||
+      r->table_len_ != size - kFooterSize - r->table_offset_)
     return bad("table bounds outside the file");
-  r->data_end_ = table_offset;
+  r->data_end_ = r->table_offset_;
+  SL_RETURN_IF_ERROR(r->ParseTable(on_entry));
+  return r;
+}
+
+Status SegmentReader::ParseTable(const std::function<Status(const TableEntry&)>& on_entry) const {
+  auto bad = [&](const std::string& why) { return Status::Corruption(path_ + ": " + why); };
   std::string table;
-  SL_RETURN_IF_ERROR(r->file_->Read(table_offset, static_cast<size_t>(table_len), &table));
-  if (table.size() != table_len) return bad("short read of the trace table");
-  if (XXH3_64bits(table.data(), table.size()) != table_checksum) return bad("bad trace table checksum");
+  SL_RETURN_IF_ERROR(file_->Read(table_offset_, static_cast<size_t>(table_len_), &table));
+  if (table.size() != table_len_) return bad("short read of the trace table");
+  if (XXH3_64bits(table.data(), table.size()) != table_checksum_) return bad("bad trace table checksum");
   std::string_view in(table);
-  for (uint64_t i = 0; i < r->trace_count_; ++i) {
+  for (uint64_t i = 0; i < trace_count_; ++i) {
     TableEntry e;
     uint64_t off, len, spans;
     if (in.size() < 16) return bad("trace table entry " + std::to_string(i) + " truncated");
@@ -54,7 +73,7 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::
     e.checksum = DecodeFixed64(in.data());
     in.remove_prefix(8);
     if (!GetLengthPrefixed(&in, &e.agg)) return bad("trace table entry " + std::to_string(i) + " malformed");
-    if (off < kHeaderSize || len > UINT32_MAX || off + len > table_offset || spans > UINT32_MAX)
+    if (off < kHeaderSize || len > UINT32_MAX || off + len > table_offset_ || spans > UINT32_MAX)
       return bad("trace table entry " + std::to_string(i) + " points outside the data section");
     e.offset = off;
     e.length = static_cast<uint32_t>(len);
@@ -62,7 +81,7 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::
     SL_RETURN_IF_ERROR(on_entry(e));
   }
   if (!in.empty()) return bad("trailing bytes after the trace table");
-  return r;
+  return Status::OK();
 }
 
 Status SegmentReader::ReadBlock(uint64_t offset, uint32_t length, uint64_t checksum, std::string* out) const {
@@ -75,4 +94,28 @@ Status SegmentReader::ReadBlock(uint64_t offset, uint32_t length, uint64_t check
   return Status::OK();
 }
 
-}  // namespace sightline::store::segment
+Status SegmentReader::ReadTrace(const SegLoc& loc, std::deque<std::string>* storage,
+                                std::vector<std::string_view>* spans) const {
+  if (loc.length == 0) return Status::OK();  // summary only
+  storage->emplace_back();
+  SL_RETURN_IF_ERROR(ReadBlock(loc.offset, loc.length, loc.checksum, &storage->back()));
+  std::vector<std::string_view> views;
+  if (!SplitSpanBatch(storage->back(), &views))
+    return Status::Corruption(path_ + ": block at offset " + std::to_string(loc.offset) + " is not a SpanBatch");
+  spans->insert(spans->end(), views.begin(), views.end());
+  return Status::OK();
+}
+
+Status SegmentReader::ListTraces(const std::function<Status(const SegmentTraceEntry&)>& fn) const {
+  return ParseTable([&](const TableEntry& e) {
+    SegmentTraceEntry t;
+    t.id = e.id;
+    t.loc = SegLoc{0, e.length, e.offset, e.checksum};
+    t.span_count = e.span_count;
+    t.agg = e.agg;
+    return fn(t);
+  });
+}
+
+}  // namespace segment
+}  // namespace sightline::store

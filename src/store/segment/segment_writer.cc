@@ -29,10 +29,11 @@ bool ParseSegmentFileName(std::string_view name, uint64_t* number) {
   return true;
 }
 
-Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(Env* env, const std::string& dir, uint64_t number) {
+Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(Env* env, const std::string& dir, uint64_t number,
+                                                               uint64_t covered_wal) {
   std::string tmp = JoinPath(dir, SegmentFileName(number) + ".tmp");
   SL_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(tmp));
-  std::unique_ptr<SegmentBuilder> b(new SegmentBuilder(env, dir, number, std::move(f)));
+  std::unique_ptr<SegmentBuilder> b(new SegmentBuilder(env, dir, number, covered_wal, std::move(f)));
   b->buf_.append(kMagic, sizeof(kMagic));
   PutFixed32(&b->buf_, kFormatVersion);
   PutFixed32(&b->buf_, 0);
@@ -40,12 +41,14 @@ Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(Env* env, const s
   return b;
 }
 
-SegmentBuilder::SegmentBuilder(Env* env, std::string dir, uint64_t number, std::unique_ptr<WritableFile> f)
+SegmentBuilder::SegmentBuilder(Env* env, std::string dir, uint64_t number, uint64_t covered_wal,
+                               std::unique_ptr<WritableFile> f)
     : env_(env),
       dir_(std::move(dir)),
       path_(JoinPath(dir_, SegmentFileName(number))),
       tmp_path_(path_ + ".tmp"),
       number_(number),
+      covered_wal_(covered_wal),
       file_(std::move(f)) {}
 
 SegmentBuilder::~SegmentBuilder() {
@@ -71,6 +74,7 @@ Status SegmentBuilder::AddTrace(const TraceKey& id, const std::vector<std::strin
   WrittenTrace w{id, offset_, static_cast<uint32_t>(block.size()), XXH3_64bits(block.data(), block.size())};
   offset_ += block.size();
   traces_.push_back(w);
+  span_count_ += spans.size();
   std::string idb = id.ToBytes();
   table_.append(idb);
   PutVarint64(&table_, w.offset);
@@ -91,7 +95,7 @@ Status SegmentBuilder::Finish() {
   PutFixed64(&footer, table_offset);
   PutFixed64(&footer, table_.size());
   PutFixed64(&footer, traces_.size());
-  PutFixed64(&footer, number_);
+  PutFixed64(&footer, covered_wal_);
   PutFixed64(&footer, static_cast<uint64_t>(traces_.empty() ? 0 : min_start_));
   PutFixed64(&footer, static_cast<uint64_t>(traces_.empty() ? 0 : max_end_));
   PutFixed64(&footer, XXH3_64bits(table_.data(), table_.size()));

@@ -28,8 +28,15 @@ struct WrittenTrace {
 
 class SegmentBuilder {
  public:
-  // dir: the segments directory; number: the segment's number (= covered_wal).
-  static Result<std::unique_ptr<SegmentBuilder>> Create(Env* env, const std::string& dir, uint64_t number);
+  // dir: the segments directory; number: the segment's file number (its name);
+  // covered_wal: the newest WAL file its data came from (footer field; it orders copies
+  // of a span between files, and adopts pre-manifest directories).
+  static Result<std::unique_ptr<SegmentBuilder>> Create(Env* env, const std::string& dir, uint64_t number,
+                                                        uint64_t covered_wal);
+  // As above with covered_wal = number (the pre-manifest naming).
+  static Result<std::unique_ptr<SegmentBuilder>> Create(Env* env, const std::string& dir, uint64_t number) {
+    return Create(env, dir, number, number);
+  }
   ~SegmentBuilder();
 
   // Traces must come in ascending trace_id order, each once. spans: the serialized
@@ -43,15 +50,21 @@ class SegmentBuilder {
 
   const std::vector<WrittenTrace>& traces() const { return traces_; }
   const std::string& path() const { return path_; }
+  uint64_t number() const { return number_; }
   uint64_t file_bytes() const { return offset_; }
+  uint64_t span_count() const { return span_count_; }
+  int64_t min_start_ns() const { return traces_.empty() ? 0 : min_start_; }
+  int64_t max_end_ns() const { return traces_.empty() ? 0 : max_end_; }
 
  private:
-  SegmentBuilder(Env* env, std::string dir, uint64_t number, std::unique_ptr<WritableFile> f);
+  SegmentBuilder(Env* env, std::string dir, uint64_t number, uint64_t covered_wal, std::unique_ptr<WritableFile> f);
   Status FlushBuffer();
 
   Env* env_;
   std::string dir_, path_, tmp_path_;
   uint64_t number_;
+  uint64_t covered_wal_;
+  uint64_t span_count_ = 0;
   std::unique_ptr<WritableFile> file_;
   std::string buf_;    // pending bytes of the data section
   std::string table_;  // the trace table, written by Finish

@@ -1,4 +1,4 @@
-#include "cli/demo_run.h"
+#include "ingest/demo_run.h"
 
 #include <algorithm>
 #include <deque>
@@ -6,7 +6,7 @@
 
 #include "common/hex.h"
 
-namespace sightline::cli {
+namespace sightline::ingest {
 namespace {
 
 namespace ocommon = ::opentelemetry::proto::common::v1;
@@ -383,4 +383,4 @@ DemoRun BuildDemoRun(const DemoOptions& options) {
   return run;
 }
 
-}  // namespace sightline::cli
+}  // namespace sightline::ingest

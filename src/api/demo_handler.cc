@@ -1,0 +1,100 @@
+// POST /api/v1/demo: ingests the demo run (ingest/demo_run.h, the same run
+// `sightline demo` sends) through the ingest service, so the web UI's empty state can
+// offer "load demo run" without a terminal. The answer waits until the store has made
+// every span durable, then lists the traces:
+//   {"accepted_spans":16,"rejected_spans":0,"traces":[{"trace_id","session_id","root_name"}...]}
+// A store failure answers with its error (503 with Retry-After when retryable).
+#include <chrono>
+#include <mutex>
+
+#include "api/json_encode.h"
+#include "api/router.h"
+#include "ingest/demo_run.h"
+
+namespace sightline::api {
+namespace {
+
+// Collects the ingest results of the run's requests; answers once all are in.
+// Thread-safety: Done is called from ingest/store threads; mu guards the fields.
+class DemoLoad {
+ public:
+  DemoLoad(ingest::DemoRun run, Responder respond, size_t pending)
+      : run_(std::move(run)), respond_(std::move(respond)), pending_(pending) {}
+
+  void Done(const ingest::IngestResult& r) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!r.status.ok() && failure_.ok()) failure_ = r.status;
+    accepted_ += r.accepted;
+    rejected_ += r.rejected;
+    if (message_.empty()) message_ = r.message;
+    if (--pending_ > 0) return;
+    lock.unlock();
+    Answer();
+  }
+
+ private:
+  void Answer() {
+    if (!failure_.ok()) return respond_(ApiRouter::Error(failure_));
+    rapidjson::StringBuffer buf;
+    JsonWriter w(buf);
+    w.StartObject();
+    w.Key("accepted_spans");
+    w.Int64(accepted_);
+    w.Key("rejected_spans");
+    w.Int64(rejected_);
+    if (!message_.empty()) {
+      w.Key("message");
+      w.String(message_.data(), static_cast<rapidjson::SizeType>(message_.size()));
+    }
+    w.Key("traces");
+    w.StartArray();
+    for (const auto& t : run_.traces) {
+      w.StartObject();
+      w.Key("trace_id");
+      w.String(t.trace_id.c_str());
+      w.Key("session_id");
+      w.String(t.session_id.c_str());
+      w.Key("root_name");
+      w.String(t.root_name.c_str());
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    respond_(ApiRouter::Json(200, std::string(buf.GetString(), buf.GetSize())));
+  }
+
+  const ingest::DemoRun run_;
+  const Responder respond_;
+  std::mutex mu_;
+  size_t pending_;        // guarded by mu_
+  Status failure_;        // guarded by mu_ until pending_ reaches 0
+  int64_t accepted_ = 0;  // guarded by mu_
+  int64_t rejected_ = 0;  // guarded by mu_
+  std::string message_;   // guarded by mu_
+};
+
+}  // namespace
+
+void ApiRouter::LoadDemo(Responder respond) {
+  ingest::DemoOptions opts;
+  opts.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  opts.seed = static_cast<uint64_t>(opts.now_ns);
+  ingest::DemoRun run = ingest::BuildDemoRun(opts);
+  std::vector<std::string> bodies;
+  bodies.reserve(run.requests.size());
+  for (const auto& req : run.requests) bodies.push_back(req.SerializeAsString());
+  if (bodies.empty()) return respond(Error(Status::Internal("the demo run is empty")));
+  // The requests go in together: the store orders nothing by arrival, and waiting for
+  // each in turn would chain submissions onto the store's callback thread.
+  auto load = std::make_shared<DemoLoad>(std::move(run), std::move(respond), bodies.size());
+  for (auto& body : bodies) {
+    ingest::IngestRequest r;
+    r.body = std::move(body);
+    r.format = ingest::BodyFormat::kProtobuf;
+    ingest_->Submit(std::move(r), [load](ingest::IngestResult res) { load->Done(res); });
+  }
+}
+
+}  // namespace sightline::api

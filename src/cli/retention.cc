@@ -1,0 +1,173 @@
+// `sightline retention`: prints the retention plan of a data directory: per time
+// partition and project, what the segments hold now and what goes when under the
+// configured policy ([retention] of sightline.toml, docs/retention.md). Reads the
+// files directly (no server needed, safe beside a running one).
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "store/retention/retention_plan.h"
+
+namespace sightline::cli {
+namespace {
+
+using store::retention::Fate;
+using store::retention::FormatTime;
+using store::retention::kForever;
+
+std::string Days(int64_t d) { return d == kForever ? "forever" : std::to_string(d) + "d"; }
+
+std::string Bytes(uint64_t b) {
+  char buf[32];
+  if (b >= (uint64_t{1} << 30)) {
+    std::snprintf(buf, sizeof(buf), "%.1f GiB", static_cast<double>(b) / (1 << 30));
+  } else if (b >= (uint64_t{1} << 20)) {
+    std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(b) / (1 << 20));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f KiB", static_cast<double>(b) / 1024);
+  }
+  return buf;
+}
+
+// "spans until 2024-05-09, summary until 2024-06-01" / "kept forever".
+std::string When(const std::vector<store::retention::Transition>& t) {
+  if (t.empty()) return "kept whole forever";
+  std::string out;
+  for (const auto& x : t) {
+    if (!out.empty()) out += ", ";
+    out += (x.fate == Fate::kSummary ? "spans go " : "gone ") + FormatTime(x.at_ns);
+  }
+  if (t.back().fate == Fate::kSummary) out += ", summary kept forever";
+  return out;
+}
+
+void PrintJson(const store::retention::RetentionPlan& plan) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  auto transitions = [&](const char* key, const std::vector<store::retention::Transition>& t) {
+    w.Key(key);
+    w.StartArray();
+    for (const auto& x : t) {
+      w.StartObject();
+      w.Key("at");
+      w.String(FormatTime(x.at_ns).c_str());
+      w.Key("at_ns");
+      w.Int64(x.at_ns);
+      w.Key("becomes");
+      w.String(store::retention::FateName(x.fate));
+      w.EndObject();
+    }
+    w.EndArray();
+  };
+  w.StartObject();
+  w.Key("partitions");
+  w.StartArray();
+  for (const auto& p : plan.partitions) {
+    w.StartObject();
+    w.Key("start");
+    w.String(FormatTime(p.start_ns).c_str());
+    w.Key("end");
+    w.String(FormatTime(p.end_ns).c_str());
+    w.Key("files");
+    w.Int64(p.files);
+    w.Key("bytes");
+    w.Uint64(p.bytes);
+    w.Key("projects");
+    w.StartArray();
+    for (const auto& pr : p.projects) {
+      w.StartObject();
+      w.Key("project");
+      w.String(pr.project.c_str());
+      w.Key("traces");
+      w.Int64(pr.traces);
+      w.Key("failed_traces");
+      w.Int64(pr.failed);
+      w.Key("summary_only_traces");
+      w.Int64(pr.summaries_only);
+      w.Key("spans");
+      w.Int64(pr.spans);
+      transitions("successful", pr.ok_transitions);
+      transitions("failed", pr.failed_transitions);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("problems");
+  w.StartArray();
+  for (const auto& p : plan.problems) w.String(p.c_str());
+  w.EndArray();
+  w.EndObject();
+  std::printf("%s\n", sb.GetString());
+}
+
+void PrintText(const store::retention::RetentionPlan& plan, const store::retention::RetentionOptions& o) {
+  const auto& d = o.default_policy;
+  std::printf("policy: spans %s (failed and interrupted %s), summaries until %s; %zu project override(s)\n",
+              Days(d.full_days).c_str(), Days(d.failed_days).c_str(), Days(d.summary_days).c_str(),
+              o.projects.size());
+  std::printf("ages count from the end of each partition; spans still in the WAL are not shown\n\n");
+  if (plan.partitions.empty()) std::printf("no segment files yet\n");
+  for (const auto& p : plan.partitions) {
+    std::printf("%s .. %s  %lld file(s), %s\n", FormatTime(p.start_ns).c_str(), FormatTime(p.end_ns).c_str(),
+                static_cast<long long>(p.files), Bytes(p.bytes).c_str());
+    for (const auto& pr : p.projects) {
+      std::printf("  %-20s %8lld traces (%lld failed, %lld summary only), %lld spans\n", pr.project.c_str(),
+                  static_cast<long long>(pr.traces), static_cast<long long>(pr.failed),
+                  static_cast<long long>(pr.summaries_only), static_cast<long long>(pr.spans));
+      std::printf("  %-20s   successful: %s\n", "", When(pr.ok_transitions).c_str());
+      std::printf("  %-20s   failed:     %s\n", "", When(pr.failed_transitions).c_str());
+    }
+  }
+  for (const auto& p : plan.problems) std::printf("could not read: %s\n", p.c_str());
+}
+
+}  // namespace
+
+void RegisterRetention(CLI::App& app, CommandContext& ctx) {
+  auto* cmd = app.add_subcommand("retention", "Show what the data directory holds and what retention removes when");
+  auto data = std::make_shared<std::string>();
+  auto config_path = std::make_shared<std::string>();
+  cmd->add_option("--data", *data, "Data directory (env SIGHTLINE_DATA; default ./sightline-data)");
+  cmd->add_option("--config", *config_path, "TOML config file with [retention] (env SIGHTLINE_CONFIG; default ./sightline.toml)");
+  cmd->add_flag("--json", ctx.json, "Machine-readable JSON output");
+  cmd->callback([&ctx, data, config_path]() {
+    ConfigSources sources;
+    if (!data->empty()) sources.flags["data"] = *data;
+    sources.getenv = [](const std::string& name) -> std::optional<std::string> {
+      const char* v = std::getenv(name.c_str());
+      if (v == nullptr || *v == '\0') return std::nullopt;
+      return std::string(v);
+    };
+    sources.config_path = *config_path;
+    if (sources.config_path.empty()) {
+      if (const char* c = std::getenv("SIGHTLINE_CONFIG"); c != nullptr && *c != '\0') sources.config_path = c;
+    }
+    auto cfg = LoadServerConfig(sources);
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "sightline retention: %s\n", cfg.status().message().c_str());
+      ctx.exit_code = 2;
+      return;
+    }
+    auto plan = store::retention::BuildRetentionPlan(Env::Default(), cfg->data, cfg->retention);
+    if (!plan.ok()) {
+      std::fprintf(stderr, "sightline retention: %s\n", plan.status().ToString().c_str());
+      ctx.exit_code = 1;
+      return;
+    }
+    if (ctx.json) {
+      PrintJson(*plan);
+    } else {
+      PrintText(*plan, cfg->retention);
+    }
+    ctx.exit_code = plan->problems.empty() ? 0 : 1;
+  });
+}
+
+}  // namespace sightline::cli

@@ -1,0 +1,93 @@
+// Column chunk encoders and decoders of one block of the columnar segment format
+// (docs/segment_format.md "Column chunks"). The builder turns each span into a Row
+// (SplitSpan: column fields moved out, payloads replaced by reference lists, the rest
+// serialized), EncodeBlock writes a block's rows column by column, and the reader's
+// decoders turn a chunk back into values. A column whose every row holds the default
+// (empty string, null, 0, no attributes) is not written; decoders given an empty chunk
+// produce the defaults.
+//
+// Decoders never read past their input and check every count, index and length: they
+// return false on malformed bytes, and the reader turns that into Corruption naming the
+// file, block and column.
+// Thread-safety: pure functions over caller-owned values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/span.h"
+#include "store/columnar/payload_codec.h"
+#include "store/trace_agg.h"
+
+namespace sightline::store::columnar {
+
+// One span on its way into a block.
+struct Row {
+  TraceKey trace;
+  model::Span cols;  // the column fields (ids, times, enums, strings, numbers, attributes)
+  std::string scope;  // serialized Span: resource, scope_name, scope_version, scope_attributes
+  std::string rest;   // serialized Span: every field not held by a column (events, links, ...)
+  RefList input, output;
+  // Attribute index -> the reference list of its value (attributes of >= kLargeAttrBytes
+  // bytes; their value in cols is cleared).
+  std::vector<std::pair<uint32_t, RefList>> large_attrs;
+  size_t raw_bytes = 0;  // an estimate of the row's encoded size, for block sizing
+};
+
+// Moves *span's fields into *row (span is consumed) and stores its payloads in
+// *payloads. The span's ids must already be valid (16 / 8 / 0 or 8 bytes).
+void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row);
+
+struct EncodedColumn {
+  uint8_t id = 0;
+  std::string raw;
+  uint32_t null_count = 0;
+};
+// Encodes rows[0..n) column by column, in column-id order, leaving out all-default columns.
+void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out);
+
+// ---- Decoders (raw = decompressed chunk bytes; empty = column absent) ----
+bool DecodeTraceIds(std::string_view raw, size_t rows, std::vector<TraceKey>* out);
+bool DecodeSpanIds(std::string_view raw, size_t rows, std::vector<uint64_t>* out);
+// Parents: 0 for a root; present[r] says whether row r has one.
+bool DecodeParents(std::string_view raw, size_t rows, std::vector<uint64_t>* out, std::vector<uint8_t>* present);
+bool DecodeStarts(std::string_view raw, size_t rows, std::vector<int64_t>* out);
+// end_ns from start_ns, received_ns from end_ns: out[r] = base[r] + delta[r].
+bool DecodeOffsets(std::string_view raw, const std::vector<int64_t>& base, std::vector<int64_t>* out);
+bool DecodeBytes(std::string_view raw, size_t rows, std::vector<uint8_t>* out);
+bool DecodeStrings(std::string_view raw, size_t rows, std::vector<std::string_view>* out);
+// Nulls become kNullInt / NaN; present[r] tells a real INT64_MIN or NaN from a null.
+bool DecodeNullableInts(std::string_view raw, size_t rows, std::vector<int64_t>* out, std::vector<uint8_t>* present);
+bool DecodeNullableDoubles(std::string_view raw, size_t rows, std::vector<double>* out,
+                           std::vector<uint8_t>* present);
+// Attribute keys: offsets has rows + 1 entries.
+bool DecodeAttrKeys(std::string_view raw, size_t rows, std::vector<uint32_t>* offsets,
+                    std::vector<std::string_view>* keys);
+// large[i] = 1 when attribute i's value is in the attr_payload chunk.
+bool DecodeAttrText(std::string_view raw, size_t attrs, std::vector<std::string_view>* text,
+                    std::vector<uint8_t>* large);
+bool DecodeAttrTypes(std::string_view raw, size_t attrs, std::vector<uint8_t>* types,
+                     std::vector<std::string_view>* raw_values);
+bool DecodeRefLists(std::string_view raw, size_t count, uint32_t piece_count, std::vector<RefList>* out);
+bool DecodeLengthPrefixed(std::string_view raw, size_t rows, std::vector<std::string_view>* out);
+
+// Rebuilds an attribute value from its type and text (raw: the serialized AnyValue of
+// kAttrRaw). False when they do not form a value.
+bool AnyValueFromText(uint8_t type, std::string_view text, std::string_view raw,
+                      opentelemetry::proto::common::v1::AnyValue* out);
+
+// Setters of the column fields, by column id, for rebuilding a span.
+void SetStringColumn(uint8_t id, std::string_view v, model::Span* s);
+void SetByteColumn(uint8_t id, uint8_t v, model::Span* s);
+void SetIntColumn(uint8_t id, int64_t v, model::Span* s);
+void SetDoubleColumn(uint8_t id, double v, model::Span* s);
+
+// Column ids by encoding, in id order.
+const std::vector<uint8_t>& StringColumnIds();
+const std::vector<uint8_t>& ByteColumnIds();
+const std::vector<uint8_t>& IntColumnIds();
+const std::vector<uint8_t>& DoubleColumnIds();
+
+}  // namespace sightline::store::columnar

@@ -1,0 +1,239 @@
+#include "store/columnar/columnar_builder.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/hex.h"
+#include "store/coding.h"
+#include "store/columnar/columnar_format.h"
+
+namespace sightline::store::columnar {
+namespace {
+
+int64_t WrapSub(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b)); }
+
+std::string TraceHex(const TraceKey& id) { return HexEncode(id.ToBytes()); }
+
+}  // namespace
+
+Result<std::unique_ptr<ColumnarBuilder>> ColumnarBuilder::Create(Env* env, const std::string& dir,
+                                                                 const std::string& file_name) {
+  if (file_name.empty() || file_name.find('/') != std::string::npos)
+    return Status::InvalidArgument("segment file name '" + file_name + "' must be a plain name");
+  std::string path = JoinPath(dir, file_name);
+  SL_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(path + ".tmp"));
+  std::unique_ptr<ColumnarBuilder> b(new ColumnarBuilder(env, dir, path, std::move(f)));
+  b->buf_.append(kMagic, sizeof(kMagic));
+  PutFixed32(&b->buf_, kFormatVersion);
+  PutFixed32(&b->buf_, 0);
+  b->offset_ = kHeaderSize;
+  return b;
+}
+
+ColumnarBuilder::ColumnarBuilder(Env* env, std::string dir, std::string path, std::unique_ptr<WritableFile> f)
+    : env_(env), dir_(std::move(dir)), path_(std::move(path)), tmp_path_(path_ + ".tmp"), file_(std::move(f)) {}
+
+ColumnarBuilder::~ColumnarBuilder() { Abandon(); }
+
+Status ColumnarBuilder::Append(std::string_view data) {
+  buf_.append(data);
+  offset_ += data.size();
+  if (buf_.size() >= (1u << 20)) return FlushBuffer();
+  return Status::OK();
+}
+
+Status ColumnarBuilder::FlushBuffer() {
+  if (buf_.empty()) return Status::OK();
+  Status s = file_->Append(buf_);
+  buf_.clear();
+  if (!s.ok()) error_ = s.WithContext("writing " + tmp_path_);
+  return error_;
+}
+
+Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
+                                 int64_t start_ns, int64_t end_ns) {
+  if (finished_) return Status::InvalidArgument(path_ + ": AddTrace after Finish or Abandon");
+  SL_RETURN_IF_ERROR(error_);
+  if (!traces_.empty() && !(traces_.back().id < id))
+    return Status::InvalidArgument(path_ + ": trace " + TraceHex(id) + " added out of ascending trace_id order");
+  if (spans.size() > UINT32_MAX / 2) return Status::InvalidArgument("trace " + TraceHex(id) + " has too many spans");
+  const std::string id_bytes = id.ToBytes();
+  // Validate every span before any payload is stored, so a refused trace leaves nothing.
+  std::vector<model::Span> parsed(spans.size());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    model::Span& s = parsed[i];
+    if (spans[i].size() > INT32_MAX || !s.ParseFromArray(spans[i].data(), static_cast<int>(spans[i].size())))
+      return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
+    if (s.trace_id() != id_bytes || s.span_id().size() != 8 ||
+        (!s.parent_span_id().empty() && s.parent_span_id().size() != 8))
+      return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
+                                     ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
+  }
+  std::vector<Row> rows(spans.size());
+  for (size_t i = 0; i < spans.size(); ++i) SplitSpan(&parsed[i], &payloads_, &rows[i]);
+  parsed.clear();
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.cols.start_ns() != b.cols.start_ns()) return a.cols.start_ns() < b.cols.start_ns();
+    return a.cols.span_id() < b.cols.span_id();
+  });
+  size_t trace_bytes = 0;
+  for (const Row& r : rows) trace_bytes += r.raw_bytes;
+  if (!block_.empty() &&
+      (block_.size() + rows.size() > kBlockTargetRows || block_bytes_ + trace_bytes > kBlockTargetBytes))
+    SL_RETURN_IF_ERROR(FlushBlock());
+
+  WrittenTrace w{id, static_cast<uint32_t>(row_count()), static_cast<uint32_t>(rows.size())};
+  if (row_count() + rows.size() > UINT32_MAX) return Status::InvalidArgument(path_ + ": segment over 2^32 rows");
+  for (Row& r : rows) {
+    block_bytes_ += r.raw_bytes;
+    block_.push_back(std::move(r));
+    if (block_.size() >= kBlockTargetRows || block_bytes_ >= kBlockTargetBytes) SL_RETURN_IF_ERROR(FlushBlock());
+  }
+  SL_RETURN_IF_ERROR(DrainFrames());
+
+  traces_.push_back(w);
+  trace_hashes_.push_back(BloomHash(id));
+  traces_meta_.append(id_bytes);
+  PutVarint64(&traces_meta_, w.row_count);
+  PutLengthPrefixed(&traces_meta_, agg);
+  PutSigned(&traces_meta_, start_ns);
+  PutSigned(&traces_meta_, WrapSub(end_ns, start_ns));
+  min_start_ = std::min(min_start_, start_ns);
+  max_end_ = std::max(max_end_, end_ns);
+  return Status::OK();
+}
+
+Status ColumnarBuilder::DrainFrames() {
+  for (PayloadWriter::Frame& f : *payloads_.ready()) {
+    PutVarint64(&frames_meta_, offset_);
+    PutVarint64(&frames_meta_, f.stored.size());
+    PutVarint64(&frames_meta_, f.raw_len);
+    frames_meta_.push_back(static_cast<char>(f.codec));
+    PutFixed64(&frames_meta_, f.checksum);
+    PutVarint64(&frames_meta_, f.piece_lens.size());
+    for (uint32_t len : f.piece_lens) PutVarint64(&frames_meta_, len);
+    ++frame_count_;
+    SL_RETURN_IF_ERROR(Append(f.stored));
+  }
+  payloads_.ready()->clear();
+  return Status::OK();
+}
+
+Status ColumnarBuilder::FlushBlock() {
+  if (block_.empty()) return Status::OK();
+  const size_t n = block_.size();
+  std::vector<EncodedColumn> cols;
+  EncodeBlock(block_.data(), n, &cols);
+
+  int64_t min_start = INT64_MAX, max_start = INT64_MIN, min_end = INT64_MAX, max_end = INT64_MIN;
+  std::string min_session, max_session, min_user, max_user;
+  std::vector<uint64_t> trace_h, session_h, user_h;
+  std::unordered_set<std::string_view> seen_sessions, seen_users;
+  for (size_t r = 0; r < n; ++r) {
+    const model::Span& c = block_[r].cols;
+    min_start = std::min(min_start, c.start_ns());
+    max_start = std::max(max_start, c.start_ns());
+    min_end = std::min(min_end, c.end_ns());
+    max_end = std::max(max_end, c.end_ns());
+    if (r == 0 || !(block_[r].trace == block_[r - 1].trace)) trace_h.push_back(BloomHash(block_[r].trace));
+    for (auto [v, seen, hashes, lo, hi, all] :
+         {std::tuple{&c.session_id(), &seen_sessions, &session_h, &min_session, &max_session, &sessions_},
+          std::tuple{&c.user_id(), &seen_users, &user_h, &min_user, &max_user, &users_}}) {
+      if (v->empty() || !seen->insert(*v).second) continue;
+      hashes->push_back(BloomHash(*v));
+      if (lo->empty() || *v < *lo) *lo = *v;
+      if (*v > *hi) *hi = *v;
+      all->insert(*v);
+    }
+  }
+  min_start_ = std::min(min_start_, min_start);
+  max_end_ = std::max(max_end_, max_end);
+
+  std::string& m = blocks_meta_;
+  PutVarint64(&m, n);
+  PutVarint64(&m, offset_);
+  for (int64_t v : {min_start, max_start, min_end, max_end}) PutSigned(&m, v);
+  m.append(block_.front().trace.ToBytes());
+  m.append(block_.back().trace.ToBytes());
+  for (const std::string* s : {&min_session, &max_session, &min_user, &max_user}) PutLengthPrefixed(&m, *s);
+  PutVarint64(&m, cols.size());
+  const uint64_t block_offset = offset_;
+  std::string stored;
+  std::string chunks_meta;
+  for (const EncodedColumn& c : cols) {
+    uint8_t codec = CompressChunk(c.raw, &stored);
+    chunks_meta.push_back(static_cast<char>(c.id));
+    PutVarint64(&chunks_meta, offset_ - block_offset);
+    PutVarint64(&chunks_meta, stored.size());
+    PutVarint64(&chunks_meta, c.raw.size());
+    chunks_meta.push_back(static_cast<char>(codec));
+    PutFixed64(&chunks_meta, XXH3_64bits(stored.data(), stored.size()));
+    PutVarint64(&chunks_meta, c.null_count);
+    SL_RETURN_IF_ERROR(Append(stored));
+  }
+  m.append(chunks_meta);
+  for (const auto* h : {&trace_h, &session_h, &user_h}) PutLengthPrefixed(&m, BuildBloom(*h));
+
+  rows_written_ += n;
+  ++block_count_;
+  block_.clear();
+  block_bytes_ = 0;
+  return Status::OK();
+}
+
+Status ColumnarBuilder::Finish() {
+  if (finished_) return Status::InvalidArgument(path_ + ": Finish called twice or after Abandon");
+  SL_RETURN_IF_ERROR(error_);
+  SL_RETURN_IF_ERROR(FlushBlock());
+  payloads_.Flush();
+  SL_RETURN_IF_ERROR(DrainFrames());
+
+  std::string meta;
+  PutVarint64(&meta, rows_written_);
+  PutVarint64(&meta, traces_.size());
+  PutVarint64(&meta, block_count_);
+  PutVarint64(&meta, frame_count_);
+  PutVarint64(&meta, payloads_.piece_count());
+  bool empty = traces_.empty();
+  PutSigned(&meta, empty ? 0 : min_start_);
+  PutSigned(&meta, empty ? 0 : max_end_);
+  meta.append(blocks_meta_);
+  meta.append(frames_meta_);
+  meta.append(traces_meta_);
+  PutLengthPrefixed(&meta, BuildBloom(trace_hashes_));
+  for (const auto* set : {&sessions_, &users_}) {
+    std::vector<uint64_t> h;
+    h.reserve(set->size());
+    for (const std::string& s : *set) h.push_back(BloomHash(s));
+    PutLengthPrefixed(&meta, BuildBloom(h));
+  }
+  std::string stored;
+  uint8_t codec = CompressChunk(meta, &stored);
+  std::string tail;
+  PutFixed64(&tail, offset_);
+  PutFixed64(&tail, stored.size());
+  PutFixed64(&tail, codec == kCodecRaw ? (1ull << 63) | meta.size() : meta.size());
+  PutFixed64(&tail, XXH3_64bits(stored.data(), stored.size()));
+  PutFixed32(&tail, kFormatVersion);
+  PutFixed32(&tail, static_cast<uint32_t>(XXH3_64bits(tail.data(), tail.size())));
+  tail.append(kMagic, sizeof(kMagic));
+  SL_RETURN_IF_ERROR(Append(stored));
+  SL_RETURN_IF_ERROR(Append(tail));
+  SL_RETURN_IF_ERROR(FlushBuffer());
+  SL_RETURN_IF_ERROR(file_->Sync().WithContext("sync " + tmp_path_));
+  SL_RETURN_IF_ERROR(file_->Close().WithContext("close " + tmp_path_));
+  SL_RETURN_IF_ERROR(env_->RenameFile(tmp_path_, path_).WithContext("rename " + tmp_path_));
+  finished_ = true;  // the file is in place; a failed directory sync leaves it there
+  return env_->SyncDir(dir_).WithContext("sync " + dir_);
+}
+
+void ColumnarBuilder::Abandon() {
+  if (finished_) return;
+  finished_ = true;
+  (void)file_->Close();
+  (void)env_->RemoveFile(tmp_path_);
+}
+
+}  // namespace sightline::store::columnar

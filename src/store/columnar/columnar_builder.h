@@ -1,0 +1,98 @@
+// ColumnarBuilder: writes one version-2 (columnar) segment file (columnar_format.h,
+// docs/segment_format.md) trace by trace: spans become rows sorted by (trace id, start),
+// rows fill blocks of up to kBlockTargetRows (a trace is never split across blocks
+// unless it is bigger than one), each block is written as one compressed chunk per
+// column, and payloads go, deduplicated, to the payload section as frames fill.
+// Finish writes the meta region (block index, payload index, trace table, bloom
+// filters) and the tail, then makes the file durable and visible in one step:
+// temporary file, fdatasync, rename, fsync of the directory. Until Finish returns OK no
+// file with the final name exists, so a crash leaves at most "<name>.tmp".
+//
+// Memory: the open block's rows (payloads already moved out), the open payload frame,
+// the piece hash table (~80 B per distinct piece) and the meta region being built.
+// After an I/O error the builder refuses further calls with that error; Abandon (or the
+// destructor) removes the temporary file.
+// Thread-safety: one thread uses a builder; it touches no store state.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "common/env.h"
+#include "store/columnar/block_codec.h"
+#include "store/columnar/payload_codec.h"
+#include "store/trace_agg.h"
+
+namespace sightline::store::columnar {
+
+// Where a trace landed: its rows are [first_row, first_row + row_count).
+struct WrittenTrace {
+  TraceKey id;
+  uint32_t first_row = 0;
+  uint32_t row_count = 0;
+};
+
+class ColumnarBuilder {
+ public:
+  // Writes dir/file_name (through dir/file_name.tmp).
+  static Result<std::unique_ptr<ColumnarBuilder>> Create(Env* env, const std::string& dir,
+                                                         const std::string& file_name);
+  ~ColumnarBuilder();
+  ColumnarBuilder(const ColumnarBuilder&) = delete;
+  ColumnarBuilder& operator=(const ColumnarBuilder&) = delete;
+
+  // Traces in strictly ascending TraceKey order. spans: serialized model::v1::Span
+  // messages of this trace (trace_id equal to id, span_id 8 bytes, parent 0 or 8);
+  // agg: the encoded TraceAgg partial, stored opaque. InvalidArgument naming the trace
+  // and span when a span does not parse or its ids are wrong (nothing of the trace is
+  // added then).
+  Status AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
+                  int64_t start_ns, int64_t end_ns);
+  Status Finish();
+  // Removes the temporary file after a failure (best effort); idempotent.
+  void Abandon();
+
+  const std::vector<WrittenTrace>& traces() const { return traces_; }
+  const std::string& path() const { return path_; }
+  uint64_t file_bytes() const { return offset_; }
+  uint64_t row_count() const { return rows_written_ + block_.size(); }
+  uint32_t payload_piece_count() const { return payloads_.piece_count(); }
+  uint32_t block_count() const { return block_count_; }
+
+ private:
+  ColumnarBuilder(Env* env, std::string dir, std::string path, std::unique_ptr<WritableFile> f);
+  Status Append(std::string_view data);
+  Status FlushBuffer();
+  Status FlushBlock();
+  Status DrainFrames();
+
+  Env* env_;
+  std::string dir_, path_, tmp_path_;
+  std::unique_ptr<WritableFile> file_;
+  std::string buf_;       // pending bytes not yet handed to the file
+  uint64_t offset_ = 0;   // file offset of the next byte appended
+  Status error_;          // sticky: the first I/O error
+  bool finished_ = false;
+
+  PayloadWriter payloads_;
+  std::vector<Row> block_;  // the open block's rows
+  size_t block_bytes_ = 0;
+  uint64_t rows_written_ = 0;  // rows in closed blocks
+  uint32_t block_count_ = 0;
+  uint32_t frame_count_ = 0;
+
+  // Meta region parts, encoded as they are produced (docs/segment_format.md "Meta").
+  std::string blocks_meta_, frames_meta_, traces_meta_;
+  std::vector<WrittenTrace> traces_;
+  std::vector<uint64_t> trace_hashes_;
+  std::unordered_set<std::string> sessions_, users_;
+  int64_t min_start_ = std::numeric_limits<int64_t>::max();
+  int64_t max_end_ = std::numeric_limits<int64_t>::min();
+};
+
+}  // namespace sightline::store::columnar

@@ -1,0 +1,129 @@
+#include "store/columnar/columnar_format.h"
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <cstring>
+
+#include "store/coding.h"
+
+namespace sightline::store::columnar {
+
+std::string_view ColumnName(uint32_t id) {
+  static constexpr std::string_view kNames[kColMax] = {
+      "?",           "trace_id",          "span_id",         "parent_span_id",   "start_ns",
+      "end_ns",      "kind",              "status",          "otel_kind",        "cost_source",
+      "received_ns", "project",           "name",            "status_message",   "error_type",
+      "interrupt_reason", "service",      "environment",     "version",          "session_id",
+      "user_id",     "agent_name",        "agent_id",        "provider",         "model",
+      "tool_name",   "tool_call_id",      "prompt_name",     "prompt_version",   "finish_reason",
+      "step",        "input_tokens",      "output_tokens",   "cache_read_tokens", "cache_write_tokens",
+      "reasoning_tokens", "cost_usd",     "reported_cost_usd", "computed_cost_usd", "attr_keys",
+      "attr_text",   "attr_types",        "attr_payload",    "input",            "output",
+      "scope",       "rest"};
+  return id < kColMax ? kNames[id] : std::string_view("?");
+}
+
+uint8_t CompressChunk(std::string_view raw, std::string* out) {
+  out->clear();
+  if (raw.size() < 32) {  // zstd's frame overhead outweighs anything it could save
+    out->assign(raw);
+    return kCodecRaw;
+  }
+  out->resize(ZSTD_compressBound(raw.size()));
+  size_t n = ZSTD_compress(out->data(), out->size(), raw.data(), raw.size(), kZstdLevel);
+  if (ZSTD_isError(n) || n >= raw.size()) {
+    out->assign(raw);
+    return kCodecRaw;
+  }
+  out->resize(n);
+  return kCodecZstd;
+}
+
+bool DecompressChunk(std::string_view stored, uint8_t codec, uint64_t raw_len, std::string* out, std::string* why) {
+  if (raw_len > kMaxRawBytes) {
+    *why = "raw length " + std::to_string(raw_len) + " over the limit";
+    return false;
+  }
+  if (codec == kCodecRaw) {
+    if (stored.size() != raw_len) {
+      *why = "stored length does not match the raw length";
+      return false;
+    }
+    out->assign(stored);
+    return true;
+  }
+  if (codec != kCodecZstd) {
+    *why = "unknown codec " + std::to_string(codec);
+    return false;
+  }
+  unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN || content != raw_len) {
+    *why = "zstd frame header does not match the raw length";
+    return false;
+  }
+  out->resize(static_cast<size_t>(raw_len));
+  size_t n = ZSTD_decompress(out->data(), out->size(), stored.data(), stored.size());
+  if (ZSTD_isError(n) || n != raw_len) {
+    *why = std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output");
+    return false;
+  }
+  return true;
+}
+
+Result<uint32_t> PeekFormatVersion(Env* env, const std::string& path) {
+  SL_ASSIGN_OR_RETURN(auto f, env->NewRandomAccessFile(path));
+  std::string header;
+  SL_RETURN_IF_ERROR(f->Read(0, kHeaderSize, &header));
+  if (header.size() < kHeaderSize) return Status::Corruption(path + ": file too short to be a segment");
+  if (std::memcmp(header.data(), kMagic, sizeof(kMagic)) != 0)
+    return Status::Corruption(path + ": not a Sightline segment (bad magic)");
+  return DecodeFixed32(header.data() + 8);
+}
+
+uint64_t BloomHash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t BloomHash(const TraceKey& key) {
+  char b[16];
+  std::memcpy(b, &key.hi, 8);
+  std::memcpy(b + 8, &key.lo, 8);
+  return XXH3_64bits(b, 16);
+}
+
+namespace {
+constexpr int kProbes = 7;
+constexpr size_t kBitsPerKey = 10;
+}  // namespace
+
+std::string BuildBloom(const std::vector<uint64_t>& hashes) {
+  size_t bits = hashes.size() * kBitsPerKey;
+  if (bits < 64) bits = 64;
+  size_t bytes = (bits + 7) / 8;
+  bits = bytes * 8;
+  std::string f(1 + bytes, '\0');
+  f[0] = static_cast<char>(kProbes);
+  for (uint64_t h : hashes) {
+    uint64_t h1 = h, h2 = (h >> 32) | (h << 32);
+    h2 |= 1;
+    for (int i = 0; i < kProbes; ++i) {
+      uint64_t bit = (h1 + static_cast<uint64_t>(i) * h2) % bits;
+      f[1 + bit / 8] = static_cast<char>(static_cast<uint8_t>(f[1 + bit / 8]) | (1u << (bit % 8)));
+    }
+  }
+  return f;
+}
+
+bool BloomMayContain(std::string_view filter, uint64_t h) {
+  if (filter.size() < 2) return true;
+  int probes = static_cast<uint8_t>(filter[0]);
+  if (probes == 0 || probes > 30) return true;
+  uint64_t bits = (filter.size() - 1) * 8;
+  uint64_t h1 = h, h2 = (h >> 32) | (h << 32);
+  h2 |= 1;
+  for (int i = 0; i < probes; ++i) {
+    uint64_t bit = (h1 + static_cast<uint64_t>(i) * h2) % bits;
+    if ((static_cast<uint8_t>(filter[1 + bit / 8]) & (1u << (bit % 8))) == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace sightline::store::columnar

@@ -1,0 +1,152 @@
+// ColumnarReader: opens a version-2 (columnar) segment file (columnar_format.h,
+// docs/segment_format.md) and serves trace reads and column scans.
+//
+// Open reads the header, the tail and the meta region (one read: block index, payload
+// frame index, trace table, bloom filters) and never span data; each trace table entry
+// goes to a callback so the store can merge the partial aggregates into its index.
+// ReadTrace rebuilds a trace's spans from the block(s) holding its rows (one read per
+// block) and the payload frames its rows name. Scan visits the blocks a BlockFilter
+// cannot exclude and decodes only the columns asked for.
+//
+// Every read is verified: bad magic, version, tail, meta or chunk checksums, lengths or
+// offsets outside the file, or chunks that do not decode give Corruption naming the
+// file (and block, column or frame); nothing here asserts on file contents.
+// Thread-safety: after Open the reader is immutable; every method may run concurrently
+// (reads are preads through RandomAccessFile).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/env.h"
+#include "store/columnar/columnar_format.h"
+#include "store/columnar/span_columns.h"
+#include "store/trace_agg.h"
+
+namespace sightline::store::columnar {
+
+struct TraceEntry {
+  TraceKey id;
+  uint32_t first_row = 0, row_count = 0;
+  std::string_view agg;  // encoded TraceAgg partial; valid during the callback only
+  int64_t start_ns = 0, end_ns = 0;
+};
+
+// Which blocks a scan may skip. Every set condition must be possible for a block to be
+// visited; rows inside a visited block are NOT filtered (the consumer filters rows).
+struct BlockFilter {
+  // Spans whose [start_ns, end_ns] overlaps [from_ns, to_ns].
+  std::optional<int64_t> from_ns, to_ns;
+  std::optional<TraceKey> trace_id;
+  std::optional<std::string> session_id, user_id;
+};
+
+// Per-block statistics from the block index (tests, planners, compaction).
+struct BlockStats {
+  uint32_t first_row = 0, row_count = 0;
+  int64_t min_start_ns = 0, max_start_ns = 0, min_end_ns = 0, max_end_ns = 0;
+  TraceKey min_trace, max_trace;
+  uint64_t stored_bytes = 0;  // bytes of the block's chunks
+  // Null (empty / absent) count of a column id; rows when the column was not written.
+  std::vector<uint32_t> null_counts;  // indexed by ColumnId, kColMax entries
+};
+
+class ColumnarReader {
+ public:
+  static Result<std::shared_ptr<ColumnarReader>> Open(Env* env, const std::string& path,
+                                                      const std::function<Status(const TraceEntry&)>& on_entry);
+  ~ColumnarReader();
+
+  // Appends the trace's spans (rows [first_row, first_row + row_count)), each a
+  // serialized model::v1::Span, to *spans, in (start_ns, span_id) order.
+  Status ReadTrace(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans) const;
+
+  // Calls fn once per block the filter cannot exclude, in row order, with the block's
+  // rows decoded for the columns in column_mask (a Column bit set) and the block's
+  // first row. fn's non-OK status stops the scan and is returned.
+  Status Scan(uint64_t column_mask, const BlockFilter& filter,
+              const std::function<Status(const SpanColumns&, uint32_t first_row)>& fn) const;
+
+  // Segment-level membership (bloom filters: no false negatives, ~1% false positives).
+  bool MayContainTrace(const TraceKey& id) const;
+  bool MayContainSession(std::string_view session_id) const;
+  bool MayContainUser(std::string_view user_id) const;
+
+  int64_t min_start_ns() const { return min_start_ns_; }
+  int64_t max_end_ns() const { return max_end_ns_; }
+  uint64_t span_count() const { return row_count_; }
+  uint64_t trace_count() const { return trace_count_; }
+  uint64_t file_bytes() const { return file_bytes_; }
+  const std::string& path() const { return path_; }
+  uint32_t format_version() const { return kFormatVersion; }
+  uint32_t block_count() const { return static_cast<uint32_t>(blocks_.size()); }
+  // Statistics of block b (< block_count()).
+  BlockStats block_stats(uint32_t b) const;
+  uint32_t payload_piece_count() const { return static_cast<uint32_t>(piece_frame_.size()); }
+  uint64_t payload_stored_bytes() const;
+  // The file's regions ("header", "block 0 column 'name'", "payload frame 3", "meta",
+  // "tail") with their byte ranges: for tests, fuzz seeds and size reports.
+  struct Region {
+    std::string what;
+    uint64_t offset = 0, length = 0;
+  };
+  std::vector<Region> regions() const;
+
+  // One chunk of the chunk directory; offsets are absolute and checked against the file.
+  struct Chunk {
+    uint8_t id = 0;
+    uint8_t codec = 0;
+    uint32_t null_count = 0;
+    uint64_t offset = 0, stored_len = 0, raw_len = 0, checksum = 0;
+  };
+  struct Block {
+    uint32_t first_row = 0, row_count = 0;
+    int64_t min_start = 0, max_start = 0, min_end = 0, max_end = 0;
+    TraceKey min_trace, max_trace;
+    std::string min_session, max_session, min_user, max_user;
+    std::vector<Chunk> chunks;  // ascending column id
+    int16_t chunk_of[kColMax];  // column id -> index in chunks, or -1
+    std::string bloom_trace, bloom_session, bloom_user;
+  };
+  struct Frame {
+    uint64_t offset = 0, stored_len = 0, raw_len = 0, checksum = 0;
+    uint8_t codec = 0;
+  };
+  // One block's chunks, read and decompressed (columnar_reader_read.cc).
+  struct BlockView {
+    std::string raw[kColMax];
+    std::string_view col(uint8_t id) const { return raw[id]; }
+  };
+  struct PieceSource;
+
+ private:
+  ColumnarReader(std::string path, std::unique_ptr<RandomAccessFile> f);
+  Status ParseMeta(std::string_view meta, uint64_t data_end,
+                   const std::function<Status(const TraceEntry&)>& on_entry);
+  bool BlockMayMatch(const Block& b, const BlockFilter& f) const;
+  // Reads and verifies the chunks of block b named in columns (ids); absent ones stay empty.
+  Status LoadBlock(uint32_t b, const std::vector<uint8_t>& columns, BlockView* view) const;
+  // Decompresses the frames holding `pieces`; piece(i) then gives piece i's bytes.
+  Status LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src) const;
+  Status Corrupt(const std::string& what) const;
+
+  std::string path_;
+  std::unique_ptr<RandomAccessFile> file_;
+  uint64_t file_bytes_ = 0;
+  uint64_t row_count_ = 0, trace_count_ = 0;
+  int64_t min_start_ns_ = 0, max_end_ns_ = 0;
+  std::vector<Block> blocks_;
+  std::vector<Frame> frames_;
+  std::vector<uint32_t> piece_frame_;   // piece -> frame
+  std::vector<uint64_t> piece_offset_;  // piece -> offset in its frame's raw bytes
+  std::vector<uint32_t> piece_len_;
+  std::string trace_bloom_, session_bloom_, user_bloom_;
+  uint64_t meta_offset_ = 0;
+};
+
+}  // namespace sightline::store::columnar

@@ -1,0 +1,339 @@
+// ColumnarReader: reading blocks and payloads, rebuilding traces, column scans.
+#include <xxhash.h>
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+
+#include "store/columnar/block_codec.h"
+#include "store/columnar/columnar_reader.h"
+
+namespace sightline::store::columnar {
+
+struct ColumnarReader::PieceSource {
+  const ColumnarReader* reader = nullptr;
+  std::unordered_map<uint32_t, std::string> frames;  // frame -> raw bytes
+  std::string_view piece(uint32_t i) const {
+    auto it = frames.find(reader->piece_frame_[i]);
+    if (it == frames.end()) return {};
+    return std::string_view(it->second).substr(static_cast<size_t>(reader->piece_offset_[i]), reader->piece_len_[i]);
+  }
+};
+
+Status ColumnarReader::LoadBlock(uint32_t bi, const std::vector<uint8_t>& columns, BlockView* view) const {
+  const Block& b = blocks_[bi];
+  std::vector<const Chunk*> want;
+  uint64_t lo = UINT64_MAX, hi = 0, sum = 0;
+  for (uint8_t id : columns) {
+    if (id >= kColMax || b.chunk_of[id] < 0) continue;
+    const Chunk* c = &b.chunks[static_cast<size_t>(b.chunk_of[id])];
+    want.push_back(c);
+    lo = std::min(lo, c->offset);
+    hi = std::max(hi, c->offset + c->stored_len);
+    sum += c->stored_len;
+  }
+  if (want.empty()) return Status::OK();
+  // One read when the asked chunks are (nearly) contiguous, else one per chunk.
+  std::string span;
+  bool one_read = hi - lo <= 2 * sum + (64u << 10);
+  if (one_read) {
+    SL_RETURN_IF_ERROR(file_->Read(lo, static_cast<size_t>(hi - lo), &span).WithContext(path_));
+    if (span.size() != hi - lo) return Corrupt("block " + std::to_string(bi) + ": short read");
+  }
+  std::string stored, why;
+  for (const Chunk* c : want) {
+    std::string where = "block " + std::to_string(bi) + " column '" + std::string(ColumnName(c->id)) +
+                        "' at offset " + std::to_string(c->offset);
+    std::string_view bytes;
+    if (one_read) {
+      bytes = std::string_view(span).substr(static_cast<size_t>(c->offset - lo), static_cast<size_t>(c->stored_len));
+    } else {
+      SL_RETURN_IF_ERROR(file_->Read(c->offset, static_cast<size_t>(c->stored_len), &stored).WithContext(path_));
+      if (stored.size() != c->stored_len) return Corrupt(where + ": short read");
+      bytes = stored;
+    }
+    if (XXH3_64bits(bytes.data(), bytes.size()) != c->checksum) return Corrupt(where + ": bad checksum");
+    if (!DecompressChunk(bytes, c->codec, c->raw_len, &view->raw[c->id], &why)) return Corrupt(where + ": " + why);
+  }
+  return Status::OK();
+}
+
+Status ColumnarReader::LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src) const {
+  src->reader = this;
+  std::string stored, why;
+  for (uint32_t p : pieces) {
+    if (p >= piece_frame_.size()) return Corrupt("payload piece " + std::to_string(p) + " out of range");
+    uint32_t fi = piece_frame_[p];
+    if (src->frames.count(fi)) continue;
+    const Frame& f = frames_[fi];
+    std::string where = "payload frame " + std::to_string(fi) + " at offset " + std::to_string(f.offset);
+    SL_RETURN_IF_ERROR(file_->Read(f.offset, static_cast<size_t>(f.stored_len), &stored).WithContext(path_));
+    if (stored.size() != f.stored_len) return Corrupt(where + ": short read");
+    if (XXH3_64bits(stored.data(), stored.size()) != f.checksum) return Corrupt(where + ": bad checksum");
+    if (!DecompressChunk(stored, f.codec, f.raw_len, &src->frames[fi], &why)) return Corrupt(where + ": " + why);
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// The decoded attributes of a block.
+struct Attrs {
+  std::vector<uint32_t> offsets;
+  std::vector<std::string_view> keys, text, raw_values;
+  std::vector<uint8_t> large, types;
+  std::vector<RefList> large_lists;
+  std::vector<uint32_t> large_index;  // attribute -> index in large_lists (large ones)
+};
+
+bool DecodeAttrs(const ColumnarReader::BlockView& v, size_t rows, uint32_t pieces, bool with_types, Attrs* a) {
+  if (!DecodeAttrKeys(v.col(kColAttrKeys), rows, &a->offsets, &a->keys)) return false;
+  size_t n = a->keys.size();
+  if (!DecodeAttrText(v.col(kColAttrText), n, &a->text, &a->large)) return false;
+  if (with_types && !DecodeAttrTypes(v.col(kColAttrTypes), n, &a->types, &a->raw_values)) return false;
+  size_t nlarge = 0;
+  a->large_index.assign(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    if (a->large[i]) a->large_index[i] = static_cast<uint32_t>(nlarge++);
+  if (nlarge == 0) return v.col(kColAttrPayload).empty();
+  return DecodeRefLists(v.col(kColAttrPayload), nlarge, pieces, &a->large_lists) &&
+         std::all_of(a->large_lists.begin(), a->large_lists.end(), [](const RefList& l) { return l.kind != kRefAbsent; });
+}
+
+void CollectPieces(const RefList& l, std::vector<uint32_t>* out) { out->insert(out->end(), l.pieces.begin(), l.pieces.end()); }
+
+}  // namespace
+
+Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans) const {
+  if (row_count == 0) return Status::OK();
+  if (static_cast<uint64_t>(first_row) + row_count > row_count_)
+    return Status::InvalidArgument(path_ + ": rows " + std::to_string(first_row) + "+" + std::to_string(row_count) +
+                                   " outside the segment's " + std::to_string(row_count_));
+  std::vector<uint8_t> all;
+  for (uint8_t id = 1; id < kColMax; ++id) all.push_back(id);
+  auto it = std::upper_bound(blocks_.begin(), blocks_.end(), first_row,
+                             [](uint32_t row, const Block& b) { return row < b.first_row; });
+  size_t bi = static_cast<size_t>(it - blocks_.begin()) - 1;  // blocks_[0].first_row == 0
+  const uint64_t end_row = static_cast<uint64_t>(first_row) + row_count;
+  std::optional<TraceKey> trace;
+  for (; bi < blocks_.size() && blocks_[bi].first_row < end_row; ++bi) {
+    const Block& b = blocks_[bi];
+    const size_t n = b.row_count;
+    BlockView v;
+    SL_RETURN_IF_ERROR(LoadBlock(static_cast<uint32_t>(bi), all, &v));
+    const std::string bn = "block " + std::to_string(bi);
+    std::vector<TraceKey> tids;
+    std::vector<uint64_t> sids, parents;
+    std::vector<uint8_t> has_parent, present;
+    std::vector<int64_t> starts, ends, received;
+    if (!DecodeTraceIds(v.col(kColTraceId), n, &tids) || !DecodeSpanIds(v.col(kColSpanId), n, &sids) ||
+        !DecodeParents(v.col(kColParentSpanId), n, &parents, &has_parent) || !DecodeStarts(v.col(kColStart), n, &starts) ||
+        !DecodeOffsets(v.col(kColEnd), starts, &ends) || !DecodeOffsets(v.col(kColReceived), ends, &received))
+      return Corrupt(bn + ": id or time column does not decode");
+    std::vector<std::vector<uint8_t>> bytes(ByteColumnIds().size());
+    for (size_t k = 0; k < bytes.size(); ++k)
+      if (!DecodeBytes(v.col(ByteColumnIds()[k]), n, &bytes[k]))
+        return Corrupt(bn + " column '" + std::string(ColumnName(ByteColumnIds()[k])) + "' does not decode");
+    std::vector<std::vector<std::string_view>> strs(StringColumnIds().size());
+    for (size_t k = 0; k < strs.size(); ++k)
+      if (!DecodeStrings(v.col(StringColumnIds()[k]), n, &strs[k]))
+        return Corrupt(bn + " column '" + std::string(ColumnName(StringColumnIds()[k])) + "' does not decode");
+    std::vector<std::vector<int64_t>> ints(IntColumnIds().size());
+    std::vector<std::vector<uint8_t>> int_present(ints.size());
+    for (size_t k = 0; k < ints.size(); ++k)
+      if (!DecodeNullableInts(v.col(IntColumnIds()[k]), n, &ints[k], &int_present[k]))
+        return Corrupt(bn + " column '" + std::string(ColumnName(IntColumnIds()[k])) + "' does not decode");
+    std::vector<std::vector<double>> dbls(DoubleColumnIds().size());
+    std::vector<std::vector<uint8_t>> dbl_present(dbls.size());
+    for (size_t k = 0; k < dbls.size(); ++k)
+      if (!DecodeNullableDoubles(v.col(DoubleColumnIds()[k]), n, &dbls[k], &dbl_present[k]))
+        return Corrupt(bn + " column '" + std::string(ColumnName(DoubleColumnIds()[k])) + "' does not decode");
+    Attrs attrs;
+    std::vector<RefList> inputs, outputs;
+    std::vector<std::string_view> scopes, rests;
+    const uint32_t npieces = payload_piece_count();
+    if (!DecodeAttrs(v, n, npieces, true, &attrs)) return Corrupt(bn + ": attribute columns do not decode");
+    if (!DecodeRefLists(v.col(kColInput), n, npieces, &inputs) ||
+        !DecodeRefLists(v.col(kColOutput), n, npieces, &outputs))
+      return Corrupt(bn + ": payload reference columns do not decode");
+    if (!DecodeStrings(v.col(kColScope), n, &scopes) || !DecodeLengthPrefixed(v.col(kColRest), n, &rests))
+      return Corrupt(bn + ": scope or rest column does not decode");
+
+    size_t lo = first_row > b.first_row ? first_row - b.first_row : 0;
+    size_t hi = static_cast<size_t>(std::min<uint64_t>(n, end_row - b.first_row));
+    std::vector<uint32_t> need;
+    for (size_t r = lo; r < hi; ++r) {
+      CollectPieces(inputs[r], &need);
+      CollectPieces(outputs[r], &need);
+      for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a)
+        if (attrs.large[a]) CollectPieces(attrs.large_lists[attrs.large_index[a]], &need);
+    }
+    PieceSource src;
+    SL_RETURN_IF_ERROR(LoadPieces(need, &src));
+    auto piece = [&](uint32_t p) { return src.piece(p); };
+    std::unordered_map<const char*, model::Span> scope_cache;
+    std::string text;
+    for (size_t r = lo; r < hi; ++r) {
+      const std::string rn = bn + " row " + std::to_string(b.first_row + r);
+      if (!trace) trace = tids[r];
+      if (!(tids[r] == *trace)) return Corrupt(rn + ": rows of two traces in one trace's range");
+      model::Span s;
+      if (!rests[r].empty() && !s.ParseFromArray(rests[r].data(), static_cast<int>(rests[r].size())))
+        return Corrupt(rn + ": rest does not parse");
+      if (!scopes[r].empty()) {
+        auto [sit, fresh] = scope_cache.try_emplace(scopes[r].data());
+        if (fresh && !sit->second.ParseFromArray(scopes[r].data(), static_cast<int>(scopes[r].size())))
+          return Corrupt(rn + ": scope does not parse");
+        s.MergeFrom(sit->second);
+      }
+      s.set_trace_id(tids[r].ToBytes());
+      s.set_span_id(std::string(reinterpret_cast<const char*>(&sids[r]), 8));
+      if (has_parent[r]) s.set_parent_span_id(std::string(reinterpret_cast<const char*>(&parents[r]), 8));
+      s.set_start_ns(starts[r]);
+      s.set_end_ns(ends[r]);
+      s.set_received_ns(received[r]);
+      for (size_t k = 0; k < bytes.size(); ++k)
+        if (bytes[k][r]) SetByteColumn(ByteColumnIds()[k], bytes[k][r], &s);
+      for (size_t k = 0; k < strs.size(); ++k)
+        if (!strs[k][r].empty()) SetStringColumn(StringColumnIds()[k], strs[k][r], &s);
+      for (size_t k = 0; k < ints.size(); ++k)
+        if (int_present[k][r]) SetIntColumn(IntColumnIds()[k], ints[k][r], &s);
+      for (size_t k = 0; k < dbls.size(); ++k)
+        if (dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], dbls[k][r], &s);
+      for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a) {
+        auto* kv = s.add_attributes();
+        kv->set_key(std::string(attrs.keys[a]));
+        if (attrs.large[a]) {
+          RenderRefList(attrs.large_lists[attrs.large_index[a]], piece, &text);
+          kv->mutable_value()->set_string_value(text);
+        } else if (attrs.types[a] == kAttrNoValue) {
+          if (!attrs.text[a].empty()) return Corrupt(rn + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
+        } else if (!AnyValueFromText(attrs.types[a], attrs.text[a], attrs.raw_values[a], kv->mutable_value())) {
+          return Corrupt(rn + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
+        }
+      }
+      RenderRefList(inputs[r], piece, &text);
+      if (!text.empty()) s.set_input_json(text);
+      RenderRefList(outputs[r], piece, &text);
+      if (!text.empty()) s.set_output_json(text);
+      spans->push_back(s.SerializeAsString());
+    }
+  }
+  return Status::OK();
+}
+
+Status ColumnarReader::Scan(uint64_t mask, const BlockFilter& filter,
+                            const std::function<Status(const SpanColumns&, uint32_t first_row)>& fn) const {
+  std::vector<uint8_t> ids;
+  auto want = [&](uint64_t bit, std::initializer_list<uint8_t> cols) {
+    if (mask & bit) ids.insert(ids.end(), cols.begin(), cols.end());
+  };
+  want(kTraceId, {kColTraceId});
+  want(kSpanId, {kColSpanId});
+  want(kParentSpanId, {kColParentSpanId});
+  want(kStart, {kColStart});
+  want(kEnd, {kColStart, kColEnd});
+  want(kKind, {kColKind});
+  want(kStatus, {kColStatus});
+  struct StrCol {
+    uint64_t bit;
+    uint8_t id;
+    std::vector<std::string_view> SpanColumns::*field;
+  };
+  static const StrCol kStr[] = {
+      {kProject, kColProject, &SpanColumns::project},       {kName, kColName, &SpanColumns::name},
+      {kService, kColService, &SpanColumns::service},       {kEnvironment, kColEnvironment, &SpanColumns::environment},
+      {kSessionId, kColSessionId, &SpanColumns::session_id}, {kUserId, kColUserId, &SpanColumns::user_id},
+      {kAgentName, kColAgentName, &SpanColumns::agent_name}, {kModel, kColModel, &SpanColumns::model},
+      {kToolName, kColToolName, &SpanColumns::tool_name},   {kFinishReason, kColFinishReason, &SpanColumns::finish_reason},
+      {kErrorType, kColErrorType, &SpanColumns::error_type}};
+  for (const auto& s : kStr) want(s.bit, {s.id});
+  struct IntCol {
+    uint64_t bit;
+    uint8_t id;
+    std::vector<int64_t> SpanColumns::*field;
+  };
+  static const IntCol kInt[] = {{kTokens, kColInputTokens, &SpanColumns::input_tokens},
+                                {kTokens, kColOutputTokens, &SpanColumns::output_tokens},
+                                {kTokens, kColCacheReadTokens, &SpanColumns::cache_read_tokens},
+                                {kTokens, kColCacheWriteTokens, &SpanColumns::cache_write_tokens},
+                                {kTokens, kColReasoningTokens, &SpanColumns::reasoning_tokens},
+                                {kStep, kColStep, &SpanColumns::step}};
+  for (const auto& s : kInt) want(s.bit, {s.id});
+  want(kCost, {kColCostUsd});
+  want(kAttributes, {kColAttrKeys, kColAttrText, kColAttrPayload});
+  want(kInput, {kColInput});
+  want(kOutput, {kColOutput});
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  const uint32_t npieces = payload_piece_count();
+
+  for (size_t bi = 0; bi < blocks_.size(); ++bi) {
+    const Block& b = blocks_[bi];
+    if (!BlockMayMatch(b, filter)) continue;
+    const size_t n = b.row_count;
+    const std::string bn = "block " + std::to_string(bi);
+    BlockView v;
+    SL_RETURN_IF_ERROR(LoadBlock(static_cast<uint32_t>(bi), ids, &v));
+    SpanColumns c;
+    c.rows = n;
+    c.mask = mask & kAll;
+    std::deque<std::string> arena;
+    std::vector<uint8_t> present;
+    auto bad = [&](uint8_t id) { return Corrupt(bn + " column '" + std::string(ColumnName(id)) + "' does not decode"); };
+    if ((mask & kTraceId) && !DecodeTraceIds(v.col(kColTraceId), n, &c.trace_id)) return bad(kColTraceId);
+    if ((mask & kSpanId) && !DecodeSpanIds(v.col(kColSpanId), n, &c.span_id)) return bad(kColSpanId);
+    if ((mask & kParentSpanId) && !DecodeParents(v.col(kColParentSpanId), n, &c.parent_span_id, &present))
+      return bad(kColParentSpanId);
+    if (mask & (kStart | kEnd)) {
+      std::vector<int64_t> starts;
+      if (!DecodeStarts(v.col(kColStart), n, &starts)) return bad(kColStart);
+      if ((mask & kEnd) && !DecodeOffsets(v.col(kColEnd), starts, &c.end_ns)) return bad(kColEnd);
+      if (mask & kStart) c.start_ns = std::move(starts);
+    }
+    if ((mask & kKind) && !DecodeBytes(v.col(kColKind), n, &c.kind)) return bad(kColKind);
+    if ((mask & kStatus) && !DecodeBytes(v.col(kColStatus), n, &c.status)) return bad(kColStatus);
+    for (const auto& s : kStr)
+      if ((mask & s.bit) && !DecodeStrings(v.col(s.id), n, &(c.*s.field))) return bad(s.id);
+    for (const auto& s : kInt)
+      if ((mask & s.bit) && !DecodeNullableInts(v.col(s.id), n, &(c.*s.field), &present)) return bad(s.id);
+    if ((mask & kCost) && !DecodeNullableDoubles(v.col(kColCostUsd), n, &c.cost_usd, &present)) return bad(kColCostUsd);
+    if (mask & kAttributes) {
+      Attrs a;
+      if (!DecodeAttrs(v, n, npieces, false, &a)) return bad(kColAttrKeys);
+      std::vector<uint32_t> need;
+      for (const RefList& l : a.large_lists) CollectPieces(l, &need);
+      PieceSource src;
+      SL_RETURN_IF_ERROR(LoadPieces(need, &src));
+      for (size_t i = 0; i < a.text.size(); ++i) {
+        if (!a.large[i]) continue;
+        std::string& s = arena.emplace_back();
+        RenderRefList(a.large_lists[a.large_index[i]], [&](uint32_t p) { return src.piece(p); }, &s);
+        a.text[i] = s;
+      }
+      c.attr_offsets = std::move(a.offsets);
+      c.attr_keys = std::move(a.keys);
+      c.attr_values = std::move(a.text);
+    }
+    for (auto [bit, id, out] : {std::tuple{kInput, kColInput, &c.input_json}, std::tuple{kOutput, kColOutput, &c.output_json}}) {
+      if (!(mask & bit)) continue;
+      std::vector<RefList> lists;
+      if (!DecodeRefLists(v.col(id), n, npieces, &lists)) return bad(id);
+      std::vector<uint32_t> need;
+      for (const RefList& l : lists) CollectPieces(l, &need);
+      PieceSource src;
+      SL_RETURN_IF_ERROR(LoadPieces(need, &src));
+      out->assign(n, std::string_view());
+      for (size_t r = 0; r < n; ++r) {
+        if (lists[r].kind == kRefAbsent) continue;
+        std::string& s = arena.emplace_back();
+        RenderRefList(lists[r], [&](uint32_t p) { return src.piece(p); }, &s);
+        (*out)[r] = s;
+      }
+    }
+    SL_RETURN_IF_ERROR(fn(c, b.first_row));
+  }
+  return Status::OK();
+}
+
+}  // namespace sightline::store::columnar

@@ -1,0 +1,402 @@
+// Columnar segment (format v2): round trip, payload deduplication, scans with
+// projections and block filters, bloom filters, builder contract.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/hex.h"
+#include "common/mem_env.h"
+#include "store/span_codec.h"
+#include "store/columnar/columnar_test_util.h"
+
+namespace sightline::store::columnar {
+namespace {
+
+using namespace testing;  // NOLINT: the columnar test helpers
+
+const std::string kDir = "/seg";
+
+std::shared_ptr<ColumnarReader> OpenOrDie(Env* env, const std::string& path, std::vector<TraceEntry>* entries = nullptr,
+                                          std::vector<std::string>* aggs = nullptr) {
+  auto r = ColumnarReader::Open(env, path, [&](const TraceEntry& e) {
+    if (entries) entries->push_back(e);
+    if (aggs) aggs->push_back(std::string(e.agg));
+    return Status::OK();
+  });
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : nullptr;
+}
+
+TEST(ColumnarSegment, RoundTripsEveryField) {
+  MemEnv env;
+  TraceMap m;
+  for (int t = 0; t < 5; ++t)
+    for (int k = 0; k < 4; ++k)
+      AddToMap(&m, FullSpan(100 + static_cast<uint64_t>(t), 10 * t + k + 1, k ? 10 * t + 1 : 0,
+                            1'700'000'000'000'000'000 + k * 1000 - (k == 3 ? 5000 : 0), t * 4 + k));
+  // Extremes: times at the int64 limits, a span with nothing but ids.
+  model::Span odd = store::testing::MakeSpan({999, 1, 0, "", model::v1::KIND_OTHER, model::v1::STATUS_UNSET,
+                                              INT64_MIN, INT64_MAX});
+  odd.clear_project();
+  AddToMap(&m, odd);
+  model::Span odd2 = odd;
+  odd2.set_span_id(store::testing::SpanId(2));
+  odd2.set_start_ns(INT64_MAX);
+  odd2.set_end_ns(INT64_MIN);
+  odd2.set_parent_span_id(std::string(8, '\0'));  // an all-zero parent is still a parent
+  AddToMap(&m, odd2);
+  std::vector<WrittenTrace> written;
+  ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", m, &written).ok());
+  ASSERT_FALSE(env.FileExists(kDir + "/000001.slseg.tmp"));
+  std::vector<TraceEntry> entries;
+  std::vector<std::string> aggs;
+  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries, &aggs);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->format_version(), 2u);
+  EXPECT_EQ(r->trace_count(), m.size());
+  EXPECT_EQ(r->span_count(), CountSpans(m));
+  EXPECT_EQ(r->min_start_ns(), INT64_MIN);
+  EXPECT_EQ(r->max_end_ns(), INT64_MAX);
+  ASSERT_EQ(entries.size(), m.size());
+  ASSERT_EQ(written.size(), m.size());
+  size_t i = 0;
+  for (const auto& [id, spans] : m) {
+    EXPECT_EQ(entries[i].id, TraceKey::FromBytes(id));
+    EXPECT_EQ(entries[i].first_row, written[i].first_row);
+    EXPECT_EQ(entries[i].row_count, written[i].row_count);
+    EXPECT_EQ(aggs[i], "agg:" + id.substr(15));
+    std::vector<std::string> got;
+    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &got).ok());
+    EXPECT_TRUE(SameSpans(spans, got)) << "trace " << i;
+    ++i;
+  }
+  std::vector<std::string> none;
+  EXPECT_EQ(r->ReadTrace(0, static_cast<uint32_t>(r->span_count()) + 1, &none).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ColumnarSegment, FiftyTurnConversationStoresEachMessageOnce) {
+  MemEnv env;
+  TraceMap m = PayloadSession(7, 50, 1'767'225'600'000'000'000);
+  ASSERT_EQ(m.size(), 50u);
+  (void)env.CreateDir(kDir);
+  auto b = ColumnarBuilder::Create(&env, kDir, "dedup.slseg");
+  ASSERT_TRUE(b.ok());
+  size_t raw_payload = 0;
+  for (const auto& [id, spans] : m) {
+    std::vector<std::string> bytes;
+    std::vector<std::string_view> views;
+    for (const auto& s : spans) {
+      bytes.push_back(s.SerializeAsString());
+      raw_payload += s.input_json().size() + s.output_json().size();
+    }
+    for (const auto& x : bytes) views.push_back(x);
+    ASSERT_TRUE((*b)->AddTrace(TraceKey::FromBytes(id), views, "", 0, 1).ok());
+  }
+  // Distinct pieces: the system prompt; per turn the user message, the tool call (in
+  // the plan's output and then in the history), the answer, and the tool's arguments
+  // and result; the history attribute is the same array as input_json, so its pieces
+  // are the same ones.
+  const uint32_t want = 1 + 50 * 5;
+  EXPECT_EQ((*b)->payload_piece_count(), want);
+  ASSERT_TRUE((*b)->Finish().ok());
+  auto r = OpenOrDie(&env, kDir + "/dedup.slseg");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->payload_piece_count(), want);
+  // History grows quadratically on the wire, linearly here.
+  EXPECT_LT(r->payload_stored_bytes() * 50, raw_payload);
+  std::vector<TraceEntry> entries;
+  r = OpenOrDie(&env, kDir + "/dedup.slseg", &entries);
+  size_t i = 0;
+  for (const auto& [id, spans] : m) {
+    std::vector<std::string> got;
+    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &got).ok());
+    EXPECT_TRUE(SameSpans(spans, got));
+    ++i;
+  }
+}
+
+TEST(ColumnarSegment, SplitsOnlyWhenBytesRoundTrip) {
+  struct Case {
+    std::string value;
+    bool split;
+    size_t elems;
+  };
+  std::string m1 = Message("user", std::string(80, 'a')), m2 = Message("assistant", std::string(80, 'b'));
+  const Case cases[] = {
+      {"[" + m1 + "," + m2 + "]", true, 2},
+      {"[" + m1 + ", " + m2 + "]", true, 2},
+      {"[" + m1 + ",  " + m2 + "]", false, 0},
+      {"[ " + m1 + "," + m2 + "]", false, 0},
+      {"[" + m1 + "," + m2 + " ]", false, 0},
+      {"[" + m1 + ", " + m2 + "," + m1 + "]", false, 0},  // mixed separators
+      {"[1,\"a,]b\",[2,[3]],{\"k\":\"}\"},null,-1.5e3]", true, 6},
+      {"[" + m1 + "," + m2, false, 0},        // truncated
+      {"{\"messages\":[" + m1 + "]}", false, 0},  // not an array
+      {"[]", false, 0},
+      {"[\"unterminated]", false, 0},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string_view> elems;
+    uint8_t kind = 0;
+    bool ok = SplitJsonArray(c.value, &elems, &kind);
+    EXPECT_EQ(ok, c.split) << c.value;
+    if (!ok) continue;
+    EXPECT_EQ(elems.size(), c.elems) << c.value;
+    RefList l;
+    l.kind = kind;
+    for (size_t i = 0; i < elems.size(); ++i) l.pieces.push_back(static_cast<uint32_t>(i));
+    std::string back;
+    RenderRefList(l, [&](uint32_t p) { return elems[p]; }, &back);
+    EXPECT_EQ(back, c.value);
+  }
+}
+
+TEST(ColumnarSegment, ReferenceListsReuseEarlierLists) {
+  RefListEncoder enc;
+  std::vector<RefList> lists;
+  RefList grow{kRefArray, {}};
+  for (uint32_t turn = 0; turn < 50; ++turn) {
+    grow.pieces.push_back(turn);
+    lists.push_back(grow);
+    lists.push_back(RefList{kRefWhole, {turn}});
+    lists.push_back(RefList{});
+  }
+  for (const auto& l : lists) enc.Add(l);
+  // Each growing list costs its kind, reference, prefix, count and one new piece.
+  EXPECT_LT(enc.data().size(), 50u * 10);
+  std::vector<RefList> back;
+  ASSERT_TRUE(DecodeRefLists(enc.data(), lists.size(), 50, &back));
+  for (size_t i = 0; i < lists.size(); ++i) {
+    EXPECT_EQ(back[i].kind, lists[i].kind);
+    EXPECT_EQ(back[i].pieces, lists[i].pieces);
+  }
+  // A piece index past the segment's pieces is refused.
+  EXPECT_FALSE(DecodeRefLists(enc.data(), lists.size(), 10, &back));
+}
+
+// 3000 traces of 3 spans: 9000 rows in 3 blocks; sessions and times rise with trace ids.
+TraceMap ScanTraces() {
+  TraceMap m;
+  for (uint64_t t = 0; t < 3000; ++t) {
+    for (uint64_t k = 0; k < 3; ++k) {
+      model::Span s = store::testing::MakeSpan({t + 1, t * 4 + k + 1, k ? t * 4 + 1 : 0, "op" + std::to_string(k),
+                                                k == 1 ? model::v1::KIND_LLM : model::v1::KIND_TOOL,
+                                                model::v1::STATUS_OK, static_cast<int64_t>(t * 1000 + k * 10),
+                                                static_cast<int64_t>(t * 1000 + k * 10 + 5)});
+      char sess[32];
+      std::snprintf(sess, sizeof(sess), "s-%05llu", static_cast<unsigned long long>(t / 10));
+      s.set_session_id(sess);
+      s.set_user_id("u-" + std::to_string(t % 7));
+      if (k == 1) {
+        s.set_input_tokens(static_cast<int64_t>(t));
+        s.set_input_json("\"question " + std::to_string(t) + "\"");
+      }
+      AddAttr(s.mutable_attributes(), "tool")->mutable_value()->set_string_value("t" + std::to_string(k));
+      AddAttr(s.mutable_attributes(), "n")->mutable_value()->set_int_value(static_cast<int64_t>(t));
+      AddToMap(&m, s);
+    }
+  }
+  return m;
+}
+
+TEST(ColumnarSegment, ScanDecodesOnlyAskedColumnsAndPrunesBlocks) {
+  MemEnv env;
+  TraceMap m = ScanTraces();
+  ASSERT_TRUE(WriteSegment(&env, kDir, "scan.slseg", m).ok());
+  auto r = OpenOrDie(&env, kDir + "/scan.slseg");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->block_count(), 3u);  // 4096 rows per block, traces never split
+  EXPECT_EQ(r->block_stats(0).row_count % 3, 0u);
+  EXPECT_EQ(r->block_stats(0).null_counts[kColParentSpanId], r->block_stats(0).row_count / 3);
+
+  // Projection: names and tokens only.
+  size_t rows = 0, blocks = 0;
+  int64_t token_sum = 0;
+  ASSERT_TRUE(r->Scan(kName | kTokens, {}, [&](const SpanColumns& c, uint32_t first_row) {
+                 EXPECT_EQ(first_row, rows);
+                 EXPECT_EQ(c.name.size(), c.rows);
+                 EXPECT_EQ(c.input_tokens.size(), c.rows);
+                 EXPECT_TRUE(c.trace_id.empty());
+                 EXPECT_TRUE(c.start_ns.empty());
+                 EXPECT_TRUE(c.attr_keys.empty());
+                 EXPECT_TRUE(c.input_json.empty());
+                 for (size_t i = 0; i < c.rows; ++i) {
+                   if (c.input_tokens[i] != kNullInt) token_sum += c.input_tokens[i];
+                   EXPECT_EQ(c.name[i].substr(0, 2), "op");
+                 }
+                 rows += c.rows;
+                 ++blocks;
+                 return Status::OK();
+               }).ok());
+  EXPECT_EQ(rows, 9000u);
+  EXPECT_EQ(blocks, 3u);
+  EXPECT_EQ(token_sum, 2999 * 3000 / 2);
+
+  struct Case {
+    const char* name;
+    BlockFilter f;
+    size_t max_blocks;
+  };
+  BlockFilter by_trace;
+  by_trace.trace_id = TraceKey::FromBytes(store::testing::TraceId(2500));
+  BlockFilter by_time;
+  by_time.from_ns = 2'990'000;
+  BlockFilter by_session;
+  by_session.session_id = "s-00123";
+  BlockFilter none_time;
+  none_time.from_ns = 1'000'000'000;
+  BlockFilter unknown_session;
+  unknown_session.session_id = "nobody";
+  const Case cases[] = {{"trace", by_trace, 1}, {"time", by_time, 1}, {"session", by_session, 1},
+                        {"past the end", none_time, 0}, {"unknown session", unknown_session, 0}};
+  for (const Case& c : cases) {
+    size_t visited = 0;
+    ASSERT_TRUE(r->Scan(kTraceId | kStart | kEnd | kSessionId | kAttributes | kInput, c.f,
+                        [&](const SpanColumns& cols, uint32_t) {
+                          ++visited;
+                          EXPECT_EQ(cols.attr_offsets.size(), cols.rows + 1);
+                          EXPECT_EQ(cols.attr_offsets.back(), cols.rows * 2);
+                          EXPECT_EQ(cols.attr_keys[0], "tool");
+                          EXPECT_EQ(cols.input_json.size(), cols.rows);
+                          bool found = false;
+                          for (size_t i = 0; i < cols.rows; ++i) {
+                            if (c.f.trace_id && cols.trace_id[i] == *c.f.trace_id) found = true;
+                            if (c.f.session_id && cols.session_id[i] == *c.f.session_id) found = true;
+                            if (c.f.from_ns && cols.end_ns[i] >= *c.f.from_ns) found = true;
+                            if (!cols.input_json[i].empty()) {
+                              EXPECT_EQ(cols.input_json[i].substr(0, 9), "\"question");
+                            }
+                          }
+                          EXPECT_TRUE(found) << c.name;
+                          return Status::OK();
+                        })
+                    .ok());
+    EXPECT_LE(visited, c.max_blocks) << c.name;
+    if (c.max_blocks) {
+      EXPECT_EQ(visited, 1u) << c.name;
+    }
+  }
+  // A callback's error stops the scan.
+  int calls = 0;
+  Status s = r->Scan(kKind, {}, [&](const SpanColumns&, uint32_t) {
+    ++calls;
+    return Status::InvalidArgument("stop");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(ColumnarSegment, ScanValuesMatchTheSpans) {
+  MemEnv env;
+  TraceMap m;
+  for (int k = 0; k < 6; ++k) AddToMap(&m, FullSpan(42, static_cast<uint64_t>(k) + 1, k ? 1 : 0, 5000 + k, k));
+  ASSERT_TRUE(WriteSegment(&env, kDir, "vals.slseg", m).ok());
+  auto r = OpenOrDie(&env, kDir + "/vals.slseg");
+  ASSERT_TRUE(r);
+  std::vector<model::Span> want = m.begin()->second;
+  SortSpans(&want);
+  ASSERT_TRUE(r->Scan(kAll, {}, [&](const SpanColumns& c, uint32_t) {
+                 EXPECT_EQ(c.rows, want.size());
+                 for (size_t i = 0; i < c.rows; ++i) {
+                   const model::Span& s = want[i];
+                   EXPECT_EQ(c.span_id[i], SpanIdToU64(s.span_id()));
+                   EXPECT_EQ(c.parent_span_id[i], SpanIdToU64(s.parent_span_id()));
+                   EXPECT_EQ(c.start_ns[i], s.start_ns());
+                   EXPECT_EQ(c.end_ns[i], s.end_ns());
+                   EXPECT_EQ(c.kind[i], s.kind());
+                   EXPECT_EQ(c.model[i], s.model());
+                   EXPECT_EQ(c.error_type[i], s.error_type());
+                   EXPECT_EQ(c.step[i], s.step());
+                   EXPECT_EQ(c.reasoning_tokens[i], s.has_reasoning_tokens() ? s.reasoning_tokens() : kNullInt);
+                   EXPECT_EQ(c.cost_usd[i], s.cost_usd());
+                   EXPECT_EQ(c.input_json[i], s.input_json());
+                   EXPECT_EQ(c.output_json[i], s.output_json());
+                   EXPECT_EQ(c.attr_offsets[i + 1] - c.attr_offsets[i], static_cast<uint32_t>(s.attributes_size()));
+                   if (c.attr_offsets[i + 1] - c.attr_offsets[i] != static_cast<uint32_t>(s.attributes_size())) continue;
+                   for (int a = 0; a < s.attributes_size(); ++a) {
+                     EXPECT_EQ(c.attr_keys[c.attr_offsets[i] + a], s.attributes(a).key());
+                     EXPECT_EQ(c.attr_values[c.attr_offsets[i] + a], AnyValueText(s.attributes(a).value()));
+                   }
+                 }
+                 return Status::OK();
+               }).ok());
+}
+
+TEST(ColumnarSegment, BloomFiltersHaveNoFalseNegatives) {
+  MemEnv env;
+  TraceMap m = ScanTraces();
+  ASSERT_TRUE(WriteSegment(&env, kDir, "bloom.slseg", m).ok());
+  auto r = OpenOrDie(&env, kDir + "/bloom.slseg");
+  ASSERT_TRUE(r);
+  std::set<std::string> sessions, users;
+  for (const auto& [id, spans] : m) {
+    EXPECT_TRUE(r->MayContainTrace(TraceKey::FromBytes(id)));
+    for (const auto& s : spans) {
+      sessions.insert(s.session_id());
+      users.insert(s.user_id());
+    }
+  }
+  for (const auto& s : sessions) EXPECT_TRUE(r->MayContainSession(s)) << s;
+  for (const auto& u : users) EXPECT_TRUE(r->MayContainUser(u)) << u;
+  int fp = 0;
+  for (uint64_t i = 0; i < 10000; ++i) fp += r->MayContainTrace(TraceKey::FromBytes(store::testing::TraceId(1'000'000 + i)));
+  EXPECT_LT(fp, 300);  // ~1% expected
+  int sfp = 0;
+  for (int i = 0; i < 10000; ++i) sfp += r->MayContainSession("other-" + std::to_string(i));
+  EXPECT_LT(sfp, 300);
+}
+
+TEST(ColumnarSegment, BuilderRefusesBadInputAndLeavesNoFile) {
+  MemEnv env;
+  (void)env.CreateDir(kDir);
+  auto b = ColumnarBuilder::Create(&env, kDir, "bad.slseg");
+  ASSERT_TRUE(b.ok());
+  model::Span s = store::testing::MakeSpan({5, 1});
+  std::string bytes = s.SerializeAsString();
+  TraceKey k5 = TraceKey::FromBytes(store::testing::TraceId(5));
+  TraceKey k4 = TraceKey::FromBytes(store::testing::TraceId(4));
+  EXPECT_EQ((*b)->AddTrace(k4, {bytes}, "", 0, 0).code(), StatusCode::kInvalidArgument);  // id mismatch
+  EXPECT_EQ((*b)->AddTrace(k5, {"\xff\xff garbage"}, "", 0, 0).code(), StatusCode::kInvalidArgument);
+  model::Span short_id = s;
+  short_id.set_span_id("abc");
+  EXPECT_EQ((*b)->AddTrace(k5, {short_id.SerializeAsString()}, "", 0, 0).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*b)->AddTrace(k5, {bytes}, "", 0, 0).ok());
+  EXPECT_EQ((*b)->AddTrace(k4, {}, "", 0, 0).code(), StatusCode::kInvalidArgument);  // out of order
+  EXPECT_TRUE(env.FileExists(kDir + "/bad.slseg.tmp"));
+  EXPECT_FALSE(env.FileExists(kDir + "/bad.slseg"));
+  b->reset();  // destroyed unfinished: abandoned
+  EXPECT_FALSE(env.FileExists(kDir + "/bad.slseg.tmp"));
+
+  // An empty segment is valid.
+  ASSERT_TRUE(WriteSegment(&env, kDir, "empty.slseg", {}).ok());
+  auto r = OpenOrDie(&env, kDir + "/empty.slseg");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->span_count(), 0u);
+  EXPECT_FALSE(r->MayContainTrace(k5));
+  int calls = 0;
+  EXPECT_TRUE(r->Scan(kAll, {}, [&](const SpanColumns&, uint32_t) { ++calls; return Status::OK(); }).ok());
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(ColumnarSegment, TraceBiggerThanABlockSpansBlocks) {
+  MemEnv env;
+  TraceMap m;
+  for (uint64_t k = 0; k < kBlockTargetRows + 500; ++k)
+    AddToMap(&m, store::testing::MakeSpan({77, k + 1, k ? 1u : 0u, "s", model::v1::KIND_TOOL, model::v1::STATUS_OK,
+                                           static_cast<int64_t>(k), static_cast<int64_t>(k + 1)}));
+  AddToMap(&m, store::testing::MakeSpan({78, 1}));
+  std::vector<WrittenTrace> w;
+  ASSERT_TRUE(WriteSegment(&env, kDir, "big.slseg", m, &w).ok());
+  auto r = OpenOrDie(&env, kDir + "/big.slseg");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->block_count(), 2u);
+  std::vector<std::string> got;
+  ASSERT_TRUE(r->ReadTrace(w[0].first_row, w[0].row_count, &got).ok());
+  EXPECT_TRUE(SameSpans(m.begin()->second, got));
+  got.clear();
+  ASSERT_TRUE(r->ReadTrace(w[1].first_row, w[1].row_count, &got).ok());
+  EXPECT_TRUE(SameSpans(std::next(m.begin())->second, got));
+}
+
+}  // namespace
+}  // namespace sightline::store::columnar

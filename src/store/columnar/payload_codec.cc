@@ -1,0 +1,226 @@
+#include "store/columnar/payload_codec.h"
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "store/coding.h"
+#include "store/columnar/columnar_format.h"
+
+namespace sightline::store::columnar {
+namespace {
+
+constexpr size_t npos = std::string_view::npos;
+
+// The end of the JSON value starting at s[i] (structure only, no validation), or npos.
+size_t SkipValue(std::string_view s, size_t i) {
+  size_t n = s.size();
+  if (i >= n) return npos;
+  char c = s[i];
+  if (c == '"') {
+    for (++i; i < n; ++i) {
+      if (s[i] == '\\') {
+        ++i;
+      } else if (s[i] == '"') {
+        return i + 1;
+      }
+    }
+    return npos;
+  }
+  if (c == '{' || c == '[') {
+    int64_t depth = 0;
+    for (; i < n; ++i) {
+      char d = s[i];
+      if (d == '"') {
+        size_t e = SkipValue(s, i);
+        if (e == npos) return npos;
+        i = e - 1;
+      } else if (d == '{' || d == '[') {
+        ++depth;
+      } else if (d == '}' || d == ']') {
+        if (--depth == 0) return i + 1;
+      }
+    }
+    return npos;
+  }
+  size_t start = i;
+  while (i < n && s[i] != ',' && s[i] != ']' && s[i] != '}' && s[i] != ' ' && s[i] != '\n' && s[i] != '\t' &&
+         s[i] != '\r')
+    ++i;
+  return i > start ? i : npos;
+}
+
+}  // namespace
+
+bool SplitJsonArray(std::string_view v, std::vector<std::string_view>* elems, uint8_t* kind) {
+  elems->clear();
+  size_t n = v.size();
+  if (n < 3 || v[0] != '[' || v[n - 1] != ']') return false;
+  size_t i = 1;
+  uint8_t sep = 0;
+  size_t total = 0;
+  for (;;) {
+    size_t e = SkipValue(v, i);
+    if (e == npos || e >= n) return false;
+    elems->push_back(v.substr(i, e - i));
+    total += e - i;
+    i = e;
+    if (i == n - 1) break;  // v[i] == ']'
+    if (v[i] != ',') return false;
+    uint8_t this_sep = (i + 1 < n && v[i + 1] == ' ') ? kRefArraySpaced : kRefArray;
+    if (sep == 0) sep = this_sep;
+    if (sep != this_sep) return false;
+    i += this_sep == kRefArraySpaced ? 2 : 1;
+  }
+  if (sep == 0) sep = kRefArray;
+  size_t sep_len = sep == kRefArraySpaced ? 2 : 1;
+  // The pieces and separators tile the value exactly (checked, not assumed).
+  if (2 + total + (elems->size() - 1) * sep_len != n) return false;
+  *kind = sep;
+  return true;
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  std::string out(32, '\0');
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) == 1 && len == 32) {
+    std::copy(md, md + 32, out.begin());
+  } else {
+    // Never expected (SHA-256 is always available); a weaker key still deduplicates
+    // correctly because equal bytes give equal keys, and the length and two XXH3
+    // hashes make a collision implausible.
+    out.clear();
+    PutFixed64(&out, data.size());
+    PutFixed64(&out, XXH3_64bits(data.data(), data.size()));
+    PutFixed64(&out, XXH3_64bits_withSeed(data.data(), data.size(), 0x5eed));
+  }
+  return out;
+}
+
+RefList PayloadWriter::AddValue(std::string_view value, bool allow_split) {
+  RefList r;
+  if (value.empty()) return r;
+  uint8_t kind = kRefWhole;
+  if (allow_split && value.size() >= kMinSplitBytes && SplitJsonArray(value, &scratch_, &kind)) {
+    r.kind = kind;
+    r.pieces.reserve(scratch_.size());
+    for (std::string_view p : scratch_) r.pieces.push_back(AddPiece(p));
+    return r;
+  }
+  r.kind = kRefWhole;
+  r.pieces.push_back(AddPiece(value));
+  return r;
+}
+
+uint32_t PayloadWriter::AddPiece(std::string_view piece) {
+  auto [it, inserted] = by_hash_.try_emplace(Sha256(piece), next_index_);
+  if (!inserted) return it->second;
+  if (frame_.size() >= kFrameTargetBytes) Flush();
+  frame_.append(piece);
+  frame_lens_.push_back(static_cast<uint32_t>(piece.size()));
+  raw_bytes_ += piece.size();
+  return next_index_++;
+}
+
+void PayloadWriter::Flush() {
+  if (frame_lens_.empty()) return;
+  Frame& out = ready_.emplace_back();
+  out.codec = CompressChunk(frame_, &out.stored);
+  out.raw_len = frame_.size();
+  out.checksum = XXH3_64bits(out.stored.data(), out.stored.size());
+  out.piece_lens = std::move(frame_lens_);
+  frame_lens_.clear();
+  frame_.clear();
+}
+
+void RefListEncoder::Add(const RefList& list) {
+  PutVarint64(&out_, list.kind);
+  if (list.kind == kRefAbsent) return;
+  all_absent_ = false;
+  auto put_piece = [&](uint32_t p) {
+    PutSigned(&out_, static_cast<int64_t>(p) - prev_piece_);
+    prev_piece_ = p;
+  };
+  if (list.kind == kRefWhole) {
+    put_piece(list.pieces.empty() ? 0 : list.pieces[0]);
+    return;
+  }
+  // Array: find the recent list with the same first piece sharing the longest prefix.
+  uint32_t id = static_cast<uint32_t>(lists_.size());
+  uint32_t best_id = 0;
+  size_t best_len = 0;
+  if (!list.pieces.empty()) {
+    auto it = recent_.find(list.pieces[0]);
+    if (it != recent_.end()) {
+      for (uint32_t cand : it->second) {
+        const auto& c = lists_[cand];
+        size_t k = 0, m = std::min(c.size(), list.pieces.size());
+        while (k < m && c[k] == list.pieces[k]) ++k;
+        if (k > best_len) {
+          best_len = k;
+          best_id = cand;
+        }
+      }
+    }
+  }
+  if (best_len > 0) {
+    PutVarint64(&out_, id - best_id);
+    PutVarint64(&out_, best_len);
+  } else {
+    PutVarint64(&out_, 0);
+  }
+  PutVarint64(&out_, list.pieces.size() - best_len);
+  for (size_t k = best_len; k < list.pieces.size(); ++k) put_piece(list.pieces[k]);
+  lists_.push_back(list.pieces);
+  if (!list.pieces.empty()) {
+    auto& r = recent_[list.pieces[0]];
+    r.insert(r.begin(), id);
+    if (r.size() > 4) r.pop_back();
+  }
+}
+
+bool RefListDecoder::Next(RefList* out) {
+  uint64_t kind;
+  out->pieces.clear();
+  if (!GetVarint64(&in_, &kind) || kind > kRefArraySpaced) return false;
+  out->kind = static_cast<uint8_t>(kind);
+  if (kind == kRefAbsent) return true;
+  auto get_piece = [&](uint32_t* p) {
+    int64_t d;
+    if (!GetSigned(&in_, &d)) return false;
+    int64_t v = prev_piece_ + d;
+    if (v < 0 || v >= static_cast<int64_t>(piece_count_)) return false;
+    prev_piece_ = v;
+    *p = static_cast<uint32_t>(v);
+    return true;
+  };
+  if (kind == kRefWhole) {
+    uint32_t p;
+    if (!get_piece(&p)) return false;
+    out->pieces.push_back(p);
+    return true;
+  }
+  uint64_t back, prefix = 0, fresh;
+  if (!GetVarint64(&in_, &back)) return false;
+  if (back != 0) {
+    if (back > lists_.size() || !GetVarint64(&in_, &prefix)) return false;
+    const auto& base = lists_[lists_.size() - back];
+    if (prefix > base.size()) return false;
+    out->pieces.assign(base.begin(), base.begin() + static_cast<ptrdiff_t>(prefix));
+  }
+  // Each new piece takes at least one byte, so `fresh` is bounded by the input.
+  if (!GetVarint64(&in_, &fresh) || fresh > in_.size()) return false;
+  total_ += prefix + fresh;
+  if (total_ > (1ull << 25)) return false;  // no legitimate block names this many pieces
+  for (uint64_t k = 0; k < fresh; ++k) {
+    uint32_t p;
+    if (!get_piece(&p)) return false;
+    out->pieces.push_back(p);
+  }
+  lists_.push_back(out->pieces);
+  return true;
+}
+
+}  // namespace sightline::store::columnar

@@ -1,0 +1,134 @@
+// Deduplicated payloads of the columnar segment format (docs/segment_format.md,
+// "Payloads"). Agents re-send the whole conversation on every model call, so turn N's
+// input_json carries turns 1..N-1 again. A payload value (input_json, output_json, an
+// attribute string of >= 1 KiB) that is a JSON array is cut at its top-level element
+// boundaries; every piece is addressed by its SHA-256 and stored once per segment in
+// the payload section; a row holds a reference list of piece indexes, encoded against
+// an earlier list with the same first piece, so turn N's list costs its new entries.
+//
+// Splitting keeps the exact bytes: "[" + pieces joined by the separator + "]" must give
+// the value back, else the value is stored whole (one piece). All work is linear in the
+// value's size (one scan, one hash), so MB payloads cost no quadratic time.
+//
+// Thread-safety: plain values; one thread uses each object.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sightline::store::columnar {
+
+enum RefKind : uint8_t {
+  kRefAbsent = 0,       // empty value
+  kRefWhole = 1,        // one piece is the whole value
+  kRefArray = 2,        // "[" + pieces joined by "," + "]"
+  kRefArraySpaced = 3,  // "[" + pieces joined by ", " + "]"
+};
+
+struct RefList {
+  uint8_t kind = kRefAbsent;
+  std::vector<uint32_t> pieces;
+};
+
+// Values shorter than this are kept whole even when they are arrays.
+inline constexpr size_t kMinSplitBytes = 64;
+
+// Cuts a JSON array into its top-level elements when the bytes round-trip exactly
+// (separator "," or ", " used consistently, no other whitespace between elements).
+// False (elems left in an unspecified state) when the value must be stored whole.
+bool SplitJsonArray(std::string_view v, std::vector<std::string_view>* elems, uint8_t* kind);
+
+// 32 raw bytes of SHA-256 (OpenSSL EVP).
+std::string Sha256(std::string_view data);
+
+// Rebuilds the value a list names; piece(i) returns the bytes of piece i.
+template <typename PieceFn>
+void RenderRefList(const RefList& list, PieceFn&& piece, std::string* out) {
+  out->clear();
+  if (list.kind == kRefAbsent) return;
+  if (list.kind == kRefWhole) {
+    if (!list.pieces.empty()) out->append(piece(list.pieces[0]));
+    return;
+  }
+  std::string_view sep = list.kind == kRefArraySpaced ? ", " : ",";
+  out->push_back('[');
+  for (size_t i = 0; i < list.pieces.size(); ++i) {
+    if (i) out->append(sep);
+    out->append(piece(list.pieces[i]));
+  }
+  out->push_back(']');
+}
+
+// The payload section being written: pieces deduplicated by SHA-256, packed into frames
+// of ~kFrameTargetBytes raw bytes. The builder drains full frames into the file.
+class PayloadWriter {
+ public:
+  struct Frame {
+    std::string stored;  // bytes to write
+    uint8_t codec = 0;
+    uint64_t raw_len = 0;
+    uint64_t checksum = 0;  // XXH3-64 of stored
+    std::vector<uint32_t> piece_lens;
+  };
+
+  // Splits (when worthwhile) and adds a value; returns its reference list.
+  RefList AddValue(std::string_view value, bool allow_split);
+  // Adds one piece; returns its index (the earlier one when the bytes were seen).
+  uint32_t AddPiece(std::string_view piece);
+  // Frames closed so far and not yet taken; the caller writes them and clears this.
+  // A frame closes when adding a piece finds it at kFrameTargetBytes, so memory stays
+  // bounded by one frame plus the pieces of one value.
+  std::vector<Frame>* ready() { return &ready_; }
+  // Closes the open frame (if it holds a piece) into ready().
+  void Flush();
+  uint32_t piece_count() const { return next_index_; }
+  uint64_t raw_bytes() const { return raw_bytes_; }
+
+ private:
+  std::unordered_map<std::string, uint32_t> by_hash_;
+  std::string frame_;
+  std::vector<uint32_t> frame_lens_;
+  uint32_t next_index_ = 0;
+  uint64_t raw_bytes_ = 0;
+  std::vector<std::string_view> scratch_;
+  std::vector<Frame> ready_;
+};
+
+// Encodes a sequence of reference lists (one chunk). An array list is written as a
+// reference to the most similar recent list with the same first piece (shared prefix
+// length) plus its new pieces as zigzag deltas.
+class RefListEncoder {
+ public:
+  void Add(const RefList& list);
+  const std::string& data() const { return out_; }
+  bool all_absent() const { return all_absent_; }
+
+ private:
+  std::string out_;
+  int64_t prev_piece_ = 0;
+  std::vector<std::vector<uint32_t>> lists_;  // array lists so far, by list id
+  std::unordered_map<uint32_t, std::vector<uint32_t>> recent_;  // first piece -> recent list ids
+  bool all_absent_ = true;
+};
+
+// Decodes what RefListEncoder wrote. Every index is checked against piece_count and
+// every back reference against the lists decoded so far.
+class RefListDecoder {
+ public:
+  RefListDecoder(std::string_view data, uint32_t piece_count) : in_(data), piece_count_(piece_count) {}
+  // False when the chunk is malformed (or exhausted).
+  bool Next(RefList* out);
+  bool done() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+  uint32_t piece_count_;
+  int64_t prev_piece_ = 0;
+  std::vector<std::vector<uint32_t>> lists_;
+  uint64_t total_ = 0;  // elements decoded, bounded against crafted chunks
+};
+
+}  // namespace sightline::store::columnar

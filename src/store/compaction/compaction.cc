@@ -1,0 +1,263 @@
+#include "store/compaction/compaction.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <thread>
+#include <unordered_set>
+
+#include "model/span.h"
+#include "store/segment/segment_reader.h"
+#include "store/segment/segment_writer.h"
+#include "store/span_codec.h"
+
+namespace sightline::store::compaction {
+
+std::vector<uint64_t> PickSizeTiered(const std::vector<manifest::FileMeta>& files, const CompactionOptions& opts) {
+  std::map<int64_t, std::vector<const manifest::FileMeta*>> by_partition;
+  for (const auto& f : files) by_partition[f.partition].push_back(&f);
+  const size_t min_merge = std::max<size_t>(2, opts.min_merge);
+  const size_t max_merge = std::max(min_merge, opts.max_merge);
+  for (auto& [partition, list] : by_partition) {
+    if (list.size() < min_merge) continue;
+    std::sort(list.begin(), list.end(), [](const manifest::FileMeta* a, const manifest::FileMeta* b) {
+      return a->covered_wal != b->covered_wal ? a->covered_wal < b->covered_wal : a->number < b->number;
+    });
+    size_t best_begin = 0, best_len = 0;
+    for (size_t i = 0; i < list.size(); ++i) {
+      uint64_t lo = std::max<uint64_t>(1, list[i]->bytes), hi = lo, total = list[i]->bytes;
+      size_t j = i + 1;
+      for (; j < list.size() && j - i < max_merge; ++j) {
+        uint64_t b = std::max<uint64_t>(1, list[j]->bytes);
+        uint64_t nlo = std::min(lo, b), nhi = std::max(hi, b);
+        if (static_cast<double>(nhi) > opts.size_ratio * static_cast<double>(nlo)) break;
+        if (total + list[j]->bytes > opts.max_output_bytes) break;
+        lo = nlo;
+        hi = nhi;
+        total += list[j]->bytes;
+      }
+      if (j - i >= min_merge && j - i > best_len) {
+        best_begin = i;
+        best_len = j - i;
+      }
+    }
+    if (best_len > 0) {
+      std::vector<uint64_t> out;
+      for (size_t k = best_begin; k < best_begin + best_len; ++k) out.push_back(list[k]->number);
+      return out;
+    }
+  }
+  return {};
+}
+
+namespace {
+
+struct Part {
+  size_t input;
+  SegLoc loc;
+  std::string agg;
+};
+struct Entry {
+  TraceKey id;
+  Part part;
+};
+
+// Throttles reading to max_bytes_per_sec, in short sleeps so `stop` is noticed.
+class Throttle {
+ public:
+  Throttle(Env* env, uint64_t rate, const std::function<bool()>& stop) : env_(env), rate_(rate), stop_(stop) {
+    start_ = env->MonotonicNanos();
+  }
+  void Consumed(uint64_t bytes) {
+    if (rate_ == 0) return;
+    bytes_ += bytes;
+    for (;;) {
+      int64_t due = start_ + static_cast<int64_t>(static_cast<double>(bytes_) * 1e9 / static_cast<double>(rate_));
+      int64_t wait = due - env_->MonotonicNanos();
+      if (wait <= 0 || (stop_ && stop_())) return;
+      std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(wait, 50000000)));
+    }
+  }
+
+ private:
+  Env* env_;
+  uint64_t rate_;
+  const std::function<bool()>& stop_;
+  int64_t start_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace
+
+Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, const MergeHooks& hooks) {
+  std::stable_sort(inputs.begin(), inputs.end(), [](const auto& a, const auto& b) {
+    return a->covered_wal() != b->covered_wal() ? a->covered_wal() < b->covered_wal() : a->number() < b->number();
+  });
+  uint64_t covered = 0;
+  std::vector<Entry> entries;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    covered = std::max(covered, inputs[i]->covered_wal());
+    SL_RETURN_IF_ERROR(inputs[i]->ListTraces([&](const SegmentTraceEntry& e) {
+      entries.push_back(Entry{e.id, Part{i, e.loc, std::string(e.agg)}});
+      return Status::OK();
+    }));
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
+
+  struct Out {
+    std::unique_ptr<segment::SegmentBuilder> builder;
+    int64_t partition;
+    bool done = false;
+  };
+  std::vector<Out> outs;
+  std::map<int64_t, size_t> open_out;  // partition -> index into outs of its open builder
+  auto cleanup = [&] {
+    for (auto& o : outs) {
+      if (!o.done) {
+        o.builder->Abandon();
+      } else {
+        (void)hooks.env->RemoveFile(o.builder->path());
+      }
+    }
+  };
+
+  MergeResult result;
+  StringPool pool;
+  Throttle throttle(hooks.env, hooks.max_bytes_per_sec, hooks.stop);
+  std::deque<std::string> storage;
+  std::vector<std::string_view> views, kept;
+  std::vector<size_t> view_part;
+  std::vector<model::Span> parsed;
+  std::string agg_bytes;
+  for (size_t b = 0; b < entries.size();) {
+    if (hooks.stop && hooks.stop()) {
+      cleanup();
+      return Status::Unavailable("compaction stopped: the store is closing");
+    }
+    size_t e = b;
+    while (e < entries.size() && entries[e].id == entries[b].id) ++e;
+    const TraceKey id = entries[b].id;
+    storage.clear();
+    views.clear();
+    view_part.clear();
+    TraceAgg agg;
+    uint64_t read = 0;
+    for (size_t k = b; k < e; ++k) {
+      const Part& p = entries[k].part;
+      if (p.loc.length == 0) {  // summary only: its aggregate is all there is
+        TraceAgg partial;
+        if (!TraceAgg::Decode(p.agg, &pool, &partial)) {
+          cleanup();
+          return Status::Corruption(inputs[p.input]->path() + ": malformed aggregate of a summary-only trace");
+        }
+        agg.Merge(partial);
+        continue;
+      }
+      if (Status s = inputs[p.input]->ReadTrace(p.loc, &storage, &views); !s.ok()) {
+        cleanup();
+        return s;
+      }
+      read += p.loc.length;
+      view_part.resize(views.size(), k);
+    }
+    // Newest copy of each span id wins; surviving spans keep their oldest-first order.
+    parsed.resize(views.size());
+    std::vector<bool> keep(views.size(), false);
+    std::unordered_set<std::string> seen;
+    TraceOutcome out;
+    out.id = id;
+    EncodedBatch facts;
+    for (size_t i = views.size(); i-- > 0;) {
+      if (!parsed[i].ParseFromArray(views[i].data(), static_cast<int>(views[i].size()))) {
+        cleanup();
+        return Status::Corruption(inputs[entries[view_part[i]].part.input]->path() +
+                                  ": a stored span of a trace does not parse");
+      }
+      keep[i] = seen.insert(parsed[i].span_id()).second;
+    }
+    kept.clear();
+    for (size_t i = 0; i < views.size(); ++i) {
+      facts.AddMeta(parsed[i], 0, 0);
+      if (!keep[i]) {
+        out.removed.push_back(SpanCounts::Of(facts.Facts(facts.metas.size() - 1)));
+        continue;
+      }
+      kept.push_back(views[i]);
+      agg.AddSpan(facts.Facts(facts.metas.size() - 1), &pool);
+    }
+    result.spans_in += views.size();
+    result.duplicates += out.removed.size();
+    result.bytes_read += read;
+    out.fate = hooks.fate ? hooks.fate(id, agg, pool) : retention::Fate::kFull;
+    if (out.fate != retention::Fate::kGone && agg.span_count > 0) {
+      if (out.fate == retention::Fate::kSummary) kept.clear();
+      int64_t partition = hooks.partition_of ? hooks.partition_of(id, agg, pool) : 0;
+      auto it = open_out.find(partition);
+      if (it != open_out.end() && outs[it->second].builder->file_bytes() >= hooks.max_output_bytes) {
+        Out& full = outs[it->second];
+        if (Status s = full.builder->Finish(); !s.ok()) {
+          cleanup();
+          return s;
+        }
+        full.done = true;
+        open_out.erase(it);
+        it = open_out.end();
+      }
+      if (it == open_out.end()) {
+        auto builder = segment::SegmentBuilder::Create(hooks.env, hooks.dir, hooks.new_file_number(), covered);
+        if (!builder.ok()) {
+          cleanup();
+          return builder.status();
+        }
+        outs.push_back(Out{std::move(builder).value(), partition});
+        it = open_out.emplace(partition, outs.size() - 1).first;
+      }
+      segment::SegmentBuilder* builder = outs[it->second].builder.get();
+      agg_bytes.clear();
+      agg.Encode(pool, &agg_bytes);
+      if (Status s = builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns); !s.ok()) {
+        cleanup();
+        return s.WithContext("writing " + builder->path());
+      }
+      const segment::WrittenTrace& w = builder->traces().back();
+      out.output = static_cast<int>(it->second);
+      out.loc = SegLoc{0, w.length, w.offset, w.checksum};
+      result.spans_out += kept.size();
+    }
+    result.traces.push_back(std::move(out));
+    throttle.Consumed(read + 1);
+    b = e;
+  }
+  for (auto& o : outs) {
+    if (o.done) continue;
+    if (Status s = o.builder->Finish(); !s.ok()) {
+      cleanup();
+      return s;
+    }
+    o.done = true;
+  }
+  for (auto& o : outs) {
+    auto reader = segment::SegmentReader::Open(hooks.env, o.builder->path(),
+                                               [](const segment::TableEntry&) { return Status::OK(); });
+    if (!reader.ok()) {
+      cleanup();
+      return reader.status();
+    }
+    OutputFile f;
+    f.meta.number = o.builder->number();
+    f.meta.partition = o.partition;
+    f.meta.min_start_ns = o.builder->min_start_ns();
+    f.meta.max_end_ns = o.builder->max_end_ns();
+    f.meta.spans = o.builder->span_count();
+    f.meta.traces = o.builder->traces().size();
+    f.meta.bytes = o.builder->file_bytes();
+    f.meta.format = (*reader)->format_version();
+    f.meta.covered_wal = covered;
+    f.file = std::move(reader).value();
+    result.outputs.push_back(std::move(f));
+  }
+  return result;
+}
+
+}  // namespace sightline::store::compaction

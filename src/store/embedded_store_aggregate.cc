@@ -1,0 +1,387 @@
+// EmbeddedStore::Aggregate: group-by totals and quantile sketches (query_spec.h
+// "Aggregates"), on both cores.
+//
+// Trace level reads the trace index only: the merged aggregates already hold each
+// run's span count, calls, tokens, cost, time range and status, so no span is decoded
+// (except for attr/text filters, which decode the candidate traces' spans like search).
+// The index is cut into chunks of records; two threads each take the shared lock for
+// one chunk at a time, so the writer is never held up for long.
+//
+// Span level scans span bytes. A short pass over the index (under the shared lock, in
+// chunks) prunes whole traces whose aggregate rules the filter out (time range, kinds,
+// agents, names, tools seen) and lists where the others' spans live: blocks of the
+// segments, and spans of the memtables. Then, holding no lock, work units are handed
+// to two threads; each unit is a SpanSource, a function producing SpanColumns batches
+// (today: v1 segment blocks or memtable spans run through DecodeColumns; the columnar
+// v2 reader will hand its blocks' columns straight through the same interface). Each
+// thread aggregates into its own Aggregator; the partials are merged at the end.
+//
+// Consistency: the scan sees the segments and memtables present when it started, plus
+// spans appended to those memtables while it runs. A span re-sent after its first copy
+// was flushed is counted twice, as the trace aggregates count it.
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <thread>
+
+#include "store/aggregator.h"
+#include "store/embedded_store.h"
+#include "store/segment/segment_reader.h"
+
+namespace sightline::store {
+namespace {
+
+using columnar::SpanColumns;
+using BatchFn = std::function<Status(const SpanColumns&)>;
+// Produces the source's spans as SpanColumns batches holding at least the columns in
+// mask, handing each to fn. Damaged stored data it can skip is reported to on_skip.
+using SpanSource = std::function<Status(uint64_t mask, const BatchFn& fn)>;
+
+constexpr size_t kBatchSpans = 4096;
+constexpr size_t kRecordChunk = 65536;
+constexpr uint64_t kUnitBytes = 8u << 20;  // segment bytes per work unit
+constexpr int kThreads = 2;
+
+bool Has(const IdSet& set, uint32_t id) { return std::find(set.begin(), set.end(), id) != set.end(); }
+
+// Filter strings resolved to interned ids; a string never interned matches nothing.
+struct Compiled {
+  bool impossible = false;
+  std::vector<uint32_t> projects;
+  uint32_t service = 0, agent = 0, session = 0, user = 0, name = 0, model = 0, tool = 0, environment = 0;
+};
+
+Compiled Compile(const StringPool& pool, const AggregateFilter& f) {
+  Compiled c;
+  auto resolve = [&](const std::string& s) -> uint32_t {
+    if (s.empty()) return 0;
+    uint32_t id = pool.Find(s);
+    if (id == StringPool::kMissing) c.impossible = true;
+    return id;
+  };
+  for (const auto& p : f.projects) {
+    uint32_t id = pool.Find(p);
+    if (id != StringPool::kMissing) c.projects.push_back(id);
+  }
+  if (!f.projects.empty() && c.projects.empty()) c.impossible = true;
+  c.service = resolve(f.service);
+  c.agent = resolve(f.agent);
+  c.session = resolve(f.session_id);
+  c.user = resolve(f.user_id);
+  c.name = resolve(f.name);
+  c.model = resolve(f.model);
+  c.tool = resolve(f.tool);
+  c.environment = resolve(f.environment);
+  return c;
+}
+
+uint32_t KindBit(model::SpanKind k) { return 1u << (static_cast<unsigned>(k) & 31); }
+
+// Trace level: does the run match (everything but attrs and text)?
+bool TraceMatches(const TraceAgg& a, const Compiled& c, const AggregateFilter& f) {
+  if (a.span_count <= 0) return false;
+  if (f.from_ns && a.start_ns < *f.from_ns) return false;
+  if (f.to_ns && a.start_ns > *f.to_ns) return false;
+  if (!c.projects.empty() && std::find(c.projects.begin(), c.projects.end(), a.project) == c.projects.end())
+    return false;
+  if (c.service && a.service != c.service) return false;
+  if (c.session && a.session_id != c.session) return false;
+  if (c.user && a.user_id != c.user) return false;
+  if (c.environment && a.environment != c.environment) return false;
+  if (f.status && a.Status() != *f.status) return false;
+  if (f.kind && !(a.kinds_mask & KindBit(*f.kind))) return false;
+  if (c.agent && !Has(a.agents, c.agent)) return false;
+  if (c.name && !Has(a.names, c.name)) return false;
+  if (c.model && !Has(a.models, c.model)) return false;
+  if (c.tool && !Has(a.tools, c.tool)) return false;
+  if (f.min_duration_ns && a.DurationNs() < *f.min_duration_ns) return false;
+  if (f.max_duration_ns && a.DurationNs() > *f.max_duration_ns) return false;
+  if (f.min_cost_usd && a.cost_usd < *f.min_cost_usd) return false;
+  return true;
+}
+
+// Span level: may some span of this (partial) aggregate match? Only conditions that
+// hold for every span of the trace: a span's start lies in [agg start, agg end].
+bool TraceMayHoldSpans(const TraceAgg& a, const Compiled& c, const AggregateFilter& f) {
+  if (a.span_count <= 0) return false;
+  if (f.to_ns && a.start_ns > *f.to_ns) return false;
+  if (f.from_ns && a.end_ns < *f.from_ns) return false;
+  if (f.kind && !(a.kinds_mask & KindBit(*f.kind))) return false;
+  if (f.status == model::v1::STATUS_ERROR && a.error_count <= 0) return false;
+  if (f.status == model::v1::STATUS_INTERRUPT && a.interrupt_count <= 0) return false;
+  if (c.agent && !Has(a.agents, c.agent)) return false;
+  if (c.name && !Has(a.names, c.name)) return false;
+  if (c.tool && !Has(a.tools, c.tool)) return false;
+  // The models side set holds llm spans' models only.
+  if (c.model && f.kind == model::v1::KIND_LLM && !Has(a.models, c.model)) return false;
+  return true;
+}
+
+TraceRow RowOf(const TraceAgg& a, const StringPool& pool) {
+  TraceRow r;
+  r.project = pool.Get(a.project);
+  r.service = pool.Get(a.service);
+  r.agent_name = pool.Get(a.agent_name);
+  r.session_id = pool.Get(a.session_id);
+  r.user_id = pool.Get(a.user_id);
+  r.environment = pool.Get(a.environment);
+  r.status = a.Status();
+  r.start_ns = a.start_ns;
+  r.duration_ns = a.DurationNs();
+  r.span_count = a.span_count;
+  r.llm_calls = a.llm_calls;
+  r.tool_calls = a.tool_calls;
+  r.input_tokens = a.input_tokens;
+  r.output_tokens = a.output_tokens;
+  r.cost_usd = a.cost_usd;
+  return r;
+}
+
+Status DecodeInBatches(const std::vector<std::string_view>& views, uint64_t mask, const BatchFn& fn) {
+  SpanColumns cols;
+  std::deque<std::string> storage;
+  std::vector<std::string_view> part;
+  for (size_t i = 0; i < views.size(); i += kBatchSpans) {
+    part.assign(views.begin() + static_cast<ptrdiff_t>(i),
+                views.begin() + static_cast<ptrdiff_t>(std::min(views.size(), i + kBatchSpans)));
+    storage.clear();
+    SL_RETURN_IF_ERROR(DecodeColumns(part, mask, &cols, &storage));
+    SL_RETURN_IF_ERROR(fn(cols));
+  }
+  return Status::OK();
+}
+
+// Spans of a memtable (views into its arena, alive while `keep` is).
+SpanSource MemtableSource(std::shared_ptr<Memtable> keep, std::vector<std::string_view> views) {
+  return [keep = std::move(keep), views = std::move(views)](uint64_t mask, const BatchFn& fn) {
+    return DecodeInBatches(views, mask, fn);
+  };
+}
+
+// Blocks of one v1 segment (serialized SpanBatches), in file order, decoded a few
+// thousand spans at a time. A block that fails its checksum or does not parse is
+// skipped and reported; the rest still count.
+SpanSource SegmentBlocksSource(std::shared_ptr<segment::SegmentReader> reader, std::vector<SegLoc> blocks,
+                               std::function<void(const Status&)> on_skip) {
+  return [reader = std::move(reader), blocks = std::move(blocks), on_skip = std::move(on_skip)](
+             uint64_t mask, const BatchFn& fn) -> Status {
+    std::deque<std::string> bytes;  // the pending blocks; a deque never moves them
+    std::vector<size_t> starts;     // where each pending block's spans begin in views
+    std::vector<uint64_t> offsets;  // each pending block's file offset
+    std::vector<std::string_view> views, split;
+    SpanColumns cols;
+    std::deque<std::string> storage;
+    auto decode = [&](const std::vector<std::string_view>& v) -> Status {
+      storage.clear();
+      SL_RETURN_IF_ERROR(DecodeColumns(v, mask, &cols, &storage));
+      return fn(cols);
+    };
+    auto flush = [&]() -> Status {
+      if (views.empty()) return Status::OK();
+      Status s = decode(views);
+      if (s.code() == StatusCode::kCorruption) {  // nothing was counted: redo block by block
+        s = Status::OK();
+        for (size_t b = 0; b < starts.size() && s.ok(); ++b) {
+          size_t e = b + 1 < starts.size() ? starts[b + 1] : views.size();
+          std::vector<std::string_view> one(views.begin() + static_cast<ptrdiff_t>(starts[b]),
+                                            views.begin() + static_cast<ptrdiff_t>(e));
+          Status sb = decode(one);
+          if (sb.code() == StatusCode::kCorruption) {
+            on_skip(Status::Corruption(reader->path() + ": block at offset " + std::to_string(offsets[b]) + ": " +
+                                       sb.message()));
+          } else {
+            s = sb;
+          }
+        }
+      }
+      views.clear();
+      bytes.clear();
+      starts.clear();
+      offsets.clear();
+      return s;
+    };
+    for (const SegLoc& loc : blocks) {
+      std::string block;
+      Status s = reader->ReadBlock(loc.offset, loc.length, loc.checksum, &block);
+      if (!s.ok()) {
+        on_skip(s);
+        continue;
+      }
+      bytes.push_back(std::move(block));
+      if (!SplitSpanBatch(bytes.back(), &split)) {
+        on_skip(Status::Corruption(reader->path() + ": block at offset " + std::to_string(loc.offset) +
+                                   " is not a SpanBatch"));
+        bytes.pop_back();
+        continue;
+      }
+      starts.push_back(views.size());
+      offsets.push_back(loc.offset);
+      views.insert(views.end(), split.begin(), split.end());
+      if (views.size() >= kBatchSpans) SL_RETURN_IF_ERROR(flush());
+    }
+    return flush();
+  };
+}
+
+// Runs fn(thread, unit) for units [0, n) on kThreads threads (the caller's among them);
+// stops handing out units after the first error, which it returns.
+Status ParallelUnits(size_t n, const std::function<Status(int thread, size_t unit)>& fn) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  Status errors[kThreads];
+  auto work = [&](int t) {
+    while (!stop.load(std::memory_order_relaxed)) {
+      size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      Status s = fn(t, i);
+      if (!s.ok()) {
+        errors[t] = std::move(s);
+        stop = true;
+      }
+    }
+  };
+  if (n <= 1) {
+    work(0);
+  } else {
+    std::thread helper(work, 1);
+    work(0);
+    helper.join();
+  }
+  for (auto& e : errors)
+    if (!e.ok()) return e;
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
+  SL_RETURN_IF_ERROR(Aggregator::Validate(q));
+  const AggregateFilter& f = q.filter;
+  std::vector<Aggregator> aggs;
+  aggs.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) aggs.emplace_back(q);
+  auto finish = [&](int64_t skipped) -> Result<AggregateResult> {
+    for (int t = 1; t < kThreads; ++t) SL_RETURN_IF_ERROR(aggs[0].Merge(std::move(aggs[t])));
+    AggregateResult res = aggs[0].Finish();
+    res.blocks_skipped = skipped;
+    return res;
+  };
+
+  Compiled c;
+  size_t n_records;
+  std::vector<std::shared_ptr<segment::SegmentReader>> segments;
+  std::shared_ptr<Memtable> mems[2];
+  size_t mem_traces[2] = {0, 0};
+  {
+    std::shared_lock<std::shared_mutex> r(mu_);
+    c = Compile(index_.pool(), f);
+    n_records = index_.size();
+    segments = segments_;
+    mems[0] = imm_;
+    mems[1] = mem_;
+    for (int m = 0; m < 2; ++m) mem_traces[m] = mems[m] ? mems[m]->traces().size() : 0;
+  }
+  if (c.impossible) return finish(0);
+  const size_t n_chunks = (n_records + kRecordChunk - 1) / kRecordChunk;
+
+  if (q.level == AggLevel::kTrace) {
+    const bool expensive = !f.attrs.empty() || !f.text.empty();
+    std::vector<uint32_t> maybe[kThreads];  // need a span decode (attr / text filters)
+    SL_RETURN_IF_ERROR(ParallelUnits(n_chunks, [&](int t, size_t chunk) -> Status {
+      std::shared_lock<std::shared_mutex> r(mu_);
+      const size_t end = std::min(n_records, (chunk + 1) * kRecordChunk);
+      for (size_t i = chunk * kRecordChunk; i < end; ++i) {
+        const TraceAgg& a = index_.record(static_cast<uint32_t>(i)).agg;
+        if (!TraceMatches(a, c, f)) {
+          aggs[static_cast<size_t>(t)].AddScanned(1);
+          continue;
+        }
+        if (expensive) {
+          maybe[t].push_back(static_cast<uint32_t>(i));
+          continue;
+        }
+        SL_RETURN_IF_ERROR(aggs[static_cast<size_t>(t)].AddTrace(RowOf(a, index_.pool())));
+      }
+      return Status::OK();
+    }));
+    if (expensive) {
+      TraceQuery tq;
+      tq.attrs = f.attrs;
+      tq.text = f.text;
+      const std::string text_lower = AsciiLower(f.text);
+      for (int t = 0; t < kThreads; ++t) {
+        for (uint32_t idx : maybe[t]) {
+          if (!MatchesExpensive(idx, tq, text_lower)) {
+            aggs[0].AddScanned(1);
+            continue;
+          }
+          std::shared_lock<std::shared_mutex> r(mu_);
+          SL_RETURN_IF_ERROR(aggs[0].AddTrace(RowOf(index_.record(idx).agg, index_.pool())));
+        }
+      }
+    }
+    return finish(0);
+  }
+
+  // Span level: list where candidate spans live (under the lock, in chunks).
+  std::vector<std::vector<SegLoc>> seg_blocks(segments.size());
+  for (size_t chunk = 0; chunk < n_chunks; ++chunk) {
+    std::shared_lock<std::shared_mutex> r(mu_);
+    const size_t end = std::min(n_records, (chunk + 1) * kRecordChunk);
+    for (size_t i = chunk * kRecordChunk; i < end; ++i) {
+      const TraceRecord& rec = index_.record(static_cast<uint32_t>(i));
+      if (rec.segs.empty() || !TraceMayHoldSpans(rec.agg, c, f)) continue;
+      for (const SegLoc& loc : rec.segs)
+        if (loc.segment < segments.size()) seg_blocks[loc.segment].push_back(loc);
+    }
+  }
+  std::vector<std::string_view> mem_views[2];
+  for (int m = 0; m < 2; ++m) {
+    for (size_t begin = 0; begin < mem_traces[m]; begin += kRecordChunk) {
+      std::shared_lock<std::shared_mutex> r(mu_);
+      const auto& traces = mems[m]->traces();
+      for (size_t i = begin; i < std::min(mem_traces[m], begin + kRecordChunk); ++i)
+        if (TraceMayHoldSpans(traces[i].agg, c, f)) mems[m]->SpanBytes(traces[i], &mem_views[m]);
+    }
+  }
+
+  // Work units, no lock held from here on.
+  std::atomic<int64_t> skipped{0};
+  auto on_skip = [this, &skipped](const Status& s) {
+    skipped.fetch_add(1);
+    Log("aggregate: skipping a damaged block: " + s.ToString());
+  };
+  std::vector<SpanSource> units;
+  for (size_t s = 0; s < segments.size(); ++s) {
+    auto& blocks = seg_blocks[s];
+    std::sort(blocks.begin(), blocks.end(), [](const SegLoc& a, const SegLoc& b) { return a.offset < b.offset; });
+    std::vector<SegLoc> unit;
+    uint64_t bytes = 0;
+    for (const SegLoc& loc : blocks) {
+      unit.push_back(loc);
+      bytes += loc.length;
+      if (bytes >= kUnitBytes) {
+        units.push_back(SegmentBlocksSource(segments[s], std::move(unit), on_skip));
+        unit.clear();
+        bytes = 0;
+      }
+    }
+    if (!unit.empty()) units.push_back(SegmentBlocksSource(segments[s], std::move(unit), on_skip));
+  }
+  for (int m = 0; m < 2; ++m) {
+    const auto& views = mem_views[m];
+    for (size_t i = 0; i < views.size(); i += 4 * kBatchSpans) {
+      std::vector<std::string_view> part(views.begin() + static_cast<ptrdiff_t>(i),
+                                         views.begin() + static_cast<ptrdiff_t>(std::min(views.size(), i + 4 * kBatchSpans)));
+      units.push_back(MemtableSource(mems[m], std::move(part)));
+    }
+  }
+  const uint64_t mask = aggs[0].ColumnMask();
+  SL_RETURN_IF_ERROR(ParallelUnits(units.size(), [&](int t, size_t u) -> Status {
+    Aggregator& agg = aggs[static_cast<size_t>(t)];
+    return units[u](mask, [&agg](const SpanColumns& cols) { return agg.AddSpans(cols); });
+  }));
+  return finish(skipped.load());
+}
+
+}  // namespace sightline::store

@@ -1,0 +1,279 @@
+// EmbeddedStore compaction and retention: the background thread, choosing work,
+// and installing a merge's output (manifest edit, then one exclusive-lock step that
+// swaps file slots and remaps trace locations). The merge itself is
+// store/compaction/compaction.cc; the policy arithmetic store/retention/.
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <unordered_set>
+
+#include "store/embedded_store.h"
+#include "store/segment/segment_reader.h"
+
+namespace sightline::store {
+
+void EmbeddedStore::CompactLoop() {
+  if (opts_.compaction.lower_priority) {
+    // Ingest and queries come first: this thread runs at a lower CPU priority.
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  }
+  int failures = 0;
+  int64_t next_retention = 0;
+  for (;;) {
+    int64_t wait_ms = failures > 0 ? Backoff(failures) : std::max<int64_t>(1, opts_.compaction.interval_ms);
+    {
+      std::unique_lock<std::mutex> l(comp_wait_mu_);
+      comp_cv_.wait_for(l, std::chrono::milliseconds(wait_ms), [&] { return comp_stop_; });
+      if (comp_stop_) return;
+    }
+    Status s;
+    if (opts_.retention.Enabled() && env_->MonotonicNanos() >= next_retention) {
+      std::lock_guard<std::mutex> c(compact_mu_);
+      s = RetentionPass(env_->NowNanos());
+      if (s.ok()) next_retention = env_->MonotonicNanos() + opts_.compaction.retention_interval_ms * 1000000;
+    }
+    if (s.ok() && opts_.compaction.enabled) {
+      for (;;) {
+        std::lock_guard<std::mutex> c(compact_mu_);
+        if (comp_stop_flag_) return;
+        auto did = CompactOnce();
+        if (!did.ok()) {
+          s = did.status();
+          break;
+        }
+        if (!*did) break;
+      }
+    }
+    if (s.ok()) {
+      failures = 0;
+    } else if (!comp_stop_flag_) {
+      ++failures;
+      Log("compaction failed (retrying in " + std::to_string(Backoff(failures)) + " ms): " + s.ToString());
+    }
+  }
+}
+
+Status EmbeddedStore::CompactNow() {
+  std::lock_guard<std::mutex> c(compact_mu_);
+  for (;;) {
+    SL_ASSIGN_OR_RETURN(bool did, CompactOnce());
+    if (!did) return Status::OK();
+  }
+}
+
+Status EmbeddedStore::ApplyRetentionNow(int64_t now_ns) {
+  std::lock_guard<std::mutex> c(compact_mu_);
+  return RetentionPass(now_ns);
+}
+
+std::vector<manifest::FileMeta> EmbeddedStore::LiveSegments() {
+  std::vector<manifest::FileMeta> out;
+  std::shared_lock<std::shared_mutex> r(mu_);
+  for (const Slot& s : files_)
+    if (s.file) out.push_back(s.meta);
+  return out;
+}
+
+retention::Fate EmbeddedStore::FateOf(const TraceKey& id, const TraceAgg& partial, const StringPool& pool,
+                                      int64_t partition, int64_t now_ns) {
+  std::string project;
+  model::SpanStatus status;
+  {
+    // The merged aggregate decides (a failure may sit in another part of the trace).
+    std::shared_lock<std::shared_mutex> r(mu_);
+    auto ti = index_.Find(id);
+    if (ti) {
+      const TraceAgg& a = index_.record(*ti).agg;
+      project = std::string(index_.pool().Get(a.project));
+      status = a.Status();
+    } else {
+      project = std::string(pool.Get(partial.project));
+      status = partial.Status();
+    }
+  }
+  bool failed = status == model::v1::STATUS_ERROR || status == model::v1::STATUS_INTERRUPT;
+  return retention::Decide(opts_.retention.For(project), failed,
+                           retention::PartitionEndNs(partition, opts_.retention.partition_width_ns), now_ns);
+}
+
+Result<bool> EmbeddedStore::CompactOnce() {
+  std::vector<manifest::FileMeta> live;
+  for (const auto& m : LiveSegments())
+    if (std::find(damaged_.begin(), damaged_.end(), m.number) == damaged_.end()) live.push_back(m);
+  std::vector<uint64_t> numbers = compaction::PickSizeTiered(live, opts_.compaction);
+  if (numbers.empty()) return false;
+  std::vector<std::shared_ptr<SegmentFile>> inputs;
+  uint64_t bytes = 0;
+  int64_t partition = 0;
+  {
+    std::shared_lock<std::shared_mutex> r(mu_);
+    for (const Slot& s : files_) {
+      if (s.file && std::find(numbers.begin(), numbers.end(), s.meta.number) != numbers.end()) {
+        inputs.push_back(s.file);
+        bytes += s.meta.bytes;
+        partition = s.meta.partition;
+      }
+    }
+  }
+  if (inputs.size() != numbers.size()) return Status::Internal("compaction picked a file that is not live");
+  // Never fill the disk with a merge: it needs room for its output next to its inputs.
+  auto free = env_->FreeSpace(opts_.dir);
+  if (free.ok() && *free < bytes + opts_.min_free_bytes)
+    return Status::Unavailable("disk full: compaction of " + std::to_string(bytes) + " bytes waits for space (" +
+                               std::to_string(*free) + " bytes free)");
+  compaction::MergeHooks hooks;
+  hooks.env = env_;
+  hooks.dir = seg_dir_;
+  hooks.new_file_number = [this] { return manifest_->NewFileNumber(); };
+  hooks.partition_of = [partition](const TraceKey&, const TraceAgg&, const StringPool&) { return partition; };
+  hooks.stop = [this] { return comp_stop_flag_.load(); };
+  hooks.max_output_bytes = opts_.compaction.max_output_bytes;
+  hooks.max_bytes_per_sec = opts_.compaction.max_bytes_per_sec;
+  auto merged = compaction::Merge(inputs, hooks);
+  if (!merged.ok()) {
+    if (merged.status().code() == StatusCode::kCorruption) {
+      // A damaged input: leave this run alone (its other traces keep serving) rather
+      // than retry it forever; reads of the damaged trace report the damage.
+      for (uint64_t n : numbers) damaged_.push_back(n);
+      ++corrupt_reads_;
+      Log("SEGMENT CORRUPTION (compaction skips these files): " + merged.status().ToString());
+      return true;
+    }
+    return merged.status();
+  }
+  SL_RETURN_IF_ERROR(Install(numbers, &merged.value()));
+  Log("compacted " + std::to_string(numbers.size()) + " segments (" + std::to_string(bytes) + " bytes) of partition " +
+      std::to_string(partition) + " into " + std::to_string(merged->outputs.size()) + "; " +
+      std::to_string(merged->duplicates) + " duplicate spans removed");
+  return true;
+}
+
+Status EmbeddedStore::RetentionPass(int64_t now_ns) {
+  if (!opts_.retention.Enabled()) return Status::OK();
+  const int64_t width = opts_.retention.partition_width_ns;
+  std::map<int64_t, std::vector<manifest::FileMeta>> parts;
+  for (const auto& m : LiveSegments()) parts[m.partition].push_back(m);
+  for (const auto& [partition, metas] : parts) {
+    if (comp_stop_flag_) return Status::OK();
+    if (now_ns - retention::PartitionEndNs(partition, width) < opts_.retention.FirstThresholdNs()) continue;
+    std::vector<uint64_t> numbers;
+    std::vector<std::shared_ptr<SegmentFile>> inputs;
+    {
+      std::shared_lock<std::shared_mutex> r(mu_);
+      for (const Slot& s : files_) {
+        if (s.file && s.meta.partition == partition) {
+          numbers.push_back(s.meta.number);
+          inputs.push_back(s.file);
+        }
+      }
+    }
+    if (std::any_of(numbers.begin(), numbers.end(), [&](uint64_t n) {
+          return std::find(damaged_.begin(), damaged_.end(), n) != damaged_.end();
+        }))
+      continue;
+    // Decide from the tables alone (no span reads) whether anything changes, and
+    // whether everything goes (then the files are dropped without being read).
+    bool change = false, all_gone = true;
+    std::vector<compaction::TraceOutcome> gone;
+    StringPool pool;
+    for (const auto& f : inputs) {
+      Status s = f->ListTraces([&](const SegmentTraceEntry& e) -> Status {
+        TraceAgg partial;
+        if (!TraceAgg::Decode(e.agg, &pool, &partial)) return Status::Corruption(f->path() + ": malformed aggregate");
+        retention::Fate fate = FateOf(e.id, partial, pool, partition, now_ns);
+        retention::Fate now = e.loc.length == 0 ? retention::Fate::kSummary : retention::Fate::kFull;
+        if (fate != now) change = true;
+        if (fate != retention::Fate::kGone) all_gone = false;
+        compaction::TraceOutcome o;
+        o.id = e.id;
+        o.fate = retention::Fate::kGone;
+        gone.push_back(std::move(o));
+        return Status::OK();
+      });
+      SL_RETURN_IF_ERROR(s);
+    }
+    if (!change) continue;
+    compaction::MergeResult result;
+    if (all_gone) {
+      std::sort(gone.begin(), gone.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+      gone.erase(std::unique(gone.begin(), gone.end(), [](const auto& a, const auto& b) { return a.id == b.id; }),
+                 gone.end());
+      result.traces = std::move(gone);
+    } else {
+      compaction::MergeHooks hooks;
+      hooks.env = env_;
+      hooks.dir = seg_dir_;
+      hooks.new_file_number = [this] { return manifest_->NewFileNumber(); };
+      hooks.partition_of = [p = partition](const TraceKey&, const TraceAgg&, const StringPool&) { return p; };
+      hooks.fate = [&, p = partition](const TraceKey& id, const TraceAgg& agg, const StringPool& pl) {
+        return FateOf(id, agg, pl, p, now_ns);
+      };
+      hooks.stop = [this] { return comp_stop_flag_.load(); };
+      hooks.max_output_bytes = opts_.compaction.max_output_bytes;
+      hooks.max_bytes_per_sec = opts_.compaction.max_bytes_per_sec;
+      SL_ASSIGN_OR_RETURN(result, compaction::Merge(inputs, hooks));
+    }
+    SL_RETURN_IF_ERROR(Install(numbers, &result));
+    Log("retention: partition " + std::to_string(partition) + (all_gone ? " dropped" : " rewritten") + " (" +
+        std::to_string(numbers.size()) + " files)");
+  }
+  return Status::OK();
+}
+
+Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result) {
+  manifest::ManifestEdit edit;
+  edit.removed = inputs;
+  for (const auto& o : result->outputs) edit.added.push_back(o.meta);
+  // A failed edit may or may not be on disk: keep inputs and outputs (Open sorts out
+  // which set the manifest names and deletes the other).
+  SL_RETURN_IF_ERROR(manifest_->LogAndApply(edit));
+  std::vector<model::TraceSummary> expired;
+  int64_t summarized = 0, dropped = 0;
+  {
+    std::unique_lock<std::shared_mutex> w(mu_);
+    std::unordered_set<uint32_t> old_slots;
+    for (uint32_t i = 0; i < files_.size(); ++i) {
+      Slot& s = files_[i];
+      if (!s.file || std::find(inputs.begin(), inputs.end(), s.meta.number) == inputs.end()) continue;
+      compaction_bytes_ += static_cast<int64_t>(s.meta.bytes);
+      s.file->MarkObsolete(env_);  // deleted when the last query holding it is done
+      s.file.reset();
+      segments_[i].reset();
+      old_slots.insert(i);
+    }
+    std::vector<uint32_t> new_slots;
+    for (auto& o : result->outputs) new_slots.push_back(AddSlotLocked(std::move(o.file), o.meta));
+    auto is_old = [&](uint32_t slot) { return old_slots.count(slot) > 0; };
+    auto age_of = [&](uint32_t slot) { return files_[slot].meta.covered_wal; };
+    for (const auto& t : result->traces) {
+      auto ti = index_.Find(t.id);
+      if (!ti) continue;
+      SegLoc loc = t.loc;
+      if (t.output >= 0) loc.segment = new_slots[static_cast<size_t>(t.output)];
+      index_.ReplaceSegLocs(*ti, is_old, t.output >= 0 ? &loc : nullptr, age_of);
+      for (const SpanCounts& c : t.removed) index_.RemoveCounts(*ti, c);
+      if (t.fate == retention::Fate::kSummary) ++summarized;
+      if (t.fate != retention::Fate::kGone) continue;
+      const TraceRecord& rec = index_.record(*ti);
+      bool elsewhere = !rec.segs.empty() || (imm_ && imm_->Find(t.id)) || mem_->Find(t.id);
+      if (elsewhere) continue;  // spans that arrived later still stand
+      if (opts_.retention.on_expire) expired.push_back(rec.agg.ToSummary(t.id, index_.pool()));
+      index_.Remove(*ti);
+      ++dropped;
+    }
+    index_bytes_ = static_cast<int64_t>(index_.MemoryBytes());
+  }
+  segment_count_ += static_cast<int64_t>(result->outputs.size()) - static_cast<int64_t>(inputs.size());
+  ++compactions_;
+  duplicates_removed_ += static_cast<int64_t>(result->duplicates);
+  retention_summarized_ += summarized;
+  retention_dropped_ += dropped;
+  for (const auto& s : expired) opts_.retention.on_expire(s);
+  return Status::OK();
+}
+
+}  // namespace sightline::store

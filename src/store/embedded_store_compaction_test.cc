@@ -1,0 +1,462 @@
+// EmbeddedStore with a manifest, compaction, retention and damage: adoption of
+// pre-manifest directories, merges (duplicates removed, aggregates recomputed,
+// queries correct throughout), crashes at every step of a compaction, retention per
+// status class and project, quarantine of damaged segments, full-disk backoff.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/fault_injection_env.h"
+#include "common/mem_env.h"
+#include "store/embedded_store.h"
+#include "store/retention/retention_plan.h"
+#include "store/store_test_util.h"
+
+namespace sightline::store {
+namespace {
+
+using testing::AppendSync;
+using testing::MakeSpan;
+using testing::SpanId;
+using testing::SpanSpec;
+using testing::TraceId;
+using FOp = FaultInjectionEnv::Op;
+using retention::kDayNs;
+
+EmbeddedStoreOptions Opts(Env* env) {
+  EmbeddedStoreOptions o;
+  o.env = env;
+  o.dir = "/data";
+  o.retry_interval_ms = 2;
+  o.max_retry_interval_ms = 20;
+  o.min_free_bytes = 0;
+  o.compaction.min_merge = 3;
+  o.compaction.interval_ms = 3600 * 1000;  // tests drive compaction with CompactNow
+  o.compaction.max_bytes_per_sec = 0;
+  o.compaction.lower_priority = false;
+  o.logger = [](const std::string&) {};
+  return o;
+}
+
+std::unique_ptr<EmbeddedStore> OpenOrDie(const EmbeddedStoreOptions& o) {
+  auto s = EmbeddedStore::Open(o);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+std::multiset<std::string> SpanIdsOf(EmbeddedStore* s, uint64_t trace) {
+  std::multiset<std::string> ids;
+  auto d = s->GetTrace(TraceId(trace), {});
+  if (!d.ok()) return ids;
+  for (const auto& sp : d->spans) ids.insert(sp.span_id());
+  return ids;
+}
+
+int64_t SpanCountOf(EmbeddedStore* s, uint64_t trace) {
+  auto d = s->GetTrace(TraceId(trace), {});
+  return d.ok() ? d->summary.span_count : -1;
+}
+
+// Four flushes: traces 1..3 gain 2 spans each per flush, and span 1 of trace 1 is
+// sent again in every flush (a retried batch).
+void FillFourSegments(EmbeddedStore* s) {
+  for (uint64_t f = 0; f < 4; ++f) {
+    std::vector<model::Span> spans;
+    for (uint64_t t = 1; t <= 3; ++t)
+      for (uint64_t k = 0; k < 2; ++k) spans.push_back(MakeSpan({.trace = t, .span = 10 + f * 2 + k, .parent = 1}));
+    spans.push_back(MakeSpan({.trace = 1, .span = 1, .kind = model::v1::KIND_LLM}));
+    ASSERT_TRUE(AppendSync(s, spans).ok());
+    ASSERT_TRUE(s->FlushNow().ok());
+  }
+}
+
+void ExpectExact(EmbeddedStore* s) {
+  for (uint64_t t = 1; t <= 3; ++t) {
+    auto ids = SpanIdsOf(s, t);
+    EXPECT_EQ(ids.size(), t == 1 ? 9u : 8u) << "trace " << t;
+    for (uint64_t id = 10; id < 18; ++id) EXPECT_EQ(ids.count(SpanId(id)), 1u) << "trace " << t << " span " << id;
+  }
+}
+
+TEST(Compaction, MergesSegmentsRemovesDuplicatesAndFixesAggregates) {
+  MemEnv env;
+  auto s = OpenOrDie(Opts(&env));
+  FillFourSegments(s.get());
+  ASSERT_EQ(s->LiveSegments().size(), 4u);
+  EXPECT_EQ(SpanCountOf(s.get(), 1), 12);  // the retried span counted in every flush
+  ExpectExact(s.get());
+  ASSERT_TRUE(s->CompactNow().ok());
+  ASSERT_EQ(s->LiveSegments().size(), 1u);
+  EXPECT_EQ(s->Stats().segments, 1);
+  EXPECT_EQ(s->Stats().duplicates_removed, 3);
+  EXPECT_EQ(SpanCountOf(s.get(), 1), 9);
+  auto d = s->GetTrace(TraceId(1), {});
+  EXPECT_EQ(d->summary.llm_calls, 1);
+  ExpectExact(s.get());
+  // The replaced files are gone from disk; the state survives a power loss.
+  auto names = env.GetChildren("/data/segments");
+  EXPECT_EQ(names->size(), 1u);
+  ASSERT_TRUE(s->Close().ok());
+  env.DropUnsyncedData();
+  s = OpenOrDie(Opts(&env));
+  EXPECT_EQ(s->LiveSegments().size(), 1u);
+  EXPECT_EQ(SpanCountOf(s.get(), 1), 9);
+  ExpectExact(s.get());
+}
+
+TEST(Compaction, PicksOnlySimilarSizedRunsOfOnePartition) {
+  std::vector<manifest::FileMeta> files;
+  auto add = [&](uint64_t n, int64_t part, uint64_t bytes) {
+    manifest::FileMeta f;
+    f.number = n;
+    f.partition = part;
+    f.bytes = bytes;
+    f.covered_wal = n;
+    files.push_back(f);
+  };
+  compaction::CompactionOptions o;
+  o.min_merge = 3;
+  o.max_output_bytes = 1000;
+  add(1, 5, 100);
+  add(2, 6, 100);
+  add(3, 5, 100);
+  EXPECT_TRUE(compaction::PickSizeTiered(files, o).empty());  // two per partition
+  add(4, 5, 900);  // too big for the others
+  EXPECT_TRUE(compaction::PickSizeTiered(files, o).empty());
+  add(5, 5, 120);
+  add(6, 5, 130);
+  EXPECT_TRUE(compaction::PickSizeTiered(files, o).empty());  // 1,3 | 4 | 5,6: not contiguous
+  add(7, 5, 110);
+  EXPECT_EQ(compaction::PickSizeTiered(files, o), (std::vector<uint64_t>{5, 6, 7}));
+}
+
+TEST(Compaction, QueriesDuringCompactionSeeEverySpanExactlyOnce) {
+  MemEnv env;
+  auto s = OpenOrDie(Opts(&env));
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, reads{0};
+  std::atomic<uint64_t> flushed_rounds{0};
+  std::thread reader([&] {
+    while (!stop) {
+      uint64_t rounds = flushed_rounds.load();
+      for (uint64_t t = 1; t <= 5; ++t) {
+        auto ids = SpanIdsOf(s.get(), t);
+        std::set<std::string> unique(ids.begin(), ids.end());
+        if (unique.size() != ids.size() || ids.size() < rounds * 2) ++bad;
+        ++reads;
+      }
+    }
+  });
+  for (uint64_t r = 0; r < 12; ++r) {
+    std::vector<model::Span> spans;
+    for (uint64_t t = 1; t <= 5; ++t)
+      for (uint64_t k = 0; k < 2; ++k) spans.push_back(MakeSpan({.trace = t, .span = 100 + r * 2 + k, .parent = 1}));
+    ASSERT_TRUE(AppendSync(s.get(), spans).ok());
+    ASSERT_TRUE(s->FlushNow().ok());
+    flushed_rounds = r + 1;
+    ASSERT_TRUE(s->CompactNow().ok());
+  }
+  while (reads < 200) std::this_thread::yield();
+  stop = true;
+  reader.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(s->Stats().compactions, 0);
+  for (uint64_t t = 1; t <= 5; ++t) EXPECT_EQ(SpanIdsOf(s.get(), t).size(), 24u);
+}
+
+// A crash at any write, fsync, rename, create or remove of a compaction (then a
+// power loss) leaves a store that opens with every span exactly once.
+TEST(Compaction, FailingAnyOperationOfACompactionLosesAndDuplicatesNothing) {
+  for (FOp op : {FOp::kWrite, FOp::kSync, FOp::kCreate, FOp::kRename, FOp::kSyncDir, FOp::kRemove}) {
+    for (int n = 1; n <= 8; ++n) {
+      for (bool sticky : {false, true}) {
+        SCOPED_TRACE("op " + std::to_string(static_cast<int>(op)) + " n " + std::to_string(n) + " sticky " +
+                     std::to_string(sticky));
+        MemEnv mem;
+        FaultInjectionEnv env(&mem);
+        {
+          auto s = OpenOrDie(Opts(&env));
+          ASSERT_NE(s, nullptr);
+          FillFourSegments(s.get());
+          env.FailNth(op, n, Status::IOError("injected failure"), sticky);
+          (void)s->CompactNow();
+          if (!sticky) {
+            env.Reset();
+            ASSERT_TRUE(s->CompactNow().ok());  // a later attempt succeeds
+          }
+          ExpectExact(s.get());
+          (void)s->Close();
+        }
+        mem.DropUnsyncedData();
+        auto s = OpenOrDie(Opts(&mem));
+        ASSERT_NE(s, nullptr);
+        ExpectExact(s.get());
+        int64_t count = SpanCountOf(s.get(), 2);
+        EXPECT_EQ(count, 8);
+        // Nothing is left over that the manifest does not list.
+        auto names = mem.GetChildren("/data/segments");
+        EXPECT_EQ(names->size(), s->LiveSegments().size());
+      }
+    }
+  }
+}
+
+TEST(Manifest, PreManifestDirectoryIsAdopted) {
+  MemEnv env;
+  {
+    auto s = OpenOrDie(Opts(&env));
+    FillFourSegments(s.get());
+    ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 4, .span = 1})}).ok());  // stays in the WAL
+    ASSERT_TRUE(s->Close().ok());
+  }
+  // What the previous version left: segments and WAL files, no CURRENT, no MANIFEST.
+  auto top = env.GetChildren("/data");
+  for (const auto& n : *top)
+    if (n == "CURRENT" || n.rfind("MANIFEST-", 0) == 0) ASSERT_TRUE(env.RemoveFile("/data/" + n).ok());
+  auto s = OpenOrDie(Opts(&env));
+  EXPECT_TRUE(s->recovery_report().adopted);
+  EXPECT_EQ(s->LiveSegments().size(), 4u);
+  EXPECT_TRUE(env.FileExists("/data/CURRENT"));
+  ExpectExact(s.get());
+  EXPECT_EQ(SpanIdsOf(s.get(), 4).size(), 1u);
+  ASSERT_TRUE(s->Close().ok());
+  s = OpenOrDie(Opts(&env));
+  EXPECT_FALSE(s->recovery_report().adopted);
+  ExpectExact(s.get());
+}
+
+TEST(Damage, CorruptSegmentIsQuarantinedAndTheRestServes) {
+  MemEnv env;
+  {
+    auto s = OpenOrDie(Opts(&env));
+    ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 1, .span = 1})}).ok());
+    ASSERT_TRUE(s->FlushNow().ok());
+    ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 2, .span = 1})}).ok());
+    ASSERT_TRUE(s->FlushNow().ok());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  auto live = [&] {
+    std::vector<std::string> segs;
+    auto names = env.GetChildren("/data/segments");
+    for (const auto& n : *names)
+      if (n.size() > 4 && n.substr(n.size() - 4) == ".seg") segs.push_back("/data/segments/" + n);
+    std::sort(segs.begin(), segs.end());
+    return segs;
+  };
+  auto segs = live();
+  ASSERT_EQ(segs.size(), 2u);
+  std::string bytes = *ReadFileToString(&env, segs[0]);
+  bytes[bytes.size() - 80] ^= 0x55;  // in the trace table
+  env.PutFile(segs[0], bytes);
+  auto s = OpenOrDie(Opts(&env));
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(s->recovery_report().quarantined.size(), 1u);
+  EXPECT_EQ(s->recovery_report().quarantined[0], segs[0]);
+  EXPECT_NE(s->recovery_report().corruptions[0].find(segs[0]), std::string::npos);
+  EXPECT_EQ(s->Stats().corrupt_segments, 1);
+  EXPECT_TRUE(env.FileExists(segs[0] + ".corrupt"));
+  EXPECT_EQ(s->GetTrace(TraceId(1), {}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
+  ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 3, .span = 1})}).ok());
+  ASSERT_TRUE(s->Close().ok());
+  s = OpenOrDie(Opts(&env));  // the quarantine is durable: no complaint the second time
+  EXPECT_TRUE(s->recovery_report().quarantined.empty());
+  EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
+  EXPECT_EQ(SpanIdsOf(s.get(), 3).size(), 1u);
+}
+
+TEST(Damage, BadBlockFailsOnlyThatTracesReadNamingTheFile) {
+  MemEnv env;
+  {
+    auto s = OpenOrDie(Opts(&env));
+    model::Span a = MakeSpan({.trace = 1, .span = 1});
+    a.set_output_json(std::string(400, 'a'));
+    ASSERT_TRUE(AppendSync(s.get(), {a, MakeSpan({.trace = 2, .span = 1})}).ok());
+    ASSERT_TRUE(s->FlushNow().ok());
+    ASSERT_TRUE(s->Close().ok());
+  }
+  std::string path;
+  auto names = env.GetChildren("/data/segments");
+  for (const auto& n : *names) path = "/data/segments/" + n;
+  std::string bytes = *ReadFileToString(&env, path);
+  size_t at = bytes.find(std::string(400, 'a'));
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 10] = 'b';
+  env.PutFile(path, bytes);
+  auto s = OpenOrDie(Opts(&env));
+  auto d = s->GetTrace(TraceId(1), {});
+  EXPECT_EQ(d.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(d.status().message().find(path), std::string::npos) << d.status().ToString();
+  EXPECT_EQ(s->Stats().corrupt_reads, 1);
+  EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
+}
+
+TEST(Retention, KeepsFailuresDropsSpansThenSummariesPerProject) {
+  MemEnv env;
+  auto o = Opts(&env);
+  o.retention.default_policy = {.full_days = 7, .failed_days = retention::kForever, .summary_days = 30};
+  o.retention.projects["audit"] = {};  // keeps everything forever
+  std::vector<std::string> expired;
+  o.retention.on_expire = [&](const model::TraceSummary& t) { expired.push_back(t.trace_id); };
+  auto s = OpenOrDie(o);
+  const int64_t day0 = 1000 * kDayNs;  // partition 1000
+  struct T {
+    uint64_t id;
+    model::SpanStatus status;
+    std::string project;
+  } traces[] = {{1, model::v1::STATUS_OK, "default"},
+                {2, model::v1::STATUS_ERROR, "default"},
+                {3, model::v1::STATUS_INTERRUPT, "default"},
+                {4, model::v1::STATUS_OK, "audit"}};
+  for (const auto& t : traces) {
+    ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = t.id, .span = 1, .status = t.status,
+                                               .start = day0 + 10, .end = day0 + 20, .project = t.project}),
+                                     MakeSpan({.trace = t.id, .span = 2, .parent = 1, .start = day0 + 11,
+                                               .end = day0 + 19, .project = t.project})})
+                    .ok());
+  }
+  ASSERT_TRUE(s->FlushNow().ok());
+  const int64_t end = day0 + kDayNs;  // partition end
+  ASSERT_TRUE(s->ApplyRetentionNow(end + 6 * kDayNs).ok());
+  for (uint64_t t = 1; t <= 4; ++t) EXPECT_EQ(SpanIdsOf(s.get(), t).size(), 2u);
+  EXPECT_EQ(s->Stats().compactions, 0);  // nothing due: nothing rewritten
+
+  ASSERT_TRUE(s->ApplyRetentionNow(end + 8 * kDayNs).ok());
+  auto d = s->GetTrace(TraceId(1), {});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(d->spans.empty());  // summary only
+  EXPECT_EQ(d->summary.span_count, 2);
+  EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 2u);
+  EXPECT_EQ(SpanIdsOf(s.get(), 3).size(), 2u);
+  EXPECT_EQ(SpanIdsOf(s.get(), 4).size(), 2u);
+  EXPECT_EQ(s->Stats().retention_summarized, 1);
+  ASSERT_TRUE(s->ApplyRetentionNow(end + 9 * kDayNs).ok());  // idempotent
+  EXPECT_EQ(s->Stats().compactions, 1);
+
+  ASSERT_TRUE(s->ApplyRetentionNow(end + 31 * kDayNs).ok());
+  EXPECT_EQ(s->GetTrace(TraceId(1), {}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(expired, std::vector<std::string>{TraceId(1)});
+  EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 2u);
+  EXPECT_EQ(SpanIdsOf(s.get(), 4).size(), 2u);
+  EXPECT_EQ(s->Stats().retention_dropped, 1);
+  TraceQuery q;
+  EXPECT_EQ(s->SearchTraces(q)->traces.size(), 3u);
+  ASSERT_TRUE(s->Close().ok());
+  env.DropUnsyncedData();
+  s = OpenOrDie(o);
+  EXPECT_EQ(s->GetTrace(TraceId(1), {}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(SpanIdsOf(s.get(), 3).size(), 2u);
+}
+
+TEST(Retention, WholePartitionGoesWithoutBeingRead) {
+  MemEnv env;
+  auto o = Opts(&env);
+  o.retention.default_policy = {.full_days = 1, .failed_days = 1, .summary_days = 2};
+  auto s = OpenOrDie(o);
+  const int64_t day0 = 500 * kDayNs;
+  ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 1, .span = 1, .start = day0, .end = day0 + 5}),
+                                   MakeSpan({.trace = 2, .span = 1, .start = day0 + 3 * kDayNs, .end = day0 + 3 * kDayNs + 5})})
+                  .ok());
+  ASSERT_TRUE(s->FlushNow().ok());
+  EXPECT_EQ(s->LiveSegments().size(), 2u);  // one file per day
+  ASSERT_TRUE(s->ApplyRetentionNow(day0 + 3 * kDayNs + 1).ok());
+  EXPECT_EQ(s->LiveSegments().size(), 1u);
+  EXPECT_EQ(s->GetTrace(TraceId(1), {}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
+}
+
+TEST(Retention, PlanShowsWhatEachPartitionHoldsAndWhenItGoes) {
+  MemEnv env;
+  auto o = Opts(&env);
+  const int64_t day0 = 700 * kDayNs;
+  {
+    auto s = OpenOrDie(o);
+    ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 1, .span = 1, .start = day0, .end = day0 + 5}),
+                                     MakeSpan({.trace = 1, .span = 2, .parent = 1, .start = day0, .end = day0 + 5}),
+                                     MakeSpan({.trace = 2, .span = 1, .status = model::v1::STATUS_ERROR,
+                                               .start = day0 + 9, .end = day0 + 10, .project = "p2"}),
+                                     MakeSpan({.trace = 3, .span = 1, .start = day0 + kDayNs, .end = day0 + kDayNs + 1})})
+                    .ok());
+    ASSERT_TRUE(s->FlushNow().ok());
+    // The plan reads beside a live store (no lock taken).
+    retention::RetentionOptions r;
+    r.default_policy = {.full_days = 7, .failed_days = retention::kForever, .summary_days = 30};
+    auto plan = retention::BuildRetentionPlan(&env, "/data", r);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_EQ(plan->partitions.size(), 2u);
+    const auto& p = plan->partitions[0];
+    EXPECT_EQ(p.partition, 700);
+    EXPECT_EQ(retention::FormatTime(p.start_ns), "1971-12-02");
+    ASSERT_EQ(p.projects.size(), 2u);
+    EXPECT_EQ(p.projects[0].project, "default");
+    EXPECT_EQ(p.projects[0].traces, 1);
+    EXPECT_EQ(p.projects[0].spans, 2);
+    EXPECT_EQ(p.projects[1].project, "p2");
+    EXPECT_EQ(p.projects[1].failed, 1);
+    ASSERT_EQ(p.projects[0].ok_transitions.size(), 2u);
+    EXPECT_EQ(p.projects[0].ok_transitions[0].at_ns, p.end_ns + 7 * kDayNs);
+    EXPECT_EQ(p.projects[0].ok_transitions[1].fate, retention::Fate::kGone);
+    EXPECT_TRUE(p.projects[1].failed_transitions.empty());
+  }
+  EXPECT_EQ(retention::BuildRetentionPlan(&env, "/nowhere", {}).status().code(), StatusCode::kNotFound);
+}
+
+TEST(DiskFull, FlushBacksOffRefusesWritesAndRecoversBySelf) {
+  MemEnv mem;
+  FaultInjectionEnv env(&mem);
+  auto o = Opts(&env);
+  auto s = OpenOrDie(o);
+  ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 1, .span = 1})}).ok());
+  env.OnlyPaths("segments/");  // the WAL still writes; segments cannot
+  env.SetDiskFull(true);
+  EXPECT_FALSE(s->FlushNow().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  StoreStats st = s->Stats();
+  EXPECT_TRUE(st.disk_full);
+  // Backing off to 20 ms: a handful of attempts, not a busy loop's thousands.
+  EXPECT_GE(st.flush_failures, 2);
+  EXPECT_LT(st.flush_failures, 60);
+  Status refused = s->Append({MakeSpan({.trace = 1, .span = 2})}, [](Status) {});
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.message().find("disk full"), std::string::npos);
+  env.SetDiskFull(false);
+  Status after;
+  for (int i = 0; i < 2000; ++i) {
+    after = AppendSync(s.get(), {MakeSpan({.trace = 1, .span = 3})});
+    if (after.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(after.ok()) << after.ToString();
+  ASSERT_TRUE(s->WaitForFlush().ok());
+  EXPECT_FALSE(s->Stats().disk_full);
+  EXPECT_EQ(s->LiveSegments().size(), 1u);
+  ASSERT_TRUE(s->Close().ok());
+  mem.DropUnsyncedData();
+  s = OpenOrDie(Opts(&mem));
+  auto ids = SpanIdsOf(s.get(), 1);
+  EXPECT_EQ(ids.count(SpanId(1)), 1u);
+  EXPECT_EQ(ids.count(SpanId(3)), 1u);
+}
+
+TEST(DiskFull, CompactionWaitsForSpace) {
+  MemEnv mem;
+  FaultInjectionEnv env(&mem);
+  auto s = OpenOrDie(Opts(&env));
+  FillFourSegments(s.get());
+  env.OnlyPaths("segments/");
+  env.SetDiskFull(true);
+  Status st = s->CompactNow();
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_EQ(s->LiveSegments().size(), 4u);
+  ExpectExact(s.get());
+  env.SetDiskFull(false);
+  ASSERT_TRUE(s->CompactNow().ok());
+  EXPECT_EQ(s->LiveSegments().size(), 1u);
+  ExpectExact(s.get());
+}
+
+}  // namespace
+}  // namespace sightline::store
