@@ -28,6 +28,7 @@
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "ingest/otlp_decode.h"
+#include "pipeline/pricing.h"
 #include "store/embedded_store.h"
 
 namespace sightline::api::testing {
@@ -174,6 +175,8 @@ class RefusingStore : public store::SpanStore {
 class ServerFixture : public ::testing::Test {
  protected:
   virtual size_t MaxBodyBytes() { return 64u << 20; }
+  // The pricing service ingest and the router use; null (the default): no pricing.
+  virtual pipeline::PricingService* Pricing() { return nullptr; }
 
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -190,8 +193,11 @@ class ServerFixture : public ::testing::Test {
     store_ = std::make_unique<RefusingStore>(real_store_.get());
     ingest::IngestOptions io;
     io.max_request_bytes = MaxBodyBytes();
+    io.pricing = Pricing();
     ingest_ = std::make_unique<ingest::IngestService>(store_.get(), &metrics_, io);
-    router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, RouterOptions{});
+    RouterOptions ro;
+    ro.pricing = Pricing();
+    router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, ro);
     HttpServerOptions ho;
     ho.port = 0;
     ho.max_body_bytes = MaxBodyBytes();

@@ -154,6 +154,9 @@ void WriteSpan(JsonWriter& w, const model::Span& s, const SpanJsonOptions& o) {
   Key(w, "reported_cost_usd");
   if (s.has_reported_cost_usd()) Double(w, s.reported_cost_usd());
   else w.Null();
+  Key(w, "computed_cost_usd");
+  if (s.has_computed_cost_usd()) Double(w, s.computed_cost_usd());
+  else w.Null();
   StrField(w, "tool_name", s.tool_name());
   StrField(w, "tool_call_id", s.tool_call_id());
   StrField(w, "prompt_name", s.prompt_name());

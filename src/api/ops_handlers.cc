@@ -105,6 +105,8 @@ min_duration_ms, max_duration_ms, min_cost_usd, attr.KEY=VALUE, q, limit, cursor
 <li>GET /api/v1/traces/{trace_id}/spans/{span_id}: one span with full payloads</li>
 <li><a href="/api/v1/sessions">GET /api/v1/sessions</a>: search sessions</li>
 <li>GET /api/v1/sessions/{session_id}: one session's traces in order</li>
+<li><a href="/api/v1/pricing/models">GET /api/v1/pricing/models</a>: the price catalogue in force;
+<a href="/api/v1/pricing/unpriced">GET /api/v1/pricing/unpriced</a>: models seen without a price</li>
 <li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a></li>
 </ul>
 <p>From a terminal: <code>sightline traces</code>, <code>sightline trace ID</code>,

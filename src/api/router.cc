@@ -49,6 +49,8 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kIndex: return "/";
     case kUi: return "/ui";
     case kDemo: return "/api/v1/demo";
+    case kPricingModels: return "/api/v1/pricing/models";
+    case kPricingUnpriced: return "/api/v1/pricing/unpriced";
     default: return "other";
   }
 }
@@ -108,6 +110,9 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   } else if (n >= 3 && is(0, "api") && is(1, "v1") && is(2, "sessions")) {
     if (n == 3) route = kSearchSessions;
     else if (n == 4) route = kGetSession;
+  } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "pricing")) {
+    if (is(3, "models")) route = kPricingModels;
+    else if (is(3, "unpriced")) route = kPricingUnpriced;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "demo")) {
     route = kDemo;
     allowed = http::verb::post;
@@ -155,6 +160,8 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
       return answer(options_.ui->Serve(seg, std::string_view(ae.data(), ae.size())));
     }
     case kDemo: return LoadDemo(std::move(answer));
+    case kPricingModels: return answer(PricingModels());
+    case kPricingUnpriced: return answer(PricingUnpriced());
     default: break;
   }
   // REST reads: off the io threads.

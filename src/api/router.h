@@ -6,6 +6,8 @@
 //   - REST reads (rest_handlers.cc) run on a small query pool, since store reads may
 //     touch the disk, and answer from there;
 //   - health, readiness, metrics and the index page (ops_handlers.cc) answer at once;
+//   - the pricing catalogue in force and the unpriced models (pricing_handlers.cc)
+//     answer at once from memory;
 //   - with a web UI loaded (static_files.h), every other GET outside /api and /v1
 //     answers with its files or index.html (deep links); POST /api/v1/demo
 //     (demo_handler.cc) ingests the demo run for the UI's empty state.
@@ -14,7 +16,8 @@
 // label cardinality stays fixed.
 //
 // Thread-safety: Handle may run concurrently on any io thread. The store, the ingest
-// service and the registry must outlive the router and its pending answers.
+// service, the pricing service and the registry must outlive the router and its
+// pending answers.
 #pragma once
 
 #include <array>
@@ -30,6 +33,7 @@
 #include "api/static_files.h"
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
+#include "pipeline/pricing.h"
 #include "store/span_store.h"
 
 namespace sightline::api {
@@ -41,6 +45,9 @@ struct RouterOptions {
   std::string grpc_endpoint = "http://127.0.0.1:4317";
   // The web UI (serve --ui-dir); null: / answers with the plain index page.
   std::shared_ptr<const StaticFiles> ui;
+  // The pricing service ingest prices with (/api/v1/pricing/*); null: those routes
+  // answer 404 saying pricing is off.
+  pipeline::PricingService* pricing = nullptr;
 };
 
 class ApiRouter {
@@ -79,6 +86,8 @@ class ApiRouter {
     kIndex,
     kUi,
     kDemo,
+    kPricingModels,
+    kPricingUnpriced,
     kUnknown,
     kRouteCount,
   };
@@ -101,6 +110,9 @@ class ApiRouter {
   HttpResponse Readyz();
   HttpResponse MetricsPage();
   HttpResponse IndexPage(std::string_view host);
+  // pricing_handlers.cc
+  HttpResponse PricingModels();
+  HttpResponse PricingUnpriced();
   // demo_handler.cc: ingests the demo run through the ingest service.
   void LoadDemo(Responder respond);
 

@@ -45,6 +45,14 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     cfg->ui_dir = v;
     return Status::OK();
   }
+  if (s.key == "pricing_file") {
+    std::error_code ec;
+    if (v.empty()) return Invalid(s, source, v, "must name a file");
+    if (!std::filesystem::is_regular_file(v, ec))
+      return Invalid(s, source, v, "no such file (leave it unset to use DATA/pricing.toml when present)");
+    cfg->pricing_file = v;
+    return Status::OK();
+  }
   if (s.key == "fsync") {
     if (v != "batch" && v != "always" && v != "never") return Invalid(s, source, v, "expected batch, always or never");
     cfg->fsync = v;
@@ -190,6 +198,8 @@ const std::vector<SettingInfo>& ServerSettings() {
        "Memtable size at which it is flushed to a segment"},
       {"http_threads", "--http-threads", "SIGHTLINE_HTTP_THREADS", "HTTP I/O threads"},
       {"ui_dir", "--ui-dir", "SIGHTLINE_UI_DIR", "Built web UI folder (default: ui/ beside the binary)"},
+      {"pricing_file", "--pricing-file", "SIGHTLINE_PRICING_FILE",
+       "Your model prices, re-read on change (default: DATA/pricing.toml; docs/pricing.md)"},
   };
   return kSettings;
 }

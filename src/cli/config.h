@@ -33,6 +33,9 @@ struct ServerConfig {
   // The built web UI (index.html + assets/). Empty: the `ui` folder beside the
   // binary, when there is one; otherwise / shows a plain page about the API.
   std::string ui_dir;
+  // The user's price catalogue (docs/pricing.md), re-read live. Empty: DATA/pricing.toml
+  // (absent is fine); named explicitly, it must exist.
+  std::string pricing_file;
   std::string config_file;  // the TOML file read, empty when none
   // [retention] of the TOML file (docs/retention.md); TOML only, no flags.
   store::retention::RetentionOptions retention;

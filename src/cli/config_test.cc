@@ -158,5 +158,29 @@ TEST_F(ConfigTest, UiDirMustHoldABuiltUi) {
   EXPECT_NE(unbuilt.status().message().find("--ui-dir"), std::string::npos);
 }
 
+TEST_F(ConfigTest, PricingFileFromFlagEnvOrTomlMustExist) {
+  auto none = LoadServerConfig(Sources());
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->pricing_file, "");  // serve uses DATA/pricing.toml
+
+  const std::string mine = WriteToml("prices.toml", "");
+  const std::string other = WriteToml("other-prices.toml", "");
+  auto flag = LoadServerConfig(Sources({{"pricing_file", mine}}, {{"SIGHTLINE_PRICING_FILE", other}}));
+  ASSERT_TRUE(flag.ok()) << flag.status().ToString();
+  EXPECT_EQ(flag->pricing_file, mine);
+  auto env = LoadServerConfig(Sources({}, {{"SIGHTLINE_PRICING_FILE", other}}));
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->pricing_file, other);
+  auto toml = LoadServerConfig(Sources({}, {}, WriteToml("p.toml", "pricing_file = \"" + mine + "\"\n")));
+  ASSERT_TRUE(toml.ok()) << toml.status().ToString();
+  EXPECT_EQ(toml->pricing_file, mine);
+
+  // A named file that is not there is a typo, not "no prices of yours".
+  auto missing = LoadServerConfig(Sources({{"pricing_file", (dir_ / "nope.toml").string()}}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("--pricing-file"), std::string::npos) << missing.status().message();
+  EXPECT_NE(missing.status().message().find("no such file"), std::string::npos) << missing.status().message();
+}
+
 }  // namespace
 }  // namespace sightline::cli

@@ -1,13 +1,17 @@
 // `sightline serve`: runs the server on the embedded store.
 //
 // Start-up: configuration (cli/config.h) is resolved and validated first (exit 2
-// naming the setting); then the store opens (recovery), the HTTP and gRPC listeners
+// naming the setting); then the price catalogue loads (shipped + DATA/pricing.toml or
+// --pricing-file; exit 2 naming the file, line and problem when it does not parse);
+// then the store opens (recovery), the HTTP and gRPC listeners
 // bind, a start line goes to stderr, and the line
 //   sightline: listening http=127.0.0.1:PORT grpc=127.0.0.1:PORT
 // goes to stdout (the real ports, so tests can ask for port 0).
 // Shutdown on SIGTERM/SIGINT: /readyz turns 503, listeners stop accepting, in-flight
 // requests finish (their appends become durable), the store closes (flush, sync),
-// exit 0.
+// exit 0. While running, the main thread re-checks the pricing file (at most every
+// reload interval, 2 s) on a 250 ms tick, so an edit applies (or a bad one is logged,
+// once) even when no span arrives.
 #include <signal.h>
 
 #include <chrono>
@@ -24,6 +28,7 @@
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "ingest/otlp_grpc.h"
+#include "pipeline/pricing.h"
 #include "store/embedded_store.h"
 
 namespace sightline::cli {
@@ -72,6 +77,21 @@ std::string Endpoint(const std::string& host, int port) {
 }
 
 int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
+  // Prices first: a broken pricing file is configuration, found before recovery runs.
+  MetricsRegistry metrics;
+  pipeline::PricingService::Options po;
+  po.user_file = cfg.pricing_file.empty() ? (std::filesystem::path(cfg.data) / "pricing.toml").string()
+                                          : cfg.pricing_file;
+  po.metrics = &metrics;
+  po.logger = [](const std::string& line) { std::fprintf(stderr, "sightline: %s\n", line.c_str()); };
+  auto priced = pipeline::PricingService::Create(po);
+  if (!priced.ok()) {
+    std::fprintf(stderr, "sightline serve: the pricing file %s cannot be used: %s\n", po.user_file.c_str(),
+                 priced.status().message().c_str());
+    return 2;
+  }
+  std::unique_ptr<pipeline::PricingService> pricing = std::move(priced).value();
+
   store::EmbeddedStoreOptions so;
   so.dir = cfg.data;
   so.fsync = PolicyOf(cfg.fsync);
@@ -86,10 +106,10 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   }
   std::unique_ptr<store::EmbeddedStore> store = std::move(opened).value();
 
-  MetricsRegistry metrics;
   ingest::IngestOptions io;
   io.max_request_bytes = cfg.max_request_bytes;
   io.max_attribute_bytes = cfg.max_attribute_bytes;
+  io.pricing = pricing.get();
   ingest::IngestService ingest(store.get(), &metrics, io);
 
   api::HttpServerOptions ho;
@@ -126,6 +146,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   auto ui = LoadUi(cfg);
   if (!ui.ok()) return fail(ui.status());
   ro.ui = *ui;
+  ro.pricing = pricing.get();
   router = std::make_unique<api::ApiRouter>(store.get(), &ingest, &metrics, ro);
   auto http_port = http.Start();
   if (!http_port.ok()) return fail(http_port.status());
@@ -133,17 +154,22 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
 
   const auto& rec = store->recovery_report();
   std::fprintf(stderr,
-               "sightline: serving data=%s fsync=%s http=%s grpc=%s ui=%s config=%s (recovered %llu spans from "
-               "%llu segments, %llu WAL files)\n",
+               "sightline: serving data=%s fsync=%s http=%s grpc=%s ui=%s config=%s pricing=%s (%zu models) "
+               "(recovered %llu spans from %llu segments, %llu WAL files)\n",
                cfg.data.c_str(), cfg.fsync.c_str(), http_desc.c_str(), grpc_desc.c_str(),
-               ro.ui ? ro.ui->dir().c_str() : "none",
-               cfg.config_file.empty() ? "none" : cfg.config_file.c_str(), static_cast<unsigned long long>(rec.spans),
+               ro.ui ? ro.ui->dir().c_str() : "none", cfg.config_file.empty() ? "none" : cfg.config_file.c_str(),
+               po.user_file.c_str(), pricing->catalogue()->models().size(), static_cast<unsigned long long>(rec.spans),
                static_cast<unsigned long long>(rec.segments), static_cast<unsigned long long>(rec.wal_files));
   std::fprintf(stdout, "sightline: listening http=%s grpc=%s\n", http_desc.c_str(), grpc_desc.c_str());
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    const timespec tick{0, 250'000'000};
+    sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig > 0) break;
+    pricing->MaybeReload();  // EAGAIN (a second passed) or EINTR
+  }
   std::fprintf(stderr, "sightline: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
   router->SetDraining();

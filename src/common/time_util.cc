@@ -99,7 +99,7 @@ std::string FormatRfc3339(int64_t unix_ns) {
   time_t t = static_cast<time_t>(secs);
   struct tm tm;
   gmtime_r(&t, &tm);
-  char buf[40];
+  char buf[80];  // room for any int fields, so GCC's -Wformat-truncation has no case
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;

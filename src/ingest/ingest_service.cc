@@ -128,7 +128,10 @@ void IngestService::Submit(IngestRequest request, Callback done) {
   }
   if (result.rejected > 0 && result.message.empty()) result.message = std::to_string(result.rejected) + " spans rejected";
 
-  // 4. Store. Nothing valid: answer at once.
+  // 4. Price model calls (a few compares per span for everything else).
+  if (options_.pricing != nullptr && !norm.spans.empty()) options_.pricing->Apply(&norm.spans);
+
+  // 5. Store. Nothing valid: answer at once.
   if (norm.spans.empty()) return done(std::move(result));
   const int64_t n = static_cast<int64_t>(norm.spans.size());
   // done is shared between the synchronous refusal path and the store's callback;

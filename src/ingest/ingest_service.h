@@ -1,6 +1,6 @@
 // IngestService: the receiving half shared by OTLP/HTTP and OTLP/gRPC. It takes one
 // request body as it came off the wire and carries it to the store:
-//   inflate (bounded) -> decode (protobuf | OTLP JSON) -> normalise -> SpanStore::Append
+//   inflate (bounded) -> decode (protobuf | OTLP JSON) -> normalise -> price -> SpanStore::Append
 // and reports, asynchronously, how many spans the store made durable and how many
 // were rejected (with the decoder's and the normaliser's reasons merged).
 //
@@ -11,10 +11,12 @@
 // Metrics (all in the registry given): sightline_spans_received_total,
 // sightline_spans_accepted_total, sightline_spans_rejected_total{reason},
 // sightline_ingest_bytes_total{encoding}, sightline_requests_rejected_total{reason},
-// sightline_attribute_values_truncated_total.
+// sightline_attribute_values_truncated_total. The pricing service, when given, keeps
+// its own (sightline_spans_priced_total, sightline_spans_unpriced_total, ...).
 //
-// Thread-safety: Submit may be called concurrently from any thread. The store and the
-// registry must outlive the service and every callback it has pending.
+// Thread-safety: Submit may be called concurrently from any thread. The store, the
+// registry and the pricing service must outlive the service and every callback it has
+// pending.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +27,7 @@
 #include "common/env.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "pipeline/pricing.h"
 #include "store/span_store.h"
 
 namespace sightline::ingest {
@@ -34,6 +37,9 @@ enum class BodyFormat { kProtobuf, kJson };
 struct IngestOptions {
   size_t max_request_bytes = 64u << 20;   // after decompression (--max-request-bytes)
   size_t max_attribute_bytes = 4u << 20;  // --max-attribute-bytes
+  // Sets computed costs (and cost_usd where the client reported none) on model-call
+  // spans before they are stored (docs/pricing.md). Null: spans keep reported costs only.
+  pipeline::PricingService* pricing = nullptr;
 };
 
 struct IngestRequest {

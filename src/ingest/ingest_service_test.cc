@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/mem_env.h"
 #include "ingest/otlp_decode.h"
+#include "pipeline/pricing.h"
 
 namespace sightline::ingest {
 namespace {
@@ -197,6 +199,97 @@ TEST_F(IngestServiceTest, AllSpansInvalidAnswersAtOnceWithRejections) {
   EXPECT_EQ(out->rejected, 2);
   EXPECT_FALSE(out->message.empty());
   EXPECT_TRUE(store_.appended.empty());
+}
+
+// One model-call span: `chat` operation, provider, model, token counts and, when
+// reported >= 0, a client-reported cost.
+void AddLlmSpan(ExportRequest* req, int n, const std::string& model, int64_t in, int64_t out, double reported = -1) {
+  auto* s = req->mutable_resource_spans(0)->mutable_scope_spans(0)->add_spans();
+  s->set_trace_id(std::string(16, '\x09'));
+  s->set_span_id(std::string(7, '\x02') + static_cast<char>(n));
+  s->set_name("chat " + model);
+  s->set_start_time_unix_nano(1'760'000'000'000'000'000);  // 2025-10-09
+  s->set_end_time_unix_nano(1'760'000'001'000'000'000);
+  auto attr = [&](const std::string& key) {
+    auto* kv = s->add_attributes();
+    kv->set_key(key);
+    return kv->mutable_value();
+  };
+  attr("gen_ai.operation.name")->set_string_value("chat");
+  attr("gen_ai.provider.name")->set_string_value("acme");
+  attr("gen_ai.request.model")->set_string_value(model);
+  attr("gen_ai.usage.input_tokens")->set_int_value(in);
+  attr("gen_ai.usage.output_tokens")->set_int_value(out);
+  if (reported >= 0) attr("gen_ai.usage.cost")->set_double_value(reported);
+}
+
+TEST_F(IngestServiceTest, PricesModelCallsBeforeTheStoreKeepingReportedCosts) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir("/data").ok());
+  env.PutFile("/data/pricing.toml", R"(
+[[model]]
+id = "acme/test-llm"
+provider = "acme"
+match = "test-llm(-\d+)?"
+[[model.price]]
+from = "2025-01-01"
+input = 2.0
+output = 8.0
+)");
+  auto pricing = pipeline::PricingService::Create(
+      {.env = &env, .user_file = "/data/pricing.toml", .metrics = &metrics_});
+  ASSERT_TRUE(pricing.ok()) << pricing.status().ToString();
+  IngestOptions o;
+  o.pricing = pricing->get();
+  Make(o);
+
+  ExportRequest req = Request(1);  // span 0: a plain span, never priced
+  AddLlmSpan(&req, 1, "test-llm-2", 1000, 500);
+  AddLlmSpan(&req, 2, "test-llm", 1000, 500, /*reported=*/0.5);
+  AddLlmSpan(&req, 3, "mystery-model", 10, 10);
+  AddLlmSpan(&req, 4, "mystery-model", 10, 10);
+  Submit(req.SerializeAsString());
+  ASSERT_EQ(store_.appended.size(), 5u);
+  const auto& plain = store_.appended[0];
+  EXPECT_FALSE(plain.has_cost_usd());
+  EXPECT_FALSE(plain.has_computed_cost_usd());
+
+  const double want = 1000 * 2.0 / 1e6 + 500 * 8.0 / 1e6;  // 0.006
+  const auto& computed = store_.appended[1];
+  EXPECT_EQ(computed.cost_source(), model::v1::COST_COMPUTED);
+  EXPECT_DOUBLE_EQ(computed.cost_usd(), want);
+  EXPECT_DOUBLE_EQ(computed.computed_cost_usd(), want);
+
+  const auto& reported = store_.appended[2];  // the client's figure wins, ours is kept
+  EXPECT_EQ(reported.cost_source(), model::v1::COST_REPORTED);
+  EXPECT_DOUBLE_EQ(reported.cost_usd(), 0.5);
+  EXPECT_DOUBLE_EQ(reported.reported_cost_usd(), 0.5);
+  EXPECT_DOUBLE_EQ(reported.computed_cost_usd(), want);
+
+  const auto& unknown = store_.appended[3];
+  EXPECT_FALSE(unknown.has_cost_usd());
+  EXPECT_EQ(unknown.cost_source(), model::v1::COST_UNKNOWN);
+  auto unpriced = (*pricing)->Unpriced();
+  ASSERT_EQ(unpriced.size(), 1u);
+  EXPECT_EQ(unpriced[0].provider, "acme");
+  EXPECT_EQ(unpriced[0].model, "mystery-model");
+  EXPECT_EQ(unpriced[0].spans, 2);
+  EXPECT_TRUE(Has("sightline_spans_priced_total 2\n"));
+  EXPECT_TRUE(Has("sightline_spans_unpriced_total 2\n"));
+  EXPECT_TRUE(Has("sightline_pricing_reload_errors_total 0\n"));
+}
+
+TEST_F(IngestServiceTest, WithoutPricingOnlyReportedCostsAreKept) {
+  ExportRequest req = Request(0);
+  AddLlmSpan(&req, 1, "gpt-4o", 1000, 500);
+  AddLlmSpan(&req, 2, "gpt-4o", 1000, 500, /*reported=*/0.25);
+  Submit(req.SerializeAsString());
+  ASSERT_EQ(store_.appended.size(), 2u);
+  EXPECT_FALSE(store_.appended[0].has_cost_usd());
+  EXPECT_FALSE(store_.appended[0].has_computed_cost_usd());
+  EXPECT_DOUBLE_EQ(store_.appended[1].cost_usd(), 0.25);
+  EXPECT_FALSE(store_.appended[1].has_computed_cost_usd());
+  EXPECT_FALSE(Has("sightline_spans_priced_total"));
 }
 
 }  // namespace

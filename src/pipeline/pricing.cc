@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 #include <sstream>
+#include <tuple>
 
 #include <toml++/toml.h>
 
@@ -217,40 +218,91 @@ Result<std::unique_ptr<PricingService>> PricingService::Create(Options options) 
   SL_ASSIGN_OR_RETURN(s->shipped_, Catalogue::Parse(ShippedPricingToml(), "data/pricing.toml (shipped)"));
   s->current_ = std::make_shared<const Catalogue>(s->shipped_);
   SL_RETURN_IF_ERROR(s->Reload());
+  if (MetricsRegistry* m = s->opts_.metrics) {
+    s->priced_metric_ = m->GetCounter("sightline_spans_priced_total",
+                                      "Model-call spans given a cost from the pricing catalogue.");
+    s->unpriced_metric_ = m->GetCounter("sightline_spans_unpriced_total",
+                                        "Model-call spans with tokens whose model has no price "
+                                        "(GET /api/v1/pricing/unpriced lists them).");
+    s->reload_errors_metric_ = m->GetCounter("sightline_pricing_reload_errors_total",
+                                             "Edits of the user pricing file refused (the prices in force stay).");
+    s->reload_ok_metric_ = m->GetGauge("sightline_pricing_last_reload_successful",
+                                       "1 when the user pricing file in its current content is in force, else 0.");
+    s->reload_ok_metric_->Set(1);
+  }
+  std::lock_guard<std::mutex> l(s->mu_);
+  s->started_ = true;
   return s;
+}
+
+Status PricingService::ReadUserFile(std::string* text) const {
+  text->clear();
+  if (opts_.user_file.empty() || !opts_.env->FileExists(opts_.user_file)) return Status::OK();
+  auto f = opts_.env->NewSequentialFile(opts_.user_file);
+  if (!f.ok()) return f.status().WithContext(opts_.user_file);
+  std::string scratch;
+  for (;;) {
+    std::string_view chunk;
+    Status st = (*f)->Read(1 << 16, &scratch, &chunk);
+    if (!st.ok()) return st.WithContext(opts_.user_file);
+    if (chunk.empty()) break;
+    text->append(chunk);
+    if (text->size() > (16u << 20)) return Status::TooLarge(opts_.user_file + ": larger than 16 MiB");
+  }
+  return Status::OK();
 }
 
 Status PricingService::Reload() {
   std::lock_guard<std::mutex> reload(reload_mu_);
   std::string text;
-  if (!opts_.user_file.empty() && opts_.env->FileExists(opts_.user_file)) {
-    auto f = opts_.env->NewSequentialFile(opts_.user_file);
-    if (!f.ok()) return f.status();
-    std::string scratch;
-    for (;;) {
-      std::string_view chunk;
-      SL_RETURN_IF_ERROR((*f)->Read(1 << 16, &scratch, &chunk));
-      if (chunk.empty()) break;
-      text.append(chunk);
-      if (text.size() > (16u << 20)) return Status::TooLarge(opts_.user_file + ": larger than 16 MiB");
-    }
-  }
+  Status read = ReadUserFile(&text);
+  if (!read.ok()) return ReloadFailed(std::move(read), std::string());
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (text == user_text_ && current_) return last_error_;
+    if (text == user_text_ && current_) {  // unchanged, or an edit reverted to what is in force
+      last_error_ = Status::OK();
+      failed_text_.clear();
+      if (reload_ok_metric_) reload_ok_metric_->Set(1);
+      return Status::OK();
+    }
+    // Refused already (parse errors only: a read error says nothing about the content).
+    if (last_error_.code() == StatusCode::kInvalidArgument && text == failed_text_) return last_error_;
   }
   auto user = Catalogue::Parse(text, opts_.user_file);
-  std::lock_guard<std::mutex> l(mu_);
-  if (!user.ok()) {
-    last_error_ = user.status();  // keep the catalogue in force
-    return last_error_;
-  }
+  if (!user.ok()) return ReloadFailed(user.status(), std::move(text));
+  const size_t user_models = user->size();
   std::vector<ModelPricing> models = std::move(*user);
   models.insert(models.end(), shipped_.begin(), shipped_.end());
-  current_ = std::make_shared<const Catalogue>(std::move(models));
-  user_text_ = std::move(text);
-  last_error_ = Status::OK();
+  bool started;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    current_ = std::make_shared<const Catalogue>(std::move(models));
+    user_text_ = std::move(text);
+    last_error_ = Status::OK();
+    failed_text_.clear();
+    started = started_;
+  }
+  if (reload_ok_metric_) reload_ok_metric_->Set(1);
+  if (started && opts_.logger)
+    opts_.logger("pricing: " + opts_.user_file + " reloaded: " + std::to_string(user_models) + " models of yours, " +
+                 std::to_string(shipped_.size()) + " shipped");
   return Status::OK();
+}
+
+Status PricingService::ReloadFailed(Status status, std::string text) {
+  bool news, started;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    news = last_error_.ok() || text != failed_text_ || status.message() != last_error_.message();
+    last_error_ = status;
+    failed_text_ = std::move(text);
+    started = started_;
+  }
+  if (!started || !news) return status;  // at start-up, Create's caller reports it
+  if (reload_errors_metric_) reload_errors_metric_->Inc();
+  if (reload_ok_metric_) reload_ok_metric_->Set(0);
+  if (opts_.logger) opts_.logger("pricing: edit refused, the prices in force stay: " + status.message());
+  return status;
 }
 
 void PricingService::MaybeReload() {
@@ -276,6 +328,7 @@ void PricingService::Apply(std::vector<model::Span>* spans) {
   MaybeReload();
   std::shared_ptr<const Catalogue> cat = catalogue();
   std::map<std::pair<std::string, std::string>, int64_t> missing;
+  int64_t priced = 0;
   for (model::Span& s : *spans) {
     const auto kind = s.kind();
     if (kind != model::v1::KIND_LLM && kind != model::v1::KIND_EMBEDDING && kind != model::v1::KIND_RERANK) continue;
@@ -292,12 +345,14 @@ void PricingService::Apply(std::vector<model::Span>* spans) {
     u.cache_write = s.cache_write_tokens();
     u.reasoning = s.reasoning_tokens();
     const double cost = CostOf(*m, u, s.start_ns());
+    ++priced;
     s.set_computed_cost_usd(cost);
     if (s.cost_source() != model::v1::COST_REPORTED) {
       s.set_cost_usd(cost);
       s.set_cost_source(model::v1::COST_COMPUTED);
     }
   }
+  if (priced > 0 && priced_metric_) priced_metric_->Inc(static_cast<double>(priced));
   if (missing.empty()) return;
   int64_t total = 0;
   std::lock_guard<std::mutex> l(mu_);
@@ -313,6 +368,7 @@ void PricingService::Apply(std::vector<model::Span>* spans) {
     }
   }
   unpriced_total_.fetch_add(total, std::memory_order_relaxed);
+  if (unpriced_metric_) unpriced_metric_->Inc(static_cast<double>(total));
 }
 
 std::vector<UnpricedModel> PricingService::Unpriced() const {
@@ -321,7 +377,10 @@ std::vector<UnpricedModel> PricingService::Unpriced() const {
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& [k, n] : unpriced_) out.push_back({k.first, k.second, n});
   }
-  std::sort(out.begin(), out.end(), [](const UnpricedModel& a, const UnpricedModel& b) { return a.spans > b.spans; });
+  std::sort(out.begin(), out.end(), [](const UnpricedModel& a, const UnpricedModel& b) {
+    if (a.spans != b.spans) return a.spans > b.spans;
+    return std::tie(a.provider, a.model) < std::tie(b.provider, b.model);
+  });
   return out;
 }
 

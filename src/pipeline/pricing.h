@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/metrics.h"
 #include "common/status.h"
 #include "model/span.h"
 
@@ -106,7 +108,12 @@ struct UnpricedModel {
 // PricingService: prices spans at ingest against the shipped catalogue plus the user's
 // file, which it re-reads (at most every reload_interval) when its content changed, so
 // an edit applies without a restart. A user file that does not parse is reported
-// (last_error) and the previous catalogue stays in force.
+// (last_error, the logger once per distinct bad content, the reload-error counter) and
+// the previous catalogue stays in force.
+//
+// Metrics (when a registry is given): sightline_spans_priced_total,
+// sightline_spans_unpriced_total, sightline_pricing_reload_errors_total,
+// sightline_pricing_last_reload_successful.
 class PricingService {
  public:
   struct Options {
@@ -114,6 +121,9 @@ class PricingService {
     std::string user_file;  // DATA_DIR/pricing.toml; empty: shipped catalogue only
     int64_t reload_interval_ms = 2000;
     size_t max_unpriced_models = 1000;  // past it, further models count under "other"
+    MetricsRegistry* metrics = nullptr;  // null: no metrics; must outlive the service
+    // Reports reloads after start-up (a new catalogue, a refused edit); null: silent.
+    std::function<void(const std::string&)> logger;
   };
   // Fails when the shipped catalogue or the user file does not parse.
   static Result<std::unique_ptr<PricingService>> Create(Options options);
@@ -125,6 +135,10 @@ class PricingService {
 
   // Re-reads the user file now if it changed. OK when it parsed (or is absent).
   Status Reload();
+  // Reload() when reload_interval has passed since the last check; cheap otherwise.
+  // Apply calls it; a server also calls it on a timer so edits are seen (and bad ones
+  // logged) without traffic.
+  void MaybeReload();
   std::shared_ptr<const Catalogue> catalogue() const;
   std::vector<UnpricedModel> Unpriced() const;
   int64_t unpriced_spans() const { return unpriced_total_.load(std::memory_order_relaxed); }
@@ -132,7 +146,9 @@ class PricingService {
 
  private:
   explicit PricingService(Options options) : opts_(std::move(options)) {}
-  void MaybeReload();
+  Status ReadUserFile(std::string* text) const;
+  // Records a failed reload of `text`; counts and logs it when it is news.
+  Status ReloadFailed(Status status, std::string text);
 
   Options opts_;
   std::vector<ModelPricing> shipped_;
@@ -140,10 +156,17 @@ class PricingService {
   std::shared_ptr<const Catalogue> current_;  // guarded by mu_
   std::string user_text_;                     // guarded by mu_: the content in force
   Status last_error_;                         // guarded by mu_
+  std::string failed_text_;                   // guarded by mu_: the content last refused
+  bool started_ = false;                      // guarded by mu_: Create has returned
   std::map<std::pair<std::string, std::string>, int64_t> unpriced_;  // guarded by mu_
   std::atomic<int64_t> next_check_ns_{0};
   std::atomic<int64_t> unpriced_total_{0};
   std::mutex reload_mu_;  // one reloader at a time
+  // Metrics, null without a registry.
+  Counter* priced_metric_ = nullptr;
+  Counter* unpriced_metric_ = nullptr;
+  Counter* reload_errors_metric_ = nullptr;
+  Gauge* reload_ok_metric_ = nullptr;
 };
 
 }  // namespace sightline::pipeline

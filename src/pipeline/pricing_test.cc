@@ -224,5 +224,46 @@ output = 0.0
   EXPECT_NE((*svc)->last_error().message().find("`match` is required"), std::string::npos);
 }
 
+TEST(PricingTest, RefusedEditsAreLoggedAndCountedOncePerChange) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir("/data").ok());
+  const std::string good = "[[model]]\nid = \"acme/a\"\nmatch = \"a\"\n[[model.price]]\nfrom = \"2020-01-01\"\n"
+                           "input = 1.0\noutput = 1.0\n";
+  ASSERT_TRUE(WriteFile(&env, "/data/pricing.toml", good).ok());
+  MetricsRegistry metrics;
+  std::vector<std::string> log;
+  auto svc = PricingService::Create({.env = &env,
+                                     .user_file = "/data/pricing.toml",
+                                     .reload_interval_ms = 0,
+                                     .metrics = &metrics,
+                                     .logger = [&log](const std::string& line) { log.push_back(line); }});
+  ASSERT_TRUE(svc.ok()) << svc.status().ToString();
+  EXPECT_TRUE(log.empty()) << "start-up is the caller's to report";
+  auto has = [&](const std::string& line) { return metrics.Render().find(line) != std::string::npos; };
+  EXPECT_TRUE(has("sightline_pricing_last_reload_successful 1\n"));
+
+  ASSERT_TRUE(WriteFile(&env, "/data/pricing.toml", "[[model]\n").ok());
+  for (int i = 0; i < 3; ++i) (*svc)->MaybeReload();  // the same bad content: one report
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("/data/pricing.toml:1:"), std::string::npos) << log[0];
+  EXPECT_NE(log[0].find("prices in force stay"), std::string::npos) << log[0];
+  EXPECT_TRUE(has("sightline_pricing_reload_errors_total 1\n"));
+  EXPECT_TRUE(has("sightline_pricing_last_reload_successful 0\n"));
+  EXPECT_EQ((*svc)->catalogue()->Find("", "a")->id, "acme/a");
+
+  ASSERT_TRUE(WriteFile(&env, "/data/pricing.toml", "[[model]]\nid = \"x\"\n").ok());  // another bad edit
+  (*svc)->MaybeReload();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_NE(log[1].find("`match` is required"), std::string::npos) << log[1];
+  EXPECT_TRUE(has("sightline_pricing_reload_errors_total 2\n"));
+
+  ASSERT_TRUE(WriteFile(&env, "/data/pricing.toml", good + "\n# fixed\n").ok());
+  (*svc)->MaybeReload();
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_NE(log[2].find("reloaded: 1 models of yours"), std::string::npos) << log[2];
+  EXPECT_TRUE((*svc)->last_error().ok());
+  EXPECT_TRUE(has("sightline_pricing_last_reload_successful 1\n"));
+}
+
 }  // namespace
 }  // namespace sightline::pipeline

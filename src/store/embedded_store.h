@@ -183,7 +183,13 @@ class EmbeddedStore final : public SpanStore {
   void CompactLoop();
   Result<bool> CompactOnce();  // compact_mu_ held; false: nothing to do
   Status RetentionPass(int64_t now_ns);  // compact_mu_ held
-  Status Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result);
+  // quarantine: the inputs are renamed *.corrupt instead of being deleted.
+  Status Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result, bool quarantine = false);
+  // A read found damage in segment `number`: the compaction thread salvages it.
+  void ReportDamage(uint64_t number);
+  // Copies the readable traces of a damaged file into a new one (the damaged parts
+  // keep their summaries) and quarantines the file. compact_mu_ held.
+  Status SalvageOne(uint64_t number);
   retention::Fate FateOf(const TraceKey& id, const TraceAgg& partial, const StringPool& pool, int64_t partition,
                          int64_t now_ns);
 
@@ -250,6 +256,7 @@ class EmbeddedStore final : public SpanStore {
   bool comp_stop_ = false;         // guarded by comp_wait_mu_
   std::atomic<bool> comp_stop_flag_{false};
   std::vector<uint64_t> damaged_;  // guarded by compact_mu_: files a compaction could not read
+  std::vector<uint64_t> salvage_queue_;  // guarded by comp_wait_mu_: files reads found damaged
 
   std::thread writer_, flusher_, compactor_;
   std::mutex close_mu_;

@@ -27,10 +27,27 @@ void EmbeddedStore::CompactLoop() {
     int64_t wait_ms = failures > 0 ? Backoff(failures) : std::max<int64_t>(1, opts_.compaction.interval_ms);
     {
       std::unique_lock<std::mutex> l(comp_wait_mu_);
-      comp_cv_.wait_for(l, std::chrono::milliseconds(wait_ms), [&] { return comp_stop_; });
+      comp_cv_.wait_for(l, std::chrono::milliseconds(wait_ms), [&] { return comp_stop_ || !salvage_queue_.empty(); });
       if (comp_stop_) return;
     }
     Status s;
+    for (;;) {
+      uint64_t number = 0;
+      {
+        std::lock_guard<std::mutex> l(comp_wait_mu_);
+        if (salvage_queue_.empty()) break;
+        number = salvage_queue_.front();
+        salvage_queue_.erase(salvage_queue_.begin());
+      }
+      std::lock_guard<std::mutex> c(compact_mu_);
+      if (comp_stop_flag_) return;
+      if (Status v = SalvageOne(number); !v.ok()) {
+        s = v;
+        std::lock_guard<std::mutex> l(comp_wait_mu_);
+        salvage_queue_.push_back(number);  // retried after the backoff
+        break;
+      }
+    }
     if (opts_.retention.Enabled() && env_->MonotonicNanos() >= next_retention) {
       std::lock_guard<std::mutex> c(compact_mu_);
       s = RetentionPass(env_->NowNanos());
@@ -138,9 +155,12 @@ Result<bool> EmbeddedStore::CompactOnce() {
     if (merged.status().code() == StatusCode::kCorruption) {
       // A damaged input: leave this run alone (its other traces keep serving) rather
       // than retry it forever; reads of the damaged trace report the damage.
-      for (uint64_t n : numbers) damaged_.push_back(n);
+      for (uint64_t n : numbers) {
+        damaged_.push_back(n);
+        ReportDamage(n);  // each is checked; the damaged ones are salvaged and quarantined
+      }
       ++corrupt_reads_;
-      Log("SEGMENT CORRUPTION (compaction skips these files): " + merged.status().ToString());
+      Log("SEGMENT CORRUPTION (compaction): " + merged.status().ToString() + "; checking its input files");
       return true;
     }
     return merged.status();
@@ -224,7 +244,60 @@ Status EmbeddedStore::RetentionPass(int64_t now_ns) {
   return Status::OK();
 }
 
-Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result) {
+void EmbeddedStore::ReportDamage(uint64_t number) {
+  {
+    std::lock_guard<std::mutex> l(comp_wait_mu_);
+    if (std::find(salvage_queue_.begin(), salvage_queue_.end(), number) != salvage_queue_.end()) return;
+    salvage_queue_.push_back(number);
+  }
+  comp_cv_.notify_all();
+}
+
+Status EmbeddedStore::SalvageOne(uint64_t number) {
+  std::shared_ptr<SegmentFile> file;
+  int64_t partition = 0;
+  {
+    std::shared_lock<std::shared_mutex> r(mu_);
+    for (const Slot& s : files_) {
+      if (s.file && s.meta.number == number) {
+        file = s.file;
+        partition = s.meta.partition;
+      }
+    }
+  }
+  auto forget = [&] { damaged_.erase(std::remove(damaged_.begin(), damaged_.end(), number), damaged_.end()); };
+  if (!file) {  // already replaced or quarantined
+    forget();
+    return Status::OK();
+  }
+  compaction::MergeHooks hooks;
+  hooks.env = env_;
+  hooks.dir = seg_dir_;
+  hooks.new_file_number = [this] { return manifest_->NewFileNumber(); };
+  hooks.partition_of = [partition](const TraceKey&, const TraceAgg&, const StringPool&) { return partition; };
+  hooks.stop = [this] { return comp_stop_flag_.load(); };
+  hooks.max_output_bytes = opts_.compaction.max_output_bytes;
+  hooks.salvage = true;
+  auto merged = compaction::Merge({file}, hooks);
+  if (!merged.ok()) return merged.status().WithContext("salvaging " + file->path());
+  if (merged->damaged_parts == 0) {
+    // Every trace reads: the damage was elsewhere (or transient). Keep the file.
+    for (auto& o : merged->outputs) (void)env_->RemoveFile(o.file->path());
+    forget();
+    Log("segment check: " + file->path() + " reads whole; kept");
+    return Status::OK();
+  }
+  const uint64_t parts = merged->damaged_parts, traces = merged->traces.size();
+  const std::string first = merged->damage.empty() ? "" : merged->damage.front();
+  SL_RETURN_IF_ERROR(Install({number}, &merged.value(), /*quarantine=*/true));
+  forget();
+  Log("SEGMENT CORRUPTION: " + file->path() + ": " + std::to_string(parts) + " of " + std::to_string(traces) +
+      " traces lost their spans (their summaries stay; first: " + first + "); the readable rest was copied to " +
+      std::to_string(merged->outputs.size()) + " new file(s); quarantined as " + file->path() + ".corrupt");
+  return Status::OK();
+}
+
+Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result, bool quarantine) {
   manifest::ManifestEdit edit;
   edit.removed = inputs;
   for (const auto& o : result->outputs) edit.added.push_back(o.meta);
@@ -240,7 +313,16 @@ Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::M
       Slot& s = files_[i];
       if (!s.file || std::find(inputs.begin(), inputs.end(), s.meta.number) == inputs.end()) continue;
       compaction_bytes_ += static_cast<int64_t>(s.meta.bytes);
-      s.file->MarkObsolete(env_);  // deleted when the last query holding it is done
+      if (quarantine) {
+        // Kept for inspection; open handles keep reading the old inode.
+        const std::string& path = s.file->path();
+        Status r = env_->RenameFile(path, path + ".corrupt");
+        if (r.ok()) (void)env_->SyncDir(seg_dir_);
+        if (!r.ok()) Log("could not quarantine " + path + ": " + r.ToString());
+        ++corrupt_segments_;
+      } else {
+        s.file->MarkObsolete(env_);  // deleted when the last query holding it is done
+      }
       s.file.reset();
       segments_[i].reset();
       old_slots.insert(i);

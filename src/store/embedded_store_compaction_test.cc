@@ -214,8 +214,9 @@ TEST(Manifest, PreManifestDirectoryIsAdopted) {
   }
   // What the previous version left: segments and WAL files, no CURRENT, no MANIFEST.
   auto top = env.GetChildren("/data");
-  for (const auto& n : *top)
+  for (const auto& n : *top) {
     if (n == "CURRENT" || n.rfind("MANIFEST-", 0) == 0) ASSERT_TRUE(env.RemoveFile("/data/" + n).ok());
+  }
   auto s = OpenOrDie(Opts(&env));
   EXPECT_TRUE(s->recovery_report().adopted);
   EXPECT_EQ(s->LiveSegments().size(), 4u);
@@ -292,6 +293,22 @@ TEST(Damage, BadBlockFailsOnlyThatTracesReadNamingTheFile) {
   EXPECT_NE(d.status().message().find(path), std::string::npos) << d.status().ToString();
   EXPECT_EQ(s->Stats().corrupt_reads, 1);
   EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
+  // The read hands the file to the compaction thread: the readable traces move to a
+  // new file, the damaged one keeps its summary, the file is quarantined.
+  for (int i = 0; i < 500 && !env.FileExists(path + ".corrupt"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(env.FileExists(path + ".corrupt"));
+  EXPECT_FALSE(env.FileExists(path));
+  EXPECT_EQ(s->Stats().corrupt_segments, 1);
+  EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
+  auto t1 = s->GetTrace(TraceId(1), {});
+  ASSERT_TRUE(t1.ok()) << t1.status().ToString();  // a summary without the lost span
+  EXPECT_TRUE(t1->spans.empty());
+  ASSERT_TRUE(s->Close().ok());
+  s = OpenOrDie(Opts(&env));  // clean the second time, same answers
+  EXPECT_TRUE(s->recovery_report().quarantined.empty());
+  EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
+  EXPECT_TRUE(s->GetTrace(TraceId(1), {}).ok());
 }
 
 TEST(Retention, KeepsFailuresDropsSpansThenSummariesPerProject) {

@@ -162,7 +162,8 @@ Status EmbeddedStore::Gather(uint32_t idx, GatheredSpans* out) {
     if (!s.ok()) {
       if (s.code() == StatusCode::kCorruption) {
         ++corrupt_reads_;
-        Log("SEGMENT CORRUPTION (read): " + s.ToString());
+        Log("SEGMENT CORRUPTION (read): " + s.ToString() + "; the file will be salvaged and quarantined");
+        ReportDamage(readers[i]->number());
       }
       return s;
     }

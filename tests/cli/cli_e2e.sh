@@ -211,4 +211,49 @@ expect_exit 0 "$BIN" import "$TMP/export.jsonl.gz" --server "$B"
 expect_in "$TMP/last.out" "$SPANS spans accepted, 0 rejected" "import of a gzipped file"
 pass "import formats and errors"
 
+# --- pricing: the user's DATA/pricing.toml prices spans, edits apply without a restart
+price_toml() {  # price_toml INPUT_PRICE: one model, e2e-llm, at INPUT_PRICE per million input tokens
+  printf '[[model]]\nid = "acme/e2e-llm"\nmatch = "e2e-llm"\n[[model.price]]\nfrom = "2020-01-01"\ninput = %s\noutput = 0\n' "$1"
+}
+# send_llm_span N: one chat span of e2e-llm with a million input tokens, trace/span id from N
+send_llm_span() {
+  local body
+  body='{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"e2e"}}]},
+   "scopeSpans":[{"spans":[{"traceId":"e2e0000000000000000000000000000'"$1"'","spanId":"e2e000000000000'"$1"'",
+   "name":"chat e2e-llm","startTimeUnixNano":"1760000000000000000","endTimeUnixNano":"1760000001000000000",
+   "attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},
+   {"key":"gen_ai.request.model","value":{"stringValue":"e2e-llm"}},
+   {"key":"gen_ai.usage.input_tokens","value":{"intValue":"1000000"}},
+   {"key":"gen_ai.usage.output_tokens","value":{"intValue":"0"}}]}]}]}]}'
+  curl -fsS -H 'Content-Type: application/json' --data-binary "$body" "$URL/v1/traces" >/dev/null ||
+    fail "posting span $1"
+  curl -fsS "$URL/api/v1/traces/e2e0000000000000000000000000000$1/spans/e2e000000000000$1" >"$TMP/span$1.json" ||
+    fail "reading span $1 back"
+}
+mkdir -p "$TMP/bad-data"
+printf '[[model]]\nid = "x"\nmatch = \n' >"$TMP/bad-data/pricing.toml"
+expect_exit 2 timeout 20 "$BIN" serve --http 127.0.0.1:0 --grpc off --data "$TMP/bad-data"
+expect_in "$TMP/last.err" "bad-data/pricing.toml:3:" "a bad pricing file stops start-up, naming file and line"
+mkdir -p "$TMP/priced-data"
+price_toml 3 >"$TMP/priced-data/pricing.toml"
+start_server priced
+send_llm_span 1
+expect_in "$TMP/span1.json" '"cost_usd":3(\.0)?,"cost_source":"computed"' "priced from DATA/pricing.toml"
+printf '[[model]\n' >"$TMP/priced-data/pricing.toml"
+for i in $(seq 1 50); do grep -q "edit refused" "$TMP/priced.err" && break; sleep 0.1; done
+expect_in "$TMP/priced.err" "priced-data/pricing.toml:1:.*" "a bad edit is logged"
+send_llm_span 2
+expect_in "$TMP/span2.json" '"cost_usd":3(\.0)?,' "a bad edit keeps the prices in force"
+price_toml 5 >"$TMP/priced-data/pricing.toml"
+sleep 2.2  # > the reload interval
+send_llm_span 3
+expect_in "$TMP/span3.json" '"cost_usd":5(\.0)?,' "an edit applies without a restart"
+[ "$(grep -c "edit refused" "$TMP/priced.err")" = 1 ] || fail "a bad edit is logged once"
+curl -fsS "$URL/api/v1/pricing/models" >"$TMP/models.json" || fail "GET /api/v1/pricing/models"
+expect_in "$TMP/models.json" '^\{"models":\[\{"id":"acme/e2e-llm"' "the user's model is listed first"
+curl -fsS "$URL/metrics" >"$TMP/metrics.txt" || fail "GET /metrics"
+expect_in "$TMP/metrics.txt" '^sightline_spans_priced_total 3$' "priced spans counted"
+expect_in "$TMP/metrics.txt" '^sightline_pricing_reload_errors_total 1$' "the refused edit counted"
+pass "pricing file, live reload, /api/v1/pricing/models"
+
 echo "cli_e2e: all checks passed"

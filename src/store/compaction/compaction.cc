@@ -154,9 +154,26 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
         agg.Merge(partial);
         continue;
       }
-      if (Status s = inputs[p.input]->ReadTrace(p.loc, &storage, &views); !s.ok()) {
-        cleanup();
-        return s;
+      const size_t views_before = views.size();
+      Status s = inputs[p.input]->ReadTrace(p.loc, &storage, &views);
+      if (s.ok()) {
+        // Every span of the part must parse, or the part counts as damaged too.
+        model::Span probe;
+        for (size_t v = views_before; v < views.size() && s.ok(); ++v)
+          if (!probe.ParseFromArray(views[v].data(), static_cast<int>(views[v].size())))
+            s = Status::Corruption(inputs[p.input]->path() + ": a stored span of a trace does not parse");
+      }
+      if (!s.ok()) {
+        TraceAgg partial;
+        if (!hooks.salvage || s.code() != StatusCode::kCorruption || !TraceAgg::Decode(p.agg, &pool, &partial)) {
+          cleanup();
+          return s;
+        }
+        views.resize(views_before);
+        agg.Merge(partial);  // the table's aggregate stands for the spans that are lost
+        ++result.damaged_parts;
+        result.damage.push_back(s.ToString());
+        continue;
       }
       read += p.loc.length;
       view_part.resize(views.size(), k);

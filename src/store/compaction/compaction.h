@@ -67,6 +67,10 @@ struct MergeHooks {
   std::function<bool()> stop;
   uint64_t max_output_bytes = uint64_t{256} << 20;
   uint64_t max_bytes_per_sec = 0;
+  // Salvage: a trace part whose spans cannot be read (Corruption) keeps only its
+  // aggregate from the file's table (a summary without those spans) instead of failing
+  // the merge; used to copy the readable rest of a damaged file before quarantining it.
+  bool salvage = false;
 };
 
 struct OutputFile {
@@ -86,6 +90,8 @@ struct MergeResult {
   std::vector<OutputFile> outputs;
   std::vector<TraceOutcome> traces;  // every trace of the inputs, ascending id
   uint64_t bytes_read = 0, spans_in = 0, spans_out = 0, duplicates = 0;
+  uint64_t damaged_parts = 0;            // salvage: trace parts kept as summaries only
+  std::vector<std::string> damage;       // salvage: what each of them reported
 };
 
 // Merges inputs (any order; sorted here oldest first). On error every output written

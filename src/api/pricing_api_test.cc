@@ -1,0 +1,157 @@
+// GET /api/v1/pricing/models and /api/v1/pricing/unpriced, and costs computed at
+// ingest read back through the trace API, on a real server with a user pricing file.
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "api/api_test_util.h"
+
+namespace sightline::api::testing {
+namespace {
+
+constexpr char kUserPrices[] = R"(
+[[model]]
+id = "acme/test-llm"
+provider = "acme"
+match = "test-llm"
+[[model.price]]
+from = "2020-01-01"
+input = 2.0
+output = 8.0
+cache_read = 0.5
+)";
+
+// A `chat` span of `model` by provider acme with token counts (ints, as SDKs send them).
+void AddChat(ingest::ExportRequest* req, int trace, int span, const std::string& model, int64_t in, int64_t out) {
+  auto* s = req->mutable_resource_spans(0)->mutable_scope_spans(0)->add_spans();
+  s->set_trace_id(TraceId(trace));
+  s->set_span_id(SpanId(span));
+  s->set_name("chat " + model);
+  s->set_start_time_unix_nano(1'760'000'000'000'000'000);
+  s->set_end_time_unix_nano(1'760'000'001'000'000'000);
+  auto attr = [&](const std::string& key) {
+    auto* kv = s->add_attributes();
+    kv->set_key(key);
+    return kv->mutable_value();
+  };
+  attr("gen_ai.operation.name")->set_string_value("chat");
+  attr("gen_ai.provider.name")->set_string_value("acme");
+  attr("gen_ai.request.model")->set_string_value(model);
+  attr("gen_ai.usage.input_tokens")->set_int_value(in);
+  attr("gen_ai.usage.output_tokens")->set_int_value(out);
+}
+
+class PricingApiTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    user_file_ = std::filesystem::temp_directory_path() /
+                 ("sightline_pricing_api_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".toml");
+    std::ofstream(user_file_) << kUserPrices;
+    pipeline::PricingService::Options o;
+    o.user_file = user_file_.string();
+    o.metrics = &metrics_;
+    auto p = pipeline::PricingService::Create(o);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    pricing_ = std::move(p).value();
+    ServerFixture::SetUp();
+  }
+  void TearDown() override {
+    ServerFixture::TearDown();
+    pricing_.reset();
+    std::filesystem::remove(user_file_);
+  }
+  pipeline::PricingService* Pricing() override { return pricing_.get(); }
+
+  std::filesystem::path user_file_;
+  std::unique_ptr<pipeline::PricingService> pricing_;
+};
+
+TEST_F(PricingApiTest, ModelsListTheCatalogueInForceUserModelsFirst) {
+  auto res = Get("/api/v1/pricing/models");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.Header("content-type"), "application/json");
+  auto doc = ParseJson(res.body);
+  ASSERT_TRUE(doc["models"].IsArray());
+  ASSERT_GT(doc["models"].Size(), 10u);
+  const auto& mine = doc["models"][0];
+  EXPECT_STREQ(mine["id"].GetString(), "acme/test-llm");
+  EXPECT_STREQ(mine["provider"].GetString(), "acme");
+  EXPECT_STREQ(mine["match"].GetString(), "test-llm");
+  EXPECT_EQ(mine["origin"].GetString(), user_file_.string());
+  EXPECT_STREQ(mine["price"]["from"].GetString(), "2020-01-01");
+  EXPECT_DOUBLE_EQ(mine["price"]["input"].GetDouble(), 2.0);
+  EXPECT_DOUBLE_EQ(mine["price"]["output"].GetDouble(), 8.0);
+  EXPECT_DOUBLE_EQ(mine["price"]["cache_read"].GetDouble(), 0.5);
+  EXPECT_TRUE(mine["price"]["cache_write"].IsNull());
+  EXPECT_TRUE(mine["price"]["tiers"].IsArray());
+  bool shipped_gpt4o = false;
+  for (const auto& m : doc["models"].GetArray()) {
+    if (std::string(m["id"].GetString()) != "openai/gpt-4o") continue;
+    shipped_gpt4o = true;
+    EXPECT_NE(std::string(m["origin"].GetString()).find("data/pricing.toml"), std::string::npos);
+    EXPECT_GT(m["price"]["input"].GetDouble(), 0);
+  }
+  EXPECT_TRUE(shipped_gpt4o);
+  EXPECT_TRUE(doc["last_reload_error"].IsNull());
+}
+
+TEST_F(PricingApiTest, UnpricedModelsMostSpansFirstAndComputedCostsReadBack) {
+  ingest::ExportRequest req = MakeRequest({});
+  AddChat(&req, 1, 1, "test-llm", 1000, 500);
+  AddChat(&req, 1, 2, "mystery-a", 10, 10);
+  AddChat(&req, 1, 3, "mystery-b", 10, 10);
+  AddChat(&req, 1, 4, "mystery-b", 10, 10);
+  auto posted = PostProtobuf(req);
+  ASSERT_EQ(posted.status, 200) << posted.body;
+
+  auto res = Get("/api/v1/pricing/unpriced");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto doc = ParseJson(res.body);
+  ASSERT_EQ(doc["models"].Size(), 2u) << res.body;
+  EXPECT_STREQ(doc["models"][0]["provider"].GetString(), "acme");
+  EXPECT_STREQ(doc["models"][0]["model"].GetString(), "mystery-b");
+  EXPECT_EQ(doc["models"][0]["spans"].GetInt64(), 2);
+  EXPECT_STREQ(doc["models"][1]["model"].GetString(), "mystery-a");
+  EXPECT_EQ(doc["models"][1]["spans"].GetInt64(), 1);
+  EXPECT_EQ(doc["unpriced_spans"].GetInt64(), 3);
+
+  auto span = Get("/api/v1/traces/" + HexEncode(TraceId(1)) + "/spans/" + HexEncode(SpanId(1)));
+  ASSERT_EQ(span.status, 200) << span.body;
+  auto s = ParseJson(span.body);
+  EXPECT_STREQ(s["cost_source"].GetString(), "computed");
+  EXPECT_DOUBLE_EQ(s["cost_usd"].GetDouble(), 1000 * 2.0 / 1e6 + 500 * 8.0 / 1e6);
+  EXPECT_DOUBLE_EQ(s["computed_cost_usd"].GetDouble(), s["cost_usd"].GetDouble());
+  EXPECT_TRUE(s["reported_cost_usd"].IsNull());
+  auto unpriced = ParseJson(Get("/api/v1/traces/" + HexEncode(TraceId(1)) + "/spans/" + HexEncode(SpanId(2))).body);
+  EXPECT_TRUE(unpriced["cost_usd"].IsNull());
+  EXPECT_STREQ(unpriced["cost_source"].GetString(), "unknown");
+
+  auto metrics = Get("/metrics").body;
+  EXPECT_NE(metrics.find("sightline_spans_priced_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("sightline_spans_unpriced_total 3\n"), std::string::npos);
+  EXPECT_NE(metrics.find("sightline_pricing_reload_errors_total 0\n"), std::string::npos);
+  EXPECT_NE(metrics.find("sightline_http_requests_total{route=\"/api/v1/pricing/unpriced\",code=\"200\"} 1\n"),
+            std::string::npos);
+}
+
+TEST_F(PricingApiTest, OnlyGetAndOnlyKnownPricingRoutes) {
+  EXPECT_EQ(Client(port_).Send(http::verb::post, "/api/v1/pricing/models", "{}").status, 405);
+  EXPECT_EQ(Get("/api/v1/pricing/everything").status, 404);
+}
+
+using NoPricingApiTest = ServerFixture;
+
+TEST_F(NoPricingApiTest, PricingRoutesSayPricingIsOff) {
+  for (const char* path : {"/api/v1/pricing/models", "/api/v1/pricing/unpriced"}) {
+    auto res = Get(path);
+    EXPECT_EQ(res.status, 404) << path;
+    EXPECT_NE(res.body.find("pricing is off"), std::string::npos) << res.body;
+  }
+}
+
+}  // namespace
+}  // namespace sightline::api::testing
