@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "store/segment/segment_format.h"
+#include "store/segment_io.h"
 #include "store/segment/segment_writer.h"
 #include "store/segment/segment_reader.h"
 #include "store/wal/wal_format.h"
@@ -90,10 +91,10 @@ Status EmbeddedStore::OpenSegments(manifest::ManifestState* state) {
     std::string path = JoinPath(seg_dir_, segment::SegmentFileName(meta.number));
     entries.clear();
     uint64_t spans = 0;
-    Result<std::unique_ptr<segment::SegmentReader>> reader = Status::Corruption(path + ": listed in the manifest but missing");
+    Result<std::shared_ptr<SegmentFile>> reader = Status::Corruption(path + ": listed in the manifest but missing");
     if (env_->FileExists(path)) {
-      reader = segment::SegmentReader::Open(env_, path, [&](const segment::TableEntry& e) -> Status {
-        entries.push_back(Pending{e.id, SegLoc{0, e.length, e.offset, e.checksum}, std::string(e.agg)});
+      reader = OpenSegmentFile(env_, path, meta.covered_wal, [&](const SegmentTraceEntry& e) -> Status {
+        entries.push_back(Pending{e.id, e.loc, std::string(e.agg)});
         spans += e.span_count;
         return Status::OK();
       });

@@ -50,6 +50,7 @@
 
 #include "common/env.h"
 #include "store/compaction/compaction.h"
+#include "store/segment_io.h"
 #include "store/manifest/manifest.h"
 #include "store/memtable.h"
 #include "store/retention/retention_policy.h"
@@ -82,6 +83,8 @@ struct EmbeddedStoreOptions {
   FsyncPolicy fsync = FsyncPolicy::kBatch;
   size_t queue_limit_bytes = size_t{256} << 20;    // encoded bytes queued but not yet durable
   size_t memtable_limit_bytes = size_t{128} << 20; // then the memtable is flushed to a segment
+  // The format flushes and compactions write (store/segment_io.h); both keep reading.
+  SegmentFormat segment_format = kDefaultSegmentFormat;
   size_t wal_file_bytes = size_t{64} << 20;        // a WAL file past this is closed and a new one started
   size_t max_group_bytes = size_t{64} << 20;       // at most this much per group commit
   uint64_t min_free_bytes = uint64_t{64} << 20;    // after "disk full", resume once this much is free

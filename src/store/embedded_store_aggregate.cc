@@ -26,6 +26,8 @@
 
 #include "store/aggregator.h"
 #include "store/embedded_store.h"
+#include "store/columnar/columnar_reader.h"
+#include "store/segment_io.h"
 #include "store/segment/segment_reader.h"
 
 namespace sightline::store {
@@ -270,6 +272,7 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
   Compiled c;
   size_t n_records;
   std::vector<std::shared_ptr<segment::SegmentReader>> segments;
+  std::vector<std::shared_ptr<const columnar::ColumnarReader>> columnar_files;  // v2, slot for slot
   std::shared_ptr<Memtable> mems[2];
   size_t mem_traces[2] = {0, 0};
   {
@@ -277,6 +280,9 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
     c = Compile(index_.pool(), f);
     n_records = index_.size();
     segments = segments_;
+    columnar_files.resize(files_.size());
+    for (size_t i = 0; i < files_.size(); ++i)
+      if (files_[i].file && !segments_[i]) columnar_files[i] = ColumnarOf(files_[i].file);
     mems[0] = imm_;
     mems[1] = mem_;
     for (int m = 0; m < 2; ++m) mem_traces[m] = mems[m] ? mems[m]->traces().size() : 0;
@@ -323,16 +329,24 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
     return finish(0);
   }
 
-  // Span level: list where candidate spans live (under the lock, in chunks).
+  // Span level: list where candidate spans live (under the lock, in chunks). A v2
+  // (columnar) file with any candidate is scanned by column, its blocks pruned by time,
+  // session and user; the aggregator filters its rows.
   std::vector<std::vector<SegLoc>> seg_blocks(segments.size());
+  std::vector<char> scan_columnar(columnar_files.size(), 0);
   for (size_t chunk = 0; chunk < n_chunks; ++chunk) {
     std::shared_lock<std::shared_mutex> r(mu_);
     const size_t end = std::min(n_records, (chunk + 1) * kRecordChunk);
     for (size_t i = chunk * kRecordChunk; i < end; ++i) {
       const TraceRecord& rec = index_.record(static_cast<uint32_t>(i));
       if (rec.segs.empty() || !TraceMayHoldSpans(rec.agg, c, f)) continue;
-      for (const SegLoc& loc : rec.segs)
-        if (loc.segment < segments.size()) seg_blocks[loc.segment].push_back(loc);
+      for (const SegLoc& loc : rec.segs) {
+        if (loc.segment < columnar_files.size() && columnar_files[loc.segment]) {
+          scan_columnar[loc.segment] = 1;
+        } else if (loc.segment < segments.size()) {
+          seg_blocks[loc.segment].push_back(loc);
+        }
+      }
     }
   }
   std::vector<std::string_view> mem_views[2];
@@ -367,6 +381,21 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
       }
     }
     if (!unit.empty()) units.push_back(SegmentBlocksSource(segments[s], std::move(unit), on_skip));
+  }
+  for (size_t s = 0; s < columnar_files.size(); ++s) {
+    if (!scan_columnar[s]) continue;
+    columnar::BlockFilter bf;
+    bf.from_ns = f.from_ns;
+    bf.to_ns = f.to_ns;
+    if (!f.session_id.empty()) bf.session_id = f.session_id;
+    if (!f.user_id.empty()) bf.user_id = f.user_id;
+    units.push_back([reader = columnar_files[s], bf, on_skip](uint64_t mask, const BatchFn& fn) -> Status {
+      // A damaged block is skipped and counted; the file's other blocks still count.
+      Status st = reader->Scan(mask, bf, [&](const SpanColumns& cols, uint32_t) { return fn(cols); }, on_skip);
+      if (st.code() != StatusCode::kCorruption) return st;
+      on_skip(st);  // the file's meta or payloads: the rest of this file does not count
+      return Status::OK();
+    });
   }
   for (int m = 0; m < 2; ++m) {
     const auto& views = mem_views[m];

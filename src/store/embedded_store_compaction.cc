@@ -150,6 +150,7 @@ Result<bool> EmbeddedStore::CompactOnce() {
   hooks.stop = [this] { return comp_stop_flag_.load(); };
   hooks.max_output_bytes = opts_.compaction.max_output_bytes;
   hooks.max_bytes_per_sec = opts_.compaction.max_bytes_per_sec;
+  hooks.format = opts_.segment_format;
   auto merged = compaction::Merge(inputs, hooks);
   if (!merged.ok()) {
     if (merged.status().code() == StatusCode::kCorruption) {
@@ -235,6 +236,8 @@ Status EmbeddedStore::RetentionPass(int64_t now_ns) {
       hooks.stop = [this] { return comp_stop_flag_.load(); };
       hooks.max_output_bytes = opts_.compaction.max_output_bytes;
       hooks.max_bytes_per_sec = opts_.compaction.max_bytes_per_sec;
+      hooks.format = opts_.segment_format;
+  hooks.format = opts_.segment_format;
       SL_ASSIGN_OR_RETURN(result, compaction::Merge(inputs, hooks));
     }
     SL_RETURN_IF_ERROR(Install(numbers, &result));
@@ -278,6 +281,7 @@ Status EmbeddedStore::SalvageOne(uint64_t number) {
   hooks.stop = [this] { return comp_stop_flag_.load(); };
   hooks.max_output_bytes = opts_.compaction.max_output_bytes;
   hooks.salvage = true;
+  hooks.format = opts_.segment_format;
   auto merged = compaction::Merge({file}, hooks);
   if (!merged.ok()) return merged.status().WithContext("salvaging " + file->path());
   if (merged->damaged_parts == 0) {

@@ -215,7 +215,9 @@ TEST(Manifest, PreManifestDirectoryIsAdopted) {
   // What the previous version left: segments and WAL files, no CURRENT, no MANIFEST.
   auto top = env.GetChildren("/data");
   for (const auto& n : *top) {
-    if (n == "CURRENT" || n.rfind("MANIFEST-", 0) == 0) ASSERT_TRUE(env.RemoveFile("/data/" + n).ok());
+    if (n == "CURRENT" || n.rfind("MANIFEST-", 0) == 0) {
+      ASSERT_TRUE(env.RemoveFile("/data/" + n).ok());
+    }
   }
   auto s = OpenOrDie(Opts(&env));
   EXPECT_TRUE(s->recovery_report().adopted);
@@ -271,8 +273,10 @@ TEST(Damage, CorruptSegmentIsQuarantinedAndTheRestServes) {
 
 TEST(Damage, BadBlockFailsOnlyThatTracesReadNamingTheFile) {
   MemEnv env;
+  auto opts = Opts(&env);
+  opts.segment_format = SegmentFormat::kV1Rows;  // payload bytes stored as written: easy to find and damage
   {
-    auto s = OpenOrDie(Opts(&env));
+    auto s = OpenOrDie(opts);
     model::Span a = MakeSpan({.trace = 1, .span = 1});
     a.set_output_json(std::string(400, 'a'));
     ASSERT_TRUE(AppendSync(s.get(), {a, MakeSpan({.trace = 2, .span = 1})}).ok());
@@ -287,7 +291,7 @@ TEST(Damage, BadBlockFailsOnlyThatTracesReadNamingTheFile) {
   ASSERT_NE(at, std::string::npos);
   bytes[at + 10] = 'b';
   env.PutFile(path, bytes);
-  auto s = OpenOrDie(Opts(&env));
+  auto s = OpenOrDie(opts);
   auto d = s->GetTrace(TraceId(1), {});
   EXPECT_EQ(d.status().code(), StatusCode::kCorruption);
   EXPECT_NE(d.status().message().find(path), std::string::npos) << d.status().ToString();
@@ -305,7 +309,7 @@ TEST(Damage, BadBlockFailsOnlyThatTracesReadNamingTheFile) {
   ASSERT_TRUE(t1.ok()) << t1.status().ToString();  // a summary without the lost span
   EXPECT_TRUE(t1->spans.empty());
   ASSERT_TRUE(s->Close().ok());
-  s = OpenOrDie(Opts(&env));  // clean the second time, same answers
+  s = OpenOrDie(opts);  // clean the second time, same answers
   EXPECT_TRUE(s->recovery_report().quarantined.empty());
   EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
   EXPECT_TRUE(s->GetTrace(TraceId(1), {}).ok());

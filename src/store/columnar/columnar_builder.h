@@ -61,6 +61,8 @@ class ColumnarBuilder {
   const std::string& path() const { return path_; }
   uint64_t file_bytes() const { return offset_; }
   uint64_t row_count() const { return rows_written_ + block_.size(); }
+  int64_t min_start_ns() const { return traces_.empty() ? 0 : min_start_; }
+  int64_t max_end_ns() const { return traces_.empty() ? 0 : max_end_; }
   uint32_t payload_piece_count() const { return payloads_.piece_count(); }
   uint32_t block_count() const { return block_count_; }
 

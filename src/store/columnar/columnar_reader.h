@@ -69,8 +69,12 @@ class ColumnarReader {
   // Calls fn once per block the filter cannot exclude, in row order, with the block's
   // rows decoded for the columns in column_mask (a Column bit set) and the block's
   // first row. fn's non-OK status stops the scan and is returned.
+  // on_corrupt_block, when given, is told of each block that fails its checksums or
+  // does not decode, and the scan goes on without that block's rows; without it such a
+  // block stops the scan with Corruption naming the file and block.
   Status Scan(uint64_t column_mask, const BlockFilter& filter,
-              const std::function<Status(const SpanColumns&, uint32_t first_row)>& fn) const;
+              const std::function<Status(const SpanColumns&, uint32_t first_row)>& fn,
+              const std::function<void(const Status&)>& on_corrupt_block = nullptr) const;
 
   // Segment-level membership (bloom filters: no false negatives, ~1% false positives).
   bool MayContainTrace(const TraceKey& id) const;

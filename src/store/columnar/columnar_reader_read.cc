@@ -223,7 +223,8 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
 }
 
 Status ColumnarReader::Scan(uint64_t mask, const BlockFilter& filter,
-                            const std::function<Status(const SpanColumns&, uint32_t first_row)>& fn) const {
+                            const std::function<Status(const SpanColumns&, uint32_t first_row)>& fn,
+                            const std::function<void(const Status&)>& on_corrupt_block) const {
   std::vector<uint8_t> ids;
   auto want = [&](uint64_t bit, std::initializer_list<uint8_t> cols) {
     if (mask & bit) ids.insert(ids.end(), cols.begin(), cols.end());
@@ -268,9 +269,9 @@ Status ColumnarReader::Scan(uint64_t mask, const BlockFilter& filter,
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   const uint32_t npieces = payload_piece_count();
 
-  for (size_t bi = 0; bi < blocks_.size(); ++bi) {
+  Status fn_status;  // fn's own answer, told apart from the block's damage
+  auto scan_block = [&](size_t bi) -> Status {
     const Block& b = blocks_[bi];
-    if (!BlockMayMatch(b, filter)) continue;
     const size_t n = b.row_count;
     const std::string bn = "block " + std::to_string(bi);
     BlockView v;
@@ -331,7 +332,15 @@ Status ColumnarReader::Scan(uint64_t mask, const BlockFilter& filter,
         (*out)[r] = s;
       }
     }
-    SL_RETURN_IF_ERROR(fn(c, b.first_row));
+    fn_status = fn(c, b.first_row);
+    return fn_status;
+  };
+  for (size_t bi = 0; bi < blocks_.size(); ++bi) {
+    if (!BlockMayMatch(blocks_[bi], filter)) continue;
+    Status st = scan_block(bi);
+    if (st.ok()) continue;
+    if (!fn_status.ok() || !on_corrupt_block || st.code() != StatusCode::kCorruption) return st;
+    on_corrupt_block(st);  // the block's rows are skipped; the scan goes on
   }
   return Status::OK();
 }

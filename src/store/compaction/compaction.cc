@@ -8,8 +8,7 @@
 #include <unordered_set>
 
 #include "model/span.h"
-#include "store/segment/segment_reader.h"
-#include "store/segment/segment_writer.h"
+#include "store/segment_io.h"
 #include "store/span_codec.h"
 
 namespace sightline::store::compaction {
@@ -106,9 +105,10 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
   std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
 
   struct Out {
-    std::unique_ptr<segment::SegmentBuilder> builder;
+    std::unique_ptr<SegmentOutput> builder;
     int64_t partition;
     bool done = false;
+    std::shared_ptr<SegmentFile> file;  // once done
   };
   std::vector<Out> outs;
   std::map<int64_t, size_t> open_out;  // partition -> index into outs of its open builder
@@ -213,33 +213,40 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       auto it = open_out.find(partition);
       if (it != open_out.end() && outs[it->second].builder->file_bytes() >= hooks.max_output_bytes) {
         Out& full = outs[it->second];
-        if (Status s = full.builder->Finish(); !s.ok()) {
+        auto file = full.builder->Finish();
+        if (!file.ok()) {
           cleanup();
-          return s;
+          return file.status();
         }
+        full.file = std::move(file).value();
         full.done = true;
         open_out.erase(it);
         it = open_out.end();
       }
       if (it == open_out.end()) {
-        auto builder = segment::SegmentBuilder::Create(hooks.env, hooks.dir, hooks.new_file_number(), covered);
+        auto builder = SegmentOutput::Create(hooks.env, hooks.dir, hooks.new_file_number(), covered, hooks.format);
         if (!builder.ok()) {
           cleanup();
           return builder.status();
         }
-        outs.push_back(Out{std::move(builder).value(), partition});
+        outs.push_back(Out{std::move(builder).value(), partition, false, nullptr});
         it = open_out.emplace(partition, outs.size() - 1).first;
       }
-      segment::SegmentBuilder* builder = outs[it->second].builder.get();
+      SegmentOutput* builder = outs[it->second].builder.get();
       agg_bytes.clear();
       agg.Encode(pool, &agg_bytes);
       if (Status s = builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns); !s.ok()) {
+        const bool retry = builder->needs_v1() && hooks.format != SegmentFormat::kV1Rows;
         cleanup();
+        if (retry) {  // a span only a row (v1) file can hold: merge again into v1 files
+          MergeHooks v1 = hooks;
+          v1.format = SegmentFormat::kV1Rows;
+          return Merge(std::move(inputs), v1);
+        }
         return s.WithContext("writing " + builder->path());
       }
-      const segment::WrittenTrace& w = builder->traces().back();
       out.output = static_cast<int>(it->second);
-      out.loc = SegLoc{0, w.length, w.offset, w.checksum};
+      out.loc = builder->traces().back().loc;
       result.spans_out += kept.size();
     }
     result.traces.push_back(std::move(out));
@@ -248,19 +255,15 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
   }
   for (auto& o : outs) {
     if (o.done) continue;
-    if (Status s = o.builder->Finish(); !s.ok()) {
+    auto file = o.builder->Finish();
+    if (!file.ok()) {
       cleanup();
-      return s;
+      return file.status();
     }
+    o.file = std::move(file).value();
     o.done = true;
   }
   for (auto& o : outs) {
-    auto reader = segment::SegmentReader::Open(hooks.env, o.builder->path(),
-                                               [](const segment::TableEntry&) { return Status::OK(); });
-    if (!reader.ok()) {
-      cleanup();
-      return reader.status();
-    }
     OutputFile f;
     f.meta.number = o.builder->number();
     f.meta.partition = o.partition;
@@ -269,9 +272,9 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     f.meta.spans = o.builder->span_count();
     f.meta.traces = o.builder->traces().size();
     f.meta.bytes = o.builder->file_bytes();
-    f.meta.format = (*reader)->format_version();
+    f.meta.format = o.builder->format_version();
     f.meta.covered_wal = covered;
-    f.file = std::move(reader).value();
+    f.file = std::move(o.file);
     result.outputs.push_back(std::move(f));
   }
   return result;

@@ -33,6 +33,7 @@
 #include "store/manifest/manifest.h"
 #include "store/retention/retention_policy.h"
 #include "store/segment/segment_file.h"
+#include "store/segment_io.h"
 #include "store/string_pool.h"
 #include "store/trace_agg.h"
 
@@ -71,6 +72,8 @@ struct MergeHooks {
   // aggregate from the file's table (a summary without those spans) instead of failing
   // the merge; used to copy the readable rest of a damaged file before quarantining it.
   bool salvage = false;
+  // The format outputs are written in (a span only v1 can hold makes it v1).
+  SegmentFormat format = kDefaultSegmentFormat;
 };
 
 struct OutputFile {

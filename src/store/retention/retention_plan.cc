@@ -7,6 +7,7 @@
 #include "store/manifest/manifest.h"
 #include "store/segment/segment_format.h"
 #include "store/segment/segment_reader.h"
+#include "store/segment_io.h"
 #include "store/string_pool.h"
 #include "store/trace_agg.h"
 
@@ -55,10 +56,10 @@ Result<RetentionPlan> BuildRetentionPlan(Env* env, const std::string& data_dir, 
   for (const auto& [number, meta_partition] : files) {
     std::string path = JoinPath(seg_dir, segment::SegmentFileName(number));
     std::vector<std::pair<TraceAgg, bool>> traces;  // aggregate, has spans
-    auto reader = segment::SegmentReader::Open(env, path, [&](const segment::TableEntry& e) -> Status {
+    auto reader = OpenSegmentFile(env, path, 0, [&](const SegmentTraceEntry& e) -> Status {
       TraceAgg agg;
       if (!TraceAgg::Decode(e.agg, &pool, &agg)) return Status::Corruption(path + ": malformed trace aggregate");
-      traces.push_back({agg, e.length > 0});
+      traces.push_back({agg, e.loc.length > 0});
       return Status::OK();
     });
     if (!reader.ok()) {
