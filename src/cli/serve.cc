@@ -168,7 +168,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
     const timespec tick{0, 250'000'000};
     sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig > 0) break;
-    pricing->MaybeReload();  // EAGAIN (a second passed) or EINTR
+    pricing->MaybeReload();  // EAGAIN (the tick passed) or EINTR
   }
   std::fprintf(stderr, "sightline: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 

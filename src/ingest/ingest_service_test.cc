@@ -230,7 +230,7 @@ TEST_F(IngestServiceTest, PricesModelCallsBeforeTheStoreKeepingReportedCosts) {
 [[model]]
 id = "acme/test-llm"
 provider = "acme"
-match = "test-llm(-\d+)?"
+match = 'test-llm(-\d+)?'
 [[model.price]]
 from = "2025-01-01"
 input = 2.0

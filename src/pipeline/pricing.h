@@ -123,7 +123,7 @@ class PricingService {
     size_t max_unpriced_models = 1000;  // past it, further models count under "other"
     MetricsRegistry* metrics = nullptr;  // null: no metrics; must outlive the service
     // Reports reloads after start-up (a new catalogue, a refused edit); null: silent.
-    std::function<void(const std::string&)> logger;
+    std::function<void(const std::string&)> logger = nullptr;
   };
   // Fails when the shipped catalogue or the user file does not parse.
   static Result<std::unique_ptr<PricingService>> Create(Options options);
