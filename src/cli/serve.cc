@@ -184,10 +184,9 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   {
     store::StoreStats st = store->Stats();
     std::fprintf(stderr,
-                 "sightline: store closed: WAL synced, %lld spans acknowledged this run, %lld segments on disk, "
-                 "%lld memtable bytes to replay from the WAL at the next start\n",
-                 static_cast<long long>(st.spans_written), static_cast<long long>(st.segments),
-                 static_cast<long long>(st.memtable_bytes));
+                 "sightline: store closed: WAL synced, memtable flushed to segments (%lld spans acknowledged this "
+                 "run, %lld segments on disk)\n",
+                 static_cast<long long>(st.spans_written), static_cast<long long>(st.segments));
   }
   std::fprintf(stderr, "sightline: stopped\n");
   return 0;

@@ -93,6 +93,9 @@ struct EmbeddedStoreOptions {
   compaction::CompactionOptions compaction;        // background merging of segments
   retention::RetentionOptions retention;           // per-project ages; also the partition width
   bool paranoid_checks = false;  // Open fails on any WAL corruption instead of skipping the damage
+  // Close writes the memtable as a segment (and drops the WAL files it covers), so the
+  // next start replays nothing; false leaves it to WAL replay (faster to stop).
+  bool flush_on_close = true;
   std::function<void(const std::string&)> logger;  // default: stderr
 };
 
@@ -181,6 +184,9 @@ class EmbeddedStore final : public SpanStore {
   uint32_t AddSlotLocked(std::shared_ptr<SegmentFile> file, const manifest::FileMeta& meta);
   bool IsDiskFull(const Status& s);
   int64_t Backoff(int failures) const;
+  // Close's last step (writer and compactor stopped, flusher still running): waits for
+  // a pending flush, then writes the memtable as segments on this thread.
+  Status FlushForClose();
 
   // Compaction thread.
   void CompactLoop();

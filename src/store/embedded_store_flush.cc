@@ -197,6 +197,33 @@ Status EmbeddedStore::FlushImmutable() {
   return Status::OK();
 }
 
+Status EmbeddedStore::FlushForClose() {
+  SL_RETURN_IF_ERROR(WaitForFlush());  // the previous immutable memtable first
+  {
+    std::lock_guard<std::mutex> l(q_mu_);
+    if (failed_) return Status::Unavailable("the store failed: " + failure_.ToString());
+  }
+  {
+    std::unique_lock<std::shared_mutex> w(mu_);
+    if (imm_ || mem_->traces().empty()) return Status::OK();
+    // The writer has stopped: every WAL file is closed and covers the memtable.
+    imm_ = std::move(mem_);
+    imm_covered_wal_ = next_wal_number_ - 1;
+    mem_ = std::make_shared<Memtable>();
+  }
+  mem_bytes_ = 0;
+  Status s = FlushImmutable();
+  if (!s.ok()) {
+    // Put it back so Stats and any late reader still see it; the WAL still covers it.
+    std::unique_lock<std::shared_mutex> w(mu_);
+    if (imm_) {
+      mem_ = std::move(imm_);
+      imm_.reset();
+    }
+  }
+  return s;
+}
+
 Status EmbeddedStore::WaitForFlush() {
   std::unique_lock<std::mutex> f(flush_mu_);
   for (;;) {

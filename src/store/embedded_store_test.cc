@@ -81,6 +81,45 @@ TEST(EmbeddedStore, AppendThenReadBack) {
   EXPECT_EQ(s->Append({bad}, [](Status) {}).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(EmbeddedStore, CloseFlushesTheMemtableSoTheNextStartReplaysNothing) {
+  MemEnv env;
+  {
+    auto s = OpenOrDie(Opts(&env));
+    ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 1, .span = 1}), MakeSpan({.trace = 1, .span = 2, .parent = 1})})
+                    .ok());
+    ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 2, .span = 1})}).ok());
+    EXPECT_EQ(s->Stats().segments, 0);
+    const int64_t before = s->Stats().memtable_bytes;
+    ASSERT_TRUE(s->Close().ok());
+    EXPECT_EQ(s->Stats().segments, 1);
+    EXPECT_LT(s->Stats().memtable_bytes, before);  // an empty memtable again
+  }
+  auto s = OpenOrDie(Opts(&env));
+  EXPECT_EQ(s->recovery_report().records, 0u);  // nothing left to replay
+  EXPECT_EQ(s->recovery_report().segments, 1u);
+  auto d = s->GetTrace(TraceId(1), {});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->spans.size(), 2u);
+  EXPECT_EQ(d->summary.span_count, 2);
+  EXPECT_TRUE(s->GetTrace(TraceId(2), {}).ok());
+  // Written after the restart: a new WAL file past the flushed ones, replayed next time.
+  ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = 3, .span = 1})}).ok());
+  auto o = Opts(&env);
+  o.flush_on_close = false;
+  ASSERT_TRUE(s->Close().ok());
+  s.reset();
+  auto s2 = OpenOrDie(o);
+  EXPECT_EQ(s2->recovery_report().spans, 0u);  // Opts flushed trace 3 on that Close too
+  EXPECT_TRUE(s2->GetTrace(TraceId(3), {}).ok());
+  ASSERT_TRUE(AppendSync(s2.get(), {MakeSpan({.trace = 4, .span = 1})}).ok());
+  ASSERT_TRUE(s2->Close().ok());  // not flushed: replayed from the WAL
+  s2.reset();
+  auto s3 = OpenOrDie(Opts(&env));
+  EXPECT_EQ(s3->recovery_report().spans, 1u);
+  EXPECT_TRUE(s3->GetTrace(TraceId(4), {}).ok());
+  EXPECT_TRUE(s3->GetTrace(TraceId(1), {}).ok());
+}
+
 TEST(EmbeddedStore, DuplicateSpanReplacesTheEarlierOne) {
   MemEnv env;
   auto s = OpenOrDie(Opts(&env));
@@ -148,6 +187,7 @@ TEST(EmbeddedStore, TornWalTailIsDroppedSilentlyAndMidLogDamageReported) {
   MemEnv env;
   auto o = Opts(&env);
   o.wal_file_bytes = 1;  // a new WAL file after every group
+  o.flush_on_close = false;  // the spans stay in the WAL files this test damages
   {
     auto s = OpenOrDie(o);
     for (uint64_t t = 1; t <= 3; ++t) ASSERT_TRUE(AppendSync(s.get(), {MakeSpan({.trace = t})}).ok());

@@ -9,8 +9,9 @@
 # wal             6000 spans acknowledged into one WAL file, kill -9 (the WAL stays),
 #                 4 bytes flipped inside the middle record (wal_damage.js): the log
 #                 names the file; every acknowledged span of the other 32 KiB blocks
-#                 is served exactly once, the damaged record's spans are not; a
-#                 second restart does the same.
+#                 is served exactly once, the damaged record's spans are not; after a
+#                 SIGTERM (which writes the survivors to a segment) a second start
+#                 serves the same.
 # segment-middle  two loads, A then B, each flushed into its own segment; 4 bytes
 # segment-tail    flipped in the middle of A's segment (trace data), or 40 bytes
 #                 before its end (footer / index): the server starts, every span of
@@ -67,7 +68,9 @@ case_wal() {
   local round
   for round in 1 2; do
     start_server "$data"
-    expect_logged wal 'corrupt' "$(basename "$wal")"
+    # The first start reports the damage; its SIGTERM then writes what survived to a
+    # segment (flush on close), so the second start has no damaged WAL to report.
+    [ "$round" = 1 ] && expect_logged wal 'corrupt' "$(basename "$wal")"
     verify "$TMP/wal-damage.keep" "wal (start $round): spans outside the damaged block"
     expect_missing "$TMP/wal-damage.lost"
     kill -0 "$SERVER_PID" 2>/dev/null || fail "wal: the server died while serving"
@@ -108,10 +111,12 @@ prepare_segments() {
   term_server
   flush_new_segment "$data" ""
   SEG_A=$NEW_SEG
+  local before
+  before=$(segment_files "$data")  # SIGTERM flushes: list what was there before B
   start_server "$data"
   load "$TMP/seg-b.txt" 22 3000
   term_server
-  flush_new_segment "$data" "$(segment_files "$data")"
+  flush_new_segment "$data" "$before"
   SEG_B=$NEW_SEG
   { [ -n "$SEG_A" ] && [ -n "$SEG_B" ] && [ "$SEG_A" != "$SEG_B" ]; } || fail "could not make two segments: '$SEG_A' '$SEG_B'"
   segs=$(segment_files "$data" | tr '\n' ' ')
