@@ -178,7 +178,9 @@ Status EmbeddedStore::RetentionPass(int64_t now_ns) {
   const int64_t width = opts_.retention.partition_width_ns;
   std::map<int64_t, std::vector<manifest::FileMeta>> parts;
   for (const auto& m : LiveSegments()) parts[m.partition].push_back(m);
-  for (const auto& [partition, metas] : parts) {
+  for (const auto& part : parts) {
+    // A plain variable, not a structured binding: the lambdas below capture it.
+    const int64_t partition = part.first;
     if (comp_stop_flag_) return Status::OK();
     if (now_ns - retention::PartitionEndNs(partition, width) < opts_.retention.FirstThresholdNs()) continue;
     std::vector<uint64_t> numbers;
