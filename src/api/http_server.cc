@@ -10,7 +10,6 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -66,31 +65,47 @@ Status ParseHostPort(const std::string& text, std::string* host, int* port) {
 
 // One accepted TCP connection. Lives while an I/O operation or a pending Responder
 // holds it. All of its state is touched only on its strand.
+//
+// Timeouts are one deadline per phase (waiting for a request, reading it, writing the
+// answer), kept by one steady_timer: arming it costs a timer-queue update per phase,
+// where beast::tcp_stream re-arms its timer on every read_some of a large body.
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket&& socket, HttpServer* server) : stream_(std::move(socket)), server_(server) {}
+  Connection(tcp::socket&& socket, HttpServer* server)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {}
   ~Connection() { server_->Unregister(this); }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Connection::ReadHeader, shared_from_this()));
+    asio::dispatch(socket_.get_executor(), beast::bind_front_handler(&Connection::ReadHeader, shared_from_this()));
   }
 
   // Closes the socket (from any thread), cancelling whatever is pending.
   void Close() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      beast::error_code ec;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-      self->stream_.close();
-    });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Shutdown(); });
   }
 
  private:
+  // Sets the deadline of the current phase: when it passes, the socket closes and the
+  // pending read or write ends with an error.
+  void Arm(std::chrono::steady_clock::duration d) {
+    timer_.expires_after(d);  // cancels the previous phase's wait
+    timer_.async_wait([self = shared_from_this(), gen = ++timer_gen_](beast::error_code ec) {
+      if (ec || gen != self->timer_gen_) return;
+      self->Shutdown();
+    });
+  }
+
+  void Disarm() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(server_->options_.max_body_bytes);
-    stream_.expires_after(server_->options_.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
+    Arm(server_->options_.idle_timeout);
+    http::async_read_header(socket_, buffer_, *parser_,
                             beast::bind_front_handler(&Connection::OnHeader, shared_from_this()));
   }
 
@@ -106,7 +121,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
-      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+      http::async_write(socket_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
         if (wec) return self->Shutdown();
         self->ReadBody();
       });
@@ -116,8 +131,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void ReadBody() {
-    stream_.expires_after(server_->options_.read_timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Connection::OnRead, shared_from_this()));
+    Arm(server_->options_.read_timeout);
+    http::async_read(socket_, buffer_, *parser_, beast::bind_front_handler(&Connection::OnRead, shared_from_this()));
   }
 
   void OnReadError(beast::error_code ec) {
@@ -141,7 +156,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void OnRead(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec);
-    stream_.expires_never();  // the answer may wait for an fsync; no timer runs meanwhile
+    Disarm();  // the answer may wait for an fsync; no timer runs meanwhile
     HttpRequest req = parser_->release();
     keep_alive_ = req.keep_alive();
     if (server_->stopping_.load()) {
@@ -152,7 +167,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     server_->RequestStarted();
     auto self = shared_from_this();
     Responder respond([self](HttpResponse res) {
-      asio::post(self->stream_.get_executor(),
+      asio::post(self->socket_.get_executor(),
                  [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
     });
     try {
@@ -176,8 +191,8 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     res.set(http::field::server, "sightline");
     res.prepare_payload();
     response_ = std::make_shared<HttpResponse>(std::move(res));
-    stream_.expires_after(server_->options_.read_timeout);
-    http::async_write(stream_, *response_, [self = shared_from_this(), close](beast::error_code ec, size_t) {
+    Arm(server_->options_.read_timeout);
+    http::async_write(socket_, *response_, [self = shared_from_this(), close](beast::error_code ec, size_t) {
       self->OnWrite(close, ec);
     });
   }
@@ -195,13 +210,13 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void Linger() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(kLingerTime);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    Arm(kLingerTime);
     DrainSome();
   }
 
   void DrainSome() {
-    stream_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    socket_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->drained_ += n;
       if (ec || self->drained_ > kLingerBytes) return self->Shutdown();
       self->DrainSome();
@@ -209,12 +224,15 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Shutdown() {
+    Disarm();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  uint64_t timer_gen_ = 0;
   HttpServer* server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

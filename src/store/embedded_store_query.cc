@@ -273,6 +273,17 @@ Result<SessionPage> EmbeddedStore::SearchSessions(const SessionQuery& q) {
   std::vector<uint32_t> projects = ResolveProjects(pool, q.projects, &impossible);
   uint32_t user = Resolve(pool, q.user_id, &impossible);
   if (impossible) return page;
+  // The cursor's id is "session_id\0project": one session id can live in two projects
+  // with the same end time. A cursor without the project (older servers) ties on the id.
+  std::string_view after_sid, after_project;
+  bool after_has_project = false;
+  if (q.after) {
+    std::string_view id = q.after->id;
+    size_t nul = id.rfind('\0');
+    after_has_project = nul != std::string_view::npos;
+    after_sid = after_has_project ? id.substr(0, nul) : id;
+    if (after_has_project) after_project = id.substr(nul + 1);
+  }
   std::vector<Item> items;
   index_.ForEachSession([&](const TraceIndex::Session& s) {
     if (s.traces.empty()) return;
@@ -283,7 +294,10 @@ Result<SessionPage> EmbeddedStore::SearchSessions(const SessionQuery& q) {
     std::string_view sid = pool.Get(s.session_id);
     if (q.after) {
       if (s.last_end_ns > q.after->time_ns) return;
-      if (s.last_end_ns == q.after->time_ns && sid <= q.after->id) return;
+      if (s.last_end_ns == q.after->time_ns) {
+        if (sid < after_sid) return;
+        if (sid == after_sid && (!after_has_project || pool.Get(s.project) <= after_project)) return;
+      }
     }
     if (q.status && index_.SessionStatus(s) != *q.status) return;
     items.push_back({s.last_end_ns, sid, pool.Get(s.project), &s});
@@ -298,8 +312,13 @@ Result<SessionPage> EmbeddedStore::SearchSessions(const SessionQuery& q) {
   bool more = items.size() > limit;
   if (more) items.resize(limit);
   for (const auto& it : items) page.sessions.push_back(index_.SessionSummaryOf(*it.s));
-  if (more && !page.sessions.empty())
-    page.next = Cursor{page.sessions.back().last_end_ns, page.sessions.back().session_id};
+  if (more && !items.empty()) {
+    const Item& last = items.back();
+    std::string id(last.session);
+    id.push_back('\0');
+    id.append(last.project);
+    page.next = Cursor{last.last_end, std::move(id)};
+  }
   return page;
 }
 

@@ -302,6 +302,32 @@ TEST(EmbeddedStoreQuery, MemtableOnlyAndAfterWalReplay) {
   CheckSessions(s->get());
 }
 
+TEST(EmbeddedStoreQuery, SessionPagingKeepsOneIdInSeveralProjectsWithTheSameEnd) {
+  // The same session id in three projects, all ending at the same instant: one per page
+  // must still return all three, each once (the cursor carries the project).
+  MemEnv env;
+  auto s = EmbeddedStore::Open(Opts(&env));
+  ASSERT_TRUE(s.ok());
+  const std::vector<std::string> projects = {"alpha", "beta", "gamma"};
+  for (size_t i = 0; i < projects.size(); ++i) {
+    model::Span sp = MakeSpan({.trace = 900 + i, .span = 1, .name = "turn", .kind = KIND_AGENT, .status = STATUS_OK,
+                               .start = 5000, .end = 9000, .project = projects[i]});
+    sp.set_session_id("ticket-9421");
+    ASSERT_TRUE(AppendSync(s->get(), {sp}).ok());
+  }
+  SessionQuery q;
+  q.limit = 1;
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    auto r = (*s)->SearchSessions(q);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& ss : r->sessions) seen.push_back(ss.project + "/" + ss.session_id);
+    if (!r->next) break;
+    q.after = r->next;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"alpha/ticket-9421", "beta/ticket-9421", "gamma/ticket-9421"}));
+}
+
 TEST(EmbeddedStoreQuery, CursorWithBadIdIsRefused) {
   MemEnv env;
   auto s = EmbeddedStore::Open(Opts(&env));
