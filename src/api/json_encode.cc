@@ -214,6 +214,69 @@ void WriteSpan(JsonWriter& w, const model::Span& s, const SpanJsonOptions& o) {
   w.EndObject();
 }
 
+namespace {
+
+// The longest prefix of `text` of at most `limit` bytes that does not end inside a
+// UTF-8 sequence (continuation bytes are 10xxxxxx).
+std::string_view Utf8Prefix(std::string_view text, size_t limit) {
+  if (text.size() <= limit) return text;
+  size_t n = limit;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return text.substr(0, n);
+}
+
+void StrIfSet(JsonWriter& w, std::string_view key, std::string_view value) {
+  if (!value.empty()) StrField(w, key, value);
+}
+
+}  // namespace
+
+void WriteLightSpan(JsonWriter& w, const model::Span& s, int depth, bool parent_missing) {
+  w.StartObject();
+  StrField(w, "span_id", HexEncode(s.span_id()));
+  Key(w, "parent_span_id");
+  HexOrNull(w, s.parent_span_id());
+  IntField(w, "depth", depth);
+  Key(w, "parent_missing");
+  w.Bool(parent_missing);
+  StrField(w, "name", s.name());
+  StrField(w, "kind", model::KindName(s.kind()));
+  IntField(w, "start_ns", s.start_ns());
+  IntField(w, "end_ns", s.end_ns());
+  IntField(w, "duration_ns", model::DurationNs(s));
+  StrField(w, "status", model::StatusName(s.status()));
+  StrIfSet(w, "status_message", Utf8Prefix(s.status_message(), kLightStatusMessageLimit));
+  StrIfSet(w, "error_type", s.error_type());
+  StrIfSet(w, "interrupt_reason", s.interrupt_reason());
+  StrIfSet(w, "agent_name", s.agent_name());
+  StrIfSet(w, "tool_name", s.tool_name());
+  StrIfSet(w, "provider", s.provider());
+  StrIfSet(w, "model", s.model());
+  if (s.has_step()) IntField(w, "step", s.step());
+  if (s.has_input_tokens()) IntField(w, "input_tokens", s.input_tokens());
+  if (s.has_output_tokens()) IntField(w, "output_tokens", s.output_tokens());
+  if (s.has_cache_read_tokens()) IntField(w, "cache_read_tokens", s.cache_read_tokens());
+  if (s.has_cache_write_tokens()) IntField(w, "cache_write_tokens", s.cache_write_tokens());
+  if (s.has_reasoning_tokens()) IntField(w, "reasoning_tokens", s.reasoning_tokens());
+  if (s.has_cost_usd() && std::isfinite(s.cost_usd())) {
+    Key(w, "cost_usd");
+    w.Double(s.cost_usd());
+  }
+  // Where the waterfall marks exceptions; their messages and stacks are in the span.
+  bool any = false;
+  for (const auto& e : s.events()) {
+    if (e.name() != "exception") continue;
+    if (!any) {
+      Key(w, "exception_ns");
+      w.StartArray();
+      any = true;
+    }
+    w.Int64(static_cast<int64_t>(e.time_unix_nano()));
+  }
+  if (any) w.EndArray();
+  w.EndObject();
+}
+
 void WriteTraceSummary(JsonWriter& w, const model::TraceSummary& s) {
   w.StartObject();
   StrField(w, "trace_id", HexEncode(s.trace_id));

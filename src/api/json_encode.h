@@ -34,6 +34,17 @@ struct SpanJsonOptions {
 };
 
 void WriteSpan(JsonWriter& w, const model::Span& span, const SpanJsonOptions& options);
+
+// The light trace view (GET /api/v1/traces/{id}?view=light) keeps status messages to
+// this many bytes (cut at a UTF-8 character boundary); the single span has them whole.
+constexpr size_t kLightStatusMessageLimit = 256;
+
+// One span of the light trace view: only what a tree and a waterfall draw (ids, tree
+// position, name, kind, times, status, agent/tool/model, step, tokens, cost, the times
+// of exception events). No trace_id, input, output, attributes, resource, events,
+// links or scope. Optional fields are left out when empty, null or zero-length, so a
+// 20,000-span trace stays a few megabytes; docs/api.md lists them.
+void WriteLightSpan(JsonWriter& w, const model::Span& span, int depth, bool parent_missing);
 void WriteTraceSummary(JsonWriter& w, const model::TraceSummary& s);
 void WriteSessionSummary(JsonWriter& w, const model::SessionSummary& s);
 

@@ -250,4 +250,20 @@ Result<std::vector<std::string>> ParseProjectOnly(const QueryParams& params) {
   return projects;
 }
 
+Result<TraceViewParams> ParseTraceViewParams(const QueryParams& params) {
+  static const std::set<std::string_view> kKnown = {"project", "view"};
+  TraceViewParams out;
+  SL_RETURN_IF_ERROR(ForEachParam(params, kKnown, false, [&](const std::string& n, const std::string& v, bool) -> Status {
+    if (n == "project") {
+      out.projects = {v};
+    } else if (v == "light") {
+      out.light = true;
+    } else if (v != "full") {
+      return Bad(n, "expected full or light, got \"" + v + "\"");
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
 }  // namespace sightline::api

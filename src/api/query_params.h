@@ -42,4 +42,12 @@ Result<store::SessionQuery> ParseSessionQuery(const QueryParams& params);
 // Detail endpoints accept only `project` (restricting the read); returns the projects.
 Result<std::vector<std::string>> ParseProjectOnly(const QueryParams& params);
 
+// GET /api/v1/traces/{trace_id} parameters: `project` as above and `view`, `full` (the
+// default: every span field) or `light` (what a tree and waterfall need, no payloads).
+struct TraceViewParams {
+  std::vector<std::string> projects;
+  bool light = false;
+};
+Result<TraceViewParams> ParseTraceViewParams(const QueryParams& params);
+
 }  // namespace sightline::api

@@ -65,6 +65,137 @@ TEST_F(RestApiTest, SingleSpanHasFullPayloads) {
   EXPECT_FALSE(doc.HasMember("depth"));
 }
 
+// The light view (?view=light): the same spans in the same tree order as the full view,
+// with the tree and waterfall fields equal to the full view's, and no payloads.
+TEST_F(RestApiTest, LightTraceViewMatchesFullViewWithoutPayloads) {
+  const int64_t t0 = 1'700'000'000'000'000'000;
+  SpanSpec root{TraceId(3), SpanId(1), "", "invoke_agent triage", t0, t0 + 1000};
+  root.attrs["gen_ai.operation.name"] = "invoke_agent";
+  root.attrs["gen_ai.agent.name"] = "triage";
+  root.attrs["input.value"] = R"({"question":"where is my order?"})";
+  SpanSpec llm{TraceId(3), SpanId(2), SpanId(1), "chat gpt-4o", t0 + 10, t0 + 400};
+  llm.attrs["gen_ai.operation.name"] = "chat";
+  llm.attrs["gen_ai.request.model"] = "gpt-4o";
+  llm.attrs["agent.step"] = "3";
+  llm.attrs["gen_ai.input.messages"] = R"([{"role":"user","parts":[{"type":"text","text":"hi"}]}])";
+  SpanSpec tool{TraceId(3), SpanId(3), SpanId(1), "execute_tool lookup", t0 + 500, t0 + 900};
+  tool.attrs["gen_ai.operation.name"] = "execute_tool";
+  tool.attrs["gen_ai.tool.name"] = "lookup";
+  tool.attrs["gen_ai.tool.call.arguments"] = R"({"order":"TT-1"})";
+  SpanSpec orphan{TraceId(3), SpanId(4), SpanId(77), "late child", t0 + 5, t0 + 6};
+  auto req = MakeRequest({tool, orphan, llm, root});
+  auto* spans_pb = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans();
+  for (auto& sp : *spans_pb) {
+    if (sp.name() == "chat gpt-4o") {
+      auto* in = sp.add_attributes();
+      in->set_key("gen_ai.usage.input_tokens");
+      in->mutable_value()->set_int_value(812);
+      auto* out = sp.add_attributes();
+      out->set_key("gen_ai.usage.output_tokens");
+      out->mutable_value()->set_int_value(91);
+    }
+    if (sp.name() == "execute_tool lookup") {
+      // A failed tool with a long status message and a recorded exception.
+      sp.mutable_status()->set_code(::opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
+      sp.mutable_status()->set_message(std::string(300, 'e') + "\xC3\xA9" + std::string(700, 'f'));
+      auto* ev = sp.add_events();
+      ev->set_name("exception");
+      ev->set_time_unix_nano(static_cast<uint64_t>(t0 + 800));
+      auto* kv = ev->add_attributes();
+      kv->set_key("exception.type");
+      kv->mutable_value()->set_string_value("TimeoutError");
+      auto* other = sp.add_events();
+      other->set_name("retry");
+      other->set_time_unix_nano(static_cast<uint64_t>(t0 + 600));
+    }
+  }
+  ASSERT_EQ(PostProtobuf(req).status, 200);
+
+  auto full_res = Get("/api/v1/traces/" + Hex(TraceId(3)));
+  auto light_res = Get("/api/v1/traces/" + Hex(TraceId(3)) + "?view=light");
+  ASSERT_EQ(full_res.status, 200) << full_res.body;
+  ASSERT_EQ(light_res.status, 200) << light_res.body;
+  EXPECT_LT(light_res.body.size(), full_res.body.size());
+  EXPECT_EQ(light_res.Header("content-type").rfind("application/json", 0), 0u);
+  auto full = ParseJson(full_res.body);
+  auto light = ParseJson(light_res.body);
+  EXPECT_TRUE(full["trace"] == light["trace"]) << light_res.body.substr(0, 400);
+  const auto& fs = full["spans"];
+  const auto& ls = light["spans"];
+  ASSERT_EQ(fs.Size(), 4u);
+  ASSERT_EQ(ls.Size(), fs.Size());
+  const std::set<std::string> always = {"span_id",  "parent_span_id", "depth",   "parent_missing", "name",
+                                        "kind",     "start_ns",       "end_ns",  "duration_ns",    "status"};
+  const std::set<std::string> optional = {"status_message", "error_type",       "interrupt_reason", "agent_name",
+                                          "tool_name",      "provider",         "model",            "step",
+                                          "input_tokens",   "output_tokens",    "cache_read_tokens",
+                                          "cache_write_tokens", "reasoning_tokens", "cost_usd"};
+  for (rapidjson::SizeType i = 0; i < fs.Size(); ++i) {
+    const auto& f = fs[i];
+    const auto& l = ls[i];
+    const std::string where = "span " + std::to_string(i) + " " + f["name"].GetString();
+    for (const auto& m : l.GetObject()) {
+      std::string k = m.name.GetString();
+      EXPECT_TRUE(always.count(k) || optional.count(k) || k == "exception_ns") << where << ": unexpected " << k;
+    }
+    for (const auto& k : always) {
+      ASSERT_TRUE(l.HasMember(k.c_str())) << where << ": missing " << k;
+      EXPECT_TRUE(l[k.c_str()] == f[k.c_str()]) << where << ": " << k;
+    }
+    for (const auto& k : optional) {
+      const auto& fv = f[k.c_str()];
+      const bool empty = fv.IsNull() || (fv.IsString() && fv.GetStringLength() == 0);
+      if (empty) {
+        EXPECT_FALSE(l.HasMember(k.c_str())) << where << ": " << k << " should be left out";
+      } else if (k == "status_message") {
+        ASSERT_TRUE(l.HasMember(k.c_str())) << where;
+        std::string short_msg = l[k.c_str()].GetString();
+        EXPECT_LE(short_msg.size(), 256u);
+        EXPECT_EQ(std::string(fv.GetString()).rfind(short_msg, 0), 0u) << where << ": not a prefix";
+      } else {
+        ASSERT_TRUE(l.HasMember(k.c_str())) << where << ": missing " << k;
+        EXPECT_TRUE(l[k.c_str()] == fv) << where << ": " << k;
+      }
+    }
+  }
+  // Tree order and what the waterfall draws.
+  EXPECT_STREQ(ls[0]["name"].GetString(), "invoke_agent triage");
+  EXPECT_STREQ(ls[0]["agent_name"].GetString(), "triage");
+  EXPECT_STREQ(ls[1]["model"].GetString(), "gpt-4o");
+  EXPECT_EQ(ls[1]["step"].GetInt(), 3);
+  EXPECT_EQ(ls[1]["input_tokens"].GetInt(), 812);
+  EXPECT_EQ(ls[1]["output_tokens"].GetInt(), 91);
+  const auto& failed = ls[2];
+  EXPECT_STREQ(failed["tool_name"].GetString(), "lookup");
+  EXPECT_STREQ(failed["status"].GetString(), "error");
+  // The 1,003-byte message is cut to its first 256 bytes.
+  EXPECT_EQ(failed["status_message"].GetStringLength(), 256u);
+  ASSERT_TRUE(failed["exception_ns"].IsArray());
+  ASSERT_EQ(failed["exception_ns"].Size(), 1u);
+  EXPECT_EQ(failed["exception_ns"][0].GetInt64(), t0 + 800);
+  EXPECT_TRUE(ls[3]["parent_missing"].GetBool());
+  // The full view is unchanged by the light one and still the default.
+  EXPECT_TRUE(fs[1].HasMember("input"));
+  auto explicit_full = Get("/api/v1/traces/" + Hex(TraceId(3)) + "?view=full");
+  ASSERT_EQ(explicit_full.status, 200);
+  EXPECT_EQ(explicit_full.body, full_res.body);
+}
+
+// A status message cut for the light view never ends inside a UTF-8 character.
+TEST_F(RestApiTest, LightViewCutsStatusMessagesOnCharacterBoundaries) {
+  auto req = MakeRequest({{TraceId(4), SpanId(1), "", "failing"}});
+  auto* sp = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0);
+  sp->mutable_status()->set_code(::opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
+  std::string msg = std::string(255, 'a');
+  for (int i = 0; i < 100; ++i) msg += "\xE2\x82\xAC";  // euro sign, 3 bytes
+  sp->mutable_status()->set_message(msg);
+  ASSERT_EQ(PostProtobuf(req).status, 200);
+  auto res = Get("/api/v1/traces/" + Hex(TraceId(4)) + "?view=light");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto doc = ParseJson(res.body);
+  EXPECT_EQ(std::string(doc["spans"][0]["status_message"].GetString()), std::string(255, 'a'));
+}
+
 TEST_F(RestApiTest, IdErrorsAndUnknowns) {
   struct Case {
     std::string target;
@@ -81,6 +212,13 @@ TEST_F(RestApiTest, IdErrorsAndUnknowns) {
       {"/api/v1/traces/" + known + "/spans/" + Hex(SpanId(55)), 404, "not_found"},
       {"/api/v1/traces/" + known + "?project=other", 404, "not_found"},
       {"/api/v1/traces/" + known + "?bogus=1", 400, "invalid_argument"},
+      // The light view fails exactly as the full view does.
+      {"/api/v1/traces/xyz?view=light", 400, "invalid_argument"},
+      {"/api/v1/traces/" + Hex(TraceId(77)) + "?view=light", 404, "not_found"},
+      {"/api/v1/traces/" + known + "?view=light&project=other", 404, "not_found"},
+      {"/api/v1/traces/" + known + "?view=light&bogus=1", 400, "invalid_argument"},
+      {"/api/v1/traces/" + known + "?view=heavy", 400, "invalid_argument"},
+      {"/api/v1/traces/" + known + "?view=light&view=light", 400, "invalid_argument"},
       {"/api/v1/sessions/nope", 404, "not_found"},
       {"/api/v1/nothing", 404, "not_found"},
       {"/no/such/route", 404, "not_found"},

@@ -53,9 +53,9 @@ void ApiRouter::SearchTraces(const QueryParams& params, const Responder& respond
 void ApiRouter::GetTrace(const std::string& trace_hex, const QueryParams& params, const Responder& respond) {
   auto id = DecodeId("trace id", trace_hex, 16);
   if (!id.ok()) return respond(Error(id.status()));
-  auto projects = ParseProjectOnly(params);
-  if (!projects.ok()) return respond(Error(projects.status()));
-  auto detail = store_->GetTrace(*id, *projects);
+  auto view = ParseTraceViewParams(params);
+  if (!view.ok()) return respond(Error(view.status()));
+  auto detail = store_->GetTrace(*id, view->projects);
   if (!detail.ok()) return respond(Error(detail.status()));
   const auto& spans = detail->spans;
   auto order = query::OrderTraceTree(spans);
@@ -66,13 +66,19 @@ void ApiRouter::GetTrace(const std::string& trace_hex, const QueryParams& params
   WriteTraceSummary(w, detail->summary);
   w.Key("spans");
   w.StartArray();
-  SpanJsonOptions o;
-  o.payload_limit = kListPayloadLimit;
-  o.tree_fields = true;
-  for (const auto& e : order) {
-    o.depth = e.depth;
-    o.parent_missing = e.parent_missing;
-    WriteSpan(w, spans[e.index], o);
+  if (view->light) {
+    // The light view encodes no payloads: a few hundred bytes per span whatever the
+    // spans carry (the store still decodes them whole).
+    for (const auto& e : order) WriteLightSpan(w, spans[e.index], e.depth, e.parent_missing);
+  } else {
+    SpanJsonOptions o;
+    o.payload_limit = kListPayloadLimit;
+    o.tree_fields = true;
+    for (const auto& e : order) {
+      o.depth = e.depth;
+      o.parent_missing = e.parent_missing;
+      WriteSpan(w, spans[e.index], o);
+    }
   }
   w.EndArray();
   w.EndObject();

@@ -17,6 +17,7 @@ let server;
 let browser;
 let page;
 const fixtures = {};
+const apiRequests = []; // path?query of every /api/v1/traces/... request the page made
 
 before(async () => {
   server = await startServer({ extraArgs: ['--ui-dir', UI_DIR] });
@@ -25,6 +26,10 @@ before(async () => {
   page = await context.newPage();
   page.setDefaultTimeout(T);
   page.on('pageerror', (e) => { console.error('page error:', e.message); });
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/v1/traces/')) apiRequests.push(u.pathname + u.search);
+  });
 });
 
 after(async () => {
@@ -101,6 +106,9 @@ describe('web UI', () => {
     await page.locator(`tr[data-trace-id="${fixtures.demoTrace}"] a.trace-link`).click();
     await page.waitForURL(new RegExp(`/traces/${fixtures.demoTrace}`));
     await page.getByTestId('span-tree').waitFor();
+    // The page asks for the light view (no payloads), never the full one.
+    assert.ok(apiRequests.includes(`/api/v1/traces/${fixtures.demoTrace}?view=light`), apiRequests.join(' '));
+    assert.ok(!apiRequests.includes(`/api/v1/traces/${fixtures.demoTrace}`), apiRequests.join(' '));
     const totals = await page.getByTestId('totals').innerText();
     assert.match(totals, /SPANS\s*11/i);
     assert.match(totals, /ERRORS\s*1/i);
@@ -129,8 +137,14 @@ describe('web UI', () => {
   });
 
   step('a model call reads as a conversation; a tool shows its arguments; errors show their stack', async () => {
-    await page.locator('.tree-row[data-span-name="chat gpt-4o"]').first().click();
+    // The detail pane fetches the selected span whole from the single-span endpoint.
+    const chatRow = page.locator('.tree-row[data-span-name="chat gpt-4o"]').first();
+    const chatId = await chatRow.getAttribute('data-span-id');
+    const chatPath = `/api/v1/traces/${fixtures.demoTrace}/spans/${chatId}`;
+    await chatRow.click();
     const detail = page.getByTestId('span-detail');
+    await page.locator(`[data-testid=span-detail][data-span-id="${chatId}"][data-loaded=true]`).waitFor();
+    assert.ok(apiRequests.includes(chatPath), apiRequests.join(' '));
     await detail.locator('.msg-system').waitFor();
     assert.match(await detail.locator('.msg-system').innerText(), /support orchestrator/);
     assert.match(await detail.locator('.msg-user').first().innerText(), /charged twice/);
@@ -148,6 +162,12 @@ describe('web UI', () => {
     assert.match(args, /invoice_id[\s\S]*"INV-2026-3140"/);
     assert.match(args, /amount_cents[\s\S]*4200/);
     assert.match(await page.getByTestId('span-detail').innerText(), /Interrupted: approval_required/i);
+
+    // Back to the model call: its conversation shows again from the cache, not a new request.
+    await chatRow.click();
+    await detail.locator('.msg-system').waitFor();
+    assert.match(await detail.locator('.msg-user').first().innerText(), /charged twice/);
+    assert.equal(apiRequests.filter((p) => p === chatPath).length, 1, apiRequests.join(' '));
 
     await page.getByTestId('next-error').click();
     await page.getByTestId('error-section').waitFor();

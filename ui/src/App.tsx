@@ -80,7 +80,7 @@ function SearchBox() {
         setNote('');
         try {
           const target = await resolveSearch(text, {
-            trace: (id) => exists(() => api.trace(id)),
+            trace: (id) => exists(() => api.traceLight(id)),
             session: (id) => exists(() => api.session(id)),
             user: async (id) => (await api.traces(new URLSearchParams({ user_id: id, limit: '1' }))).traces.length > 0,
           });

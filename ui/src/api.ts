@@ -1,6 +1,6 @@
 // The REST API client (docs/api.md). Errors surface as ApiError carrying the server's
 // {"error":{code,message}} so pages can say what was wrong.
-import type { SessionDetail, SessionPage, Span, TraceDetail, TracePage } from './lib/types';
+import type { LightTraceDetail, SessionDetail, SessionPage, Span, TraceDetail, TracePage } from './lib/types';
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) {
@@ -33,6 +33,9 @@ async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
 export const api = {
   traces: (q: URLSearchParams, signal?: AbortSignal) => getJson<TracePage>(`/api/v1/traces?${q}`, signal),
   trace: (id: string, signal?: AbortSignal) => getJson<TraceDetail>(`/api/v1/traces/${encodeURIComponent(id)}`, signal),
+  // The trace without payloads: what the trace page's tree and waterfall need.
+  traceLight: (id: string, signal?: AbortSignal) =>
+    getJson<LightTraceDetail>(`/api/v1/traces/${encodeURIComponent(id)}?view=light`, signal),
   span: (traceId: string, spanId: string, signal?: AbortSignal) =>
     getJson<Span>(`/api/v1/traces/${encodeURIComponent(traceId)}/spans/${encodeURIComponent(spanId)}`, signal),
   sessions: (q: URLSearchParams, signal?: AbortSignal) => getJson<SessionPage>(`/api/v1/sessions?${q}`, signal),

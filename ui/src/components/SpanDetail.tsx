@@ -1,61 +1,88 @@
-// The detail pane of one span. A model call reads as its conversation, then model,
-// parameters, token breakdown, cost and finish reason; a tool shows its arguments and
-// result as collapsible JSON; a retrieval its documents and scores; an error its
-// exception and stack. Raw attributes, resource, events and links are folded and only
-// rendered when opened. Payloads the trace view summarised (over 64 KiB) are fetched
-// from the single-span endpoint on request.
+// The detail pane of one span. The trace page has only the light view of its spans
+// (names, times, status, no payloads), so the pane shows those at once and fetches
+// the whole span from the single-span endpoint (through the page's SpanCache, so going
+// back to a span costs nothing). Then a model call reads as its conversation, then
+// model, parameters, token breakdown, cost and finish reason; a tool shows its
+// arguments and result as collapsible JSON; a retrieval its documents and scores; an
+// error its exception and stack. Raw attributes, resource, events and links are folded
+// and only rendered when opened.
 import { useEffect, useState } from 'react';
-import { api } from '../api';
 import { exceptions, parseMaybeJson, parseMessages, retrievalDocuments } from '../lib/messages';
 import { formatBytes, formatCost, formatCount, formatDuration, formatTimestamp } from '../lib/format';
-import { isTruncated, type Span } from '../lib/types';
+import type { SpanCache } from '../lib/spanCache';
+import { isTruncated, type LightSpan, type Span } from '../lib/types';
 import { CopyButton, KindBadge, StatusBadge } from './common';
 import { Conversation } from './Messages';
 import { JsonView, LongText } from './JsonView';
 
 interface Props {
-  span: Span;
+  light: LightSpan;
+  cache: SpanCache<Span>;
   traceStartNs: number;
   onJumpParent?: () => void;
 }
 
-export function SpanDetail({ span: summarised, traceStartNs, onJumpParent }: Props) {
-  const [full, setFull] = useState<Span | null>(null);
-  const [loadErr, setLoadErr] = useState('');
-  useEffect(() => { setFull(null); setLoadErr(''); }, [summarised.span_id]);
-  const span = full ?? summarised;
-  const truncated = isTruncated(span.input) || isTruncated(span.output);
-  const loadFull = async () => {
-    try {
-      setFull(await api.span(span.trace_id, span.span_id));
-    } catch (e) {
-      setLoadErr((e as Error).message);
+interface Loaded { id: string; span?: Span; error?: unknown }
+
+export function SpanDetail({ light, cache, traceStartNs, onJumpParent }: Props) {
+  const id = light.span_id;
+  const [loaded, setLoaded] = useState<Loaded>(() => ({ id, span: cache.peek(id) }));
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    const have = cache.peek(id);
+    if (have) {
+      setLoaded({ id, span: have });
+      return;
     }
-  };
-  const excs = exceptions(span.events);
-  const otherEvents = span.events.filter((e) => e.name !== 'exception');
+    let live = true;
+    setLoaded({ id });
+    cache.load(id).then(
+      (span) => { if (live) setLoaded({ id, span }); },
+      (error) => { if (live) setLoaded({ id, error }); },
+    );
+    return () => { live = false; };
+  }, [cache, id, attempt]);
+  const span = loaded.id === id ? loaded.span ?? cache.peek(id) : cache.peek(id);
+  const error = loaded.id === id && !span ? loaded.error : undefined;
 
   return (
-    <div className="span-detail" data-testid="span-detail" data-span-id={span.span_id}>
+    <div className="span-detail" data-testid="span-detail" data-span-id={id} data-loaded={span ? 'true' : 'false'}>
       <div className="detail-head">
         <div className="detail-title">
-          <KindBadge kind={span.kind} /> <h2>{span.name}</h2> <StatusBadge status={span.status} />
+          <KindBadge kind={light.kind} /> <h2>{light.name}</h2> <StatusBadge status={light.status} />
         </div>
         <div className="detail-ids">
-          <span className="mono">span {span.span_id}</span> <CopyButton text={span.span_id} />
-          {span.parent_span_id && (
-            <button type="button" className="link" onClick={onJumpParent} disabled={!onJumpParent}>↑ parent {span.parent_span_id.slice(0, 8)}…</button>
+          <span className="mono">span {id}</span> <CopyButton text={id} />
+          {light.parent_span_id && (
+            <button type="button" className="link" onClick={onJumpParent} disabled={!onJumpParent}>↑ parent {light.parent_span_id.slice(0, 8)}…</button>
           )}
         </div>
         <dl className="facts">
-          <Fact k="Start" v={`${formatTimestamp(span.start_ns)} (+${formatDuration(span.start_ns - traceStartNs)})`} />
-          <Fact k="Duration" v={formatDuration(span.duration_ns)} />
-          {span.agent_name && <Fact k="Agent" v={span.agent_name + (span.agent_id ? ` (${span.agent_id})` : '')} />}
-          {span.step !== null && <Fact k="Step" v={String(span.step)} />}
-          {span.service && <Fact k="Service" v={`${span.service}${span.version ? ' ' + span.version : ''}${span.environment ? ' · ' + span.environment : ''}`} />}
+          <Fact k="Start" v={`${formatTimestamp(light.start_ns)} (+${formatDuration(light.start_ns - traceStartNs)})`} />
+          <Fact k="Duration" v={formatDuration(light.duration_ns)} />
+          {light.agent_name && <Fact k="Agent" v={light.agent_name + (span?.agent_id ? ` (${span.agent_id})` : '')} />}
+          {light.step !== undefined && light.step !== null && <Fact k="Step" v={String(light.step)} />}
+          {span?.service && <Fact k="Service" v={`${span.service}${span.version ? ' ' + span.version : ''}${span.environment ? ' · ' + span.environment : ''}`} />}
         </dl>
       </div>
+      {span ? <SpanBody span={span} /> : error ? (
+        <div className="sec error-text" data-testid="span-load-error">
+          Could not load this span: {(error as Error).message}{' '}
+          <button type="button" onClick={() => setAttempt((a) => a + 1)}>Try again</button>
+        </div>
+      ) : (
+        <div className="loading" aria-busy="true" data-testid="span-loading">Loading span…</div>
+      )}
+    </div>
+  );
+}
 
+// Everything below the head, from the whole span.
+function SpanBody({ span }: { span: Span }) {
+  const excs = exceptions(span.events);
+  const otherEvents = span.events.filter((e) => e.name !== 'exception');
+  return (
+    <>
       {span.status === 'error' && (
         <section className="sec sec-error" data-testid="error-section">
           <h3>Error{span.error_type ? `: ${span.error_type}` : ''}</h3>
@@ -79,15 +106,6 @@ export function SpanDetail({ span: summarised, traceStartNs, onJumpParent }: Pro
           <h3>Interrupted{span.interrupt_reason ? `: ${span.interrupt_reason}` : ''}</h3>
           {span.status_message && <p>{span.status_message}</p>}
         </section>
-      )}
-
-      {truncated && (
-        <div className="truncated-note">
-          Payload summarised in the trace view
-          ({[span.input, span.output].filter(isTruncated).map((t) => formatBytes(t.bytes)).join(', ')}).{' '}
-          <button type="button" onClick={loadFull}>Load full payload</button>
-          {loadErr && <span className="error-text"> {loadErr}</span>}
-        </div>
       )}
 
       {span.kind === 'llm' && <ModelFacts span={span} />}
@@ -117,7 +135,7 @@ export function SpanDetail({ span: summarised, traceStartNs, onJumpParent }: Pro
         </Folded>
       )}
       {span.scope && span.scope.name && <div className="muted small">instrumentation: {span.scope.name} {span.scope.version}</div>}
-    </div>
+    </>
   );
 }
 
@@ -262,7 +280,8 @@ function Payloads({ span }: { span: Span }) {
 
 // Messages as a conversation; other JSON as a tree; text as text.
 function ValueView({ value }: { value: unknown }) {
-  if (isTruncated(value)) return <div className="muted">summarised ({formatBytes(value.bytes)}): load the full payload above</div>;
+  // The single-span endpoint sends payloads whole; a summary here means another source.
+  if (isTruncated(value)) return <div className="muted">summarised ({formatBytes(value.bytes)})</div>;
   const msgs = parseMessages(value);
   if (msgs) return <Conversation messages={msgs} />;
   const v = parseMaybeJson(value);

@@ -10,6 +10,7 @@
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { formatDuration, formatOffset } from '../lib/format';
 import { keyMove, type SpanTree } from '../lib/tree';
+import type { LightSpan } from '../lib/types';
 import { barLayout, kindColorVar, markerPosition, ticks } from '../lib/waterfall';
 import { useElementHeight } from './hooks';
 
@@ -19,7 +20,7 @@ const INDENT = 14;
 const MAX_INDENT_DEPTH = 24;
 
 interface Props {
-  tree: SpanTree;
+  tree: SpanTree<LightSpan>;
   rows: number[];
   collapsed: ReadonlySet<number>;
   selected: number;
@@ -110,7 +111,7 @@ export function SpanTreeView({ tree, rows, collapsed, selected, onSelect, onColl
 }
 
 const Row = memo(function Row({ tree, ni, top, isCollapsed, isSelected, onSelect, onToggle }: {
-  tree: SpanTree; ni: number; top: number; isCollapsed: boolean; isSelected: boolean;
+  tree: SpanTree<LightSpan>; ni: number; top: number; isCollapsed: boolean; isSelected: boolean;
   onSelect: (i: number) => void; onToggle: (i: number) => void;
 }) {
   const node = tree.nodes[ni];
@@ -118,7 +119,7 @@ const Row = memo(function Row({ tree, ni, top, isCollapsed, isSelected, onSelect
   const bar = barLayout(s.start_ns, s.end_ns, tree.startNs, tree.endNs);
   const indent = Math.min(node.depth, MAX_INDENT_DEPTH) * INDENT;
   const color = kindColorVar(s.kind);
-  const exceptionsAt = s.events.filter((e) => e.name === 'exception').map((e) => markerPosition(e.time_ns, tree.startNs, tree.endNs));
+  const exceptionsAt = (s.exception_ns ?? []).map((t) => markerPosition(t, tree.startNs, tree.endNs));
   return (
     <div
       id={`row-${ni}`}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ancestors, buildTree, defaultCollapsed, keyMove, nextAfter, reveal, visibleRows } from './tree';
+import { ancestors, buildTree, defaultCollapsed, keyMove, nextAfter, reveal, treeFromServerOrder, treeOf, visibleRows } from './tree';
 import { span } from './testdata';
+import type { Span } from './types';
 
 const names = (tree: ReturnType<typeof buildTree>, rows: number[]) => rows.map((i) => tree.nodes[i].span.span_id);
 
@@ -49,6 +50,59 @@ describe('buildTree', () => {
     ]);
     expect(tree.errors.map((i) => tree.nodes[i].span.span_id)).toEqual(['e1', 'e2']);
     expect(tree.interrupts.map((i) => tree.nodes[i].span.span_id)).toEqual(['i']);
+  });
+});
+
+// What the trace endpoint sends: buildTree's order with depth and parent_missing.
+function serverOrder(spans: Span[]): Span[] {
+  return buildTree(spans).nodes.map((n) => ({ ...n.span, depth: n.depth, parent_missing: n.orphan }));
+}
+const shape = (t: ReturnType<typeof buildTree>) =>
+  t.nodes.map((n) => [n.span.span_id, n.depth, n.parent, n.end, n.childCount, n.seq, n.orphan]);
+
+describe('treeFromServerOrder', () => {
+  const mixed = [
+    span('c2', 'root', 50, 60), span('g1', 'c1', 11, 12, { status: 'error' }), span('root', null, 0, 100),
+    span('c1', 'root', 10, 20, { status: 'interrupt' }), span('o', 'missing', 1, 2), span('o1', 'o', 1, 3),
+    span('root2', null, 200, 300),
+  ];
+
+  it('builds the same tree as buildTree from spans in tree order with depths, in one pass', () => {
+    const sent = serverOrder(mixed);
+    const fast = treeFromServerOrder(sent);
+    expect(fast).not.toBeNull();
+    const slow = buildTree(sent);
+    expect(shape(fast!)).toEqual(shape(slow));
+    expect([...fast!.index]).toEqual([...slow.index]);
+    expect(fast!.errors).toEqual(slow.errors);
+    expect(fast!.interrupts).toEqual(slow.interrupts);
+    expect([fast!.startNs, fast!.endNs]).toEqual([0, 300]);
+    expect(fast!.nodes.filter((n) => n.orphan).map((n) => n.span.span_id)).toEqual(['o']);
+  });
+
+  it('handles an empty trace and a 20,000-deep chain', () => {
+    expect(treeFromServerOrder([])!.nodes).toHaveLength(0);
+    const chain = Array.from({ length: 20000 }, (_, i) => ({ ...span(`s${i}`, i ? `s${i - 1}` : null, i, 40000 - i), depth: i }));
+    const tree = treeFromServerOrder(chain)!;
+    expect(tree.nodes[19999].depth).toBe(19999);
+    expect(tree.nodes[0].end).toBe(20000);
+    expect(tree.nodes[19998].childCount).toBe(1);
+  });
+
+  it('declines what is not a consistent tree order, and treeOf falls back to buildTree', () => {
+    const sent = serverOrder(mixed);
+    const broken: Span[][] = [
+      sent.map(({ depth: _d, ...s }) => s as Span),                              // no depths
+      sent.map((s, i) => (i === 1 ? { ...s, depth: 2 } : s)),                  // depth jumps
+      sent.map((s, i) => (i === 1 ? { ...s, parent_span_id: 'c2' } : s)),      // wrong parent
+      [...sent, sent[0]],                                                       // repeated id
+      sent.map((s) => (s.span_id === 'o' ? { ...s, parent_missing: false } : s)), // unmarked orphan
+      [...sent].reverse(),                                                      // children first
+    ];
+    for (const b of broken) {
+      expect(treeFromServerOrder(b)).toBeNull();
+      expect(shape(treeOf(b))).toEqual(shape(buildTree(b)));
+    }
   });
 });
 

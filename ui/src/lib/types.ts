@@ -107,9 +107,41 @@ export interface Span {
   parent_missing?: boolean;
 }
 
+// One span of the light trace view (GET /api/v1/traces/{id}?view=light): what the
+// tree and the waterfall draw. Optional fields are absent when empty or null; the
+// single-span endpoint has everything else.
+export interface LightSpan {
+  span_id: string;
+  parent_span_id: string | null;
+  depth: number;
+  parent_missing: boolean;
+  name: string;
+  kind: SpanKind;
+  start_ns: number;
+  end_ns: number;
+  duration_ns: number;
+  status: Status;
+  status_message?: string;  // the first 256 bytes
+  error_type?: string;
+  interrupt_reason?: string;
+  agent_name?: string;
+  tool_name?: string;
+  provider?: string;
+  model?: string;
+  step?: number;
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_tokens?: number;
+  cache_write_tokens?: number;
+  reasoning_tokens?: number;
+  cost_usd?: number;
+  exception_ns?: number[];  // times of the span's exception events
+}
+
 export interface TracePage { traces: TraceSummary[]; next_cursor: string | null }
 export interface SessionPage { sessions: SessionSummary[]; next_cursor: string | null }
 export interface TraceDetail { trace: TraceSummary; spans: Span[] }
+export interface LightTraceDetail { trace: TraceSummary; spans: LightSpan[] }
 export interface SessionDetail { session: SessionSummary; traces: TraceSummary[] }
 
 // A payload the trace view left out (over 64 KiB): fetch the single span for it.

@@ -1,37 +1,45 @@
 // One trace: totals on top, the span tree beside its waterfall, the selected span's
 // detail on the right. The selected span is in the URL (?span=ID), so a link points
-// at the exact step that failed.
+// at the exact step that failed. The page loads the trace's light view (no payloads:
+// a 20,000-span trace is a few MB, not tens) and the detail pane fetches each span it
+// shows, kept in a per-trace cache.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, ApiError } from '../api';
 import { CopyButton, ErrorBox, Loading, StatusBadge } from '../components/common';
 import { SpanDetail } from '../components/SpanDetail';
 import { SpanTreeView } from '../components/SpanTreeView';
 import { formatCost, formatDuration, formatTimestamp, formatTokens } from '../lib/format';
-import { buildTree, defaultCollapsed, nextAfter, reveal, visibleRows } from '../lib/tree';
-import type { TraceDetail } from '../lib/types';
+import { SpanCache } from '../lib/spanCache';
+import { defaultCollapsed, nextAfter, reveal, treeOf, visibleRows } from '../lib/tree';
+import type { LightTraceDetail, Span } from '../lib/types';
 import { Link, useRouter } from '../router';
 
 export function TracePage({ traceId }: { traceId: string }) {
   const { location, navigate } = useRouter();
-  const [data, setData] = useState<TraceDetail | null>(null);
+  const [data, setData] = useState<LightTraceDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
     const ctl = new AbortController();
     setError(null);
-    api.trace(traceId, ctl.signal).then(setData, (e) => {
+    setData((d) => (d && d.trace.trace_id === traceId ? d : null));  // never another trace's tree
+    api.traceLight(traceId, ctl.signal).then(setData, (e) => {
       if ((e as Error).name !== 'AbortError') setError(e);
     });
     return () => ctl.abort();
   }, [traceId, tick]);
 
-  const tree = useMemo(() => (data ? buildTree(data.spans) : null), [data]);
+  // Full spans for the detail pane, fetched on demand; a reload (tick) starts afresh.
+  const cache = useMemo(() => new SpanCache<Span>((spanId) => api.span(traceId, spanId)), [traceId, tick]);
+  const tree = useMemo(() => (data ? treeOf(data.spans) : null), [data]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<number>>(new Set());
   useEffect(() => { if (tree) setCollapsed(defaultCollapsed(tree, 3)); }, [tree]);
   const rows = useMemo(() => (tree ? visibleRows(tree, collapsed) : []), [tree, collapsed]);
 
   const spanParam = new URLSearchParams(location.search).get('span');
+  // A deep-linked span is fetched alongside the trace rather than after its tree.
+  useEffect(() => { if (spanParam) cache.load(spanParam).catch(() => {}); }, [cache]); // eslint-disable-line react-hooks/exhaustive-deps
   const selected = tree ? (spanParam ? tree.index.get(spanParam) ?? 0 : 0) : -1;
 
   const select = useCallback((i: number) => {
@@ -123,7 +131,7 @@ export function TracePage({ traceId }: { traceId: string }) {
         />
         <aside className="detail-pane">
           {node ? (
-            <SpanDetail span={node.span} traceStartNs={tree.startNs} onJumpParent={node.parent >= 0 ? () => select(node.parent) : undefined} />
+            <SpanDetail light={node.span} cache={cache} traceStartNs={tree.startNs} onJumpParent={node.parent >= 0 ? () => select(node.parent) : undefined} />
           ) : <div className="muted">Select a span</div>}
         </aside>
       </div>
