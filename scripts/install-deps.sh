@@ -16,6 +16,7 @@ PACKAGES=(
   nodejs npm                                       # real OpenTelemetry/Langfuse SDKs in tests
   sqlite3 libsqlite3-dev
   libssl-dev                                       # SHA-256 payload addresses (libcrypto)
+  libjemalloc-dev                                  # the server's allocator
   chromium                                         # the web UI's end-to-end tests (headless)
 )
 

@@ -4,6 +4,7 @@
 #include <boost/beast/http/field.hpp>
 
 #include "api/router.h"
+#include "store/columnar/columnar_reader.h"
 
 namespace sightline::api {
 namespace {
@@ -52,6 +53,17 @@ HttpResponse ApiRouter::MetricsPage() {
   w.Counter("sightline_store_wal_bytes_total", "WAL bytes written since start.", static_cast<double>(s.bytes_written));
   w.Gauge("sightline_store_ready", "1 when the store is open and recovery is done.", s.ready ? 1 : 0);
   w.Gauge("sightline_store_disk_full", "1 while the store refuses writes for lack of disk space.", s.disk_full ? 1 : 0);
+  {
+    auto bc = store::columnar::ColumnarReader::GetBlockCacheStats();
+    w.Counter("sightline_block_cache_hits_total", "Segment block reads served from the decoded-block cache.",
+              static_cast<double>(bc.hits));
+    w.Counter("sightline_block_cache_misses_total", "Segment block reads that decoded the block.",
+              static_cast<double>(bc.misses));
+    w.Gauge("sightline_block_cache_bytes", "Decoded segment blocks held in memory (estimate).",
+            static_cast<double>(bc.bytes));
+    w.Gauge("sightline_block_cache_capacity_bytes", "Decoded-block cache limit (--block-cache-bytes).",
+            static_cast<double>(bc.capacity));
+  }
   {
     std::vector<double> bounds;
     for (int64_t ns : store::StoreStats::kFsyncBucketsNs) bounds.push_back(static_cast<double>(ns) / 1e9);

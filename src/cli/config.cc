@@ -78,6 +78,8 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     cfg->queue_limit_bytes = *bytes;
   } else if (s.key == "memtable_limit_bytes") {
     cfg->memtable_limit_bytes = *bytes;
+  } else if (s.key == "block_cache_bytes") {
+    cfg->block_cache_bytes = *bytes;
   }
   return Status::OK();
 }
@@ -196,6 +198,8 @@ const std::vector<SettingInfo>& ServerSettings() {
        "Ingest queue limit; beyond it senders get 429 / RESOURCE_EXHAUSTED"},
       {"memtable_limit_bytes", "--memtable-limit-bytes", "SIGHTLINE_MEMTABLE_LIMIT_BYTES",
        "Memtable size at which it is flushed to a segment"},
+      {"block_cache_bytes", "--block-cache-bytes", "SIGHTLINE_BLOCK_CACHE_BYTES",
+       "Memory for decoded segment blocks (trace reads, searches)"},
       {"http_threads", "--http-threads", "SIGHTLINE_HTTP_THREADS", "HTTP I/O threads"},
       {"ui_dir", "--ui-dir", "SIGHTLINE_UI_DIR", "Built web UI folder (default: ui/ beside the binary)"},
       {"pricing_file", "--pricing-file", "SIGHTLINE_PRICING_FILE",

@@ -29,6 +29,7 @@
 #include "ingest/ingest_service.h"
 #include "ingest/otlp_grpc.h"
 #include "pipeline/pricing.h"
+#include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
 
 namespace sightline::cli {
@@ -97,6 +98,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   so.fsync = PolicyOf(cfg.fsync);
   so.queue_limit_bytes = cfg.queue_limit_bytes;
   so.memtable_limit_bytes = cfg.memtable_limit_bytes;
+  store::columnar::ColumnarReader::SetBlockCacheBytes(static_cast<size_t>(cfg.block_cache_bytes));
   so.retention = cfg.retention;
   auto opened = store::EmbeddedStore::Open(so);
   if (!opened.ok()) {

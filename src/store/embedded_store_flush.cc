@@ -123,7 +123,8 @@ Status EmbeddedStore::FlushImmutable() {
       }
       for (size_t i = begin; i < end; ++i) {
         if (partitions.empty() || partitions.back() != order[i].first) {
-          auto b = SegmentOutput::Create(env_, seg_dir_, manifest_->NewFileNumber(), covered, format);
+          auto b = SegmentOutput::Create(env_, seg_dir_, manifest_->NewFileNumber(), covered, format,
+                                         columnar::kFlushZstdLevel);
           if (!b.ok()) return fail(b.status());
           builders.push_back(std::move(b).value());
           partitions.push_back(order[i].first);

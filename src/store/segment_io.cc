@@ -139,10 +139,10 @@ SegmentOutput::SegmentOutput(Env* env, std::string dir, uint64_t number, uint64_
 SegmentOutput::~SegmentOutput() = default;
 
 Result<std::unique_ptr<SegmentOutput>> SegmentOutput::Create(Env* env, const std::string& dir, uint64_t number,
-                                                             uint64_t covered_wal, SegmentFormat format) {
+                                                             uint64_t covered_wal, SegmentFormat format, int zstd_level) {
   std::unique_ptr<SegmentOutput> o(new SegmentOutput(env, dir, number, covered_wal));
   if (format == SegmentFormat::kV2Columnar) {
-    SL_ASSIGN_OR_RETURN(o->impl_->v2, columnar::ColumnarBuilder::Create(env, dir, segment::SegmentFileName(number)));
+    SL_ASSIGN_OR_RETURN(o->impl_->v2, columnar::ColumnarBuilder::Create(env, dir, segment::SegmentFileName(number), zstd_level));
     o->path_ = o->impl_->v2->path();
   } else {
     SL_ASSIGN_OR_RETURN(o->impl_->v1, segment::SegmentBuilder::Create(env, dir, number, covered_wal));

@@ -25,6 +25,7 @@
 
 #include "common/env.h"
 #include "common/status.h"
+#include "store/columnar/columnar_format.h"
 #include "store/segment/segment_file.h"
 
 namespace sightline::store {
@@ -57,7 +58,8 @@ class SegmentOutput {
   // Writes dir/SegmentFileName(number) (through a temporary file).
   static Result<std::unique_ptr<SegmentOutput>> Create(Env* env, const std::string& dir, uint64_t number,
                                                        uint64_t covered_wal,
-                                                       SegmentFormat format = kDefaultSegmentFormat);
+                                                       SegmentFormat format = kDefaultSegmentFormat,
+                                                       int zstd_level = columnar::kZstdLevel);
   ~SegmentOutput();
 
   // Traces in strictly ascending id order. spans: serialized model::v1::Span messages,

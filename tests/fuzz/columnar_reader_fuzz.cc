@@ -14,6 +14,12 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sightline;
   using namespace sightline::store::columnar;
+  // Several traces of one block share its decoded copy; keep that cache small here.
+  static const bool cache_sized = [] {
+    ColumnarReader::SetBlockCacheBytes(size_t{16} << 20);
+    return true;
+  }();
+  (void)cache_sized;
   MemEnv env;
   env.PutFile("/segments/000001.slseg", std::string(reinterpret_cast<const char*>(data), size));
   std::vector<TraceEntry> entries;

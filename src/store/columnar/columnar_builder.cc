@@ -19,12 +19,14 @@ std::string TraceHex(const TraceKey& id) { return HexEncode(id.ToBytes()); }
 }  // namespace
 
 Result<std::unique_ptr<ColumnarBuilder>> ColumnarBuilder::Create(Env* env, const std::string& dir,
-                                                                 const std::string& file_name) {
+                                                                 const std::string& file_name, int zstd_level) {
   if (file_name.empty() || file_name.find('/') != std::string::npos)
     return Status::InvalidArgument("segment file name '" + file_name + "' must be a plain name");
   std::string path = JoinPath(dir, file_name);
   SL_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(path + ".tmp"));
   std::unique_ptr<ColumnarBuilder> b(new ColumnarBuilder(env, dir, path, std::move(f)));
+  b->zstd_level_ = zstd_level;
+  b->payloads_.set_zstd_level(zstd_level);
   b->buf_.append(kMagic, sizeof(kMagic));
   PutFixed32(&b->buf_, kFormatVersion);
   PutFixed32(&b->buf_, 0);
@@ -163,7 +165,7 @@ Status ColumnarBuilder::FlushBlock() {
   std::string stored;
   std::string chunks_meta;
   for (const EncodedColumn& c : cols) {
-    uint8_t codec = CompressChunk(c.raw, &stored);
+    uint8_t codec = CompressChunk(c.raw, &stored, zstd_level_);
     chunks_meta.push_back(static_cast<char>(c.id));
     PutVarint64(&chunks_meta, offset_ - block_offset);
     PutVarint64(&chunks_meta, stored.size());

@@ -41,7 +41,7 @@ class ColumnarBuilder {
  public:
   // Writes dir/file_name (through dir/file_name.tmp).
   static Result<std::unique_ptr<ColumnarBuilder>> Create(Env* env, const std::string& dir,
-                                                         const std::string& file_name);
+                                                         const std::string& file_name, int zstd_level = kZstdLevel);
   ~ColumnarBuilder();
   ColumnarBuilder(const ColumnarBuilder&) = delete;
   ColumnarBuilder& operator=(const ColumnarBuilder&) = delete;
@@ -82,6 +82,7 @@ class ColumnarBuilder {
   bool finished_ = false;
 
   PayloadWriter payloads_;
+  int zstd_level_ = kZstdLevel;
   std::vector<Row> block_;  // the open block's rows
   size_t block_bytes_ = 0;
   uint64_t rows_written_ = 0;  // rows in closed blocks

@@ -24,14 +24,14 @@ std::string_view ColumnName(uint32_t id) {
   return id < kColMax ? kNames[id] : std::string_view("?");
 }
 
-uint8_t CompressChunk(std::string_view raw, std::string* out) {
+uint8_t CompressChunk(std::string_view raw, std::string* out, int zstd_level) {
   out->clear();
   if (raw.size() < 32) {  // zstd's frame overhead outweighs anything it could save
     out->assign(raw);
     return kCodecRaw;
   }
   out->resize(ZSTD_compressBound(raw.size()));
-  size_t n = ZSTD_compress(out->data(), out->size(), raw.data(), raw.size(), kZstdLevel);
+  size_t n = ZSTD_compress(out->data(), out->size(), raw.data(), raw.size(), zstd_level);
   if (ZSTD_isError(n) || n >= raw.size()) {
     out->assign(raw);
     return kCodecRaw;

@@ -3,6 +3,7 @@
 
 #include <xxhash.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "store/coding.h"
@@ -11,7 +12,10 @@
 namespace sightline::store::columnar {
 
 ColumnarReader::ColumnarReader(std::string path, std::unique_ptr<RandomAccessFile> f)
-    : path_(std::move(path)), file_(std::move(f)) {}
+    : path_(std::move(path)), file_(std::move(f)) {
+  static std::atomic<uint64_t> next_cache_id{1};
+  cache_id_ = next_cache_id.fetch_add(1);
+}
 ColumnarReader::~ColumnarReader() = default;
 
 Status ColumnarReader::Corrupt(const std::string& what) const { return Status::Corruption(path_ + ": " + what); }

@@ -30,6 +30,10 @@
 
 namespace sightline::store::columnar {
 
+namespace internal {
+struct DecodedBlock;  // columnar_reader_read.cc
+}
+
 struct TraceEntry {
   TraceKey id;
   uint32_t first_row = 0, row_count = 0;
@@ -75,6 +79,16 @@ class ColumnarReader {
   Status Scan(uint64_t column_mask, const BlockFilter& filter,
               const std::function<Status(const SpanColumns&, uint32_t first_row)>& fn,
               const std::function<void(const Status&)>& on_corrupt_block = nullptr) const;
+
+  // Decoded blocks are kept in one process-wide LRU cache, so reading several traces of
+  // one block (a search that tests candidate traces one by one, a user opening the
+  // traces of one time range) decompresses and decodes the block once. The cache holds
+  // at most `bytes` (estimated) of decoded blocks; 0 turns it off. Default 256 MiB.
+  static void SetBlockCacheBytes(size_t bytes);
+  struct BlockCacheStats {
+    uint64_t hits = 0, misses = 0, bytes = 0, blocks = 0, capacity = 0;
+  };
+  static BlockCacheStats GetBlockCacheStats();
 
   // Segment-level membership (bloom filters: no false negatives, ~1% false positives).
   bool MayContainTrace(const TraceKey& id) const;
@@ -135,12 +149,15 @@ class ColumnarReader {
   bool BlockMayMatch(const Block& b, const BlockFilter& f) const;
   // Reads and verifies the chunks of block b named in columns (ids); absent ones stay empty.
   Status LoadBlock(uint32_t b, const std::vector<uint8_t>& columns, BlockView* view) const;
+  // Loads and decodes every column of block b (ReadTrace; the block cache keeps it).
+  Status DecodeWholeBlock(uint32_t b, internal::DecodedBlock* out) const;
   // Decompresses the frames holding `pieces`; piece(i) then gives piece i's bytes.
   Status LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src) const;
   Status Corrupt(const std::string& what) const;
 
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;
+  uint64_t cache_id_ = 0;  // this reader's key in the decoded-block cache
   uint64_t file_bytes_ = 0;
   uint64_t row_count_ = 0, trace_count_ = 0;
   int64_t min_start_ns_ = 0, max_end_ns_ = 0;

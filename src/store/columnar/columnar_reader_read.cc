@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "store/columnar/block_codec.h"
@@ -75,7 +78,7 @@ Status ColumnarReader::LoadPieces(const std::vector<uint32_t>& pieces, PieceSour
   return Status::OK();
 }
 
-namespace {
+namespace internal {
 
 // The decoded attributes of a block.
 struct Attrs {
@@ -85,6 +88,12 @@ struct Attrs {
   std::vector<RefList> large_lists;
   std::vector<uint32_t> large_index;  // attribute -> index in large_lists (large ones)
 };
+
+}  // namespace internal
+
+namespace {
+
+using internal::Attrs;
 
 bool DecodeAttrs(const ColumnarReader::BlockView& v, size_t rows, uint32_t pieces, bool with_types, Attrs* a) {
   if (!DecodeAttrKeys(v.col(kColAttrKeys), rows, &a->offsets, &a->keys)) return false;
@@ -104,13 +113,190 @@ void CollectPieces(const RefList& l, std::vector<uint32_t>* out) { out->insert(o
 
 }  // namespace
 
+namespace internal {
+
+// Every column of one block, decompressed and decoded for ReadTrace. The string_views
+// point into `view`, so a DecodedBlock is built in place and never moved.
+struct DecodedBlock {
+  ColumnarReader::BlockView view;
+  size_t rows = 0;
+  std::vector<TraceKey> tids;
+  std::vector<uint64_t> sids, parents;
+  std::vector<uint8_t> has_parent;
+  std::vector<int64_t> starts, ends, received;
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<std::vector<std::string_view>> strs;
+  std::vector<std::vector<int64_t>> ints;
+  std::vector<std::vector<uint8_t>> int_present;
+  std::vector<std::vector<double>> dbls;
+  std::vector<std::vector<uint8_t>> dbl_present;
+  Attrs attrs;
+  std::vector<RefList> inputs, outputs;
+  std::vector<std::string_view> scopes, rests;
+
+  // What the block holds in memory, roughly: the raw chunks plus the decoded vectors.
+  size_t MemoryBytes() const {
+    size_t b = sizeof(*this);
+    for (const auto& r : view.raw) b += r.capacity();
+    b += rows * (sizeof(TraceKey) + 2 * sizeof(uint64_t) + 1 + 3 * sizeof(int64_t));
+    b += rows * (bytes.size() + strs.size() * sizeof(std::string_view) + ints.size() * 9 + dbls.size() * 9);
+    b += attrs.keys.size() * (3 * sizeof(std::string_view) + 2 + sizeof(uint32_t)) + attrs.offsets.size() * 4;
+    for (const auto* lists : {&inputs, &outputs, &attrs.large_lists})
+      for (const auto& l : *lists) b += sizeof(RefList) + l.pieces.size() * sizeof(uint32_t);
+    b += rows * 2 * sizeof(std::string_view);
+    return b;
+  }
+};
+
+}  // namespace internal
+
+namespace {
+
+using internal::DecodedBlock;
+
+// The process-wide LRU of decoded blocks, keyed by (reader, block). A reader that
+// closes leaves its blocks to age out.
+class DecodedBlockCache {
+ public:
+  static DecodedBlockCache& Get() {
+    static DecodedBlockCache* cache = new DecodedBlockCache();  // outlives every reader
+    return *cache;
+  }
+
+  std::shared_ptr<const DecodedBlock> Find(uint64_t reader, uint32_t block) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = map_.find(Key(reader, block));
+    if (it == map_.end()) {
+      ++misses_;
+      return nullptr;
+    }
+    ++hits_;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return it->second->block;
+  }
+
+  void Insert(uint64_t reader, uint32_t block, std::shared_ptr<const DecodedBlock> d) {
+    const size_t size = d->MemoryBytes();
+    std::lock_guard<std::mutex> l(mu_);
+    if (size > capacity_ / 4) return;  // one block never takes most of the cache
+    const Key k = Key(reader, block);
+    if (map_.count(k)) return;
+    lru_.push_front(Entry{k, std::move(d), size});
+    map_[k] = lru_.begin();
+    bytes_ += size;
+    EvictLocked();
+  }
+
+  void SetCapacity(size_t bytes) {
+    std::lock_guard<std::mutex> l(mu_);
+    capacity_ = bytes;
+    EvictLocked();
+  }
+
+  ColumnarReader::BlockCacheStats Stats() {
+    std::lock_guard<std::mutex> l(mu_);
+    return {hits_, misses_, bytes_, map_.size(), capacity_};
+  }
+
+ private:
+  using Key = std::pair<uint64_t, uint32_t>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.first * 0x9E3779B97F4A7C15ull ^ k.second); }
+  };
+  struct Entry {
+    Key key;
+    std::shared_ptr<const DecodedBlock> block;
+    size_t bytes;
+  };
+  void EvictLocked() {
+    while (bytes_ > capacity_ && !lru_.empty()) {
+      bytes_ -= lru_.back().bytes;
+      map_.erase(lru_.back().key);
+      lru_.pop_back();
+    }
+  }
+
+  std::mutex mu_;
+  std::list<Entry> lru_;  // most recent first
+  std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> map_;
+  size_t capacity_ = size_t{256} << 20;
+  size_t bytes_ = 0;
+  uint64_t hits_ = 0, misses_ = 0;
+};
+
+}  // namespace
+
+void ColumnarReader::SetBlockCacheBytes(size_t bytes) { DecodedBlockCache::Get().SetCapacity(bytes); }
+
+ColumnarReader::BlockCacheStats ColumnarReader::GetBlockCacheStats() { return DecodedBlockCache::Get().Stats(); }
+
+Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) const {
+  static const std::vector<uint8_t> all = [] {
+    std::vector<uint8_t> ids;
+    for (uint8_t id = 1; id < kColMax; ++id) ids.push_back(id);
+    return ids;
+  }();
+  const size_t n = blocks_[bi].row_count;
+  const std::string bn = "block " + std::to_string(bi);
+  SL_RETURN_IF_ERROR(LoadBlock(bi, all, &d->view));
+  const BlockView& v = d->view;
+  d->rows = n;
+  auto& tids = d->tids;
+  auto& sids = d->sids;
+  auto& parents = d->parents;
+  auto& has_parent = d->has_parent;
+  auto& starts = d->starts;
+  auto& ends = d->ends;
+  auto& received = d->received;
+  auto& bytes = d->bytes;
+  auto& strs = d->strs;
+  auto& ints = d->ints;
+  auto& int_present = d->int_present;
+  auto& dbls = d->dbls;
+  auto& dbl_present = d->dbl_present;
+  auto& attrs = d->attrs;
+  auto& inputs = d->inputs;
+  auto& outputs = d->outputs;
+  auto& scopes = d->scopes;
+  auto& rests = d->rests;
+  if (!DecodeTraceIds(v.col(kColTraceId), n, &tids) || !DecodeSpanIds(v.col(kColSpanId), n, &sids) ||
+      !DecodeParents(v.col(kColParentSpanId), n, &parents, &has_parent) || !DecodeStarts(v.col(kColStart), n, &starts) ||
+      !DecodeOffsets(v.col(kColEnd), starts, &ends) || !DecodeOffsets(v.col(kColReceived), ends, &received))
+    return Corrupt(bn + ": id or time column does not decode");
+  bytes.resize(ByteColumnIds().size());
+  for (size_t k = 0; k < bytes.size(); ++k)
+    if (!DecodeBytes(v.col(ByteColumnIds()[k]), n, &bytes[k]))
+      return Corrupt(bn + " column '" + std::string(ColumnName(ByteColumnIds()[k])) + "' does not decode");
+  strs.resize(StringColumnIds().size());
+  for (size_t k = 0; k < strs.size(); ++k)
+    if (!DecodeStrings(v.col(StringColumnIds()[k]), n, &strs[k]))
+      return Corrupt(bn + " column '" + std::string(ColumnName(StringColumnIds()[k])) + "' does not decode");
+  ints.resize(IntColumnIds().size());
+  int_present.resize(ints.size());
+  for (size_t k = 0; k < ints.size(); ++k)
+    if (!DecodeNullableInts(v.col(IntColumnIds()[k]), n, &ints[k], &int_present[k]))
+      return Corrupt(bn + " column '" + std::string(ColumnName(IntColumnIds()[k])) + "' does not decode");
+  dbls.resize(DoubleColumnIds().size());
+  dbl_present.resize(dbls.size());
+  for (size_t k = 0; k < dbls.size(); ++k)
+    if (!DecodeNullableDoubles(v.col(DoubleColumnIds()[k]), n, &dbls[k], &dbl_present[k]))
+      return Corrupt(bn + " column '" + std::string(ColumnName(DoubleColumnIds()[k])) + "' does not decode");
+  const uint32_t npieces = payload_piece_count();
+  if (!DecodeAttrs(v, n, npieces, true, &attrs)) return Corrupt(bn + ": attribute columns do not decode");
+  if (!DecodeRefLists(v.col(kColInput), n, npieces, &inputs) ||
+      !DecodeRefLists(v.col(kColOutput), n, npieces, &outputs))
+    return Corrupt(bn + ": payload reference columns do not decode");
+  if (!DecodeStrings(v.col(kColScope), n, &scopes) || !DecodeLengthPrefixed(v.col(kColRest), n, &rests))
+    return Corrupt(bn + ": scope or rest column does not decode");
+
+  return Status::OK();
+}
+
 Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans) const {
   if (row_count == 0) return Status::OK();
   if (static_cast<uint64_t>(first_row) + row_count > row_count_)
     return Status::InvalidArgument(path_ + ": rows " + std::to_string(first_row) + "+" + std::to_string(row_count) +
                                    " outside the segment's " + std::to_string(row_count_));
-  std::vector<uint8_t> all;
-  for (uint8_t id = 1; id < kColMax; ++id) all.push_back(id);
   auto it = std::upper_bound(blocks_.begin(), blocks_.end(), first_row,
                              [](uint32_t row, const Block& b) { return row < b.first_row; });
   size_t bi = static_cast<size_t>(it - blocks_.begin()) - 1;  // blocks_[0].first_row == 0
@@ -119,45 +305,32 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
   for (; bi < blocks_.size() && blocks_[bi].first_row < end_row; ++bi) {
     const Block& b = blocks_[bi];
     const size_t n = b.row_count;
-    BlockView v;
-    SL_RETURN_IF_ERROR(LoadBlock(static_cast<uint32_t>(bi), all, &v));
     const std::string bn = "block " + std::to_string(bi);
-    std::vector<TraceKey> tids;
-    std::vector<uint64_t> sids, parents;
-    std::vector<uint8_t> has_parent, present;
-    std::vector<int64_t> starts, ends, received;
-    if (!DecodeTraceIds(v.col(kColTraceId), n, &tids) || !DecodeSpanIds(v.col(kColSpanId), n, &sids) ||
-        !DecodeParents(v.col(kColParentSpanId), n, &parents, &has_parent) || !DecodeStarts(v.col(kColStart), n, &starts) ||
-        !DecodeOffsets(v.col(kColEnd), starts, &ends) || !DecodeOffsets(v.col(kColReceived), ends, &received))
-      return Corrupt(bn + ": id or time column does not decode");
-    std::vector<std::vector<uint8_t>> bytes(ByteColumnIds().size());
-    for (size_t k = 0; k < bytes.size(); ++k)
-      if (!DecodeBytes(v.col(ByteColumnIds()[k]), n, &bytes[k]))
-        return Corrupt(bn + " column '" + std::string(ColumnName(ByteColumnIds()[k])) + "' does not decode");
-    std::vector<std::vector<std::string_view>> strs(StringColumnIds().size());
-    for (size_t k = 0; k < strs.size(); ++k)
-      if (!DecodeStrings(v.col(StringColumnIds()[k]), n, &strs[k]))
-        return Corrupt(bn + " column '" + std::string(ColumnName(StringColumnIds()[k])) + "' does not decode");
-    std::vector<std::vector<int64_t>> ints(IntColumnIds().size());
-    std::vector<std::vector<uint8_t>> int_present(ints.size());
-    for (size_t k = 0; k < ints.size(); ++k)
-      if (!DecodeNullableInts(v.col(IntColumnIds()[k]), n, &ints[k], &int_present[k]))
-        return Corrupt(bn + " column '" + std::string(ColumnName(IntColumnIds()[k])) + "' does not decode");
-    std::vector<std::vector<double>> dbls(DoubleColumnIds().size());
-    std::vector<std::vector<uint8_t>> dbl_present(dbls.size());
-    for (size_t k = 0; k < dbls.size(); ++k)
-      if (!DecodeNullableDoubles(v.col(DoubleColumnIds()[k]), n, &dbls[k], &dbl_present[k]))
-        return Corrupt(bn + " column '" + std::string(ColumnName(DoubleColumnIds()[k])) + "' does not decode");
-    Attrs attrs;
-    std::vector<RefList> inputs, outputs;
-    std::vector<std::string_view> scopes, rests;
-    const uint32_t npieces = payload_piece_count();
-    if (!DecodeAttrs(v, n, npieces, true, &attrs)) return Corrupt(bn + ": attribute columns do not decode");
-    if (!DecodeRefLists(v.col(kColInput), n, npieces, &inputs) ||
-        !DecodeRefLists(v.col(kColOutput), n, npieces, &outputs))
-      return Corrupt(bn + ": payload reference columns do not decode");
-    if (!DecodeStrings(v.col(kColScope), n, &scopes) || !DecodeLengthPrefixed(v.col(kColRest), n, &rests))
-      return Corrupt(bn + ": scope or rest column does not decode");
+    std::shared_ptr<const DecodedBlock> dec = DecodedBlockCache::Get().Find(cache_id_, static_cast<uint32_t>(bi));
+    if (!dec) {
+      auto d = std::make_shared<DecodedBlock>();
+      SL_RETURN_IF_ERROR(DecodeWholeBlock(static_cast<uint32_t>(bi), d.get()));
+      DecodedBlockCache::Get().Insert(cache_id_, static_cast<uint32_t>(bi), d);
+      dec = std::move(d);
+    }
+    const auto& tids = dec->tids;
+    const auto& sids = dec->sids;
+    const auto& parents = dec->parents;
+    const auto& has_parent = dec->has_parent;
+    const auto& starts = dec->starts;
+    const auto& ends = dec->ends;
+    const auto& received = dec->received;
+    const auto& bytes = dec->bytes;
+    const auto& strs = dec->strs;
+    const auto& ints = dec->ints;
+    const auto& int_present = dec->int_present;
+    const auto& dbls = dec->dbls;
+    const auto& dbl_present = dec->dbl_present;
+    const Attrs& attrs = dec->attrs;
+    const auto& inputs = dec->inputs;
+    const auto& outputs = dec->outputs;
+    const auto& scopes = dec->scopes;
+    const auto& rests = dec->rests;
 
     size_t lo = first_row > b.first_row ? first_row - b.first_row : 0;
     size_t hi = static_cast<size_t>(std::min<uint64_t>(n, end_row - b.first_row));

@@ -74,6 +74,51 @@ TEST(ColumnarSegment, RoundTripsEveryField) {
   EXPECT_EQ(r->ReadTrace(0, static_cast<uint32_t>(r->span_count()) + 1, &none).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(ColumnarSegment, TracesOfOneBlockShareItsDecodedCopy) {
+  MemEnv env;
+  TraceMap m;
+  for (int t = 0; t < 40; ++t)
+    for (int k = 0; k < 3; ++k)
+      AddToMap(&m, FullSpan(500 + static_cast<uint64_t>(t), 10 * t + k + 1, k ? 10 * t + 1 : 0,
+                            1'700'000'000'000'000'000 + k * 1000, t * 3 + k));
+  std::vector<WrittenTrace> written;
+  ASSERT_TRUE(WriteSegment(&env, kDir, "000007.slseg", m, &written).ok());
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/000007.slseg", &entries);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->block_count(), 1u);
+  // Cold: every read decodes the block (the cache is off).
+  ColumnarReader::SetBlockCacheBytes(0);
+  auto before = ColumnarReader::GetBlockCacheStats();
+  std::vector<std::vector<std::string>> cold(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i)
+    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &cold[i]).ok());
+  auto after_cold = ColumnarReader::GetBlockCacheStats();
+  EXPECT_EQ(after_cold.misses - before.misses, entries.size());
+  EXPECT_EQ(after_cold.hits, before.hits);
+  EXPECT_EQ(after_cold.blocks, 0u);
+  // Cached: the first read decodes, the other 39 reuse it and read the same spans.
+  ColumnarReader::SetBlockCacheBytes(size_t{64} << 20);
+  size_t i = 0;
+  for (const auto& [id, spans] : m) {
+    std::vector<std::string> got;
+    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &got).ok());
+    EXPECT_EQ(got, cold[i]);
+    EXPECT_TRUE(SameSpans(spans, got)) << "trace " << i;
+    ++i;
+  }
+  auto warm = ColumnarReader::GetBlockCacheStats();
+  EXPECT_EQ(warm.misses - after_cold.misses, 1u);
+  EXPECT_EQ(warm.hits - after_cold.hits, entries.size() - 1);
+  EXPECT_EQ(warm.blocks, 1u);
+  EXPECT_GT(warm.bytes, 0u);
+  EXPECT_LE(warm.bytes, warm.capacity);
+  // Shrinking the cache evicts down to the new limit.
+  ColumnarReader::SetBlockCacheBytes(1);
+  EXPECT_EQ(ColumnarReader::GetBlockCacheStats().blocks, 0u);
+  ColumnarReader::SetBlockCacheBytes(size_t{256} << 20);
+}
+
 TEST(ColumnarSegment, FiftyTurnConversationStoresEachMessageOnce) {
   MemEnv env;
   TraceMap m = PayloadSession(7, 50, 1'767'225'600'000'000'000);

@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/columnar/columnar_format.h"
+
 namespace sightline::store::columnar {
 
 enum RefKind : uint8_t {
@@ -74,6 +76,7 @@ class PayloadWriter {
     std::vector<uint32_t> piece_lens;
   };
 
+  void set_zstd_level(int level) { zstd_level_ = level; }
   // Splits (when worthwhile) and adds a value; returns its reference list.
   RefList AddValue(std::string_view value, bool allow_split);
   // Adds one piece; returns its index (the earlier one when the bytes were seen).
@@ -90,6 +93,7 @@ class PayloadWriter {
  private:
   std::unordered_map<std::string, uint32_t> by_hash_;
   std::string frame_;
+  int zstd_level_ = kZstdLevel;
   std::vector<uint32_t> frame_lens_;
   uint32_t next_index_ = 0;
   uint64_t raw_bytes_ = 0;
