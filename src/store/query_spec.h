@@ -64,7 +64,7 @@ struct SessionQuery {
   std::string user_id;
   std::optional<model::SpanStatus> status;
   int limit = 50;
-  std::optional<Cursor> after;  // order: last_end_ns descending, then session_id ascending
+  std::optional<Cursor> after;  // order: last_end_ns descending, then session_id, then project ascending
 };
 
 struct SessionPage {

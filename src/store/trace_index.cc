@@ -9,6 +9,7 @@ uint32_t TraceIndex::FindOrAdd(const TraceKey& id) {
   if (inserted) {
     records_.emplace_back();
     records_.back().id = id;
+    starts_.push_back(records_.back().agg.start_ns);
   }
   return it->second;
 }
@@ -46,12 +47,14 @@ void TraceIndex::AddSpan(uint32_t i, const SpanFacts& f) {
       std::find(projects_.begin(), projects_.end(), a.project) == projects_.end())
     projects_.push_back(a.project);
   UpdateSession(i, before, ContributionOf(i));
+  starts_[i] = records_[i].agg.start_ns;
 }
 
 void TraceIndex::RemoveCounts(uint32_t i, const SpanCounts& c) {
   Contribution before = ContributionOf(i);
   records_[i].agg.RemoveCounts(c);
   UpdateSession(i, before, ContributionOf(i));
+  starts_[i] = records_[i].agg.start_ns;
 }
 
 void TraceIndex::MergePartial(uint32_t i, const TraceAgg& partial) {
@@ -63,6 +66,7 @@ void TraceIndex::MergePartial(uint32_t i, const TraceAgg& partial) {
   if (a.project != 0 && std::find(projects_.begin(), projects_.end(), a.project) == projects_.end())
     projects_.push_back(a.project);
   UpdateSession(i, before, ContributionOf(i));
+  starts_[i] = records_[i].agg.start_ns;
 }
 
 void TraceIndex::ReplaceSegLocs(uint32_t i, const std::function<bool(uint32_t)>& is_old, const SegLoc* loc,
@@ -83,6 +87,7 @@ void TraceIndex::Remove(uint32_t i) {
   agg_bytes_ += r.agg.MemoryBytes();
   std::vector<SegLoc>().swap(r.segs);
   UpdateSession(i, before, ContributionOf(i));
+  starts_[i] = r.agg.start_ns;
   auto it = ids_.find(r.id);
   if (it != ids_.end() && it->second == i) ids_.erase(it);
 }
@@ -194,7 +199,8 @@ size_t TraceIndex::MemoryBytes() const {
   constexpr size_t kNode = sizeof(TraceKey) + sizeof(uint32_t) + 2 * sizeof(void*);
   size_t sessions = sessions_.size() * (sizeof(Session) + sizeof(uint64_t) + 2 * sizeof(void*));
   return pool_.MemoryBytes() + records_.size() * sizeof(TraceRecord) + agg_bytes_ + ids_.size() * kNode +
-         ids_.bucket_count() * sizeof(void*) + sessions + records_.size() * sizeof(uint32_t);
+         ids_.bucket_count() * sizeof(void*) + sessions + records_.size() * sizeof(uint32_t) +
+         starts_.capacity() * sizeof(int64_t);
 }
 
 }  // namespace sightline::store
