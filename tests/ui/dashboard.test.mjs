@@ -118,21 +118,39 @@ describe('dashboard', () => {
     assert.equal(await tileValue('tile-runs'), '8');
   });
 
-  step('a bucket of the runs chart opens the traces of that bucket', async () => {
+  step('a bucket of the runs chart opens the traces of that bucket; its failed segment the failed ones', async () => {
     const over = page.locator('[data-testid=chart-outcomes] .u-over');
     const box = await over.boundingBox();
-    // Walk left from the right edge until the readout shows a bucket with runs.
+    // Walk left from the right edge until the readout shows a bucket with runs. The
+    // top of the plot is above every bar: a click there takes the whole bucket.
+    let values = [];
     let total = 0;
-    for (let x = box.x + box.width - 2; x > box.x && total === 0; x -= 3) {
-      await page.mouse.move(x, box.y + box.height - 4);
-      const values = await page.locator('[data-testid=chart-outcomes] .legend-item b').allInnerTexts();
-      total = values.reduce((a, v) => a + (Number(v) || 0), 0);
+    let x = box.x + box.width - 2;
+    for (; x > box.x; x -= 3) {
+      await page.mouse.move(x, box.y + 2);
+      values = (await page.locator('[data-testid=chart-outcomes] .legend-item b').allInnerTexts()).map(Number);
+      total = values.reduce((a, v) => a + (v || 0), 0);
+      if (total > 0) break;
     }
     assert.ok(total > 0, 'no bucket with runs found');
     await page.mouse.down();
     await page.mouse.up();
     await page.waitForURL(/\/traces\?range=custom&from=.*&to=/);
+    assert.equal(new URL(page.url()).searchParams.get('status'), null);
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=traces-table] tbody tr').length === n, total);
+    // [succeeded, failed, interrupted]: no interrupts were sent, so the bottom of a bar
+    // with a failure is its failed segment.
+    assert.equal(values[2], 0);
+    if (values[1] > 0) {
+      await page.goBack();
+      await page.locator('[data-testid=chart-outcomes] canvas').waitFor();
+      await page.mouse.move(x, box.y + box.height - 2);
+      await page.mouse.down();
+      await page.mouse.up();
+      await page.waitForURL(/\/traces\?range=custom&.*status=error/);
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=traces-table] tbody tr').length === n, values[1]);
+      assert.equal(await rowsOf().first().getAttribute('data-trace-id'), sent.failed);
+    }
   });
 
   step('dark theme draws the dashboard without page errors', async () => {

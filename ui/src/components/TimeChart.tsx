@@ -1,7 +1,9 @@
 // A time-bucketed chart for the dashboard (uPlot): lines per series, or bars stacked
 // bottom-up. Fixed height, colours read from the theme's CSS variables (redrawn when the
 // theme switches), a readout line for the hovered bucket (its own fixed-height line, so
-// nothing moves), and a click on a bucket calls onBucket with its index.
+// nothing moves), and a click on a bucket calls onBucket with its index and the series
+// under the pointer (the stacked segment clicked, or the line nearest the pointer), or
+// null when the click is on no series (above a bar, away from every line).
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import type { MaybeNum } from '../lib/dashboard';
@@ -43,7 +45,7 @@ export function TimeChart({
   stacked?: boolean;          // bars, each bucket's values stacked
   yFormat: (v: number) => string;
   intervalMs: number;
-  onBucket?: (index: number) => void;
+  onBucket?: (index: number, series: number | null) => void;
   testId?: string;
   label: string;
 }) {
@@ -67,11 +69,13 @@ export function TimeChart({
       : series.map((s) => s.values);
     const data = [xs, ...ys] as uPlot.AlignedData;
     const bars = uPlot.paths.bars!({ size: [0.7, 40], align: 0 });
+    let focused: number | null = null; // a line series index (data order), from setSeries
     const opts: uPlot.Options = {
       width: host.clientWidth || 600,
       height,
       legend: { show: false },
-      cursor: { points: { size: 6 }, drag: { x: false, y: false } },
+      cursor: { points: { size: 6 }, drag: { x: false, y: false }, focus: { prox: stacked ? -1 : 24 } },
+      focus: { alpha: stacked ? 1 : 0.35 },
       scales: {
         x: { time: true, range: (_u, min, max) => [min - (stacked ? intervalMs / 2000 : 0), max + (stacked ? intervalMs / 2000 : 0)] },
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
@@ -92,11 +96,23 @@ export function TimeChart({
       ],
       hooks: {
         setCursor: [(u) => setHover(u.cursor.idx ?? null)],
+        setSeries: [(_u, idx, opts) => {
+          const f = (opts as { focus?: boolean }).focus;
+          if (f !== undefined) focused = f && idx ? idx - 1 : null;
+        }],
         ready: [(u) => {
           u.over.style.cursor = onBucketRef.current ? 'pointer' : 'default';
           u.over.addEventListener('click', () => {
             const i = u.cursor.idx;
-            if (i !== null && i !== undefined) onBucketRef.current?.(i);
+            if (i === null || i === undefined) return;
+            let which: number | null = focused;
+            if (stacked) {
+              // The segment under the pointer: series k covers (ys[k+1], ys[k]].
+              const v = u.posToVal(u.cursor.top ?? 0, 'y');
+              which = null;
+              for (let k = 0; k < ys.length; k++) if (v <= (ys[k][i] ?? 0) && (ys[k][i] ?? 0) > 0) which = k;
+            }
+            onBucketRef.current?.(i, which);
           });
         }],
       },
@@ -124,7 +140,7 @@ export function TimeChart({
           </span>
         ))}
         <span className="legend-time">
-          {t !== null ? new Date(t * 1000).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : onBucket ? 'click a bucket for its traces' : ''}
+          {t !== null ? new Date(t * 1000).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }) : onBucket ? 'click a bar or point for its traces' : ''}
         </span>
       </div>
       <div ref={el} style={{ height }} aria-label={label} role="img" />

@@ -80,8 +80,9 @@ describe('chart data', () => {
   it('aligns grouped series on the first series\' buckets, in seconds', () => {
     const a = alignSeries(ts('duration_p95', [['search', [10, null, 30]], ['', [null, 5, null]]], 'tool'));
     expect(a.xs).toEqual([T0 / 1e9, T0 / 1e9 + 3600, T0 / 1e9 + 7200]);
-    expect(a.labels).toEqual(['search', '(none)']);
-    expect(a.ys).toEqual([[10, null, 30], [null, 5, null]]);
+    expect(a.labels).toEqual(['search']); // the rows without a tool are not a series
+    expect(a.ys).toEqual([[10, null, 30]]);
+    expect(alignSeries(ts('count', [['', [1]], ['a', [2]], ['b', [3]]], 'tool')).index).toEqual([1, 2]);
   });
   it('an ungrouped series is labelled by its metric', () => {
     expect(alignSeries(ts('count', [[null, [1, 2]]], null)).labels).toEqual(['count']);
@@ -102,6 +103,7 @@ describe('chart data', () => {
     expect(hasPoints(ts('error_rate', [['a', [null, 0, null]]]))).toBe(true); // a measured 0%
     expect(hasPoints(ts('duration_p95', [['a', [null, null]]]))).toBe(false);
     expect(hasPoints(null)).toBe(false);
+    expect(hasPoints(ts('tokens', [['', [5, 0]]], 'tool'))).toBe(false); // only rows without a tool
   });
 });
 

@@ -158,16 +158,20 @@ export function tracesLink(t: TracesTarget): string {
 // ---- charts
 
 // uPlot's aligned data from a timeseries answer: x in Unix seconds (bucket starts), one
-// y array per series in the answer's order (nulls kept: nothing happened).
-export function alignSeries(ts: Timeseries): { xs: number[]; labels: string[]; ys: MaybeNum[][] } {
+// y array per series in the answer's order (nulls kept: nothing happened). Series of
+// rows without the grouped key (group "") are left out; `index` maps each kept series
+// back to its place in the answer.
+export function alignSeries(ts: Timeseries): { xs: number[]; labels: string[]; ys: MaybeNum[][]; index: number[] } {
   const first = ts.series[0]?.points ?? [];
   const xs = first.map(([t]) => t / 1e9);
-  const labels = ts.series.map((s) => (s.group === null ? ts.metric : s.group === '' ? '(none)' : s.group));
-  const ys = ts.series.map((s) => {
+  const index = ts.series.map((_, i) => i).filter((i) => ts.series[i].group !== '');
+  const kept = index.map((i) => ts.series[i]);
+  const labels = kept.map((s) => (s.group === null ? ts.metric : s.group));
+  const ys = kept.map((s) => {
     const byT = new Map(s.points.map(([t, v]) => [t, v] as const));
     return first.map(([t]) => byT.get(t) ?? null);
   });
-  return { xs, labels, ys };
+  return { xs, labels, ys, index };
 }
 
 // Runs per bucket split into succeeded (ok or unset), failed (error) and interrupted,
@@ -194,7 +198,7 @@ export function outcomeSeries(ts: Timeseries): { xs: number[]; ok: number[]; err
 export function hasPoints(ts: Timeseries | null | undefined): boolean {
   if (!ts) return false;
   const measured = ts.metric.endsWith('_rate') || ts.metric.startsWith('duration_');
-  return ts.series.some((s) => s.points.some(([, v]) => v !== null && (measured || v !== 0)));
+  return ts.series.some((s) => s.group !== '' && s.points.some(([, v]) => v !== null && (measured || v !== 0)));
 }
 
 // The interval to ask for: hours for "tasks per hour" up to a day, coarser beyond.

@@ -7,7 +7,7 @@ import { api } from '../api';
 import { ErrorBox } from '../components/common';
 import { PALETTE, TimeChart, type ChartSeries } from '../components/TimeChart';
 import {
-  alignSeries, DASH_GROUPS, DASH_RANGES, dashFromSearch, dashToSearch, formatMs, formatRate,
+  alignSeries, DASH_GROUPS, DASH_RANGES, dashFromSearch, dashToSearch, formatMs, formatRate, GROUP_FILTER,
   hasPoints, histogramBars, intervalFor, median, mergeTop, metricsQuery, outcomeSeries, rangeWindow,
   tracesLink, type BreakdownRow, type DashGroup, type DashState, type Distribution, type MaybeNum,
   type Overview, type Timeseries, type Top, type TracesTarget,
@@ -36,7 +36,10 @@ async function load(s: DashState, signal: AbortSignal): Promise<Data> {
   const win = rangeWindow(s.range, Date.now());
   const q = (params: Record<string, string | number | undefined> = {}) => metricsQuery(win, params);
   const interval = intervalFor(s.range);
-  const grouped = (metric: string) => api.metricsTimeseries(q({ metric, group_by: s.group, interval, limit: CHART_GROUPS }), signal);
+  // Split by tool or model, only the tool or model calls (other spans have no such key).
+  const kind = s.group === 'tool' ? 'tool' : s.group === 'model' ? 'llm' : undefined;
+  const grouped = (metric: string) =>
+    api.metricsTimeseries(q({ metric, group_by: s.group, interval, limit: CHART_GROUPS, kind }), signal);
   const top = (by: string, metric: string, extra: Record<string, string> = {}) =>
     api.metricsTop(q({ by, metric, limit: TABLE_LIMIT, ...extra }), signal);
   const [overview, outcomes, latency, errors, tokens, steps, t50, t95, t99, a50, a95, a99, models, sessions, users] = await Promise.all([
@@ -136,10 +139,23 @@ export function DashboardPage() {
   );
 }
 
+// The page's shape while the first answers load: the same tiles and panels, so nothing
+// moves when they arrive.
 function DashSkeleton() {
   return (
-    <div className="tiles" aria-hidden>
-      {Array.from({ length: 8 }, (_, i) => <div key={i} className="tile"><div className="tile-k">&nbsp;</div><div className="tile-v">—</div></div>)}
+    <div aria-hidden>
+      <div className="tiles">
+        {Array.from({ length: 11 }, (_, i) => (
+          <div key={i} className="tile"><div className="tile-k">&nbsp;</div><div className="tile-v">—</div><div className="tile-sub">&nbsp;</div></div>
+        ))}
+      </div>
+      {[4, 6].map((n) => (
+        <div key={n} className="dash-grid">
+          {Array.from({ length: n }, (_, i) => (
+            <section key={i} className="panel"><div className="panel-head"><h2>&nbsp;</h2></div><div className="panel-empty">loading…</div></section>
+          ))}
+        </div>
+      ))}
     </div>
   );
 }
@@ -172,6 +188,13 @@ function Body({ d, state, link }: { d: Data; state: DashState; link: (t: Omit<Tr
   const intervalMs = d.outcomes.interval_ms;
   const bucketLink = (xs: number[], i: number, extra: Omit<TracesTarget, 'range' | 'bucket'> = {}) =>
     tracesLink({ bucket: { startMs: xs[i] * 1000, endMs: xs[i] * 1000 + intervalMs }, ...extra });
+  // A grouped chart's point: the bucket, narrowed to the group of the series clicked.
+  const groupBucket = (ts: Timeseries, chart: { xs: number[]; index: number[] }, extra: Omit<TracesTarget, 'range' | 'bucket'> = {}) =>
+    (i: number, k: number | null) => {
+      const g = k === null ? null : ts.series[chart.index[k]]?.group;
+      navigate(bucketLink(chart.xs, i, g ? { ...extra, text: { [GROUP_FILTER[state.group]]: g } } : extra));
+    };
+  const OUTCOME_STATUS = ['ok', 'error', 'interrupt'] as const;
 
   const outcome = useMemo(() => {
     const x = outcomeSeries(d.outcomes);
@@ -184,12 +207,12 @@ function Body({ d, state, link }: { d: Data; state: DashState; link: (t: Omit<Tr
   }, [d.outcomes]);
   const grouped = (ts: Timeseries) => {
     const a = alignSeries(ts);
-    return { xs: a.xs, series: a.labels.map((label, i) => ({ label, values: a.ys[i], color: PALETTE[i % PALETTE.length] })) };
+    return { xs: a.xs, index: a.index, series: a.labels.map((label, i) => ({ label, values: a.ys[i], color: PALETTE[i % PALETTE.length] })) };
   };
   const latency = useMemo(() => grouped(d.latency), [d.latency]);
   const errors = useMemo(() => grouped(d.errors), [d.errors]);
   const tokens = useMemo(() => grouped(d.tokens), [d.tokens]);
-  const more = (ts: Timeseries) => (ts.groups > ts.series.length ? ` (top ${ts.series.length} of ${ts.groups})` : '');
+  const more = (ts: Timeseries) => (ts.groups > ts.series.length ? ` (the busiest ${ts.series.length} of ${ts.groups})` : '');
   const bucketWord = intervalLabel(intervalMs);
 
   return (
@@ -211,24 +234,24 @@ function Body({ d, state, link }: { d: Data; state: DashState; link: (t: Omit<Tr
       <div className="dash-grid">
         <Panel title={`Runs per ${bucketWord}`} note="succeeded / failed / interrupted">
           <TimeChart testId="chart-outcomes" label="Runs per bucket by outcome" xs={outcome.xs} series={outcome.series} stacked
-            yFormat={fmtCount} intervalMs={intervalMs} onBucket={(i) => navigate(bucketLink(outcome.xs, i))} />
+            yFormat={fmtCount} intervalMs={intervalMs} onBucket={(i, k) => navigate(bucketLink(outcome.xs, i, k === null ? {} : { status: OUTCOME_STATUS[k] }))} />
         </Panel>
         <Panel title={`p95 latency by ${state.group}${more(d.latency)}`} note={d.latency.level}>
           <ChartOrEmpty ts={d.latency}>
             <TimeChart testId="chart-latency" label={`p95 latency by ${state.group}`} xs={latency.xs} series={latency.series}
-              yFormat={fmtMs} intervalMs={intervalMs} onBucket={(i) => navigate(bucketLink(latency.xs, i))} />
+              yFormat={fmtMs} intervalMs={intervalMs} onBucket={groupBucket(d.latency, latency)} />
           </ChartOrEmpty>
         </Panel>
         <Panel title={`Error rate by ${state.group}${more(d.errors)}`} note={d.errors.level}>
           <ChartOrEmpty ts={d.errors}>
             <TimeChart testId="chart-errors" label={`Error rate by ${state.group}`} xs={errors.xs} series={errors.series}
-              yFormat={fmtRate} intervalMs={intervalMs} onBucket={(i) => navigate(bucketLink(errors.xs, i, { status: 'error' }))} />
+              yFormat={fmtRate} intervalMs={intervalMs} onBucket={groupBucket(d.errors, errors, { status: 'error' })} />
           </ChartOrEmpty>
         </Panel>
         <Panel title={`Tokens by ${state.group}${more(d.tokens)}`} note="input + output">
           <ChartOrEmpty ts={d.tokens}>
             <TimeChart testId="chart-tokens" label={`Tokens by ${state.group}`} xs={tokens.xs} series={tokens.series}
-              yFormat={fmtTokens} intervalMs={intervalMs} onBucket={(i) => navigate(bucketLink(tokens.xs, i))} />
+              yFormat={fmtTokens} intervalMs={intervalMs} onBucket={groupBucket(d.tokens, tokens)} />
           </ChartOrEmpty>
         </Panel>
       </div>
