@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import { api, exists } from './api';
 import { resolveSearch, targetPath } from './lib/search';
 import { Link, RouterProvider, useRouter } from './router';
+import { DashboardPage } from './pages/DashboardPage';
 import { SessionPage } from './pages/SessionPage';
 import { SessionsPage } from './pages/SessionsPage';
 import { TracePage } from './pages/TracePage';
@@ -28,6 +29,8 @@ function Shell() {
     page = <SessionPage key={m[1]} sessionId={decodeURIComponent(m[1])} />;
   } else if (/^\/sessions\/?$/.test(path)) {
     page = <SessionsPage />;
+  } else if (/^\/dashboard\/?$/.test(path)) {
+    page = <DashboardPage />;
   } else if (path === '/' || path === '/traces' || path === '/traces/') {
     page = <TracesPage />;
   } else {
@@ -36,7 +39,7 @@ function Shell() {
         <Link to="/">Go to traces</Link></div></div>
     );
   }
-  const section = path.startsWith('/sessions') ? 'sessions' : 'traces';
+  const section = path.startsWith('/sessions') ? 'sessions' : path.startsWith('/dashboard') ? 'dashboard' : 'traces';
   return (
     <div className="app">
       <header className="topbar">
@@ -44,6 +47,7 @@ function Shell() {
         <nav>
           <Link to="/" className={section === 'traces' ? 'active' : ''}>Traces</Link>
           <Link to="/sessions" className={section === 'sessions' ? 'active' : ''}>Sessions</Link>
+          <Link to="/dashboard" className={section === 'dashboard' ? 'active' : ''}>Dashboard</Link>
         </nav>
         <SearchBox />
         <ThemeSwitch />

@@ -1,5 +1,6 @@
 // The REST API client (docs/api.md). Errors surface as ApiError carrying the server's
 // {"error":{code,message}} so pages can say what was wrong.
+import type { Distribution, Overview, Timeseries, Top } from './lib/dashboard';
 import type { LightTraceDetail, SessionDetail, SessionPage, Span, TraceDetail, TracePage } from './lib/types';
 
 export class ApiError extends Error {
@@ -41,6 +42,13 @@ export const api = {
   sessions: (q: URLSearchParams, signal?: AbortSignal) => getJson<SessionPage>(`/api/v1/sessions?${q}`, signal),
   session: (id: string, signal?: AbortSignal) =>
     getJson<SessionDetail>(`/api/v1/sessions/${encodeURIComponent(id)}`, signal),
+  // The metrics API (docs/api.md, "Metrics API").
+  metricsOverview: (q: URLSearchParams, signal?: AbortSignal) => getJson<Overview>(`/api/v1/metrics/overview?${q}`, signal),
+  metricsTimeseries: (q: URLSearchParams, signal?: AbortSignal) =>
+    getJson<Timeseries>(`/api/v1/metrics/timeseries?${q}`, signal),
+  metricsDistribution: (q: URLSearchParams, signal?: AbortSignal) =>
+    getJson<Distribution>(`/api/v1/metrics/distribution?${q}`, signal),
+  metricsTop: (q: URLSearchParams, signal?: AbortSignal) => getJson<Top>(`/api/v1/metrics/top?${q}`, signal),
   async loadDemo(): Promise<{ accepted_spans: number; traces: { trace_id: string; session_id: string }[] }> {
     const res = await fetch('/api/v1/demo', { method: 'POST' });
     const body = await res.json().catch(() => null);
