@@ -43,7 +43,8 @@ crash-test: build
 crash-test-long: build
 	@ROUNDS=$${ROUNDS:-500} bash tests/crash/run.sh $(BUILD)/sightline
 
-# SIGTERM under load, bit flips in log and segment files, overload: process-level.
+# SIGTERM under load, bit flips in log and segment files, overload, a real Prometheus
+# scraping /metrics: process-level.
 ops-test: build
 	@bash tests/ops/run.sh $(BUILD)/sightline
 

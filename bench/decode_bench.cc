@@ -10,6 +10,7 @@
 #include "ingest/normalize/normalize.h"
 #include "ingest/otlp_decode.h"
 #include "ingest/request_arena.h"
+#include "pipeline/agent_metrics.h"
 #include "workload.h"
 
 namespace sightline::bench {
@@ -78,6 +79,37 @@ void Run(benchmark::State& state, Variant v, bool normalize, bool gzip) {
   state.SetBytesProcessed(bytes);
 }
 
+// The agents' metrics on the same spans (IngestService::Submit's extra work per
+// request): fold a normalised request into a RequestAgentMetrics, merge it into the
+// shared series. Compare its items_per_second with BM_DecodeNormalize_*.
+void RunAgentMetrics(benchmark::State& state, Variant v) {
+  std::vector<std::vector<model::Span>> batches;
+  ingest::NormalizeOptions opts;
+  opts.received_ns = 1'767'225'600'000'000'000;
+  for (const std::string& body : Bodies(v)) {
+    ingest::RequestArena arena;
+    ingest::ExportRequest& req = *arena.NewRequest();
+    if (Status st = ingest::DecodeOtlpProtobuf(body, &req); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return;
+    }
+    batches.push_back(ingest::NormalizeRequest(&req, opts).spans);
+  }
+  pipeline::AgentMetrics metrics;
+  int64_t spans = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& spans_of_request = batches[i++ % batches.size()];
+    pipeline::RequestAgentMetrics tally;
+    tally.AddAll(spans_of_request);
+    metrics.Merge(tally);
+    spans += static_cast<int64_t>(spans_of_request.size());
+  }
+  state.SetItemsProcessed(spans);
+}
+
+void BM_AgentMetrics_Lean(benchmark::State& s) { RunAgentMetrics(s, Variant::kLean); }
+
 void BM_DecodeNormalize_Lean(benchmark::State& s) { Run(s, Variant::kLean, true, false); }
 void BM_DecodeNormalize_Payload(benchmark::State& s) { Run(s, Variant::kPayload, true, false); }
 void BM_DecodeOnly_Lean(benchmark::State& s) { Run(s, Variant::kLean, false, false); }
@@ -89,6 +121,7 @@ BENCHMARK(BM_DecodeNormalize_Payload)->Unit(benchmark::kMicrosecond)->MinTime(1.
 BENCHMARK(BM_DecodeOnly_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_DecodeOnly_Payload)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_GunzipDecodeNormalize_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
+BENCHMARK(BM_AgentMetrics_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 
 }  // namespace
 }  // namespace sightline::bench

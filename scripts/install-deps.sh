@@ -18,6 +18,7 @@ PACKAGES=(
   libssl-dev                                       # SHA-256 payload addresses (libcrypto)
   libjemalloc-dev                                  # the server's allocator
   chromium                                         # the web UI's end-to-end tests (headless)
+  prometheus                                       # tests/ops/prometheus.sh scrapes /metrics
 )
 
 missing=()

@@ -191,9 +191,11 @@ class ServerFixture : public ::testing::Test {
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     real_store_ = std::move(opened).value();
     store_ = std::make_unique<RefusingStore>(real_store_.get());
+    agent_metrics_.AttachTo(&metrics_);
     ingest::IngestOptions io;
     io.max_request_bytes = MaxBodyBytes();
     io.pricing = Pricing();
+    io.agent_metrics = &agent_metrics_;
     ingest_ = std::make_unique<ingest::IngestService>(store_.get(), &metrics_, io);
     RouterOptions ro;
     ro.pricing = Pricing();
@@ -239,6 +241,8 @@ class ServerFixture : public ::testing::Test {
 
   std::filesystem::path dir_;
   MetricsRegistry metrics_;
+  // Attached to metrics_ in SetUp; declared after it, so it goes first.
+  pipeline::AgentMetrics agent_metrics_;
   std::unique_ptr<store::EmbeddedStore> real_store_;
   std::unique_ptr<RefusingStore> store_;
   std::unique_ptr<ingest::IngestService> ingest_;

@@ -81,7 +81,10 @@ class MetricsApiTest : public ServerFixture {
     }
     auto res = PostProtobuf(req);
     ASSERT_EQ(res.status, 200) << res.body;
+    sent_ = std::move(req);
   }
+
+  ingest::ExportRequest sent_;
 
   rapidjson::Document GetOk(const std::string& target) {
     auto res = Get(target);
@@ -217,6 +220,48 @@ TEST_F(MetricsApiTest, BadParametersAre400NamingTheParameter) {
         << c.target << ": " << doc["error"]["message"].GetString();
   }
   EXPECT_EQ(Client(port_).Send(http::verb::post, "/api/v1/metrics/overview", "x").status, 405);
+}
+
+// The same six runs as the agents' own metrics on /metrics (Prometheus text).
+TEST_F(MetricsApiTest, AgentMetricsOnTheMetricsPage) {
+  auto check = [&](const std::string& why) {
+    auto res = Get("/metrics");
+    ASSERT_EQ(res.status, 200);
+    const std::string& text = res.body;
+    for (const char* want : {
+             "# TYPE sightline_agent_runs_total counter\n",
+             "sightline_agent_runs_total{project=\"default\",agent=\"a1\",status=\"ok\"} 3\n",
+             "sightline_agent_runs_total{project=\"default\",agent=\"a0\",status=\"ok\"} 2\n",
+             "sightline_agent_runs_total{project=\"default\",agent=\"a0\",status=\"error\"} 1\n",
+             "sightline_tool_calls_total{project=\"default\",tool=\"fetch\",status=\"error\"} 6\n",
+             "sightline_model_tokens_total{project=\"default\",model=\"m1\",type=\"input\"} 2100\n",
+             "# TYPE sightline_tool_duration_seconds histogram\n",
+             // search calls take (k+1)*100 ms for even k: 0.1 s (6 of them), 0.3 s (5), 0.5 s (3), 0.7 s (1)
+             "sightline_tool_duration_seconds_bucket{project=\"default\",tool=\"search\",le=\"0.1\"} 6\n",
+             "sightline_tool_duration_seconds_bucket{project=\"default\",tool=\"search\",le=\"0.5\"} 14\n",
+             "sightline_tool_duration_seconds_count{project=\"default\",tool=\"search\"} 15\n",
+             // runs take r seconds: a1 runs 1, 3, 5 s
+             "sightline_agent_duration_seconds_bucket{project=\"default\",agent=\"a1\",le=\"2.5\"} 1\n",
+             "sightline_agent_duration_seconds_sum{project=\"default\",agent=\"a1\"} 9\n",
+         }) {
+      EXPECT_NE(text.find(want), std::string::npos) << why << ": " << want << "\n" << text;
+    }
+    // Cost of the six model calls: 0.01 * (1 + ... + 6), whatever the agent label.
+    double cost = 0;
+    const std::string prefix = "\nsightline_cost_usd_total{";
+    for (size_t pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos + 1)) {
+      size_t eol = text.find('\n', pos + 1);
+      size_t sp = text.rfind(' ', eol);
+      cost += std::stod(text.substr(sp + 1, eol - sp - 1));
+    }
+    EXPECT_NEAR(cost, 0.21, 1e-9) << why << "\n" << text;
+  };
+  check("after one request");
+  // A request the store refuses is not counted: the sender will retry it.
+  store_->Refuse(Status::ResourceExhausted("ingest queue full"));
+  auto res = PostProtobuf(sent_);
+  EXPECT_EQ(res.status, 429) << res.body;
+  check("after a refused request");
 }
 
 }  // namespace

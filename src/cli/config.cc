@@ -66,6 +66,14 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     cfg->http_threads = n;
     return Status::OK();
   }
+  if (s.key == "metrics_label_limit") {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 100000)
+      return Invalid(s, source, v, "expected an integer from 1 to 100000");
+    cfg->metrics_label_limit = n;
+    return Status::OK();
+  }
   auto bytes = ParseByteSize(v);
   if (!bytes || *bytes == 0) return Invalid(s, source, v, "expected a positive size such as 67108864, 64MiB or 4M");
   if (s.key == "max_request_bytes") {
@@ -201,6 +209,8 @@ const std::vector<SettingInfo>& ServerSettings() {
       {"block_cache_bytes", "--block-cache-bytes", "SIGHTLINE_BLOCK_CACHE_BYTES",
        "Memory for decoded segment blocks (trace reads, searches)"},
       {"http_threads", "--http-threads", "SIGHTLINE_HTTP_THREADS", "HTTP I/O threads"},
+      {"metrics_label_limit", "--metrics-label-limit", "SIGHTLINE_METRICS_LABEL_LIMIT",
+       "Distinct projects, agents, tools and models each on /metrics; later ones are \"other\""},
       {"ui_dir", "--ui-dir", "SIGHTLINE_UI_DIR", "Built web UI folder (default: ui/ beside the binary)"},
       {"pricing_file", "--pricing-file", "SIGHTLINE_PRICING_FILE",
        "Your model prices, re-read on change (default: DATA/pricing.toml; docs/pricing.md)"},

@@ -30,6 +30,7 @@ struct ServerConfig {
   uint64_t queue_limit_bytes = uint64_t{256} << 20;
   uint64_t memtable_limit_bytes = uint64_t{128} << 20;
   uint64_t block_cache_bytes = uint64_t{256} << 20;
+  int metrics_label_limit = 100;  // per label of the agents' metrics on /metrics
   int http_threads = 2;
   // The built web UI (index.html + assets/). Empty: the `ui` folder beside the
   // binary, when there is one; otherwise / shows a plain page about the API.

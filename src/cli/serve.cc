@@ -28,6 +28,7 @@
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "ingest/otlp_grpc.h"
+#include "pipeline/agent_metrics.h"
 #include "pipeline/pricing.h"
 #include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
@@ -112,6 +113,11 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   io.max_request_bytes = cfg.max_request_bytes;
   io.max_attribute_bytes = cfg.max_attribute_bytes;
   io.pricing = pricing.get();
+  pipeline::AgentMetricsOptions amo;
+  amo.max_values_per_label = static_cast<size_t>(cfg.metrics_label_limit);
+  pipeline::AgentMetrics agent_metrics(amo);
+  agent_metrics.AttachTo(&metrics);
+  io.agent_metrics = &agent_metrics;
   ingest::IngestService ingest(store.get(), &metrics, io);
 
   api::HttpServerOptions ho;

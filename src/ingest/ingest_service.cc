@@ -134,13 +134,21 @@ void IngestService::Submit(IngestRequest request, Callback done) {
   // 5. Store. Nothing valid: answer at once.
   if (norm.spans.empty()) return done(std::move(result));
   const int64_t n = static_cast<int64_t>(norm.spans.size());
+  // Fold the agents' metrics now (the spans move to the store); merge once durable.
+  std::shared_ptr<pipeline::RequestAgentMetrics> agent_tally;
+  if (options_.agent_metrics != nullptr) {
+    agent_tally = std::make_shared<pipeline::RequestAgentMetrics>();
+    agent_tally->AddAll(norm.spans);
+    if (agent_tally->empty()) agent_tally.reset();
+  }
   // done is shared between the synchronous refusal path and the store's callback;
   // exactly one of them runs it.
   auto shared_done = std::make_shared<Callback>(std::move(done));
   auto pending = std::make_shared<IngestResult>(std::move(result));
-  Status appended = store_->Append(std::move(norm.spans), [this, n, shared_done, pending](Status s) {
+  Status appended = store_->Append(std::move(norm.spans), [this, n, shared_done, pending, agent_tally](Status s) {
     if (s.ok()) {
       accepted_->Inc(static_cast<double>(n));
+      if (agent_tally) options_.agent_metrics->Merge(*agent_tally);
       pending->accepted = n;
       (*shared_done)(std::move(*pending));
       return;

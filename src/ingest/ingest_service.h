@@ -12,7 +12,11 @@
 // sightline_spans_accepted_total, sightline_spans_rejected_total{reason},
 // sightline_ingest_bytes_total{encoding}, sightline_requests_rejected_total{reason},
 // sightline_attribute_values_truncated_total. The pricing service, when given, keeps
-// its own (sightline_spans_priced_total, sightline_spans_unpriced_total, ...).
+// its own (sightline_spans_priced_total, sightline_spans_unpriced_total, ...). The
+// agent metrics, when given, count the agents' runs, tool calls, tokens, cost and
+// durations (pipeline/agent_metrics.h) of the spans the store made durable: a request
+// is folded once on the receiving thread and merged under one lock when the store
+// acknowledges it, so a refused request that the sender retries is counted once.
 //
 // Thread-safety: Submit may be called concurrently from any thread. The store, the
 // registry and the pricing service must outlive the service and every callback it has
@@ -27,6 +31,7 @@
 #include "common/env.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "pipeline/agent_metrics.h"
 #include "pipeline/pricing.h"
 #include "store/span_store.h"
 
@@ -40,6 +45,8 @@ struct IngestOptions {
   // Sets computed costs (and cost_usd where the client reported none) on model-call
   // spans before they are stored (docs/pricing.md). Null: spans keep reported costs only.
   pipeline::PricingService* pricing = nullptr;
+  // Counts the agents' own metrics for /metrics. Null: not counted.
+  pipeline::AgentMetrics* agent_metrics = nullptr;
 };
 
 struct IngestRequest {
