@@ -103,6 +103,16 @@ void IntField(JsonWriter& w, std::string_view key, int64_t value) {
   w.Int64(value);
 }
 
+// name, kind, start/end/duration and status: the fields both span views open with.
+void NameTimesStatus(JsonWriter& w, const model::Span& s) {
+  StrField(w, "name", s.name());
+  StrField(w, "kind", model::KindName(s.kind()));
+  IntField(w, "start_ns", s.start_ns());
+  IntField(w, "end_ns", s.end_ns());
+  IntField(w, "duration_ns", model::DurationNs(s));
+  StrField(w, "status", model::StatusName(s.status()));
+}
+
 }  // namespace
 
 void WriteEmbeddedJson(JsonWriter& w, std::string_view text) {
@@ -123,12 +133,7 @@ void WriteSpan(JsonWriter& w, const model::Span& s, const SpanJsonOptions& o) {
   Key(w, "parent_span_id");
   HexOrNull(w, s.parent_span_id());
   StrField(w, "project", s.project());
-  StrField(w, "name", s.name());
-  StrField(w, "kind", model::KindName(s.kind()));
-  IntField(w, "start_ns", s.start_ns());
-  IntField(w, "end_ns", s.end_ns());
-  IntField(w, "duration_ns", model::DurationNs(s));
-  StrField(w, "status", model::StatusName(s.status()));
+  NameTimesStatus(w, s);
   StrField(w, "status_message", s.status_message());
   StrField(w, "error_type", s.error_type());
   StrField(w, "interrupt_reason", s.interrupt_reason());
@@ -239,12 +244,7 @@ void WriteLightSpan(JsonWriter& w, const model::Span& s, int depth, bool parent_
   IntField(w, "depth", depth);
   Key(w, "parent_missing");
   w.Bool(parent_missing);
-  StrField(w, "name", s.name());
-  StrField(w, "kind", model::KindName(s.kind()));
-  IntField(w, "start_ns", s.start_ns());
-  IntField(w, "end_ns", s.end_ns());
-  IntField(w, "duration_ns", model::DurationNs(s));
-  StrField(w, "status", model::StatusName(s.status()));
+  NameTimesStatus(w, s);
   StrIfSet(w, "status_message", Utf8Prefix(s.status_message(), kLightStatusMessageLimit));
   StrIfSet(w, "error_type", s.error_type());
   StrIfSet(w, "interrupt_reason", s.interrupt_reason());

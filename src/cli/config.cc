@@ -58,20 +58,22 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     cfg->fsync = v;
     return Status::OK();
   }
-  if (s.key == "http_threads") {
+  // Whole-number settings: the field and its allowed range.
+  struct IntSetting {
+    const char* key;
+    int ServerConfig::*field;
+    int min, max;
+  };
+  static const IntSetting kInts[] = {{"http_threads", &ServerConfig::http_threads, 1, 256},
+                                     {"metrics_label_limit", &ServerConfig::metrics_label_limit, 1, 100000}};
+  for (const IntSetting& is : kInts) {
+    if (s.key != is.key) continue;
     int n = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 256)
-      return Invalid(s, source, v, "expected an integer from 1 to 256");
-    cfg->http_threads = n;
-    return Status::OK();
-  }
-  if (s.key == "metrics_label_limit") {
-    int n = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > 100000)
-      return Invalid(s, source, v, "expected an integer from 1 to 100000");
-    cfg->metrics_label_limit = n;
+    if (ec != std::errc() || p != v.data() + v.size() || n < is.min || n > is.max)
+      return Invalid(s, source, v,
+                     "expected an integer from " + std::to_string(is.min) + " to " + std::to_string(is.max));
+    cfg->*is.field = n;
     return Status::OK();
   }
   auto bytes = ParseByteSize(v);
