@@ -43,6 +43,8 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(const EmbeddedStoreOp
     return Status::InvalidArgument("store: compaction.max_output_bytes must be > 0");
   if (options.compaction.size_ratio < 1) return Status::InvalidArgument("store: compaction.size_ratio must be >= 1");
   SL_RETURN_IF_ERROR(options.retention.Validate());
+  // Freed memtable blocks are kept for the next memtable, up to one memtable's worth.
+  Memtable::SetBlockPoolLimit(options.memtable_limit_bytes);
   std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(options));
   SL_RETURN_IF_ERROR(s->Recover().WithContext("opening store at " + options.dir));
   s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });

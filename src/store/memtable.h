@@ -43,6 +43,10 @@ class Memtable {
 
   Memtable();
   Memtable(const Memtable&) = delete;
+  // Arena blocks the pool keeps for the next memtables: at most this many bytes (the
+  // rest is freed). Process-wide; the store sets it from its memtable limit.
+  static void SetBlockPoolLimit(size_t bytes);
+  static size_t BlockPoolBytes();  // bytes held by the pool now
   Memtable& operator=(const Memtable&) = delete;
 
   // Adds one span. When it replaces an earlier span with the same id, returns true and
@@ -63,8 +67,20 @@ class Memtable {
   int32_t* Slot(uint32_t trace, uint64_t span_id);
   void GrowSlots();
 
-  static constexpr size_t kArenaBlock = 1 << 20;
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  // Small spans are copied into 2 MiB blocks that come from a process-wide pool and go
+  // back to it when the memtable dies (ArenaBlockPool in memtable.cc), so a new
+  // memtable writes into pages that are already mapped; big spans get their own block.
+  static constexpr size_t kArenaBlock = size_t{2} << 20;
+  struct PooledBlock {
+    char* p = nullptr;
+    PooledBlock() = default;
+    explicit PooledBlock(char* b) : p(b) {}
+    PooledBlock(PooledBlock&& o) noexcept : p(o.p) { o.p = nullptr; }
+    PooledBlock& operator=(PooledBlock&& o) noexcept;
+    ~PooledBlock();
+  };
+  std::vector<PooledBlock> pooled_;
+  std::vector<std::unique_ptr<char[]>> blocks_;  // big spans
   char* cur_ = nullptr;
   size_t cur_left_ = 0;
   size_t arena_bytes_ = 0;

@@ -8,6 +8,7 @@
 #include "common/mem_env.h"
 #include "store/span_codec.h"
 #include "store/columnar/columnar_test_util.h"
+#include "store/columnar/payload_codec.h"
 
 namespace sightline::store::columnar {
 namespace {
@@ -441,6 +442,34 @@ TEST(ColumnarSegment, TraceBiggerThanABlockSpansBlocks) {
   got.clear();
   ASSERT_TRUE(r->ReadTrace(w[1].first_row, w[1].row_count, &got).ok());
   EXPECT_TRUE(SameSpans(std::next(m.begin())->second, got));
+}
+
+}  // namespace
+}  // namespace sightline::store::columnar
+
+namespace sightline::store::columnar {
+namespace {
+
+// The reused-context hasher that keys payload deduplication must give exactly the
+// one-shot SHA-256, for empty, short, block-sized and multi-block inputs, call after
+// call on the same context.
+TEST(PayloadHashing, ReusedContextMatchesOneShotSha256) {
+  PieceHasher h;
+  std::vector<std::string> inputs = {"", "a", std::string(55, 'x'), std::string(64, 'y'), std::string(100000, 'z'),
+                                     "{\"role\":\"user\",\"content\":\"hello\"}"};
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& in : inputs) {
+      PieceDigest d = h.Digest(in);
+      std::string want = Sha256(in);
+      ASSERT_EQ(want.size(), 32u);
+      EXPECT_EQ(std::string(reinterpret_cast<const char*>(d.bytes.data()), 32), want) << in.size() << " bytes";
+    }
+  }
+  // The known vector for "abc".
+  PieceDigest abc = h.Digest("abc");
+  EXPECT_EQ(abc.bytes[0], 0xba);
+  EXPECT_EQ(abc.bytes[31], 0xad);
+  EXPECT_FALSE(h.Digest("abc") == h.Digest("abd"));
 }
 
 }  // namespace

@@ -99,6 +99,29 @@ std::string Sha256(std::string_view data) {
   return out;
 }
 
+PieceHasher::PieceHasher() {
+  md_ = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  ctx_ = EVP_MD_CTX_new();
+}
+
+PieceHasher::~PieceHasher() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+  EVP_MD_free(static_cast<EVP_MD*>(md_));
+}
+
+PieceDigest PieceHasher::Digest(std::string_view data) {
+  PieceDigest d;
+  auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
+  unsigned int len = 0;
+  if (md_ != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx, static_cast<EVP_MD*>(md_), nullptr) == 1 &&
+      EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 && EVP_DigestFinal_ex(ctx, d.bytes.data(), &len) == 1 &&
+      len == 32)
+    return d;
+  std::string s = Sha256(data);  // the one-shot path, and its fallback
+  std::memcpy(d.bytes.data(), s.data(), std::min(s.size(), d.bytes.size()));
+  return d;
+}
+
 RefList PayloadWriter::AddValue(std::string_view value, bool allow_split) {
   RefList r;
   if (value.empty()) return r;
@@ -115,7 +138,7 @@ RefList PayloadWriter::AddValue(std::string_view value, bool allow_split) {
 }
 
 uint32_t PayloadWriter::AddPiece(std::string_view piece) {
-  auto [it, inserted] = by_hash_.try_emplace(Sha256(piece), next_index_);
+  auto [it, inserted] = by_hash_.try_emplace(hasher_.Digest(piece), next_index_);
   if (!inserted) return it->second;
   if (frame_.size() >= kFrameTargetBytes) Flush();
   frame_.append(piece);

@@ -13,6 +13,9 @@
 // Thread-safety: plain values; one thread uses each object.
 #pragma once
 
+#include <array>
+#include <cstring>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,6 +48,35 @@ bool SplitJsonArray(std::string_view v, std::vector<std::string_view>* elems, ui
 
 // 32 raw bytes of SHA-256 (OpenSSL EVP).
 std::string Sha256(std::string_view data);
+
+// The SHA-256 of a payload piece as a map key: fixed size, no heap allocation.
+struct PieceDigest {
+  std::array<uint8_t, 32> bytes{};
+  bool operator==(const PieceDigest& o) const { return bytes == o.bytes; }
+};
+struct PieceDigestHash {
+  size_t operator()(const PieceDigest& d) const {  // already uniformly distributed
+    size_t h;
+    std::memcpy(&h, d.bytes.data(), sizeof(h));
+    return h;
+  }
+};
+
+// SHA-256 with the digest fetched once and one context reused: OpenSSL 3's one-shot
+// EVP_Digest looks the algorithm up and allocates a context on every call, which cost
+// more than hashing a typical chat message. Thread-confined (one per PayloadWriter).
+class PieceHasher {
+ public:
+  PieceHasher();
+  ~PieceHasher();
+  PieceHasher(const PieceHasher&) = delete;
+  PieceHasher& operator=(const PieceHasher&) = delete;
+  PieceDigest Digest(std::string_view data);
+
+ private:
+  void* md_ = nullptr;   // EVP_MD*
+  void* ctx_ = nullptr;  // EVP_MD_CTX*
+};
 
 // Rebuilds the value a list names; piece(i) returns the bytes of piece i.
 template <typename PieceFn>
@@ -91,7 +123,8 @@ class PayloadWriter {
   uint64_t raw_bytes() const { return raw_bytes_; }
 
  private:
-  std::unordered_map<std::string, uint32_t> by_hash_;
+  PieceHasher hasher_;
+  std::unordered_map<PieceDigest, uint32_t, PieceDigestHash> by_hash_;
   std::string frame_;
   int zstd_level_ = kZstdLevel;
   std::vector<uint32_t> frame_lens_;
