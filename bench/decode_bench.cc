@@ -64,9 +64,10 @@ void Run(benchmark::State& state, Variant v, bool normalize, bool gzip) {
     }
     int64_t n = 0;
     if (normalize) {
+      opts.arena = arena.arena();  // canonical spans on the request's arena, as the server makes them
       ingest::NormalizeResult res = ingest::NormalizeRequest(&req, opts);
       n = static_cast<int64_t>(res.spans.size());
-      benchmark::DoNotOptimize(res.spans.data());
+      benchmark::DoNotOptimize(res.spans.pointers().data());
     } else {
       for (const auto& rs : req.resource_spans())
         for (const auto& ss : rs.scope_spans()) n += ss.spans_size();
@@ -93,7 +94,7 @@ void RunAgentMetrics(benchmark::State& state, Variant v) {
       state.SkipWithError(st.ToString().c_str());
       return;
     }
-    batches.push_back(ingest::NormalizeRequest(&req, opts).spans);
+    batches.push_back(std::move(ingest::NormalizeRequest(&req, opts).spans).ToVector());
   }
   pipeline::AgentMetrics metrics;
   int64_t spans = 0;

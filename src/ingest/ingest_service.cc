@@ -79,12 +79,14 @@ void IngestService::Submit(IngestRequest request, Callback done) {
                   "too_large", done);
   }
 
-  // 2. Decode, onto an arena (request_arena.h) that ends with normalisation: the
-  // canonical spans own everything they took from the request.
+  // 2. Decode, onto an arena (request_arena.h). The canonical spans are made on the
+  // same arena (moving a string between messages of one arena is a swap), and the
+  // arena lives until the store has encoded them: freeing it is the spans' whole
+  // destruction.
+  RequestArena arena;
   JsonDecodeReport report;
   NormalizeResult norm;
   {
-    RequestArena arena;
     ExportRequest& otlp = *arena.NewRequest();
     Status st;
     if (request.format == BodyFormat::kProtobuf) {
@@ -109,6 +111,7 @@ void IngestService::Submit(IngestRequest request, Callback done) {
     nopts.project = std::move(request.project);
     nopts.max_attribute_bytes = options_.max_attribute_bytes;
     nopts.received_ns = env_->NowNanos();
+    nopts.arena = arena.arena();
     norm = NormalizeRequest(&otlp, nopts);
   }
   if (norm.truncated_values > 0) truncated_->Inc(static_cast<double>(norm.truncated_values));
@@ -145,7 +148,7 @@ void IngestService::Submit(IngestRequest request, Callback done) {
   // exactly one of them runs it.
   auto shared_done = std::make_shared<Callback>(std::move(done));
   auto pending = std::make_shared<IngestResult>(std::move(result));
-  Status appended = store_->Append(std::move(norm.spans), [this, n, shared_done, pending, agent_tally](Status s) {
+  Status appended = store_->AppendSpans(norm.spans, [this, n, shared_done, pending, agent_tally](Status s) {
     if (s.ok()) {
       accepted_->Inc(static_cast<double>(n));
       if (agent_tally) options_.agent_metrics->Merge(*agent_tally);

@@ -70,6 +70,9 @@ class RequestAgentMetrics {
   void AddAll(const std::vector<model::Span>& spans) {
     for (const auto& s : spans) Add(s);
   }
+  void AddAll(const model::SpanList& spans) {
+    for (const auto& s : spans) Add(s);
+  }
   bool empty() const;
 
  private:

@@ -324,7 +324,11 @@ Status PricingService::last_error() const {
   return last_error_;
 }
 
-void PricingService::Apply(std::vector<model::Span>* spans) {
+void PricingService::Apply(std::vector<model::Span>* spans) { ApplyTo(spans); }
+void PricingService::Apply(model::SpanList* spans) { ApplyTo(spans); }
+
+template <typename Spans>
+void PricingService::ApplyTo(Spans* spans) {
   MaybeReload();
   std::shared_ptr<const Catalogue> cat = catalogue();
   std::map<std::pair<std::string, std::string>, int64_t> missing;

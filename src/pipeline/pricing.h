@@ -132,6 +132,7 @@ class PricingService {
   // token counts: computed_cost_usd always; cost_usd and cost_source=computed unless
   // the client reported a cost (reported wins). Counts spans whose model has no price.
   void Apply(std::vector<model::Span>* spans);
+  void Apply(model::SpanList* spans);
 
   // Re-reads the user file now if it changed. OK when it parsed (or is absent).
   Status Reload();
@@ -145,6 +146,9 @@ class PricingService {
   Status last_error() const;
 
  private:
+  template <typename Spans>
+  void ApplyTo(Spans* spans);
+
   explicit PricingService(Options options) : opts_(std::move(options)) {}
   Status ReadUserFile(std::string* text) const;
   // Records a failed reload of `text`; counts and logs it when it is news.

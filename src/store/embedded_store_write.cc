@@ -9,6 +9,15 @@
 namespace sightline::store {
 
 Status EmbeddedStore::Append(std::vector<model::Span> spans, AppendCallback done) {
+  return AppendImpl(spans, std::move(done));
+}
+
+Status EmbeddedStore::AppendSpans(const model::SpanList& spans, AppendCallback done) {
+  return AppendImpl(spans, std::move(done));
+}
+
+template <typename Spans>
+Status EmbeddedStore::AppendImpl(const Spans& spans, AppendCallback done) {
   auto unavailable = [this]() -> Status {  // q_mu_ held
     if (closing_) return Status::Unavailable("store is closed");
     return Status::Unavailable("store is not accepting writes: " + failure_.ToString());

@@ -120,7 +120,11 @@ uint64_t SpanIdToU64(std::string_view span_id) {
   return v;
 }
 
-Status EncodedBatch::Encode(const std::vector<model::Span>& spans) {
+Status EncodedBatch::Encode(const std::vector<model::Span>& spans) { return EncodeAll(spans); }
+Status EncodedBatch::Encode(const model::SpanList& spans) { return EncodeAll(spans); }
+
+template <typename Spans>
+Status EncodedBatch::EncodeAll(const Spans& spans) {
   size_t total = 0;
   for (size_t i = 0; i < spans.size(); ++i) {
     SL_RETURN_IF_ERROR(ValidateSpanIds(spans[i], i));

@@ -48,12 +48,17 @@ struct EncodedBatch {
   // Serialises spans into payload and records their metas. InvalidArgument naming the
   // span when an id has the wrong size (trace_id 16 bytes, span_id 8, parent 0 or 8).
   [[nodiscard]] Status Encode(const std::vector<model::Span>& spans);
+  [[nodiscard]] Status Encode(const model::SpanList& spans);
   // Records the meta of a span whose bytes are already at payload[off, off+len) (replay).
   void AddMeta(const model::Span& span, uint32_t off, uint32_t len);
   SpanFacts Facts(size_t i) const;
   std::string_view SpanBytes(size_t i) const {
     return std::string_view(payload).substr(metas[i].bytes.off, metas[i].bytes.len);
   }
+
+ private:
+  template <typename Spans>
+  Status EncodeAll(const Spans& spans);
 };
 
 Status ValidateSpanIds(const model::Span& span, size_t index);

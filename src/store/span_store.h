@@ -64,6 +64,13 @@ class SpanStore {
   // calls `done` exactly once, from a store thread, when the spans are durable and
   // searchable (OK) or could not be made durable (an error).
   virtual Status Append(std::vector<model::Span> spans, AppendCallback done) = 0;
+  // The same for spans that live on a request's arena (the ingest path): the store
+  // must be done reading them when this returns. By default, a copy into Append.
+  virtual Status AppendSpans(const model::SpanList& spans, AppendCallback done) {
+    std::vector<model::Span> copy(spans.size());
+    for (size_t i = 0; i < spans.size(); ++i) copy[i] = spans[i];
+    return Append(std::move(copy), std::move(done));
+  }
 
   virtual Result<TracePage> SearchTraces(const TraceQuery& query) = 0;
   // trace_id is 16 raw bytes. NotFound when no span of it is stored. projects

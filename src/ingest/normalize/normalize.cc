@@ -216,6 +216,7 @@ void Reject(std::string_view reason, const OtlpSpan& s, NormalizeResult* r) {
 
 NormalizeResult NormalizeRequest(ExportRequest* request, const NormalizeOptions& options) {
   NormalizeResult result;
+  result.spans = model::SpanList(options.arena);
   const size_t max = options.max_attribute_bytes;
   size_t total = 0;
   for (const auto& rs : request->resource_spans())

@@ -25,10 +25,13 @@ struct NormalizeOptions {
   // "…[truncated: N bytes]" appended (SPEC: 4 MiB).
   size_t max_attribute_bytes = 4u << 20;
   int64_t received_ns = 0;
+  // Where the canonical spans are created (NormalizeResult::spans): the request's arena
+  // in the ingest path, which must then outlive the result; null: the heap.
+  google::protobuf::Arena* arena = nullptr;
 };
 
 struct NormalizeResult {
-  std::vector<model::Span> spans;           // accepted, canonical
+  model::SpanList spans;                    // accepted, canonical (on options.arena)
   int64_t rejected = 0;                     // spans rejected (bad ids, no trace id, ...)
   std::map<std::string, int64_t> rejected_by_reason;  // "invalid_trace_id" -> count
   std::string error_message;                // the first few reasons, for partial_success

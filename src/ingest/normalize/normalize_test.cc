@@ -107,6 +107,48 @@ TEST(Normalize, CarriesEverythingReceived) {
   EXPECT_EQ(out.dropped_links_count(), 5u);
 }
 
+// The ingest path decodes the OTLP request on an arena and makes the canonical spans on
+// the same arena (attributes then move by swap): the spans must be the same as when
+// normalised onto the heap, field for field.
+TEST(Normalize, SpansOnTheRequestArenaEqualHeapSpans) {
+  auto build = [](ExportRequest* req) {
+    OtlpSpan a = MakeSpan("chat gpt-4o", {KV("gen_ai.operation.name", "chat"), KV("gen_ai.request.model", "gpt-4o"),
+                                          KV("gen_ai.usage.input_tokens", 120), KV("session.id", "s-1"),
+                                          KV("gen_ai.input.messages",
+                                             "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"hi\"}]}]")},
+                          {{"checkpoint", {KV("n", 1)}}});
+    OtlpSpan b = MakeSpan("tool lookup", {KV("gen_ai.operation.name", "execute_tool"), KV("gen_ai.tool.name", "lookup"),
+                                          KV("tool.args.invoice_id", "inv_1")});
+    b.set_span_id(std::string(8, '\x07'));
+    b.set_parent_span_id(a.span_id());
+    *req = MakeRequest({a, b}, {KV("service.name", "billing"), KV("deployment.environment", "prod")});
+  };
+  ExportRequest heap_req;
+  build(&heap_req);
+  NormalizeOptions opts;
+  opts.received_ns = 7;
+  NormalizeResult heap = NormalizeRequest(&heap_req, opts);
+
+  google::protobuf::Arena arena;
+  auto* arena_req = google::protobuf::Arena::CreateMessage<ExportRequest>(&arena);
+  build(arena_req);
+  opts.arena = &arena;
+  NormalizeResult on_arena = NormalizeRequest(arena_req, opts);
+  ASSERT_EQ(heap.spans.size(), 2u);
+  ASSERT_EQ(on_arena.spans.size(), heap.spans.size());
+  for (size_t i = 0; i < heap.spans.size(); ++i) {
+    EXPECT_EQ(on_arena.spans[i].GetArena(), &arena);
+    EXPECT_EQ(on_arena.spans[i].SerializeAsString(), heap.spans[i].SerializeAsString()) << "span " << i;
+  }
+  EXPECT_EQ(on_arena.spans[0].model(), "gpt-4o");
+  EXPECT_EQ(on_arena.spans[1].tool_name(), "lookup");
+  // As values (what tests and tools take): copied out of the arena intact.
+  std::vector<model::Span> values = std::move(on_arena.spans).ToVector();
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0].SerializeAsString(), heap.spans[0].SerializeAsString());
+  EXPECT_TRUE(on_arena.spans.empty());
+}
+
 TEST(Normalize, RepairsInvalidUtf8Everywhere) {
   const std::string bad = "ok\xC3\x28 \xFF end";  // a broken 2-byte sequence and a stray 0xFF
   OtlpSpan s = MakeSpan("name" + bad, {KV("k" + bad, bad), KV("list", Arr({Str(bad)})),
