@@ -17,6 +17,7 @@ PACKAGES=(
   sqlite3 libsqlite3-dev
   libssl-dev                                       # SHA-256 payload addresses (libcrypto)
   libjemalloc-dev                                  # the server's allocator
+  libhyperscan-dev                                 # redaction: one-pass multi-pattern scan
   chromium                                         # the web UI's end-to-end tests (headless)
   prometheus                                       # tests/ops/prometheus.sh scrapes /metrics
 )
