@@ -14,6 +14,7 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev                 # CLI and configuration
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
   nodejs npm                                       # real OpenTelemetry/Langfuse SDKs in tests
+  python3                                          # tests/integration/lib/scan_data_dir.py (libzstd via ctypes)
   sqlite3 libsqlite3-dev
   libssl-dev                                       # SHA-256 payload addresses (libcrypto)
   libjemalloc-dev                                  # the server's allocator
