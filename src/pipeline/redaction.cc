@@ -154,7 +154,10 @@ struct Walker {
     bool keep_parent = true;
     for (int i = 0; i < n; ++i) {
       KeyValue& kv = (*kvs)[i];
-      std::string path = prefix.empty() ? kv.key() : prefix + "." + kv.key();
+      // Top-level keys are looked up as they are; nested ones as parent.child.
+      std::string nested;
+      if (!prefix.empty()) nested = prefix + "." + kv.key();
+      const std::string& path = prefix.empty() ? kv.key() : nested;
       bool keep = true;
       switch (policy.ForKey(path)) {
         case KeyVerdict::kKeep: break;
@@ -302,10 +305,15 @@ Result<std::shared_ptr<const HsDatabases>> CompileDatabases(const Assembled& a, 
   return std::shared_ptr<const HsDatabases>(std::move(db));
 }
 
-// Verdict cache: keys repeat in every span, globs are many; one map per thread.
+// Verdict cache: keys repeat in every span, globs are many; one map per thread,
+// looked up by string_view (no allocation on a hit).
+struct ViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
 struct KeyCache {
   uint64_t policy = 0;
-  std::unordered_map<std::string, KeyVerdict> map;
+  std::unordered_map<std::string, KeyVerdict, ViewHash, std::equal_to<>> map;
 };
 thread_local KeyCache tls_key_cache;
 
@@ -346,11 +354,10 @@ KeyVerdict ProjectPolicy::ForKey(std::string_view key) const {
     c.map.clear();
     c.policy = id_;
   }
-  std::string k(key);
-  auto it = c.map.find(k);
+  auto it = c.map.find(key);
   if (it != c.map.end()) return it->second;
   KeyVerdict v = ForKeyUncached(key);
-  c.map.emplace(std::move(k), v);
+  c.map.emplace(std::string(key), v);
   return v;
 }
 
