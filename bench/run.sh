@@ -11,7 +11,8 @@
 # against ClickHouse and SQLite (bench/store_bench.sh, SKIP_STORE=1 skips it).
 #
 # Knobs (environment): LEAN_SPANS (2000000), LEAN_SECONDS (30), PAYLOAD_SPANS (300000),
-# PAYLOAD_SECONDS (30), CONNECTIONS (4), BATCH (500), POOL_MB (256), SKIP_DECODE=1.
+# PAYLOAD_SECONDS (30), CONNECTIONS (4), BATCH (500), POOL_MB (256), SKIP_DECODE=1,
+# SKIP_REDACTION=1 (the one-core redaction scan, redaction_bench).
 # For figures worth quoting build with -DCMAKE_BUILD_TYPE=Release.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ POOL_MB=${POOL_MB:-256}
 
 targets=(sightline sightline-loadgen)
 [ "${SKIP_DECODE:-0}" = 1 ] || targets+=(decode_bench)
+[ "${SKIP_REDACTION:-0}" = 1 ] || targets+=(redaction_bench)
 # A build directory configured before bench/ existed has no bench targets yet.
 if [ -f "$BUILD/build.ninja" ] && ! grep -q 'sightline-loadgen' "$BUILD/build.ninja"; then
   cmake "$BUILD" >/dev/null
@@ -111,6 +113,19 @@ if [ "${SKIP_DECODE:-0}" != 1 ]; then
   done <"$TMP/decode.csv"
 fi
 
+# The redaction scan on one core (docs/redaction.md): the default policy and every detector.
+declare -A RED_MBS
+if [ "${SKIP_REDACTION:-0}" != 1 ]; then
+  echo "bench: redaction_bench (one core)" >&2
+  "$BUILD/redaction_bench" --benchmark_format=csv --benchmark_filter='BM_Redact_' 2>/dev/null >"$TMP/redaction.csv"
+  while IFS=, read -r name _ _ _ _ bps _; do
+    case "$name" in
+      *Redact_Builtin*) RED_MBS[builtin]=$bps ;;
+      *Redact_AllDetectors*) RED_MBS[all]=$bps ;;
+    esac
+  done <"$TMP/redaction.csv"
+fi
+
 # 1234567.8 -> 1,234,568
 fmt_int() {
   awk -v v="${1:-0}" 'BEGIN { s = sprintf("%.0f", v); o = "";
@@ -158,6 +173,11 @@ max_rss_kb=$(sort -n "$TMP/lean.rss_kb" "$TMP/payload.rss_kb" | tail -1)
 echo "targets: lean >= 100,000 spans/s: $(verdict "$lean_sps" 100000 1) ($(fmt_int "$lean_sps"));" \
      "payload >= 100 MB/s: $(verdict "$payload_mbs" 100 1) ($payload_mbs);" \
      "peak RSS < 1 GiB: $(verdict "$max_rss_kb" 1048576 0) ($((max_rss_kb / 1024)) MiB)"
+if [ "${SKIP_REDACTION:-0}" != 1 ]; then
+  echo "redaction scan, one core: default policy $(fmt_mb "${RED_MBS[builtin]:-0}") MB/s," \
+       "every detector $(fmt_mb "${RED_MBS[all]:-0}") MB/s; target >= 500 MB/s:" \
+       "$(verdict "$(fmt_mb "${RED_MBS[all]:-0}")" 500 1) (build/redaction_bench --benchmark_filter=BM_Redact)"
+fi
 echo "for scale (peers' published figures): OpenTelemetry Collector ~12,000 spans/s per core; Arize Phoenix ~80 spans/s"
 
 # --- Store: Sightline against ClickHouse 18.16 and SQLite in Phoenix's layout, same data,

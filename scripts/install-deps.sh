@@ -14,9 +14,11 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev                 # CLI and configuration
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and benchmarks
   nodejs npm                                       # real OpenTelemetry/Langfuse SDKs in tests
+  python3                                          # tests/integration/lib/scan_data_dir.py (libzstd via ctypes)
   sqlite3 libsqlite3-dev
   libssl-dev                                       # SHA-256 payload addresses (libcrypto)
   libjemalloc-dev                                  # the server's allocator
+  libhyperscan-dev                                 # redaction: one-pass multi-pattern scan
   chromium                                         # the web UI's end-to-end tests (headless)
   prometheus                                       # tests/ops/prometheus.sh scrapes /metrics
 )

@@ -53,6 +53,14 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     cfg->pricing_file = v;
     return Status::OK();
   }
+  if (s.key == "redaction_file") {
+    std::error_code ec;
+    if (v.empty()) return Invalid(s, source, v, "must name a file");
+    if (!std::filesystem::is_regular_file(v, ec))
+      return Invalid(s, source, v, "no such file (leave it unset to use DATA/redaction.toml when present)");
+    cfg->redaction_file = v;
+    return Status::OK();
+  }
   if (s.key == "fsync") {
     if (v != "batch" && v != "always" && v != "never") return Invalid(s, source, v, "expected batch, always or never");
     cfg->fsync = v;
@@ -216,6 +224,8 @@ const std::vector<SettingInfo>& ServerSettings() {
       {"ui_dir", "--ui-dir", "SIGHTLINE_UI_DIR", "Built web UI folder (default: ui/ beside the binary)"},
       {"pricing_file", "--pricing-file", "SIGHTLINE_PRICING_FILE",
        "Your model prices, re-read on change (default: DATA/pricing.toml; docs/pricing.md)"},
+      {"redaction_file", "--redaction-file", "SIGHTLINE_REDACTION_FILE",
+       "Redaction policy, re-read on change (default: DATA/redaction.toml; docs/redaction.md)"},
   };
   return kSettings;
 }

@@ -38,6 +38,9 @@ struct ServerConfig {
   // The user's price catalogue (docs/pricing.md), re-read live. Empty: DATA/pricing.toml
   // (absent is fine); named explicitly, it must exist.
   std::string pricing_file;
+  // The redaction policy (docs/redaction.md), re-read live. Empty: DATA/redaction.toml
+  // (absent: the built-in policy); named explicitly, it must exist.
+  std::string redaction_file;
   std::string config_file;  // the TOML file read, empty when none
   // [retention] of the TOML file (docs/retention.md); TOML only, no flags.
   store::retention::RetentionOptions retention;

@@ -186,5 +186,28 @@ TEST_F(ConfigTest, PricingFileFromFlagEnvOrTomlMustExist) {
   EXPECT_NE(missing.status().message().find("no such file"), std::string::npos) << missing.status().message();
 }
 
+TEST_F(ConfigTest, RedactionFileFromFlagEnvOrTomlMustExist) {
+  auto none = LoadServerConfig(Sources());
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->redaction_file, "");  // serve uses DATA/redaction.toml, else the built-in policy
+
+  const std::string mine = WriteToml("policy.toml", "");
+  const std::string other = WriteToml("other-policy.toml", "");
+  auto flag = LoadServerConfig(Sources({{"redaction_file", mine}}, {{"SIGHTLINE_REDACTION_FILE", other}}));
+  ASSERT_TRUE(flag.ok()) << flag.status().ToString();
+  EXPECT_EQ(flag->redaction_file, mine);
+  auto env = LoadServerConfig(Sources({}, {{"SIGHTLINE_REDACTION_FILE", other}}));
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->redaction_file, other);
+  auto toml = LoadServerConfig(Sources({}, {}, WriteToml("r.toml", "redaction_file = \"" + mine + "\"\n")));
+  ASSERT_TRUE(toml.ok()) << toml.status().ToString();
+  EXPECT_EQ(toml->redaction_file, mine);
+
+  // A named policy that is not there must not quietly mean "the built-in policy".
+  auto missing = LoadServerConfig(Sources({{"redaction_file", (dir_ / "nope.toml").string()}}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("--redaction-file"), std::string::npos) << missing.status().message();
+}
+
 }  // namespace
 }  // namespace sightline::cli

@@ -11,7 +11,8 @@
 // requests finish (their appends become durable), the store closes (flush, sync),
 // exit 0. While running, the main thread re-checks the pricing file (at most every
 // reload interval, 2 s) on a 250 ms tick, so an edit applies (or a bad one is logged,
-// once) even when no span arrives.
+// once) even when no span arrives; the redaction policy (DATA/redaction.toml or
+// --redaction-file) is re-checked the same way, and a bad one at start-up is exit 2.
 #include <signal.h>
 
 #include <chrono>
@@ -30,6 +31,7 @@
 #include "ingest/otlp_grpc.h"
 #include "pipeline/agent_metrics.h"
 #include "pipeline/pricing.h"
+#include "pipeline/redaction_service.h"
 #include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
 
@@ -94,6 +96,23 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   }
   std::unique_ptr<pipeline::PricingService> pricing = std::move(priced).value();
 
+  // The redaction policy, also before recovery: a server must not take a span it
+  // cannot redact as configured (docs/redaction.md).
+  pipeline::RedactionService::Options rdo;
+  rdo.policy_file = cfg.redaction_file.empty() ? (std::filesystem::path(cfg.data) / "redaction.toml").string()
+                                               : cfg.redaction_file;
+  rdo.key_file = (std::filesystem::path(cfg.data) / "redaction.key").string();
+  rdo.metrics = &metrics;
+  rdo.max_metric_projects = static_cast<size_t>(cfg.metrics_label_limit);
+  rdo.logger = po.logger;
+  auto redacting = pipeline::RedactionService::Create(rdo);
+  if (!redacting.ok()) {
+    std::fprintf(stderr, "sightline serve: the redaction policy cannot be used: %s\n",
+                 redacting.status().message().c_str());
+    return 2;
+  }
+  std::unique_ptr<pipeline::RedactionService> redaction = std::move(redacting).value();
+
   store::EmbeddedStoreOptions so;
   so.dir = cfg.data;
   so.fsync = PolicyOf(cfg.fsync);
@@ -113,6 +132,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   io.max_request_bytes = cfg.max_request_bytes;
   io.max_attribute_bytes = cfg.max_attribute_bytes;
   io.pricing = pricing.get();
+  io.redaction = redaction.get();
   pipeline::AgentMetricsOptions amo;
   amo.max_values_per_label = static_cast<size_t>(cfg.metrics_label_limit);
   pipeline::AgentMetrics agent_metrics(amo);
@@ -162,11 +182,11 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
 
   const auto& rec = store->recovery_report();
   std::fprintf(stderr,
-               "sightline: serving data=%s fsync=%s http=%s grpc=%s ui=%s config=%s pricing=%s (%zu models) "
+               "sightline: serving data=%s fsync=%s http=%s grpc=%s ui=%s config=%s pricing=%s (%zu models) redaction=%s "
                "(recovered %llu spans from %llu segments, %llu WAL files)\n",
                cfg.data.c_str(), cfg.fsync.c_str(), http_desc.c_str(), grpc_desc.c_str(),
                ro.ui ? ro.ui->dir().c_str() : "none", cfg.config_file.empty() ? "none" : cfg.config_file.c_str(),
-               po.user_file.c_str(), pricing->catalogue()->models().size(), static_cast<unsigned long long>(rec.spans),
+               po.user_file.c_str(), pricing->catalogue()->models().size(), redaction->Describe().c_str(), static_cast<unsigned long long>(rec.spans),
                static_cast<unsigned long long>(rec.segments), static_cast<unsigned long long>(rec.wal_files));
   std::fprintf(stdout, "sightline: listening http=%s grpc=%s\n", http_desc.c_str(), grpc_desc.c_str());
   std::fflush(stdout);
@@ -177,6 +197,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
     sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig > 0) break;
     pricing->MaybeReload();  // EAGAIN (the tick passed) or EINTR
+    redaction->MaybeReload();
   }
   std::fprintf(stderr, "sightline: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 

@@ -6,6 +6,7 @@
 
 #include "ingest/normalize/normalize.h"
 #include "ingest/otlp_decode.h"
+#include "ingest/redact_request.h"
 #include "ingest/request_arena.h"
 
 namespace sightline::ingest {
@@ -106,7 +107,8 @@ void IngestService::Submit(IngestRequest request, Callback done) {
     const int64_t received = CountSpans(otlp) + report.rejected_spans;
     received_->Inc(static_cast<double>(received));
 
-    // 3. Normalise.
+    // 3. Redact (before anything derives from the values), then normalise.
+    if (options_.redaction != nullptr) RedactRequest(options_.redaction, &otlp, request.project);
     NormalizeOptions nopts;
     nopts.project = std::move(request.project);
     nopts.max_attribute_bytes = options_.max_attribute_bytes;

@@ -1,6 +1,6 @@
 // IngestService: the receiving half shared by OTLP/HTTP and OTLP/gRPC. It takes one
 // request body as it came off the wire and carries it to the store:
-//   inflate (bounded) -> decode (protobuf | OTLP JSON) -> normalise -> price -> SpanStore::Append
+//   inflate (bounded) -> decode (protobuf | OTLP JSON) -> redact -> normalise -> price -> SpanStore::Append
 // and reports, asynchronously, how many spans the store made durable and how many
 // were rejected (with the decoder's and the normaliser's reasons merged).
 //
@@ -33,6 +33,7 @@
 #include "common/status.h"
 #include "pipeline/agent_metrics.h"
 #include "pipeline/pricing.h"
+#include "pipeline/redaction_service.h"
 #include "store/span_store.h"
 
 namespace sightline::ingest {
@@ -45,6 +46,9 @@ struct IngestOptions {
   // Sets computed costs (and cost_usd where the client reported none) on model-call
   // spans before they are stored (docs/pricing.md). Null: spans keep reported costs only.
   pipeline::PricingService* pricing = nullptr;
+  // Masks, drops or hashes secrets and personal data in every string of the request
+  // before it is normalised and stored (docs/redaction.md). Null: nothing is redacted.
+  pipeline::RedactionService* redaction = nullptr;
   // Counts the agents' own metrics for /metrics. Null: not counted.
   pipeline::AgentMetrics* agent_metrics = nullptr;
 };
