@@ -97,6 +97,11 @@ struct EmbeddedStoreOptions {
   // next start replays nothing; false leaves it to WAL replay (faster to stop).
   bool flush_on_close = true;
   std::function<void(const std::string&)> logger;  // default: stderr
+  // A trace search or trace-level aggregate with attribute or text filters decides
+  // them by a column scan (embedded_store_query_scan.cc) once at least this many traces
+  // pass the other filters; fewer are read trace by trace. Tests set 0 and SIZE_MAX to
+  // compare the two paths.
+  size_t search_scan_min_traces = 64;
 };
 
 // What Open found and did (also logged).
@@ -205,6 +210,15 @@ class EmbeddedStore final : public SpanStore {
   // Queries (embedded_store_query.cc). Gather: mu_ must not be held.
   Status Gather(uint32_t record, GatheredSpans* out);
   bool MatchesExpensive(uint32_t record, const TraceQuery& q, const std::string& text_lower);
+  // The attribute and text filters of q (text_lower: q.text lowercased) decided for many
+  // traces at once by scanning the columns that hold them, across segment files and
+  // memtables on both cores (embedded_store_query_scan.cc). (*verdicts)[i] is for
+  // records[i]: kNo, kYes, or kVerify when only MatchesExpensive can tell (a trace whose
+  // spans live in several places may hold an older copy of a span that matched; a
+  // block that did not read). mu_ must not be held.
+  enum Verdict : uint8_t { kNo = 0, kYes = 1, kVerify = 2 };
+  Status ScanVerdicts(const std::vector<uint32_t>& records, const TraceQuery& q, const std::string& text_lower,
+                      std::vector<uint8_t>* verdicts);
 
   EmbeddedStoreOptions opts_;
   Env* env_;

@@ -3,7 +3,8 @@
 //
 // Trace level reads the trace index only: the merged aggregates already hold each
 // run's span count, calls, tokens, cost, time range and status, so no span is decoded
-// (except for attr/text filters, which decode the candidate traces' spans like search).
+// (except for attr/text filters, decided like search's: ScanVerdicts, then trace reads
+// for the traces it cannot decide alone).
 // The index is cut into chunks of records; two threads each take the shared lock for
 // one chunk at a time, so the writer is never held up for long.
 //
@@ -315,15 +316,19 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
       tq.attrs = f.attrs;
       tq.text = f.text;
       const std::string text_lower = AsciiLower(f.text);
-      for (int t = 0; t < kThreads; ++t) {
-        for (uint32_t idx : maybe[t]) {
-          if (!MatchesExpensive(idx, tq, text_lower)) {
-            aggs[0].AddScanned(1);
-            continue;
-          }
-          std::shared_lock<std::shared_mutex> r(mu_);
-          SL_RETURN_IF_ERROR(aggs[0].AddTrace(RowOf(index_.record(idx).agg, index_.pool())));
+      std::vector<uint32_t> records = std::move(maybe[0]);
+      for (int t = 1; t < kThreads; ++t) records.insert(records.end(), maybe[t].begin(), maybe[t].end());
+      std::vector<uint8_t> verdicts(records.size(), kVerify);
+      if (records.size() >= opts_.search_scan_min_traces)
+        SL_RETURN_IF_ERROR(ScanVerdicts(records, tq, text_lower, &verdicts));
+      for (size_t i = 0; i < records.size(); ++i) {
+        const uint32_t idx = records[i];
+        if (verdicts[i] == kNo || (verdicts[i] == kVerify && !MatchesExpensive(idx, tq, text_lower))) {
+          aggs[0].AddScanned(1);
+          continue;
         }
+        std::shared_lock<std::shared_mutex> r(mu_);
+        SL_RETURN_IF_ERROR(aggs[0].AddTrace(RowOf(index_.record(idx).agg, index_.pool())));
       }
     }
     return finish(0);
