@@ -109,6 +109,12 @@ class ColumnarReader {
   Status MatchRows(const RowMatchSpec& spec, const std::vector<RowRange>& ranges, std::vector<uint32_t>* bits,
                    std::vector<uint8_t>* unreadable) const;
 
+  // For each range (ascending first_row, none overlapping), sets (*ids)[i] to its rows'
+  // span ids (8 raw bytes memcpy'd into a uint64, as SpanColumns::span_id), reading only
+  // the span_id column of the blocks holding them. Corruption naming the file and block
+  // when one does not read.
+  Status SpanIdsOf(const std::vector<RowRange>& ranges, std::vector<std::vector<uint64_t>>* ids) const;
+
   // Decoded blocks are kept in one process-wide LRU cache, so reading several traces of
   // one block (a search that tests candidate traces one by one, a user opening the
   // traces of one time range) decompresses and decodes the block once. The cache holds

@@ -1,6 +1,7 @@
 // ColumnarReader's reads of row ranges for the store's queries: MatchRows (a trace
 // search's attribute and text filters answered from the columns kColAttrKeys/Text/
-// Payload, kColScope, kColInput/Output, without rebuilding spans).
+// Payload, kColScope, kColInput/Output, without rebuilding spans) and SpanIdsOf (the
+// span ids of traces, to find copies of a span in several files).
 //
 // Text without rendering: a payload value is one whole piece, or "[" + pieces joined by
 // a separator + "]", and pieces repeat across rows (turn N re-sends turns 1..N-1), so
@@ -233,6 +234,34 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
       for (size_t k = i; k < j; ++k) (*unreadable)[k] = 1;
     done = bend;
     i = last_end > bend ? j - 1 : j;
+  }
+  return Status::OK();
+}
+
+Status ColumnarReader::SpanIdsOf(const std::vector<RowRange>& ranges, std::vector<std::vector<uint64_t>>* ids) const {
+  ids->assign(ranges.size(), {});
+  size_t cached = SIZE_MAX;  // the block whose ids are in `block_ids`
+  std::vector<uint64_t> block_ids;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const uint64_t end = static_cast<uint64_t>(ranges[i].first_row) + ranges[i].row_count;
+    if (end > row_count_)
+      return Status::InvalidArgument(path_ + ": rows " + std::to_string(ranges[i].first_row) + "+" +
+                                     std::to_string(ranges[i].row_count) + " outside the segment");
+    for (uint64_t r = ranges[i].first_row; r < end;) {
+      auto it = std::upper_bound(blocks_.begin(), blocks_.end(), r,
+                                 [](uint64_t row, const Block& b) { return row < b.first_row; });
+      const size_t bi = static_cast<size_t>(it - blocks_.begin()) - 1;
+      const Block& b = blocks_[bi];
+      if (bi != cached) {
+        BlockView v;
+        SL_RETURN_IF_ERROR(LoadBlock(static_cast<uint32_t>(bi), {kColSpanId}, &v));
+        if (!DecodeSpanIds(v.col(kColSpanId), b.row_count, &block_ids))
+          return Corrupt("block " + std::to_string(bi) + " column 'span_id' does not decode");
+        cached = bi;
+      }
+      const uint64_t stop = std::min<uint64_t>(end, static_cast<uint64_t>(b.first_row) + b.row_count);
+      for (; r < stop; ++r) (*ids)[i].push_back(block_ids[static_cast<size_t>(r - b.first_row)]);
+    }
   }
   return Status::OK();
 }
