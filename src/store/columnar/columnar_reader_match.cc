@@ -100,8 +100,11 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
   const bool want_attrs = !spec.attrs.empty(), want_text = !spec.text_lower.empty();
   if (!want_attrs && !want_text) return Status::OK();
   std::vector<uint8_t> columns;
-  if (want_attrs) columns.insert(columns.end(), {kColAttrKeys, kColAttrText, kColAttrPayload, kColScope});
-  if (want_text) columns.insert(columns.end(), {kColInput, kColOutput});
+  columns.reserve(6);
+  if (want_attrs)
+    for (uint8_t id : {kColAttrKeys, kColAttrText, kColAttrPayload, kColScope}) columns.push_back(id);
+  if (want_text)
+    for (uint8_t id : {kColInput, kColOutput}) columns.push_back(id);
   const uint32_t npieces = payload_piece_count();
   std::optional<PhraseMatcher> phrase;
   if (want_text) phrase.emplace(spec.text_lower);
