@@ -97,6 +97,14 @@ struct EmbeddedStoreOptions {
   // next start replays nothing; false leaves it to WAL replay (faster to stop).
   bool flush_on_close = true;
   std::function<void(const std::string&)> logger;  // default: stderr
+  // A trace search or trace-level aggregate with attribute or text filters decides
+  // them by a column scan (embedded_store_query_scan.cc) once at least this many traces
+  // pass the other filters; fewer are read trace by trace. Tests set 0 and SIZE_MAX to
+  // compare the two paths.
+  size_t search_scan_min_traces = 64;
+  // Tests: called by Aggregate between the lock step that copies the file set and the
+  // listing's lock steps, holding no lock (a test flushes or compacts there).
+  std::function<void()> test_aggregate_between_steps;
 };
 
 // What Open found and did (also logged).
@@ -209,6 +217,38 @@ class EmbeddedStore final : public SpanStore {
   // Queries (embedded_store_query.cc). Gather: mu_ must not be held.
   Status Gather(uint32_t record, GatheredSpans* out);
   bool MatchesExpensive(uint32_t record, const TraceQuery& q, const std::string& text_lower);
+  // The attribute and text filters of q (text_lower: q.text lowercased) decided for many
+  // traces at once by scanning the columns that hold them, across segment files and
+  // memtables on both cores (embedded_store_query_scan.cc). (*verdicts)[i] is for
+  // records[i]: kNo, kYes, or kVerify when only MatchesExpensive can tell (a trace whose
+  // spans live in several places may hold an older copy of a span that matched; a
+  // block that did not read). mu_ must not be held.
+  enum Verdict : uint8_t { kNo = 0, kYes = 1, kVerify = 2 };
+
+  // Where one trace's spans live, copied in one shared-lock step: a span id repeated in
+  // two places (a batch re-sent after its first copy was flushed) counts once, its
+  // newest copy: later segments (rec.segs order), then the frozen memtable, then the
+  // live one (embedded_store_query_dups.cc).
+  struct TraceParts {
+    uint32_t record = 0;
+    TraceAgg agg;  // the record's merged aggregate (counts every copy)
+    std::vector<std::pair<std::shared_ptr<SegmentFile>, SegLoc>> segs;  // oldest first
+    std::vector<std::string_view> mem_spans[2];                         // imm_, then mem_
+    std::shared_ptr<Memtable> keep[2];                                  // own the arena bytes
+  };
+  // The parts of record i. mu_ held.
+  void CollectPartsLocked(uint32_t record, TraceParts* out) const;
+  // For each trace, whether two of its places hold a copy of one span id (read from the
+  // span_id column of v2 files, or the spans). A place that does not read counts as
+  // duplicated: ReadNewest then reports the damage.
+  void FindDuplicates(const std::vector<TraceParts>& traces, std::vector<uint8_t>* dup);
+  // The trace's spans, the newest copy of each span id in `newest` and the copies it
+  // replaces in `stale` (bytes in *storage). Corruption (reported for salvage, as
+  // Gather does) when a part does not read.
+  Status ReadNewest(const TraceParts& t, std::deque<std::string>* storage, std::vector<std::string_view>* newest,
+                    std::vector<std::string_view>* stale);
+  Status ScanVerdicts(const std::vector<uint32_t>& records, const TraceQuery& q, const std::string& text_lower,
+                      std::vector<uint8_t>* verdicts);
 
   EmbeddedStoreOptions opts_;
   Env* env_;

@@ -3,7 +3,8 @@
 //
 // Trace level reads the trace index only: the merged aggregates already hold each
 // run's span count, calls, tokens, cost, time range and status, so no span is decoded
-// (except for attr/text filters, which decode the candidate traces' spans like search).
+// (except for attr/text filters, decided like search's: ScanVerdicts, then trace reads
+// for the traces it cannot decide alone).
 // The index is cut into chunks of records; two threads each take the shared lock for
 // one chunk at a time, so the writer is never held up for long.
 //
@@ -16,13 +17,19 @@
 // v2 reader will hand its blocks' columns straight through the same interface). Each
 // thread aggregates into its own Aggregator; the partials are merged at the end.
 //
-// Consistency: the scan sees the segments and memtables present when it started, plus
-// spans appended to those memtables while it runs. A span re-sent after its first copy
-// was flushed is counted twice, as the trace aggregates count it.
+// Consistency: the listing sees one version of the segment files and memtables (it
+// starts again when a flush or compaction lands in between), plus spans appended to
+// those memtables while it runs. A span re-sent after its first copy was flushed
+// counts once, its newest copy, at both levels: traces whose spans live in several
+// places are checked for repeated span ids (embedded_store_query_dups.cc) and those
+// that repeat one are read whole. (A copy appended while the query runs may still
+// count twice in that query.)
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <iterator>
 #include <thread>
+#include <unordered_map>
 
 #include "store/aggregator.h"
 #include "store/embedded_store.h"
@@ -43,6 +50,7 @@ constexpr size_t kBatchSpans = 4096;
 constexpr size_t kRecordChunk = 65536;
 constexpr uint64_t kUnitBytes = 8u << 20;  // segment bytes per work unit
 constexpr int kThreads = 2;
+constexpr size_t kRepeatedPerUnit = 64;  // traces read whole per work unit (repeated spans)
 
 bool Has(const IdSet& set, uint32_t id) { return std::find(set.begin(), set.end(), id) != set.end(); }
 
@@ -260,8 +268,11 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
   SL_RETURN_IF_ERROR(Aggregator::Validate(q));
   const AggregateFilter& f = q.filter;
   std::vector<Aggregator> aggs;
-  aggs.reserve(kThreads);
-  for (int t = 0; t < kThreads; ++t) aggs.emplace_back(q);
+  auto reset = [&]() {
+    aggs.clear();
+    aggs.reserve(kThreads);
+    for (int t = 0; t < kThreads; ++t) aggs.emplace_back(q);
+  };
   auto finish = [&](int64_t skipped) -> Result<AggregateResult> {
     for (int t = 1; t < kThreads; ++t) SL_RETURN_IF_ERROR(aggs[0].Merge(std::move(aggs[t])));
     AggregateResult res = aggs[0].Finish();
@@ -269,61 +280,163 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
     return res;
   };
 
+  // The listing passes below take the shared lock one chunk at a time, yet must see one
+  // version of the files and memtables: a flush or compaction between two chunks moves
+  // spans to other places, which a scan planned from both versions would count twice or
+  // not at all. Each chunk checks the version it started from; when it changed, the
+  // listing starts again, and the third attempt holds the lock throughout.
+  struct Version {
+    size_t slots = 0, live = 0;
+    const Memtable* imm = nullptr;
+    const Memtable* mem = nullptr;
+    bool operator==(const Version&) const = default;
+  };
+  auto version_locked = [this]() {
+    Version v{files_.size(), 0, imm_.get(), mem_.get()};
+    for (const Slot& s : files_) v.live += s.file != nullptr;
+    return v;
+  };
+  const Status moved = Status::Unavailable("the store's files changed during the listing");
+
   Compiled c;
   size_t n_records;
   std::vector<std::shared_ptr<segment::SegmentReader>> segments;
   std::vector<std::shared_ptr<const columnar::ColumnarReader>> columnar_files;  // v2, slot for slot
   std::shared_ptr<Memtable> mems[2];
   size_t mem_traces[2] = {0, 0};
-  {
-    std::shared_lock<std::shared_mutex> r(mu_);
+  Version v0;
+  // Copies the state above (mu_ held).
+  auto snapshot_locked = [&]() {
     c = Compile(index_.pool(), f);
     n_records = index_.size();
     segments = segments_;
-    columnar_files.resize(files_.size());
+    columnar_files.assign(files_.size(), nullptr);
     for (size_t i = 0; i < files_.size(); ++i)
       if (files_[i].file && !segments_[i]) columnar_files[i] = ColumnarOf(files_[i].file);
     mems[0] = imm_;
     mems[1] = mem_;
     for (int m = 0; m < 2; ++m) mem_traces[m] = mems[m] ? mems[m]->traces().size() : 0;
-  }
-  if (c.impossible) return finish(0);
-  const size_t n_chunks = (n_records + kRecordChunk - 1) / kRecordChunk;
+    v0 = version_locked();
+  };
 
   if (q.level == AggLevel::kTrace) {
     const bool expensive = !f.attrs.empty() || !f.text.empty();
     std::vector<uint32_t> maybe[kThreads];  // need a span decode (attr / text filters)
-    SL_RETURN_IF_ERROR(ParallelUnits(n_chunks, [&](int t, size_t chunk) -> Status {
-      std::shared_lock<std::shared_mutex> r(mu_);
-      const size_t end = std::min(n_records, (chunk + 1) * kRecordChunk);
-      for (size_t i = chunk * kRecordChunk; i < end; ++i) {
-        const TraceAgg& a = index_.record(static_cast<uint32_t>(i)).agg;
-        if (!TraceMatches(a, c, f)) {
-          aggs[static_cast<size_t>(t)].AddScanned(1);
-          continue;
+    std::vector<TraceParts> multi[kThreads];  // spans in several places: a span may repeat
+    for (int attempt = 0;; ++attempt) {
+      const bool one_lock = attempt >= 2;
+      std::shared_lock<std::shared_mutex> whole(mu_, std::defer_lock);
+      if (one_lock) whole.lock();
+      auto section = [&]() {
+        return one_lock ? std::shared_lock<std::shared_mutex>() : std::shared_lock<std::shared_mutex>(mu_);
+      };
+      reset();
+      std::vector<uint8_t> in_mem;  // memtables holding spans of record i
+      {
+        auto r = section();
+        snapshot_locked();
+        if (c.impossible) return finish(0);
+        in_mem.assign(n_records, 0);
+        for (int m = 0; m < 2; ++m) {
+          if (!mems[m]) continue;
+          for (const Memtable::Trace& t : mems[m]->traces())
+            if (auto idx = index_.Find(t.id); idx && *idx < n_records) ++in_mem[*idx];
         }
-        if (expensive) {
-          maybe[t].push_back(static_cast<uint32_t>(i));
-          continue;
-        }
-        SL_RETURN_IF_ERROR(aggs[static_cast<size_t>(t)].AddTrace(RowOf(a, index_.pool())));
       }
-      return Status::OK();
-    }));
+      if (!one_lock && opts_.test_aggregate_between_steps) opts_.test_aggregate_between_steps();
+      const size_t n_chunks = (n_records + kRecordChunk - 1) / kRecordChunk;
+      for (int t = 0; t < kThreads; ++t) {
+        maybe[t].clear();
+        multi[t].clear();
+      }
+      auto chunk_fn = [&](int t, size_t chunk) -> Status {
+        auto r = section();
+        if (!one_lock && !(version_locked() == v0)) return moved;
+        Aggregator& agg = aggs[static_cast<size_t>(t)];
+        const size_t end = std::min(n_records, (chunk + 1) * kRecordChunk);
+        for (size_t i = chunk * kRecordChunk; i < end; ++i) {
+          const TraceRecord& rec = index_.record(static_cast<uint32_t>(i));
+          const TraceAgg& a = rec.agg;
+          if (a.span_count > 0 && rec.segs.size() + in_mem[i] > 1) {  // decided below
+            CollectPartsLocked(static_cast<uint32_t>(i), &multi[t].emplace_back());
+            continue;
+          }
+          if (!TraceMatches(a, c, f)) {
+            agg.AddScanned(1);
+            continue;
+          }
+          if (expensive) {
+            maybe[t].push_back(static_cast<uint32_t>(i));
+            continue;
+          }
+          SL_RETURN_IF_ERROR(agg.AddTrace(RowOf(a, index_.pool())));
+        }
+        return Status::OK();
+      };
+      Status st;
+      if (one_lock) {
+        for (size_t chunk = 0; chunk < n_chunks && st.ok(); ++chunk) st = chunk_fn(0, chunk);
+      } else {
+        st = ParallelUnits(n_chunks, chunk_fn);
+      }
+      if (st.code() == StatusCode::kUnavailable && !one_lock && st.message() == moved.message()) continue;
+      SL_RETURN_IF_ERROR(st);
+      break;
+    }
+
+    // Traces in several places: those that really repeat a span id lose the older
+    // copies' counts (as compaction will take them back), then meet the filters.
+    std::vector<TraceParts> parts;
+    for (auto& m : multi) std::move(m.begin(), m.end(), std::back_inserter(parts));
+    std::vector<uint8_t> dup;
+    FindDuplicates(parts, &dup);
+    std::unordered_map<uint32_t, TraceAgg> corrected;  // record -> aggregate without repeats
+    model::Span span;
+    for (size_t k = 0; k < parts.size(); ++k) {
+      TraceAgg a = parts[k].agg;
+      if (dup[k]) {
+        std::deque<std::string> storage;
+        std::vector<std::string_view> newest, stale;
+        Status s = ReadNewest(parts[k], &storage, &newest, &stale);
+        if (!s.ok()) Log("aggregate: counting a trace with its repeated spans: " + s.ToString());
+        EncodedBatch facts;
+        for (std::string_view b : stale) {
+          if (!span.ParseFromArray(b.data(), static_cast<int>(b.size()))) continue;
+          facts.AddMeta(span, 0, 0);
+          a.RemoveCounts(SpanCounts::Of(facts.Facts(facts.metas.size() - 1)));
+        }
+      }
+      if (!TraceMatches(a, c, f)) {
+        aggs[0].AddScanned(1);
+        continue;
+      }
+      if (expensive) {
+        maybe[0].push_back(parts[k].record);
+        corrected.emplace(parts[k].record, std::move(a));
+        continue;
+      }
+      std::shared_lock<std::shared_mutex> r(mu_);
+      SL_RETURN_IF_ERROR(aggs[0].AddTrace(RowOf(a, index_.pool())));
+    }
     if (expensive) {
       TraceQuery tq;
       tq.attrs = f.attrs;
       tq.text = f.text;
       const std::string text_lower = AsciiLower(f.text);
-      for (int t = 0; t < kThreads; ++t) {
-        for (uint32_t idx : maybe[t]) {
-          if (!MatchesExpensive(idx, tq, text_lower)) {
-            aggs[0].AddScanned(1);
-            continue;
-          }
-          std::shared_lock<std::shared_mutex> r(mu_);
-          SL_RETURN_IF_ERROR(aggs[0].AddTrace(RowOf(index_.record(idx).agg, index_.pool())));
+      std::vector<uint32_t> records = std::move(maybe[0]);
+      for (int t = 1; t < kThreads; ++t) records.insert(records.end(), maybe[t].begin(), maybe[t].end());
+      std::vector<uint8_t> verdicts(records.size(), kVerify);
+      if (records.size() >= opts_.search_scan_min_traces)
+        SL_RETURN_IF_ERROR(ScanVerdicts(records, tq, text_lower, &verdicts));
+      for (size_t i = 0; i < records.size(); ++i) {
+        const uint32_t idx = records[i];
+        if (verdicts[i] == kNo || (verdicts[i] == kVerify && !MatchesExpensive(idx, tq, text_lower))) {
+          aggs[0].AddScanned(1);
+          continue;
         }
+        std::shared_lock<std::shared_mutex> r(mu_);
+        auto it = corrected.find(idx);
+        SL_RETURN_IF_ERROR(aggs[0].AddTrace(RowOf(it != corrected.end() ? it->second : index_.record(idx).agg, index_.pool())));
       }
     }
     return finish(0);
@@ -331,31 +444,106 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
 
   // Span level: list where candidate spans live (under the lock, in chunks). A v2
   // (columnar) file with any candidate is scanned by column, its blocks pruned by time,
-  // session and user; the aggregator filters its rows.
-  std::vector<std::vector<SegLoc>> seg_blocks(segments.size());
-  std::vector<char> scan_columnar(columnar_files.size(), 0);
-  for (size_t chunk = 0; chunk < n_chunks; ++chunk) {
-    std::shared_lock<std::shared_mutex> r(mu_);
-    const size_t end = std::min(n_records, (chunk + 1) * kRecordChunk);
-    for (size_t i = chunk * kRecordChunk; i < end; ++i) {
-      const TraceRecord& rec = index_.record(static_cast<uint32_t>(i));
-      if (rec.segs.empty() || !TraceMayHoldSpans(rec.agg, c, f)) continue;
-      for (const SegLoc& loc : rec.segs) {
-        if (loc.segment < columnar_files.size() && columnar_files[loc.segment]) {
-          scan_columnar[loc.segment] = 1;
-        } else if (loc.segment < segments.size()) {
-          seg_blocks[loc.segment].push_back(loc);
+  // session and user; the aggregator filters its rows. A trace whose spans live in
+  // several places is set aside (multi) and scanned with the rest unless it repeats a
+  // span id, in which case it is read whole and counted once (its rows are left out
+  // of the file scans).
+  std::vector<std::vector<SegLoc>> seg_blocks;
+  std::vector<char> scan_columnar;
+  std::vector<std::string_view> mem_views[2];
+  std::unordered_map<uint32_t, TraceParts> multi;  // by record
+  for (int attempt = 0;; ++attempt) {
+    const bool one_lock = attempt >= 2;
+    std::shared_lock<std::shared_mutex> whole(mu_, std::defer_lock);
+    if (one_lock) whole.lock();
+    auto section = [&]() {
+      return one_lock ? std::shared_lock<std::shared_mutex>() : std::shared_lock<std::shared_mutex>(mu_);
+    };
+    {
+      auto r = section();
+      snapshot_locked();
+    }
+    if (c.impossible) {
+      reset();
+      return finish(0);
+    }
+    if (!one_lock && opts_.test_aggregate_between_steps) opts_.test_aggregate_between_steps();
+    const size_t n_chunks = (n_records + kRecordChunk - 1) / kRecordChunk;
+    seg_blocks.assign(segments.size(), {});
+    scan_columnar.assign(columnar_files.size(), 0);
+    multi.clear();
+    for (auto& v : mem_views) v.clear();
+    bool stale = false;
+    for (size_t chunk = 0; chunk < n_chunks && !stale; ++chunk) {
+      auto r = section();
+      if (!one_lock && !(version_locked() == v0)) {
+        stale = true;
+        break;
+      }
+      const size_t end = std::min(n_records, (chunk + 1) * kRecordChunk);
+      for (size_t i = chunk * kRecordChunk; i < end; ++i) {
+        const TraceRecord& rec = index_.record(static_cast<uint32_t>(i));
+        if (rec.segs.empty() || !TraceMayHoldSpans(rec.agg, c, f)) continue;
+        if (rec.segs.size() > 1 && !multi.count(static_cast<uint32_t>(i)))
+          CollectPartsLocked(static_cast<uint32_t>(i), &multi[static_cast<uint32_t>(i)]);
+        for (const SegLoc& loc : rec.segs) {
+          if (loc.segment < columnar_files.size() && columnar_files[loc.segment]) {
+            scan_columnar[loc.segment] = 1;
+          } else if (loc.segment < segments.size()) {
+            seg_blocks[loc.segment].push_back(loc);
+          }
         }
       }
     }
+    for (int m = 0; m < 2 && !stale; ++m) {
+      for (size_t begin = 0; begin < mem_traces[m] && !stale; begin += kRecordChunk) {
+        auto r = section();
+        if (!one_lock && !(version_locked() == v0)) {
+          stale = true;
+          break;
+        }
+        const auto& traces = mems[m]->traces();
+        const Memtable* other = mems[1 - m].get();
+        for (size_t i = begin; i < std::min(mem_traces[m], begin + kRecordChunk); ++i) {
+          if (!TraceMayHoldSpans(traces[i].agg, c, f)) continue;
+          auto idx = index_.Find(traces[i].id);
+          if (idx && (multi.count(*idx) || !index_.record(*idx).segs.empty() || (other && other->Find(traces[i].id)))) {
+            if (!multi.count(*idx)) CollectPartsLocked(*idx, &multi[*idx]);
+            continue;
+          }
+          mems[m]->SpanBytes(traces[i], &mem_views[m]);
+        }
+      }
+    }
+    if (stale) continue;
+    break;
   }
-  std::vector<std::string_view> mem_views[2];
-  for (int m = 0; m < 2; ++m) {
-    for (size_t begin = 0; begin < mem_traces[m]; begin += kRecordChunk) {
-      std::shared_lock<std::shared_mutex> r(mu_);
-      const auto& traces = mems[m]->traces();
-      for (size_t i = begin; i < std::min(mem_traces[m], begin + kRecordChunk); ++i)
-        if (TraceMayHoldSpans(traces[i].agg, c, f)) mems[m]->SpanBytes(traces[i], &mem_views[m]);
+  reset();
+
+  // Which set-aside traces repeat a span id.
+  std::vector<TraceParts> parts;
+  parts.reserve(multi.size());
+  for (auto& entry : multi) parts.push_back(std::move(entry.second));
+  multi.clear();
+  std::vector<uint8_t> dup;
+  FindDuplicates(parts, &dup);
+  std::vector<std::vector<columnar::RowRange>> v2_left_out(columnar_files.size());
+  std::vector<std::vector<uint64_t>> v1_left_out(segments.size());  // block offsets
+  std::vector<const TraceParts*> repeated;
+  std::vector<std::string_view> extra_views;  // memtable spans of set-aside traces without repeats
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (!dup[k]) {
+      for (const auto& views : parts[k].mem_spans) extra_views.insert(extra_views.end(), views.begin(), views.end());
+      continue;
+    }
+    repeated.push_back(&parts[k]);
+    for (const auto& part : parts[k].segs) {
+      const SegLoc& loc = part.second;
+      if (loc.segment < columnar_files.size() && columnar_files[loc.segment]) {
+        v2_left_out[loc.segment].push_back({static_cast<uint32_t>(loc.offset), loc.length});
+      } else if (loc.segment < segments.size()) {
+        v1_left_out[loc.segment].push_back(loc.offset);
+      }
     }
   }
 
@@ -369,6 +557,15 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
   for (size_t s = 0; s < segments.size(); ++s) {
     auto& blocks = seg_blocks[s];
     std::sort(blocks.begin(), blocks.end(), [](const SegLoc& a, const SegLoc& b) { return a.offset < b.offset; });
+    blocks.erase(std::unique(blocks.begin(), blocks.end(),
+                             [](const SegLoc& a, const SegLoc& b) { return a.offset == b.offset; }),
+                 blocks.end());
+    if (!v1_left_out[s].empty()) {
+      std::sort(v1_left_out[s].begin(), v1_left_out[s].end());
+      std::erase_if(blocks, [&](const SegLoc& loc) {
+        return std::binary_search(v1_left_out[s].begin(), v1_left_out[s].end(), loc.offset);
+      });
+    }
     std::vector<SegLoc> unit;
     uint64_t bytes = 0;
     for (const SegLoc& loc : blocks) {
@@ -389,21 +586,62 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
     bf.to_ns = f.to_ns;
     if (!f.session_id.empty()) bf.session_id = f.session_id;
     if (!f.user_id.empty()) bf.user_id = f.user_id;
-    units.push_back([reader = columnar_files[s], bf, on_skip](uint64_t mask, const BatchFn& fn) -> Status {
+    std::vector<columnar::RowRange> left_out = std::move(v2_left_out[s]);
+    std::sort(left_out.begin(), left_out.end(),
+              [](const columnar::RowRange& a, const columnar::RowRange& b) { return a.first_row < b.first_row; });
+    units.push_back([reader = columnar_files[s], bf, on_skip, left_out = std::move(left_out)](
+                        uint64_t mask, const BatchFn& fn) -> Status {
+      // Rows of traces counted through ReadNewest are left out of the block.
+      auto visit = [&](const SpanColumns& cols, uint32_t first_row) -> Status {
+        const uint64_t end = static_cast<uint64_t>(first_row) + cols.rows;
+        auto it = std::upper_bound(left_out.begin(), left_out.end(), first_row,
+                                   [](uint32_t row, const columnar::RowRange& r) { return row < r.first_row; });
+        if (it != left_out.begin()) --it;
+        std::vector<uint8_t> keep;
+        for (; it != left_out.end() && it->first_row < end; ++it) {
+          const uint64_t lo = std::max<uint64_t>(it->first_row, first_row);
+          const uint64_t hi = std::min<uint64_t>(static_cast<uint64_t>(it->first_row) + it->row_count, end);
+          if (lo >= hi) continue;
+          if (keep.empty()) keep.assign(cols.rows, 1);
+          for (uint64_t r = lo; r < hi; ++r) keep[static_cast<size_t>(r - first_row)] = 0;
+        }
+        if (keep.empty()) return fn(cols);
+        SpanColumns part = cols;
+        part.KeepRows(keep);
+        return fn(part);
+      };
       // A damaged block is skipped and counted; the file's other blocks still count.
-      Status st = reader->Scan(mask, bf, [&](const SpanColumns& cols, uint32_t) { return fn(cols); }, on_skip);
+      Status st = reader->Scan(mask, bf, visit, on_skip);
       if (st.code() != StatusCode::kCorruption) return st;
       on_skip(st);  // the file's meta or payloads: the rest of this file does not count
       return Status::OK();
     });
   }
-  for (int m = 0; m < 2; ++m) {
-    const auto& views = mem_views[m];
+  for (int m = 0; m < 3; ++m) {
+    const auto& views = m < 2 ? mem_views[m] : extra_views;
     for (size_t i = 0; i < views.size(); i += 4 * kBatchSpans) {
       std::vector<std::string_view> part(views.begin() + static_cast<ptrdiff_t>(i),
                                          views.begin() + static_cast<ptrdiff_t>(std::min(views.size(), i + 4 * kBatchSpans)));
-      units.push_back(MemtableSource(mems[m], std::move(part)));
+      // extra_views point into memtables `parts` keeps alive until the units are done.
+      units.push_back(MemtableSource(m < 2 ? mems[m] : nullptr, std::move(part)));
     }
+  }
+  for (size_t i = 0; i < repeated.size(); i += kRepeatedPerUnit) {
+    std::vector<const TraceParts*> some(repeated.begin() + static_cast<ptrdiff_t>(i),
+                                        repeated.begin() + static_cast<ptrdiff_t>(std::min(repeated.size(), i + kRepeatedPerUnit)));
+    units.push_back([this, some = std::move(some), on_skip](uint64_t mask, const BatchFn& fn) -> Status {
+      for (const TraceParts* t : some) {
+        std::deque<std::string> storage;
+        std::vector<std::string_view> newest, stale;
+        Status s = ReadNewest(*t, &storage, &newest, &stale);
+        if (!s.ok()) {
+          on_skip(s);
+          continue;
+        }
+        SL_RETURN_IF_ERROR(DecodeInBatches(newest, mask, fn));
+      }
+      return Status::OK();
+    });
   }
   const uint64_t mask = aggs[0].ColumnMask();
   SL_RETURN_IF_ERROR(ParallelUnits(units.size(), [&](int t, size_t u) -> Status {

@@ -1,7 +1,9 @@
 // EmbeddedStore queries. Trace-level and side-set filters are answered from the trace
 // index under the shared lock (scanned in chunks so the writer is never held up for
-// long); only attribute and text filters decode spans, and only for traces that passed
-// every other filter, in result order, until the page is full.
+// long); only attribute and text filters look at spans, and only for traces that passed
+// every other filter, in result order, until the page is full: by column scans over
+// batches of candidates (embedded_store_query_scan.cc), or trace by trace when few
+// candidates remain.
 #include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,6 +20,9 @@ struct Candidate {
   uint32_t idx;
 };
 bool Before(const Candidate& a, const Candidate& b) { return a.start != b.start ? a.start > b.start : a.key < b.key; }
+
+// The first batch of candidates a column scan decides (at least; 8 pages otherwise).
+constexpr size_t kFirstScanBatch = 1024;
 
 bool Has(const IdSet& set, uint32_t id) { return std::find(set.begin(), set.end(), id) != set.end(); }
 
@@ -143,9 +148,29 @@ Result<TracePage> EmbeddedStore::SearchTraces(const TraceQuery& q) {
     std::sort(cands.begin(), cands.end(), Before);
     std::string text_lower = AsciiLower(q.text);
     std::vector<Candidate> kept;
-    for (const auto& cand : cands) {
-      if (MatchesExpensive(cand.idx, q, text_lower)) kept.push_back(cand);
-      if (kept.size() == want) break;
+    if (cands.size() < opts_.search_scan_min_traces) {
+      for (const auto& cand : cands) {
+        if (MatchesExpensive(cand.idx, q, text_lower)) kept.push_back(cand);
+        if (kept.size() == want) break;
+      }
+    } else {
+      // Column scans over batches of candidates in result order, each batch four times
+      // the last: a page of frequent matches scans the newest few traces, a rare or
+      // absent one scans them all in a few batches.
+      std::vector<uint32_t> records;
+      std::vector<uint8_t> verdicts;
+      for (size_t pos = 0, batch = std::max<size_t>(kFirstScanBatch, 8 * want); pos < cands.size() && kept.size() < want;
+           batch *= 4) {
+        const size_t end = std::min(cands.size(), pos + batch);
+        records.clear();
+        for (size_t i = pos; i < end; ++i) records.push_back(cands[i].idx);
+        SL_RETURN_IF_ERROR(ScanVerdicts(records, q, text_lower, &verdicts));
+        for (size_t i = pos; i < end && kept.size() < want; ++i) {
+          const uint8_t v = verdicts[i - pos];
+          if (v == kYes || (v == kVerify && MatchesExpensive(cands[i].idx, q, text_lower))) kept.push_back(cands[i]);
+        }
+        pos = end;
+      }
     }
     cands.swap(kept);
   }

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/env.h"
@@ -48,6 +49,23 @@ struct BlockFilter {
   std::optional<int64_t> from_ns, to_ns;
   std::optional<TraceKey> trace_id;
   std::optional<std::string> session_id, user_id;
+};
+
+// What a trace search asks of each row (ColumnarReader::MatchRows). Attribute i
+// (key = value, on the span's own attributes or its resource's, compared as
+// store::SpanHasAttr compares them) sets bit i of a row's answer; text_lower, when not
+// empty, sets kTextBit when input_json or output_json contains it ignoring ASCII case
+// (store::ContainsIgnoreCase: other bytes compare exactly).
+struct RowMatchSpec {
+  static constexpr uint32_t kTextBit = 1u << 31;
+  static constexpr size_t kMaxAttrs = 30;  // bits 0..29; bit 30 is left to callers
+  std::vector<std::pair<std::string, std::string>> attrs;
+  std::string text_lower;
+};
+
+// Rows [first_row, first_row + row_count) of a file (one trace's rows, a v2 SegLoc).
+struct RowRange {
+  uint32_t first_row = 0, row_count = 0;
 };
 
 // Per-block statistics from the block index (tests, planners, compaction).
@@ -79,6 +97,23 @@ class ColumnarReader {
   Status Scan(uint64_t column_mask, const BlockFilter& filter,
               const std::function<Status(const SpanColumns&, uint32_t first_row)>& fn,
               const std::function<void(const Status&)>& on_corrupt_block = nullptr) const;
+
+  // For each range (ascending first_row, none overlapping), ORs into (*bits)[i] the
+  // RowMatchSpec bits of its rows (bits has ranges.size() entries). Reads only the blocks
+  // holding the ranges, and of those only the attribute, scope and input/output columns
+  // the spec needs; payload pieces are decompressed and searched once each, not once
+  // per row that names them (columnar_reader_match.cc). A range any of whose blocks
+  // cannot be read or decoded gets (*unreadable)[i] = 1 and its bits are not to be
+  // trusted: the caller decides through another path (a trace read), which reports the
+  // damage.
+  Status MatchRows(const RowMatchSpec& spec, const std::vector<RowRange>& ranges, std::vector<uint32_t>* bits,
+                   std::vector<uint8_t>* unreadable) const;
+
+  // For each range (ascending first_row, none overlapping), sets (*ids)[i] to its rows'
+  // span ids (8 raw bytes memcpy'd into a uint64, as SpanColumns::span_id), reading only
+  // the span_id column of the blocks holding them. Corruption naming the file and block
+  // when one does not read.
+  Status SpanIdsOf(const std::vector<RowRange>& ranges, std::vector<std::vector<uint64_t>>* ids) const;
 
   // Decoded blocks are kept in one process-wide LRU cache, so reading several traces of
   // one block (a search that tests candidate traces one by one, a user opening the

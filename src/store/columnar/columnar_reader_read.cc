@@ -10,18 +10,9 @@
 
 #include "store/columnar/block_codec.h"
 #include "store/columnar/columnar_reader.h"
+#include "store/columnar/columnar_reader_internal.h"
 
 namespace sightline::store::columnar {
-
-struct ColumnarReader::PieceSource {
-  const ColumnarReader* reader = nullptr;
-  std::unordered_map<uint32_t, std::string> frames;  // frame -> raw bytes
-  std::string_view piece(uint32_t i) const {
-    auto it = frames.find(reader->piece_frame_[i]);
-    if (it == frames.end()) return {};
-    return std::string_view(it->second).substr(static_cast<size_t>(reader->piece_offset_[i]), reader->piece_len_[i]);
-  }
-};
 
 Status ColumnarReader::LoadBlock(uint32_t bi, const std::vector<uint8_t>& columns, BlockView* view) const {
   const Block& b = blocks_[bi];

@@ -230,6 +230,54 @@ void SpanColumns::Clear() {
   attr_offsets.clear();
 }
 
+namespace {
+
+template <typename T>
+void KeepIn(std::vector<T>* v, size_t rows, const std::vector<uint8_t>& keep) {
+  if (v->size() != rows) return;  // a column not filled
+  size_t out = 0;
+  for (size_t r = 0; r < rows; ++r)
+    if (keep[r]) (*v)[out++] = (*v)[r];
+  v->resize(out);
+}
+
+}  // namespace
+
+void SpanColumns::KeepRows(const std::vector<uint8_t>& keep) {
+  KeepIn(&trace_id, rows, keep);
+  KeepIn(&span_id, rows, keep);
+  KeepIn(&parent_span_id, rows, keep);
+  KeepIn(&start_ns, rows, keep);
+  KeepIn(&end_ns, rows, keep);
+  KeepIn(&kind, rows, keep);
+  KeepIn(&status, rows, keep);
+  for (auto* v : {&project, &name, &service, &environment, &session_id, &user_id, &agent_name, &model, &tool_name,
+                  &finish_reason, &error_type, &input_json, &output_json})
+    KeepIn(v, rows, keep);
+  for (auto* v : {&input_tokens, &output_tokens, &cache_read_tokens, &cache_write_tokens, &reasoning_tokens, &step})
+    KeepIn(v, rows, keep);
+  KeepIn(&cost_usd, rows, keep);
+  if (attr_offsets.size() == rows + 1) {
+    size_t out_row = 0, out_attr = 0;
+    for (size_t r = 0; r < rows; ++r) {
+      const uint32_t b = attr_offsets[r], e = attr_offsets[r + 1];
+      if (!keep[r]) continue;
+      attr_offsets[out_row++] = static_cast<uint32_t>(out_attr);
+      for (uint32_t a = b; a < e; ++a, ++out_attr) {
+        attr_keys[out_attr] = attr_keys[a];
+        attr_values[out_attr] = attr_values[a];
+      }
+    }
+    attr_offsets[out_row] = static_cast<uint32_t>(out_attr);
+    attr_offsets.resize(out_row + 1);
+    attr_keys.resize(out_attr);
+    attr_values.resize(out_attr);
+  }
+  size_t kept = 0;
+  for (size_t r = 0; r < rows; ++r) kept += keep[r] != 0;
+  rows = kept;
+}
+
 Status DecodeColumns(const std::vector<std::string_view>& spans, uint64_t mask, SpanColumns* out,
                      std::deque<std::string>* storage) {
   out->Clear();

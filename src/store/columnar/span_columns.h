@@ -77,6 +77,8 @@ struct SpanColumns {
   std::vector<std::string_view> input_json, output_json;
 
   void Clear();  // rows = 0, every vector emptied (capacity kept)
+  // Keeps only the rows r with keep[r] != 0 (keep has `rows` entries), in order.
+  void KeepRows(const std::vector<uint8_t>& keep);
 };
 
 // Fills `out` (cleared first) with the requested columns of serialized Span messages

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 
 #include "store/coding.h"
 #include "store/wal/wal_reader.h"
@@ -96,6 +97,10 @@ Status ManifestState::Apply(const ManifestEdit& edit) {
   for (uint64_t n : edit.removed)
     if (!files.count(n)) return Status::Corruption("manifest edit removes segment " + std::to_string(n) + ", not live");
   for (const FileMeta& f : edit.added) {
+    // The next file number must stay above every live one, or a new segment would take
+    // a live file's name.
+    if (f.number == std::numeric_limits<uint64_t>::max())
+      return Status::Corruption("manifest edit adds segment " + std::to_string(f.number) + ": no number follows it");
     if (files.count(f.number) && std::find(edit.removed.begin(), edit.removed.end(), f.number) == edit.removed.end())
       return Status::Corruption("manifest edit adds segment " + std::to_string(f.number) + " twice");
   }

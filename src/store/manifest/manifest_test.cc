@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "common/fault_injection_env.h"
 #include "common/mem_env.h"
 
@@ -145,6 +147,25 @@ TEST(Manifest, FailedEditIsFollowedByAFreshManifest) {
   ASSERT_TRUE(expect.Apply(EditNo(0)).ok());
   ASSERT_TRUE(expect.Apply(EditNo(1)).ok());
   EXPECT_EQ(Manifest::Read(&mem, "/d")->files, expect.files);
+}
+
+TEST(Manifest, FileNumberWithNoSuccessorIsCorruption) {
+  // A file numbered UINT64_MAX left next_file_number at or below it (number + 1
+  // wrapped to 0), so a new segment could take a live file's number
+  // (manifest_reader_fuzz checks that invariant on every state it reads).
+  ManifestEdit e;
+  e.added.push_back(File(std::numeric_limits<uint64_t>::max()));
+  std::string rec;
+  e.Encode(&rec);
+  ManifestEdit back;
+  ASSERT_TRUE(ManifestEdit::Decode(rec, &back).ok());
+  ManifestState st;
+  Status s = st.Apply(back);
+  EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
+  EXPECT_TRUE(st.files.empty());
+  e.added[0] = File(std::numeric_limits<uint64_t>::max() - 1);
+  ASSERT_TRUE(st.Apply(e).ok());
+  EXPECT_EQ(st.next_file_number, std::numeric_limits<uint64_t>::max());
 }
 
 }  // namespace

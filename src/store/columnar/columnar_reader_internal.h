@@ -1,0 +1,27 @@
+// Pieces of ColumnarReader shared by its implementation files (columnar_reader_read.cc,
+// columnar_reader_match.cc); not part of its interface.
+// Thread-safety: a PieceSource is used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "store/columnar/columnar_reader.h"
+
+namespace sightline::store::columnar {
+
+// Payload frames decompressed by LoadPieces; piece(i) gives piece i's bytes (empty when
+// its frame was not loaded).
+struct ColumnarReader::PieceSource {
+  const ColumnarReader* reader = nullptr;
+  std::unordered_map<uint32_t, std::string> frames;  // frame -> raw bytes
+  std::string_view piece(uint32_t i) const {
+    auto it = frames.find(reader->piece_frame_[i]);
+    if (it == frames.end()) return {};
+    return std::string_view(it->second).substr(static_cast<size_t>(reader->piece_offset_[i]), reader->piece_len_[i]);
+  }
+};
+
+}  // namespace sightline::store::columnar
