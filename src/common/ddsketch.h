@@ -74,6 +74,7 @@ class DDSketch {
     uint64_t count;
   };
   static int32_t IndexOf(double magnitude) { return Index(magnitude); }
+  static double BucketValue(int32_t index) { return Value(index); }  // what Quantile answers for it
   void MergeSparse(const SparseBucket* buckets, size_t n, uint64_t zero_count, double min, double max, double sum);
 
   void Encode(std::string* out) const;

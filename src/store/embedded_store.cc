@@ -154,6 +154,11 @@ Status EmbeddedStore::Recover() {
   SL_RETURN_IF_ERROR(env_->CreateDir(wal_dir_));
   SL_RETURN_IF_ERROR(env_->CreateDir(seg_dir_));
   SL_ASSIGN_OR_RETURN(lock_, env_->LockFile(JoinPath(opts_.dir, "LOCK")));
+  if (opts_.rollups.enabled) {  // built as the segments' aggregates are merged below
+    std::unique_lock<std::shared_mutex> w(mu_);
+    index_.EnableRuns(opts_.rollups.max_tuples_per_bucket);
+    index_.FoldRuns(RollupCuts());
+  }
 
   // The live segment set: the manifest's, or (a directory written before manifests)
   // every complete *.seg file, adopted into a new manifest.
@@ -382,7 +387,8 @@ StoreStats EmbeddedStore::Stats() {
       st.segment_bytes += static_cast<int64_t>(f.meta.bytes);
     }
     st.index_bytes = static_cast<int64_t>(index_.MemoryBytes());
-    st.rollup_rows = static_cast<int64_t>(rollup_base_.rows() + mem_->rollup().rows() + (imm_ ? imm_->rollup().rows() : 0));
+    st.rollup_rows = static_cast<int64_t>(rollup_base_.rows() + mem_->rollup().rows() +
+                                          (imm_ ? imm_->rollup().rows() : 0) + index_.runs().rows());
     st.rollup_bytes = static_cast<int64_t>(rollup_base_.MemoryBytes() + mem_->rollup().MemoryBytes() +
                                            (imm_ ? imm_->rollup().MemoryBytes() : 0));
   }

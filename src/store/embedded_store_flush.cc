@@ -183,6 +183,7 @@ Status EmbeddedStore::FlushImmutable() {
       rollup_base_.MergeFrom(imm->rollup());
       rollup_base_.Fold(RollupCuts());
     }
+    if (opts_.rollups.enabled) index_.FoldRuns(RollupCuts());
     imm_.reset();
     index_bytes_ = static_cast<int64_t>(index_.MemoryBytes());
   }

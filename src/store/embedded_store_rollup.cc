@@ -101,13 +101,18 @@ void EmbeddedStore::ExpireRollups(int64_t now_ns) {
 }
 
 std::optional<Result<AggregateResult>> EmbeddedStore::AggregateFromRollups(const AggregateQuery& q) {
-  if (!rollups_on_ || q.level != AggLevel::kSpan || !q.allow_rollups) return std::nullopt;
+  if (!q.allow_rollups || !opts_.rollups.enabled) return std::nullopt;
+  if (q.level == AggLevel::kSpan && !rollups_on_) return std::nullopt;
   Aggregator agg(q);
   int64_t read = 0;
   {
     std::shared_lock<std::shared_mutex> r(mu_);
-    const std::vector<const rollup::RollupTable*> tables = {&rollup_base_, imm_ ? &imm_->rollup() : nullptr,
-                                                            &mem_->rollup()};
+    // Runs: the run rollup the trace index keeps. Spans: the base and both deltas.
+    const std::vector<const rollup::RollupTable*> tables =
+        q.level == AggLevel::kTrace
+            ? std::vector<const rollup::RollupTable*>{&index_.runs()}
+            : std::vector<const rollup::RollupTable*>{&rollup_base_, imm_ ? &imm_->rollup() : nullptr,
+                                                       &mem_->rollup()};
     if (!rollup::CanAnswer(q, tables)) return std::nullopt;
     auto answered = rollup::Answer(q, index_.pool(), tables, &agg);
     if (!answered.ok()) return Result<AggregateResult>(answered.status());

@@ -89,7 +89,26 @@ void SparseSketch::Remove(double v) {
   }
   --count_;
   sum_ -= v;
-  if (count_ == 0) *this = SparseSketch();
+  if (count_ == 0) {
+    *this = SparseSketch();
+    return;
+  }
+  // The removed value may have been the min or the max: the extremes become those of
+  // the remaining buckets (their DDSketch values, within the sketch's 1%).
+  if (v <= min_ || v >= max_) {
+    auto value = [](int32_t key) {
+      double m = DDSketch::BucketValue(key >> 1);
+      return key & 1 ? -m : m;
+    };
+    double lo = zero_ ? 0.0 : INFINITY, hi = zero_ ? 0.0 : -INFINITY;
+    for (const auto& b : buckets_) {
+      double x = value(b.first);
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+    }
+    if (v <= min_) min_ = lo;
+    if (v >= max_) max_ = hi;
+  }
 }
 
 void SparseSketch::Merge(const SparseSketch& o) {
@@ -194,6 +213,45 @@ void Values::Merge(const Values& o) {
   cost_known += o.cost_known;
   duration_ns.Merge(o.duration_ns);
   cost.Merge(o.cost);
+  spans += o.spans;
+  steps.Merge(o.steps);
+}
+
+void RollupTable::AddRun(const RunFacts& r, int sign) {
+  if (!r.valid) return;
+  const int64_t start = ClampTime(r.start_ns);
+  const int64_t width = cuts_.WidthAt(start), bstart = FloorTo(start, width);
+  if (sign < 0) {
+    auto b = buckets_.find(bstart);
+    if (b == buckets_.end() || !b->second.rows.count(r.tuple)) return;
+  }
+  Values* v = Row(bstart, width, r.tuple);
+  if (!v) return;
+  v->count += sign;
+  v->errors += sign * (r.tuple.status == model::v1::STATUS_ERROR);
+  v->interrupts += sign * (r.tuple.status == model::v1::STATUS_INTERRUPT);
+  v->spans += sign * r.spans;
+  v->llm_calls += sign * r.llm_calls;
+  v->tool_calls += sign * r.tool_calls;
+  v->input_tokens += sign * r.input_tokens;
+  v->output_tokens += sign * r.output_tokens;
+  v->cost_usd += sign * r.cost_usd;
+  v->cost_known += sign;
+  if (sign > 0) {
+    v->duration_ns.Add(r.duration_ns);
+    v->cost.Add(r.cost_usd);
+    v->steps.Add(static_cast<double>(r.spans));
+    return;
+  }
+  v->duration_ns.Remove(r.duration_ns);
+  v->cost.Remove(r.cost_usd);
+  v->steps.Remove(static_cast<double>(r.spans));
+  if (v->count <= 0) {
+    Bucket& b = buckets_[bstart];
+    b.rows.erase(r.tuple);
+    --rows_;
+    if (b.rows.empty() && !b.overflow) buckets_.erase(bstart);
+  }
 }
 
 Values* RollupTable::Row(int64_t start, int64_t width, const Tuple& t) {
@@ -526,13 +584,16 @@ struct GroupKeyHash {
 }  // namespace
 
 bool CanAnswer(const AggregateQuery& q, const std::vector<const RollupTable*>& tables) {
-  if (!q.allow_rollups || q.level != AggLevel::kSpan || tables.empty() || !tables[0]) return false;
+  if (!q.allow_rollups || tables.empty() || !tables[0]) return false;
   const AggregateFilter& f = q.filter;
+  if (q.level == AggLevel::kTrace &&
+      (!f.agent.empty() || f.kind || !f.name.empty() || !f.model.empty() || !f.tool.empty()))
+    return false;
   if (!f.session_id.empty() || !f.user_id.empty() || !f.name.empty() || f.min_duration_ns || f.max_duration_ns ||
       f.min_cost_usd || !f.attrs.empty() || !f.text.empty())
     return false;
   if (!std::all_of(q.group_by.begin(), q.group_by.end(), RolledDim)) return false;
-  if (q.sketches & ~uint32_t{kSketchDuration | kSketchCost}) return false;
+  if (q.level == AggLevel::kSpan && (q.sketches & ~uint32_t{kSketchDuration | kSketchCost})) return false;
   const int64_t from = f.from_ns.value_or(INT64_MIN), to = f.to_ns.value_or(INT64_MAX);
   int64_t oldest = INT64_MAX;
   for (const RollupTable* t : tables)
@@ -553,7 +614,8 @@ Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const st
   const Compiled c = Compile(pool, f);
   if (c.impossible) return int64_t{0};
   const int64_t from = f.from_ns.value_or(INT64_MIN), to = f.to_ns.value_or(INT64_MAX);
-  const bool dur = q.sketches & kSketchDuration, cost = q.sketches & kSketchCost;
+  const bool dur = q.sketches & kSketchDuration, cost = q.sketches & kSketchCost, steps = q.sketches & kSketchSteps;
+  const bool runs = q.level == AggLevel::kTrace;
   struct Group {
     Tuple tuple;
     int64_t bucket = 0;
@@ -596,7 +658,7 @@ Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const st
       g.bucket = qbucket;
       AggregateRow& r = g.row;
       r.count += v.count;
-      r.spans += v.count;
+      r.spans += runs ? v.spans : v.count;
       r.errors += v.errors;
       r.interrupts += v.interrupts;
       r.llm_calls += v.llm_calls;
@@ -611,6 +673,7 @@ Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const st
       r.cost_known += v.cost_known;
       if (dur) v.duration_ns.MergeInto(&r.duration_ns);
       if (cost) v.cost.MergeInto(&r.cost);
+      if (steps) v.steps.MergeInto(&r.steps);
     }
   });
   for (auto& [k, g] : groups) {

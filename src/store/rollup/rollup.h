@@ -76,7 +76,20 @@ struct Values {
   double cost_usd = 0;
   int64_t cost_known = 0;
   SparseSketch duration_ns, cost;
+  // Run rows only (in memory, never in the file): span counts summed, and their sketch.
+  int64_t spans = 0;
+  SparseSketch steps;
   void Merge(const Values& o);
+};
+
+// One run (trace) as its merged aggregate describes it: the row of a run rollup. The
+// tuple's tool, model and kind stay 0; agent is the run's agent, status the run's.
+struct RunFacts {
+  bool valid = false;  // the trace has spans
+  int64_t start_ns = 0;
+  Tuple tuple;
+  int64_t spans = 0, llm_calls = 0, tool_calls = 0, input_tokens = 0, output_tokens = 0;
+  double cost_usd = 0, duration_ns = 0;
 };
 
 struct Bucket {
@@ -101,6 +114,8 @@ class RollupTable {
   // Folds one span in (sign +1) or takes it back (-1), at minute granularity.
   void Add(const SpanFacts& f, StringPool* pool) { Apply(f, pool, +1); }
   void Remove(const SpanFacts& f, StringPool* pool) { Apply(f, pool, -1); }
+  // Adds one run (sign +1) or takes it back (-1).
+  void AddRun(const RunFacts& r, int sign);
   // Adds every row of o (its buckets mapped to this table's cuts).
   void MergeFrom(const RollupTable& o);
   // Moves the cuts forward (never back) and folds the buckets they pass.
@@ -130,6 +145,9 @@ class RollupTable {
   size_t rows_ = 0;
 };
 
+// Span rollups answer span-level queries; run rollups (TraceIndex::runs) trace-level
+// ones, as long as no filter needs a trace's spans (agent, kind, name, model, tool test
+// "some span of the run").
 // Can q be answered from tables (the store's base rollup first, whose cuts apply)?
 // Checks the level, filters, group-bys, sketches, the time bucket against the coarsest
 // bucket width in the range, and overflowed buckets.
