@@ -84,7 +84,7 @@ enum class FsyncPolicy {
 // days as they age, persisted at each flush in DATA/ROLLUPS.
 struct RollupOptions {
   bool enabled = true;
-  int64_t minute_window_ns = int64_t{2} * retention::kDayNs;  // minutes older than this fold into hours
+  int64_t minute_window_ns = int64_t{6} * 3600 * 1000000000;  // minutes older than this fold into hours
   int64_t hour_window_ns = int64_t{35} * retention::kDayNs;   // hours older than this fold into days
   size_t max_tuples_per_bucket = 20000;  // then the bucket overflows and queries over it scan
 };
@@ -218,7 +218,7 @@ class EmbeddedStore final : public SpanStore {
                          int64_t now_ns);
 
   // Rollups (embedded_store_rollup.cc).
-  std::shared_ptr<Memtable> NewMemtable() const;
+  std::shared_ptr<Memtable> NewMemtable();
   rollup::Cuts RollupCuts();
   // Open: reads DATA/ROLLUPS and decides whether rollups are on (fresh: no segments).
   // Sets *file_covered to the WAL number the file covers.

@@ -17,8 +17,9 @@ constexpr char kRollupFile[] = "ROLLUPS";
 
 }  // namespace
 
-std::shared_ptr<Memtable> EmbeddedStore::NewMemtable() const {
-  return std::make_shared<Memtable>(rollups_on_ ? opts_.rollups.max_tuples_per_bucket : 0);
+std::shared_ptr<Memtable> EmbeddedStore::NewMemtable() {
+  if (!rollups_on_) return std::make_shared<Memtable>();
+  return std::make_shared<Memtable>(opts_.rollups.max_tuples_per_bucket, RollupCuts());
 }
 
 rollup::Cuts EmbeddedStore::RollupCuts() {

@@ -13,8 +13,10 @@ uint64_t SlotHash(uint32_t trace, uint64_t span_id) {
 
 }  // namespace
 
-Memtable::Memtable(size_t rollup_max_tuples)
-    : slots_(1024, -1), rollups_(rollup_max_tuples > 0), rollup_(rollup_max_tuples) {}
+Memtable::Memtable(size_t rollup_max_tuples, const rollup::Cuts& cuts)
+    : slots_(1024, -1), rollups_(rollup_max_tuples > 0), rollup_(rollup_max_tuples) {
+  rollup_.Fold(cuts);
+}
 
 const char* Memtable::CopyToArena(std::string_view bytes) {
   if (bytes.size() > kArenaBlock / 4) {  // a big span gets a block of its own

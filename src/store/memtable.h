@@ -45,7 +45,8 @@ class Memtable {
   };
 
   // rollup_max_tuples: the per-bucket cap of the rollup delta; 0 turns rollups off.
-  explicit Memtable(size_t rollup_max_tuples = 0);
+  // cuts: the store's rollup granularity now, so old spans land in hour or day rows.
+  explicit Memtable(size_t rollup_max_tuples = 0, const rollup::Cuts& cuts = {});
   Memtable(const Memtable&) = delete;
   Memtable& operator=(const Memtable&) = delete;
 

@@ -111,10 +111,7 @@ void TraceIndex::Remove(uint32_t i) {
 
 void TraceIndex::UpdateSession(uint32_t i, const Contribution& b, const Contribution& a) {
   // Every change to an aggregate comes through here: the run rollup follows it too.
-  if (runs_on_) {
-    runs_.AddRun(b.run, -1);
-    runs_.AddRun(a.run, +1);
-  }
+  if (runs_on_) runs_.ReplaceRun(b.run, a.run);
   if (b.key != 0 && b.key != a.key) {  // the trace leaves its old session
     auto it = sessions_.find(b.key);
     if (it != sessions_.end()) {

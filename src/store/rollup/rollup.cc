@@ -217,6 +217,44 @@ void Values::Merge(const Values& o) {
   steps.Merge(o.steps);
 }
 
+void RollupTable::ReplaceRun(const RunFacts& b, const RunFacts& a) {
+  if (!b.valid || !a.valid) {
+    AddRun(b, -1);
+    AddRun(a, +1);
+    return;
+  }
+  const int64_t sb = ClampTime(b.start_ns), sa = ClampTime(a.start_ns);
+  const int64_t bucket = FloorTo(sb, cuts_.WidthAt(sb));
+  Values* v = nullptr;
+  if (b.tuple == a.tuple && bucket == FloorTo(sa, cuts_.WidthAt(sa))) {
+    auto it = buckets_.find(bucket);
+    if (it != buckets_.end()) {
+      auto row = it->second.rows.find(b.tuple);
+      if (row != it->second.rows.end()) v = &row->second;
+    }
+  }
+  if (!v) {
+    AddRun(b, -1);
+    AddRun(a, +1);
+    return;
+  }
+  // Same row, same status: only the sums and the sketched values move.
+  v->spans += a.spans - b.spans;
+  v->llm_calls += a.llm_calls - b.llm_calls;
+  v->tool_calls += a.tool_calls - b.tool_calls;
+  v->input_tokens += a.input_tokens - b.input_tokens;
+  v->output_tokens += a.output_tokens - b.output_tokens;
+  v->cost_usd += a.cost_usd - b.cost_usd;
+  auto move = [](SparseSketch* s, double from, double to) {
+    if (from == to) return;
+    s->Remove(from);
+    s->Add(to);
+  };
+  move(&v->duration_ns, b.duration_ns, a.duration_ns);
+  move(&v->cost, b.cost_usd, a.cost_usd);
+  move(&v->steps, static_cast<double>(b.spans), static_cast<double>(a.spans));
+}
+
 void RollupTable::AddRun(const RunFacts& r, int sign) {
   if (!r.valid) return;
   const int64_t start = ClampTime(r.start_ns);
@@ -595,16 +633,16 @@ bool CanAnswer(const AggregateQuery& q, const std::vector<const RollupTable*>& t
   if (!std::all_of(q.group_by.begin(), q.group_by.end(), RolledDim)) return false;
   if (q.level == AggLevel::kSpan && (q.sketches & ~uint32_t{kSketchDuration | kSketchCost})) return false;
   const int64_t from = f.from_ns.value_or(INT64_MIN), to = f.to_ns.value_or(INT64_MAX);
-  int64_t oldest = INT64_MAX;
-  for (const RollupTable* t : tables)
-    if (t && !t->empty()) oldest = std::min(oldest, t->buckets().begin()->first);
-  if (std::find(q.group_by.begin(), q.group_by.end(), AggDim::kTime) != q.group_by.end()) {
-    // Every bucket in the range must fall inside one query bucket.
-    const int64_t coarsest = tables[0]->cuts().WidthAt(std::max(from, oldest));
-    if (q.bucket_ns <= 0 || q.bucket_ns % coarsest != 0) return false;
-  }
+  // Every bucket in the range (as it maps) must fall inside one query bucket.
   bool overflow = false;
-  ForEachBucket(tables, from, to, [&](const Bucket& b, int64_t, int64_t) { overflow |= b.overflow; });
+  int64_t coarsest = kMinuteNs;
+  ForEachBucket(tables, from, to, [&](const Bucket& b, int64_t, int64_t w) {
+    overflow |= b.overflow;
+    coarsest = std::max(coarsest, w);
+  });
+  if (std::find(q.group_by.begin(), q.group_by.end(), AggDim::kTime) != q.group_by.end() &&
+      (q.bucket_ns <= 0 || q.bucket_ns % coarsest != 0))
+    return false;
   return !overflow;
 }
 

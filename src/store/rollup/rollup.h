@@ -116,6 +116,9 @@ class RollupTable {
   void Remove(const SpanFacts& f, StringPool* pool) { Apply(f, pool, -1); }
   // Adds one run (sign +1) or takes it back (-1).
   void AddRun(const RunFacts& r, int sign);
+  // A run changed (a span arrived): AddRun(before, -1) then AddRun(after, +1), in one
+  // row lookup when it stays in its row (the usual case).
+  void ReplaceRun(const RunFacts& before, const RunFacts& after);
   // Adds every row of o (its buckets mapped to this table's cuts).
   void MergeFrom(const RollupTable& o);
   // Moves the cuts forward (never back) and folds the buckets they pass.
