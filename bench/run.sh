@@ -13,6 +13,7 @@
 # Knobs (environment): LEAN_SPANS (2000000), LEAN_SECONDS (30), PAYLOAD_SPANS (300000),
 # PAYLOAD_SECONDS (30), CONNECTIONS (4), BATCH (500), POOL_MB (256), SKIP_DECODE=1,
 # SKIP_REDACTION=1 (the one-core redaction scan, redaction_bench).
+# ROLLUP_SPANS (10000000), ROLLUP_AB_SPANS (1000000), SKIP_ROLLUP=1, SKIP_STORE=1.
 # For figures worth quoting build with -DCMAKE_BUILD_TYPE=Release.
 set -euo pipefail
 
@@ -179,6 +180,15 @@ if [ "${SKIP_REDACTION:-0}" != 1 ]; then
        "$(verdict "$(fmt_mb "${RED_MBS[all]:-0}")" 500 1) (build/redaction_bench --benchmark_filter=BM_Redact)"
 fi
 echo "for scale (peers' published figures): OpenTelemetry Collector ~12,000 spans/s per core; Arize Phoenix ~80 spans/s"
+
+# --- Rollups: their ingest cost (store Append with rollups on and off) and the
+# dashboard's 15 metrics requests over ROLLUP_SPANS spans in 7 days (bench/rollup_bench.cc).
+# SKIP_ROLLUP=1 leaves it out.
+if [ "${SKIP_ROLLUP:-0}" != 1 ]; then
+  cmake --build "$BUILD" --target rollup_bench >/dev/null
+  echo
+  "$BUILD/rollup_bench" --spans "${ROLLUP_SPANS:-10000000}" --ab-spans "${ROLLUP_AB_SPANS:-1000000}" --dir "$TMP/rollup"
+fi
 
 # --- Store: Sightline against ClickHouse 18.16 and SQLite in Phoenix's layout, same data,
 # same run (bench/store_bench.sh; its knobs: SPANS, STORE_PAYLOAD_SPANS, RUNS, ...).

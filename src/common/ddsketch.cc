@@ -134,6 +134,35 @@ void DDSketch::Merge(const DDSketch& o) {
   neg_.Merge(o.neg_);
 }
 
+void DDSketch::MergeSparse(const SparseBucket* b, size_t n, uint64_t zero_count, double min, double max, double sum) {
+  uint64_t total = zero_count;
+  int32_t lo[2] = {0, 0}, hi[2] = {0, 0};
+  bool any[2] = {false, false};
+  for (size_t i = 0; i < n; ++i) {
+    if (b[i].count == 0) continue;
+    total += b[i].count;
+    const int s = b[i].negative ? 1 : 0;
+    lo[s] = any[s] ? std::min(lo[s], b[i].index) : b[i].index;
+    hi[s] = any[s] ? std::max(hi[s], b[i].index) : b[i].index;
+    any[s] = true;
+  }
+  if (total == 0) return;
+  if (count_ == 0) {
+    min_ = min;
+    max_ = max;
+  } else {
+    min_ = std::min(min_, min);
+    max_ = std::max(max_, max);
+  }
+  count_ += total;
+  sum_ += sum;
+  zero_ += zero_count;
+  if (any[0]) pos_.Extend(lo[0], hi[0]);  // one allocation per store, not one per bucket
+  if (any[1]) neg_.Extend(lo[1], hi[1]);
+  for (size_t i = 0; i < n; ++i)
+    if (b[i].count) (b[i].negative ? neg_ : pos_).Add(b[i].index, b[i].count);
+}
+
 void DDSketch::Clear() { *this = DDSketch(); }
 
 double DDSketch::mean() const {

@@ -64,6 +64,19 @@ class DDSketch {
   void ForEachBucket(const std::function<void(double lower, double upper, uint64_t count)>& fn) const;
   size_t bucket_count() const { return pos_.counts.size() + neg_.counts.size() + (zero_ ? 1 : 0); }
 
+  // Sparse form, for holders of many small sketches (store/rollup): the bucket index
+  // of a magnitude > kMinIndexable, and a merge of (index, sign, count) buckets with the
+  // exact count, min, max and sum of the values they came from. Merging the sparse form
+  // of some values gives the same buckets as adding those values.
+  struct SparseBucket {
+    int32_t index;
+    bool negative;
+    uint64_t count;
+  };
+  static int32_t IndexOf(double magnitude) { return Index(magnitude); }
+  static double BucketValue(int32_t index) { return Value(index); }  // what Quantile answers for it
+  void MergeSparse(const SparseBucket* buckets, size_t n, uint64_t zero_count, double min, double max, double sum);
+
   void Encode(std::string* out) const;
   // InvalidArgument naming what is wrong when `in` is not a version-1 sketch.
   static Result<DDSketch> Decode(std::string_view in);

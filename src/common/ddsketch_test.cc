@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -183,6 +184,46 @@ TEST(DDSketchTest, DecodeRejectsDamageWithoutCrashing) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace sightline
+
+namespace sightline {
+namespace {
+
+TEST(DDSketchTest, SparseFormMergesToTheSameSketch) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> dist(3, 2);
+  std::vector<double> values;
+  for (int i = 0; i < 5000; ++i) values.push_back(i % 50 == 0 ? 0.0 : (i % 97 == 0 ? -dist(rng) : dist(rng)));
+  DDSketch direct;
+  std::map<std::pair<bool, int32_t>, uint64_t> sparse;
+  uint64_t zero = 0;
+  double mn = values[0], mx = values[0], sum = 0;
+  for (double v : values) {
+    direct.Add(v);
+    mn = std::min(mn, v);
+    mx = std::max(mx, v);
+    sum += v;
+    if (v > DDSketch::kMinIndexable) {
+      ++sparse[{false, DDSketch::IndexOf(v)}];
+    } else if (v < -DDSketch::kMinIndexable) {
+      ++sparse[{true, DDSketch::IndexOf(-v)}];
+    } else {
+      ++zero;
+    }
+  }
+  std::vector<DDSketch::SparseBucket> buckets;
+  for (const auto& [k, n] : sparse) buckets.push_back({k.second, k.first, n});
+  DDSketch rebuilt;
+  rebuilt.Add(12.5);  // merging into a non-empty sketch keeps what it had
+  direct.Add(12.5);
+  rebuilt.MergeSparse(buckets.data(), buckets.size(), zero, mn, mx, sum);
+  EXPECT_TRUE(rebuilt == direct);
+  EXPECT_EQ(rebuilt.count(), values.size() + 1);
+  for (double q : {0.0, 0.01, 0.5, 0.95, 0.99, 1.0}) EXPECT_DOUBLE_EQ(rebuilt.Quantile(q), direct.Quantile(q)) << q;
+  EXPECT_NEAR(rebuilt.sum(), direct.sum(), 1e-6 * std::abs(direct.sum()));
 }
 
 }  // namespace

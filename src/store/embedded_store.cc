@@ -21,7 +21,8 @@ EmbeddedStore::EmbeddedStore(const EmbeddedStoreOptions& options)
       env_(options.env ? options.env : Env::Default()),
       wal_dir_(JoinPath(options.dir, "wal")),
       seg_dir_(JoinPath(options.dir, "segments")),
-      mem_(std::make_shared<Memtable>()) {}
+      mem_(std::make_shared<Memtable>()),
+      rollup_base_(options.rollups.max_tuples_per_bucket) {}
 
 EmbeddedStore::~EmbeddedStore() { (void)Close(); }
 
@@ -42,6 +43,10 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(const EmbeddedStoreOp
   if (options.compaction.max_output_bytes == 0)
     return Status::InvalidArgument("store: compaction.max_output_bytes must be > 0");
   if (options.compaction.size_ratio < 1) return Status::InvalidArgument("store: compaction.size_ratio must be >= 1");
+  if (options.rollups.enabled && (options.rollups.max_tuples_per_bucket == 0 || options.rollups.minute_window_ns < 0 ||
+                                  options.rollups.hour_window_ns < options.rollups.minute_window_ns))
+    return Status::InvalidArgument(
+        "store: rollups need max_tuples_per_bucket > 0 and 0 <= minute_window <= hour_window");
   SL_RETURN_IF_ERROR(options.retention.Validate());
   // Freed memtable blocks are kept for the next memtable, up to one memtable's worth.
   Memtable::SetBlockPoolLimit(options.memtable_limit_bytes);
@@ -151,6 +156,11 @@ Status EmbeddedStore::Recover() {
   SL_RETURN_IF_ERROR(env_->CreateDir(wal_dir_));
   SL_RETURN_IF_ERROR(env_->CreateDir(seg_dir_));
   SL_ASSIGN_OR_RETURN(lock_, env_->LockFile(JoinPath(opts_.dir, "LOCK")));
+  if (opts_.rollups.enabled) {  // built as the segments' aggregates are merged below
+    std::unique_lock<std::shared_mutex> w(mu_);
+    index_.EnableRuns(opts_.rollups.max_tuples_per_bucket);
+    index_.FoldRuns(RollupCuts());
+  }
 
   // The live segment set: the manifest's, or (a directory written before manifests)
   // every complete *.seg file, adopted into a new manifest.
@@ -190,19 +200,50 @@ Status EmbeddedStore::Recover() {
     Log("adopted " + std::to_string(state.files.size()) + " segment files written before manifests");
   const uint64_t covered = state.log_number;
 
-  // WAL files: delete those the segments cover, replay the rest in order.
+  // Rollups: the file covers WAL files <= rollup_covered; those up to `covered` whose
+  // spans reached segments but not the file (a crash between the two) are replayed
+  // into the rollups only, then the file is rewritten.
+  uint64_t rollup_covered = covered;
+  if (opts_.rollups.enabled) SL_RETURN_IF_ERROR(LoadRollups(state.files.empty() && !recovery_.adopted, &rollup_covered));
+  {
+    std::unique_lock<std::shared_mutex> w(mu_);
+    rollup_base_.Fold(RollupCuts());  // its cuts apply to every query
+  }
+  mem_ = NewMemtable();
+
+  // WAL files: delete those the segments (and rollups) cover, replay the rest in order.
   SL_ASSIGN_OR_RETURN(auto wal_names, env_->GetChildren(wal_dir_));
-  std::vector<uint64_t> wal_numbers;
+  std::vector<uint64_t> wal_numbers, catch_up;
   for (const auto& n : wal_names) {
     uint64_t num;
     if (!wal::ParseWalFileName(n, &num)) continue;
-    if (num <= covered) {
-      (void)env_->RemoveFile(JoinPath(wal_dir_, n));
-    } else {
+    if (num > covered) {
       wal_numbers.push_back(num);
+    } else if (rollups_on_ && num > rollup_covered) {
+      catch_up.push_back(num);
+    } else {
+      (void)env_->RemoveFile(JoinPath(wal_dir_, n));
     }
   }
   std::sort(wal_numbers.begin(), wal_numbers.end());
+  std::sort(catch_up.begin(), catch_up.end());
+  if (!catch_up.empty()) {
+    auto scratch = NewMemtable();
+    for (uint64_t num : catch_up)
+      SL_RETURN_IF_ERROR(ReplayWal(JoinPath(wal_dir_, wal::WalFileName(num)), false, scratch.get()));
+    {
+      std::unique_lock<std::shared_mutex> w(mu_);
+      rollup_base_.MergeFrom(scratch->rollup());
+    }
+    Log("rollups: added the spans of " + std::to_string(catch_up.size()) +
+        " WAL file(s) flushed before the rollup file was written");
+    Status p = PersistRollups(covered);
+    if (p.ok()) {
+      for (uint64_t num : catch_up) (void)env_->RemoveFile(JoinPath(wal_dir_, wal::WalFileName(num)));
+    } else {
+      Log("rollups: could not write the rollup file (its WAL files are kept): " + p.ToString());
+    }
+  }
   for (size_t i = 0; i < wal_numbers.size(); ++i) {
     SL_RETURN_IF_ERROR(ReplayWal(JoinPath(wal_dir_, wal::WalFileName(wal_numbers[i])), i + 1 == wal_numbers.size()));
     ++recovery_.wal_files;
@@ -223,14 +264,14 @@ Status EmbeddedStore::Recover() {
     std::unique_lock<std::shared_mutex> l(mu_);
     imm_ = std::move(mem_);
     imm_covered_wal_ = wal_->file_number() - 1;
-    mem_ = std::make_shared<Memtable>();
+    mem_ = NewMemtable();
     std::lock_guard<std::mutex> f(flush_mu_);
     imm_pending_ = true;
   }
   return Status::OK();
 }
 
-Status EmbeddedStore::ReplayWal(const std::string& path, bool last) {
+Status EmbeddedStore::ReplayWal(const std::string& path, bool last, Memtable* rollup_only) {
   wal::WalReadReport report;
   std::vector<std::string_view> views;
   Status s = wal::ReadWalFile(env_, path, last, [&](std::string_view record, uint64_t offset) {
@@ -251,6 +292,11 @@ Status EmbeddedStore::ReplayWal(const std::string& path, bool last) {
       b.AddMeta(span, static_cast<uint32_t>(v.data() - record.data()), static_cast<uint32_t>(v.size()));
     }
     std::unique_lock<std::shared_mutex> w(mu_);
+    if (rollup_only) {
+      SpanCounts old;
+      for (size_t i = 0; i < b.metas.size(); ++i) (void)rollup_only->Add(b.Facts(i), b.SpanBytes(i), &index_.pool(), &old);
+      return;
+    }
     ApplyLocked(b);
     recovery_.spans += b.metas.size();
   }, &report);
@@ -343,6 +389,10 @@ StoreStats EmbeddedStore::Stats() {
       st.segment_bytes += static_cast<int64_t>(f.meta.bytes);
     }
     st.index_bytes = static_cast<int64_t>(index_.MemoryBytes());
+    st.rollup_rows = static_cast<int64_t>(rollup_base_.rows() + mem_->rollup().rows() +
+                                          (imm_ ? imm_->rollup().rows() : 0) + index_.runs().rows());
+    st.rollup_bytes = static_cast<int64_t>(rollup_base_.MemoryBytes() + mem_->rollup().MemoryBytes() +
+                                           (imm_ ? imm_->rollup().MemoryBytes() : 0));
   }
   st.fsyncs = fsyncs_;
   st.fsync_ns_total = fsync_ns_;

@@ -43,6 +43,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -54,6 +55,7 @@
 #include "store/manifest/manifest.h"
 #include "store/memtable.h"
 #include "store/retention/retention_policy.h"
+#include "store/rollup/rollup.h"
 #include "store/span_codec.h"
 #include "store/span_store.h"
 #include "store/trace_index.h"
@@ -77,6 +79,16 @@ enum class FsyncPolicy {
   kNever,   // acknowledge after write(2): survives a process crash, not a power loss
 };
 
+// Rollups at ingest (docs/architecture.md "Rollups"): per-minute totals per project,
+// agent, tool, model, service, environment, status and kind, folded into hours and
+// days as they age, persisted at each flush in DATA/ROLLUPS.
+struct RollupOptions {
+  bool enabled = true;
+  int64_t minute_window_ns = int64_t{6} * 3600 * 1000000000;  // minutes older than this fold into hours
+  int64_t hour_window_ns = int64_t{35} * retention::kDayNs;   // hours older than this fold into days
+  size_t max_tuples_per_bucket = 20000;  // then the bucket overflows and queries over it scan
+};
+
 struct EmbeddedStoreOptions {
   Env* env = Env::Default();
   std::string dir = "./sightline-data";  // holds wal/, segments/ and LOCK
@@ -92,6 +104,7 @@ struct EmbeddedStoreOptions {
   int64_t max_retry_interval_ms = 30000;           // flush / compaction retries back off exponentially to this
   compaction::CompactionOptions compaction;        // background merging of segments
   retention::RetentionOptions retention;           // per-project ages; also the partition width
+  RollupOptions rollups;
   bool paranoid_checks = false;  // Open fails on any WAL corruption instead of skipping the damage
   // Close writes the memtable as a segment (and drops the WAL files it covers), so the
   // next start replays nothing; false leaves it to WAL replay (faster to stop).
@@ -169,7 +182,9 @@ class EmbeddedStore final : public SpanStore {
 
   explicit EmbeddedStore(const EmbeddedStoreOptions& options);
   Status Recover();
-  Status ReplayWal(const std::string& path, bool last);
+  // rollup_only: the spans go into that scratch memtable only (a WAL file whose spans
+  // are in segments but not yet in the rollup file).
+  Status ReplayWal(const std::string& path, bool last, Memtable* rollup_only = nullptr);
   void ApplyLocked(const EncodedBatch& b);  // mu_ held exclusively
   void Log(const std::string& m);
 
@@ -213,6 +228,19 @@ class EmbeddedStore final : public SpanStore {
   Status SalvageOne(uint64_t number);
   retention::Fate FateOf(const TraceKey& id, const TraceAgg& partial, const StringPool& pool, int64_t partition,
                          int64_t now_ns);
+
+  // Rollups (embedded_store_rollup.cc).
+  std::shared_ptr<Memtable> NewMemtable();
+  rollup::Cuts RollupCuts();
+  // Open: reads DATA/ROLLUPS and decides whether rollups are on (fresh: no segments).
+  // Sets *file_covered to the WAL number the file covers.
+  Status LoadRollups(bool fresh, uint64_t* file_covered);
+  // Writes the base rollup as covering WAL files <= covered (the caller holds no lock).
+  Status PersistRollups(uint64_t covered);
+  // Retention: drops rollup rows older than their project keeps anything.
+  void ExpireRollups(int64_t now_ns);
+  // Span-level answers from the rollups when they can give them (nullopt: scan).
+  std::optional<Result<AggregateResult>> AggregateFromRollups(const AggregateQuery& q);
 
   // Queries (embedded_store_query.cc). Gather: mu_ must not be held.
   Status Gather(uint32_t record, GatheredSpans* out);
@@ -291,6 +319,10 @@ class EmbeddedStore final : public SpanStore {
   // embedded_store_aggregate.cc. Guarded by mu_.
   std::vector<std::shared_ptr<segment::SegmentReader>> segments_;
   std::unique_ptr<manifest::Manifest> manifest_;
+  // Rollups: the base covers every flushed span; each memtable carries its own delta.
+  bool rollups_on_ = false;         // set at Open: enabled and the base covers every segment
+  rollup::RollupTable rollup_base_; // guarded by mu_
+  std::atomic<uint64_t> rollup_covered_wal_{0};  // WAL files <= this are in the rollup file
 
   // Flush coordination.
   std::mutex flush_mu_;

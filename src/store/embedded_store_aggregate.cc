@@ -266,6 +266,7 @@ Status ParallelUnits(size_t n, const std::function<Status(int thread, size_t uni
 
 Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
   SL_RETURN_IF_ERROR(Aggregator::Validate(q));
+  if (auto answer = AggregateFromRollups(q)) return std::move(*answer);
   const AggregateFilter& f = q.filter;
   std::vector<Aggregator> aggs;
   auto reset = [&]() {

@@ -175,6 +175,7 @@ Result<bool> EmbeddedStore::CompactOnce() {
 
 Status EmbeddedStore::RetentionPass(int64_t now_ns) {
   if (!opts_.retention.Enabled()) return Status::OK();
+  ExpireRollups(now_ns);
   const int64_t width = opts_.retention.partition_width_ns;
   std::map<int64_t, std::vector<manifest::FileMeta>> parts;
   for (const auto& m : LiveSegments()) parts[m.partition].push_back(m);

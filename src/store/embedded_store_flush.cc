@@ -179,8 +179,21 @@ Status EmbeddedStore::FlushImmutable() {
         if (ti) index_.AddSegLoc(*ti, loc);
       }
     }
+    if (rollups_on_) {  // in the step that drops imm_: queries see its delta exactly once
+      rollup_base_.MergeFrom(imm->rollup());
+      rollup_base_.Fold(RollupCuts());
+    }
+    if (opts_.rollups.enabled) index_.FoldRuns(RollupCuts());
     imm_.reset();
     index_bytes_ = static_cast<int64_t>(index_.MemoryBytes());
+  }
+  // The rollups of the spans just flushed are durable once the file says so; until
+  // then the WAL files stay (Open adds them to the rollups only).
+  uint64_t deletable = covered;
+  if (rollups_on_) {
+    Status p = PersistRollups(covered);
+    if (!p.ok()) Log("rollups: could not write the rollup file (its WAL files are kept, retried at the next flush): " + p.ToString());
+    deletable = std::min(covered, rollup_covered_wal_.load());
   }
   segment_count_ += static_cast<int64_t>(builders.size());
   {
@@ -192,7 +205,7 @@ Status EmbeddedStore::FlushImmutable() {
   if (names.ok()) {
     for (const auto& n : *names) {
       uint64_t num;
-      if (wal::ParseWalFileName(n, &num) && num <= covered) (void)env_->RemoveFile(JoinPath(wal_dir_, n));
+      if (wal::ParseWalFileName(n, &num) && num <= deletable) (void)env_->RemoveFile(JoinPath(wal_dir_, n));
     }
   }
   return Status::OK();
@@ -210,7 +223,7 @@ Status EmbeddedStore::FlushForClose() {
     // The writer has stopped: every WAL file is closed and covers the memtable.
     imm_ = std::move(mem_);
     imm_covered_wal_ = next_wal_number_ - 1;
-    mem_ = std::make_shared<Memtable>();
+    mem_ = NewMemtable();
   }
   mem_bytes_ = 0;
   Status s = FlushImmutable();

@@ -249,7 +249,7 @@ void EmbeddedStore::MaybeRotate(bool force_flush) {
     std::unique_lock<std::shared_mutex> w(mu_);
     imm_ = std::move(mem_);
     imm_covered_wal_ = covered;
-    mem_ = std::make_shared<Memtable>();
+    mem_ = NewMemtable();
   }
   mem_bytes_ = 0;
   std::lock_guard<std::mutex> f(flush_mu_);

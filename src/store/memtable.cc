@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "store/span_codec.h"
+
 namespace sightline::store {
 namespace {
 
@@ -76,7 +78,10 @@ uint64_t SlotHash(uint32_t trace, uint64_t span_id) {
 
 }  // namespace
 
-Memtable::Memtable() : slots_(1024, -1) {}
+Memtable::Memtable(size_t rollup_max_tuples, const rollup::Cuts& cuts)
+    : slots_(1024, -1), rollups_(rollup_max_tuples > 0), rollup_(rollup_max_tuples) {
+  rollup_.Fold(cuts);
+}
 
 Memtable::PooledBlock& Memtable::PooledBlock::operator=(PooledBlock&& o) noexcept {
   if (this != &o) {
@@ -145,9 +150,24 @@ bool Memtable::Add(const SpanFacts& f, std::string_view bytes, StringPool* pool,
 
   int32_t* slot = Slot(ti, f.span_id);
   bool dup = *slot >= 0;
+  bool already_rolled = false;  // a byte-identical copy replaced: the rollup has it already
   if (dup) {
     SpanEntry& e = spans_[static_cast<size_t>(*slot)];
     *replaced = e.counts;
+    if (rollups_) {
+      const std::string_view old(e.data, e.len);
+      if (old == bytes) {  // the usual retry: the same span again, the rollup already has it
+        already_rolled = true;
+      } else {
+        // Take the earlier copy back (its bytes stay in the arena) before adding this one.
+        model::Span span;
+        EncodedBatch one;
+        if (span.ParseFromArray(old.data(), static_cast<int>(old.size()))) {
+          one.AddMeta(span, 0, 0);
+          rollup_.Remove(one.Facts(0), pool);
+        }
+      }
+    }
     t.agg.RemoveCounts(e.counts);
     e.data = CopyToArena(bytes);
     e.len = static_cast<uint32_t>(bytes.size());
@@ -168,6 +188,7 @@ bool Memtable::Add(const SpanFacts& f, std::string_view bytes, StringPool* pool,
   }
   t.agg.AddSpan(f, pool);
   agg_bytes_ += t.agg.MemoryBytes() - before;
+  if (rollups_ && !already_rolled) rollup_.Add(f, pool);
   return dup;
 }
 
@@ -187,7 +208,7 @@ size_t Memtable::MemoryBytes() const {
   constexpr size_t kNode = sizeof(TraceKey) + sizeof(uint32_t) + 2 * sizeof(void*);
   return arena_bytes_ + spans_.capacity() * sizeof(SpanEntry) + traces_.capacity() * sizeof(Trace) +
          trace_ids_.size() * kNode + trace_ids_.bucket_count() * sizeof(void*) + slots_.capacity() * sizeof(int32_t) +
-         agg_bytes_;
+         agg_bytes_ + rollup_.MemoryBytes();
 }
 
 }  // namespace sightline::store

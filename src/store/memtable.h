@@ -9,7 +9,9 @@
 //   - a (trace_id, span_id) pair appears once: a duplicate replaces the earlier bytes in
 //     place (a sender retrying a batch that was written but never acknowledged);
 //   - MemoryBytes() counts the arena blocks, the span and trace tables and the
-//     dedupe hash table at their allocated sizes.
+//     dedupe hash table at their allocated sizes, and the rollup delta (estimated);
+//   - rollup() holds exactly the spans held (a replaced span's contribution is taken
+//     back before its replacement's is added), when rollups are on.
 // Thread-safety: none inside. The store calls Add under its exclusive lock and the
 // readers under its shared lock; arena bytes may be read without a lock (see above).
 #pragma once
@@ -20,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/rollup/rollup.h"
 #include "store/trace_agg.h"
 
 namespace sightline::store {
@@ -41,7 +44,9 @@ class Memtable {
     TraceAgg agg;  // partial: the spans in this memtable only
   };
 
-  Memtable();
+  // rollup_max_tuples: the per-bucket cap of the rollup delta; 0 turns rollups off.
+  // cuts: the store's rollup granularity now, so old spans land in hour or day rows.
+  explicit Memtable(size_t rollup_max_tuples = 0, const rollup::Cuts& cuts = {});
   Memtable(const Memtable&) = delete;
   // Arena blocks the pool keeps for the next memtables: at most this many bytes (the
   // rest is freed). Process-wide; the store sets it from its memtable limit.
@@ -61,6 +66,8 @@ class Memtable {
   size_t span_count() const { return spans_.size(); }
   size_t MemoryBytes() const;
   bool empty() const { return spans_.empty(); }
+  // The rollup of the spans in this memtable (empty when rollups are off).
+  const rollup::RollupTable& rollup() const { return rollup_; }
 
  private:
   const char* CopyToArena(std::string_view bytes);
@@ -90,6 +97,8 @@ class Memtable {
   std::unordered_map<TraceKey, uint32_t, TraceKeyHash> trace_ids_;
   std::vector<int32_t> slots_;  // open addressing: span index or -1; power-of-two size
   size_t agg_bytes_ = 0;        // side-set growth of the partial aggregates
+  bool rollups_;
+  rollup::RollupTable rollup_;
 };
 
 }  // namespace sightline::store

@@ -141,6 +141,10 @@ struct AggregateQuery {
   // More groups than this is InvalidArgument (bounded memory): narrow the filter, or
   // widen the time bucket.
   size_t max_groups = 100000;
+  // Span level: may the store answer from rollups (docs/architecture.md "Rollups")?
+  // Rollups widen the range to whole buckets (a minute, or an hour or a day for older
+  // data); false forces a scan, exact to the nanosecond.
+  bool allow_rollups = true;
 };
 
 // One group's totals. At trace level a row counts runs: count = traces, errors /
@@ -163,6 +167,8 @@ struct AggregateResult {
   int64_t groups = 0;         // groups before `limit`
   int64_t rows_scanned = 0;   // spans or traces examined (for benchmarks and logs)
   int64_t blocks_skipped = 0; // stored blocks left out because they failed to read (logged)
+  int64_t rollup_rows = 0;    // rollup rows read: > 0 or from_rollups when answered from them
+  bool from_rollups = false;
 };
 
 }  // namespace sightline::store

@@ -159,6 +159,11 @@ void EncodedBatch::AddMeta(const model::Span& s, uint32_t off, uint32_t len) {
   m.input_tokens = s.input_tokens();
   m.output_tokens = s.output_tokens();
   m.cost_usd = s.cost_usd();
+  m.cache_read_tokens = s.cache_read_tokens();
+  m.cache_write_tokens = s.cache_write_tokens();
+  m.reasoning_tokens = s.reasoning_tokens();
+  m.has_cost = s.has_cost_usd();
+  m.truncated = s.finish_reason() == "length";
   m.bytes = {off, len};
   m.project = AddString(&strings, s.project());
   m.name = AddString(&strings, s.name());
@@ -187,6 +192,11 @@ SpanFacts EncodedBatch::Facts(size_t i) const {
   f.input_tokens = m.input_tokens;
   f.output_tokens = m.output_tokens;
   f.cost_usd = m.cost_usd;
+  f.cache_read_tokens = m.cache_read_tokens;
+  f.cache_write_tokens = m.cache_write_tokens;
+  f.reasoning_tokens = m.reasoning_tokens;
+  f.has_cost = m.has_cost;
+  f.truncated = m.truncated;
   f.project = get(m.project);
   f.name = get(m.name);
   f.service = get(m.service);

@@ -35,6 +35,8 @@ struct SpanMeta {
   uint8_t kind = 0, status = 0;
   int64_t start_ns = 0, end_ns = 0, input_tokens = 0, output_tokens = 0;
   double cost_usd = 0;
+  int64_t cache_read_tokens = 0, cache_write_tokens = 0, reasoning_tokens = 0;
+  bool has_cost = false, truncated = false;
   Ref bytes;  // the span's serialized bytes, in payload
   Ref project, name, service, environment, session_id, user_id, agent_name, model, tool_name;  // in strings
 };

@@ -50,6 +50,8 @@ struct StoreStats {
   int64_t corrupt_reads = 0;           // reads that hit a damaged block (Corruption returned)
   int64_t retention_summarized = 0;    // traces whose spans retention dropped (summary kept)
   int64_t retention_dropped = 0;       // traces retention removed entirely
+  int64_t rollup_rows = 0;             // rollup rows in memory (base and memtable deltas)
+  int64_t rollup_bytes = 0;            // their estimated memory
 };
 
 class SpanStore {

@@ -81,6 +81,10 @@ struct SpanFacts {
   int64_t input_tokens = 0, output_tokens = 0;
   double cost_usd = 0;
   std::string_view project, name, service, environment, session_id, user_id, agent_name, model, tool_name;
+  // For the rollups (store/rollup): the other token counts (0 when absent), whether
+  // cost_usd was set, and whether finish_reason is "length".
+  int64_t cache_read_tokens = 0, cache_write_tokens = 0, reasoning_tokens = 0;
+  bool has_cost = false, truncated = false;
 };
 
 // The part of a span's contribution that a replacement (duplicate span id) must take back.

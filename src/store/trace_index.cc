@@ -23,6 +23,23 @@ std::optional<uint32_t> TraceIndex::Find(const TraceKey& id) const {
 TraceIndex::Contribution TraceIndex::ContributionOf(uint32_t i) const {
   const TraceAgg& a = records_[i].agg;
   Contribution c;
+  if (runs_on_ && a.span_count > 0) {
+    rollup::RunFacts& r = c.run;
+    r.valid = true;
+    r.start_ns = a.start_ns;
+    r.tuple.project = a.project;
+    r.tuple.agent = a.agent_name;
+    r.tuple.service = a.service;
+    r.tuple.environment = a.environment;
+    r.tuple.status = static_cast<uint8_t>(a.Status());
+    r.spans = a.span_count;
+    r.llm_calls = a.llm_calls;
+    r.tool_calls = a.tool_calls;
+    r.input_tokens = a.input_tokens;
+    r.output_tokens = a.output_tokens;
+    r.cost_usd = a.cost_usd;
+    r.duration_ns = static_cast<double>(a.DurationNs());
+  }
   c.key = SessionKey(a.project, a.session_id);
   if (c.key == 0) return c;
   c.user_id = a.user_id;
@@ -93,6 +110,8 @@ void TraceIndex::Remove(uint32_t i) {
 }
 
 void TraceIndex::UpdateSession(uint32_t i, const Contribution& b, const Contribution& a) {
+  // Every change to an aggregate comes through here: the run rollup follows it too.
+  if (runs_on_) runs_.ReplaceRun(b.run, a.run);
   if (b.key != 0 && b.key != a.key) {  // the trace leaves its old session
     auto it = sessions_.find(b.key);
     if (it != sessions_.end()) {
@@ -198,7 +217,7 @@ model::SessionSummary TraceIndex::SessionSummaryOf(const Session& s) const {
 size_t TraceIndex::MemoryBytes() const {
   constexpr size_t kNode = sizeof(TraceKey) + sizeof(uint32_t) + 2 * sizeof(void*);
   size_t sessions = sessions_.size() * (sizeof(Session) + sizeof(uint64_t) + 2 * sizeof(void*));
-  return pool_.MemoryBytes() + records_.size() * sizeof(TraceRecord) + agg_bytes_ + ids_.size() * kNode +
+  return runs_.MemoryBytes() + pool_.MemoryBytes() + records_.size() * sizeof(TraceRecord) + agg_bytes_ + ids_.size() * kNode +
          ids_.bucket_count() * sizeof(void*) + sessions + records_.size() * sizeof(uint32_t) +
          starts_.capacity() * sizeof(int64_t);
 }

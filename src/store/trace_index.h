@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "model/summary.h"
+#include "store/rollup/rollup.h"
 #include "store/string_pool.h"
 #include "store/trace_agg.h"
 
@@ -84,6 +85,19 @@ class TraceIndex {
 
   size_t MemoryBytes() const;
 
+  // Run rollups (docs/architecture.md "Rollups"): every trace with spans counted once,
+  // as its merged aggregate says, per minute (then hour, day) and (project, agent,
+  // service, environment, status); kept in step with every change to an aggregate, so
+  // trace-level totals need not visit every record. Off until enabled (before any
+  // trace is added).
+  void EnableRuns(size_t max_tuples_per_bucket) {
+    runs_ = rollup::RollupTable(max_tuples_per_bucket);
+    runs_on_ = true;
+  }
+  bool runs_enabled() const { return runs_on_; }
+  const rollup::RollupTable& runs() const { return runs_; }
+  void FoldRuns(const rollup::Cuts& cuts) { runs_.Fold(cuts); }
+
  private:
   struct Contribution {
     uint64_t key = 0;  // 0: no session
@@ -91,6 +105,7 @@ class TraceIndex {
     int64_t start = 0, end = 0, spans = 0, in = 0, out = 0;
     double cost = 0;
     bool error = false;
+    rollup::RunFacts run;
   };
   static uint64_t SessionKey(uint32_t project, uint32_t session_id) {
     return session_id == 0 ? 0 : (static_cast<uint64_t>(project) << 32) | session_id;
@@ -107,6 +122,8 @@ class TraceIndex {
   std::unordered_map<uint64_t, Session> sessions_;
   std::vector<uint32_t> projects_;  // distinct project ids seen
   size_t agg_bytes_ = 0;
+  bool runs_on_ = false;
+  rollup::RollupTable runs_;
 };
 
 }  // namespace sightline::store

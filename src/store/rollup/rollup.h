@@ -1,0 +1,164 @@
+// Rollups: per-bucket totals of spans, kept at ingest, so span-level aggregates (the
+// metrics API, the dashboard) are answered without scanning spans
+// (docs/architecture.md "Rollups").
+//
+// A RollupTable maps (bucket start, tuple) to Values. A tuple is the span's project,
+// agent, tool, model, service and environment (ids in the store's StringPool), status
+// and kind. Spans are folded in at minute granularity; Fold moves buckets older than
+// the cut points into hours, then days. Sketches are sparse DDSketches: merging them
+// gives exactly the buckets a DDSketch of the same values has.
+//
+// Invariants: every bucket start is aligned to its width (minute, hour or day, from the
+// Unix epoch); a bucket holds at most max_tuples distinct tuples, past which it is
+// marked overflowed (its totals are then incomplete and queries over it scan).
+// Thread-safety: a plain object; the store guards it with its mutex.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/ddsketch.h"
+#include "common/status.h"
+#include "store/query_spec.h"
+#include "store/string_pool.h"
+#include "store/trace_agg.h"
+
+namespace sightline::store {
+class Aggregator;
+}
+
+namespace sightline::store::rollup {
+
+inline constexpr int64_t kMinuteNs = int64_t{60} * 1000000000;
+inline constexpr int64_t kHourNs = 60 * kMinuteNs;
+inline constexpr int64_t kDayNs = 24 * kHourNs;
+
+// A DDSketch as sorted (bucket, count) pairs plus exact count, min, max and sum.
+class SparseSketch {
+ public:
+  void Add(double v);
+  // Takes back one value added before (a replaced span): buckets, count and sum are
+  // exact again; min and max keep the removed value's extent.
+  void Remove(double v);
+  void Merge(const SparseSketch& o);
+  void MergeInto(DDSketch* out) const;
+  uint64_t count() const { return count_; }
+  size_t MemoryBytes() const { return buckets_.capacity() * sizeof(buckets_[0]); }
+  void Encode(std::string* out) const;
+  static bool Decode(std::string_view* in, SparseSketch* out);
+
+ private:
+  // Key: index * 2 + (negative ? 1 : 0); values with |v| <= kMinIndexable count in zero_.
+  static bool KeyOf(double v, int32_t* key);
+  std::vector<std::pair<int32_t, uint64_t>> buckets_;  // ascending by key
+  uint64_t count_ = 0, zero_ = 0;
+  double min_ = 0, max_ = 0, sum_ = 0;
+};
+
+struct Tuple {
+  uint32_t project = 0, agent = 0, tool = 0, model = 0, service = 0, environment = 0;
+  uint8_t status = 0, kind = 0;
+  bool operator==(const Tuple&) const = default;
+};
+struct TupleHash {
+  size_t operator()(const Tuple& t) const;
+};
+
+struct Values {
+  int64_t count = 0, errors = 0, interrupts = 0, llm_calls = 0, tool_calls = 0, truncated = 0;
+  int64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0, cache_write_tokens = 0, reasoning_tokens = 0;
+  double cost_usd = 0;
+  int64_t cost_known = 0;
+  SparseSketch duration_ns, cost;
+  // Run rows only (in memory, never in the file): span counts summed, and their sketch.
+  int64_t spans = 0;
+  SparseSketch steps;
+  void Merge(const Values& o);
+};
+
+// One run (trace) as its merged aggregate describes it: the row of a run rollup. The
+// tuple's tool, model and kind stay 0; agent is the run's agent, status the run's.
+struct RunFacts {
+  bool valid = false;  // the trace has spans
+  int64_t start_ns = 0;
+  Tuple tuple;
+  int64_t spans = 0, llm_calls = 0, tool_calls = 0, input_tokens = 0, output_tokens = 0;
+  double cost_usd = 0, duration_ns = 0;
+};
+
+struct Bucket {
+  int64_t width_ns = kMinuteNs;
+  bool overflow = false;
+  std::unordered_map<Tuple, Values, TupleHash> rows;
+};
+
+// Where the granularity changes: buckets starting before hour_cut are days, before
+// minute_cut hours, the rest minutes. Both only move forward.
+struct Cuts {
+  int64_t minute_cut = INT64_MIN, hour_cut = INT64_MIN;
+  int64_t WidthAt(int64_t t) const { return t < hour_cut ? kDayNs : t < minute_cut ? kHourNs : kMinuteNs; }
+};
+
+int64_t FloorTo(int64_t t, int64_t width);
+
+class RollupTable {
+ public:
+  explicit RollupTable(size_t max_tuples = 20000) : max_tuples_(max_tuples) {}
+
+  // Folds one span in (sign +1) or takes it back (-1), at minute granularity.
+  void Add(const SpanFacts& f, StringPool* pool) { Apply(f, pool, +1); }
+  void Remove(const SpanFacts& f, StringPool* pool) { Apply(f, pool, -1); }
+  // Adds one run (sign +1) or takes it back (-1).
+  void AddRun(const RunFacts& r, int sign);
+  // A run changed (a span arrived): AddRun(before, -1) then AddRun(after, +1), in one
+  // row lookup when it stays in its row (the usual case).
+  void ReplaceRun(const RunFacts& before, const RunFacts& after);
+  // Adds every row of o (its buckets mapped to this table's cuts).
+  void MergeFrom(const RollupTable& o);
+  // Moves the cuts forward (never back) and folds the buckets they pass.
+  void Fold(const Cuts& cuts);
+  // Drops the rows whose bucket ended more than max_age_ns(project) before now
+  // (max_age_ns < 0: kept forever). Returns the rows dropped.
+  size_t DropExpired(const std::function<int64_t(uint32_t project)>& max_age_ns, int64_t now_ns);
+
+  const std::map<int64_t, Bucket>& buckets() const { return buckets_; }
+  const Cuts& cuts() const { return cuts_; }
+  size_t rows() const { return rows_; }
+  size_t MemoryBytes() const;
+  bool empty() const { return buckets_.empty(); }
+
+  // The file format (docs/architecture.md "Rollups"), strings inline.
+  void Encode(const StringPool& pool, uint64_t covered_wal, std::string* out) const;
+  // Corruption naming what is wrong; strings are interned into pool.
+  static Status Decode(std::string_view in, StringPool* pool, RollupTable* out, uint64_t* covered_wal);
+
+ private:
+  void Apply(const SpanFacts& f, StringPool* pool, int sign);
+  Values* Row(int64_t start, int64_t width, const Tuple& t);
+
+  size_t max_tuples_;
+  Cuts cuts_;
+  std::map<int64_t, Bucket> buckets_;  // by bucket start
+  size_t rows_ = 0;
+};
+
+// Span rollups answer span-level queries; run rollups (TraceIndex::runs) trace-level
+// ones, as long as no filter needs a trace's spans (agent, kind, name, model, tool test
+// "some span of the run").
+// Can q be answered from tables (the store's base rollup first, whose cuts apply)?
+// Checks the level, filters, group-bys, sketches, the time bucket against the coarsest
+// bucket width in the range, and overflowed buckets.
+bool CanAnswer(const AggregateQuery& q, const std::vector<const RollupTable*>& tables);
+
+// Adds the matching rows of tables to agg, grouped as q asks; the range is widened to
+// whole buckets (a bucket counts when it intersects [from, to]). Returns rows read.
+Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const std::vector<const RollupTable*>& tables,
+                       Aggregator* agg);
+
+}  // namespace sightline::store::rollup
