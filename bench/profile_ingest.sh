@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Profiles the server under the ingest benchmark's load.
+#
+#   bench/profile_ingest.sh BUILD_DIR [lean|payload] [SPANS] [SECONDS]
+#
+# Starts `sightline serve` on free ports with a temporary data directory, drives it with
+# sightline-loadgen (4 connections, 500 spans a request), and after a 4 s warm-up records
+# PERF_SECONDS (8) of the server with `perf record --call-graph dwarf` at PERF_FREQ (150)
+# Hz. Prints the load generator's result, the server's CPU time per acknowledged span
+# (steadier than throughput on a shared machine) and its peak RSS, then the top of the
+# profile by inclusive time. PERF=0 skips perf. The data directory and perf.data stay in
+# the printed directory for `perf report -i DIR/perf.data`.
+set -euo pipefail
+BUILD=${1:?usage: bench/profile_ingest.sh BUILD_DIR [lean|payload] [SPANS] [SECONDS]}
+VARIANT=${2:-lean}
+SPANS=${3:-2000000}
+SECONDS_=${4:-20}
+T=$(mktemp -d "${TMPDIR:-/tmp}/sightline-profile.XXXXXX")
+"$BUILD/sightline" serve --http 127.0.0.1:0 --grpc 127.0.0.1:0 --data "$T/data" >"$T/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+PORT=
+for _ in $(seq 1 300); do
+  PORT=$(sed -n 's/.*listening http=[^ ]*:\([0-9][0-9]*\).*/\1/p' "$T/server.log" | head -1)
+  [ -n "$PORT" ] && break
+  sleep 0.1
+done
+[ -n "$PORT" ] || { echo "profile: the server did not start:" >&2; cat "$T/server.log" >&2; exit 1; }
+"$BUILD/sightline-loadgen" --url "http://127.0.0.1:$PORT/v1/traces" --variant "$VARIANT" --spans "$SPANS" \
+  --duration "$SECONDS_" --connections 4 --batch 500 --pool-mb 256 --json >"$T/loadgen.json" &
+LOADGEN=$!
+if [ "${PERF:-1}" = 1 ]; then
+  sleep 4
+  perf record -F "${PERF_FREQ:-150}" --call-graph dwarf,32768 -p "$SERVER" -o "$T/perf.data" \
+    -- sleep "${PERF_SECONDS:-8}" >/dev/null 2>&1 || echo "profile: perf record failed" >&2
+fi
+wait $LOADGEN
+ticks=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
+hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER/status")
+acked=$(grep -o '"acked_spans":[0-9]*' "$T/loadgen.json" | cut -d: -f2)
+kill $SERVER; wait $SERVER 2>/dev/null || true
+trap - EXIT
+cat "$T/loadgen.json"; echo
+awk -v t="$ticks" -v a="$acked" -v h="$hwm" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+  printf "server CPU %.1f s, %.2f us per acknowledged span, peak RSS %d MiB\n", t / hz, (a > 0 ? t / hz / a * 1e6 : 0), h / 1024 }'
+if [ -s "$T/perf.data" ]; then
+  perf report -i "$T/perf.data" --children -s sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |
+    grep -v 'boost::\|std::_Function\|std::thread\|start_thread' | head -"${TOP:-40}" | cut -c1-160
+fi
+echo "profile: $T"
