@@ -86,11 +86,12 @@ class SpanList {
   template <typename It, typename V>
   class Iter {
    public:
-    using iterator_category = std::random_access_iterator_tag;
+    using iterator_category = std::forward_iterator_tag;
     using value_type = Span;
     using difference_type = std::ptrdiff_t;
     using pointer = V*;
     using reference = V&;
+    Iter() = default;
     explicit Iter(It it) : it_(it) {}
     V& operator*() const { return **it_; }
     V* operator->() const { return *it_; }
@@ -98,11 +99,16 @@ class SpanList {
       ++it_;
       return *this;
     }
+    Iter operator++(int) {
+      Iter before = *this;
+      ++it_;
+      return before;
+    }
     bool operator==(const Iter& o) const { return it_ == o.it_; }
     bool operator!=(const Iter& o) const { return it_ != o.it_; }
 
    private:
-    It it_;
+    It it_{};
   };
   using iterator = Iter<std::vector<Span*>::iterator, Span>;
   using const_iterator = Iter<std::vector<Span*>::const_iterator, const Span>;
