@@ -70,9 +70,7 @@ void SetBit(std::string* bm, size_t r) { (*bm)[r / 8] = static_cast<char>(static
 
 void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row) {
   row->trace = TraceKey::FromBytes(span->trace_id());
-  if (!row->cols || row->cols->GetArena() != span->GetArena())
-    row->cols.reset(google::protobuf::Arena::CreateMessage<model::Span>(span->GetArena()));
-  model::Span& c = *row->cols;
+  model::Span& c = row->cols;
   c.Clear();
   span->clear_trace_id();
   c.mutable_span_id()->swap(*span->mutable_span_id());
@@ -160,14 +158,14 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
   {
     std::string raw;
     raw.reserve(8 * n);
-    for (size_t r = 0; r < n; ++r) raw.append(rows[r].cols->span_id());
+    for (size_t r = 0; r < n; ++r) raw.append(rows[r].cols.span_id());
     emit(kColSpanId, std::move(raw), 0);
   }
   {
     std::string bm(bm_len, '\0'), ids;
     uint32_t roots = 0;
     for (size_t r = 0; r < n; ++r) {
-      const std::string& p = rows[r].cols->parent_span_id();
+      const std::string& p = rows[r].cols.parent_span_id();
       if (p.empty()) {
         ++roots;
         continue;
@@ -182,7 +180,7 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     bool any_end = false, any_received = false;
     int64_t prev = 0;
     for (size_t r = 0; r < n; ++r) {
-      const model::Span& c = *rows[r].cols;
+      const model::Span& c = rows[r].cols;
       PutSigned(&starts, WrapSub(c.start_ns(), prev));
       prev = c.start_ns();
       int64_t d = WrapSub(c.end_ns(), c.start_ns());
@@ -199,7 +197,7 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
       std::string raw(n, '\0');
       bool any = false;
       for (size_t r = 0; r < n; ++r) {
-        raw[r] = static_cast<char>(f.get(*rows[r].cols));
+        raw[r] = static_cast<char>(f.get(rows[r].cols));
         any |= raw[r] != 0;
       }
       emit(f.id, any ? std::move(raw) : std::string(), 0);
@@ -208,19 +206,19 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
   }
   for (const auto& f : fields::kStrFields) {
     uint32_t empties = 0;
-    std::string raw = EncodeDict(n, [&](size_t r) -> std::string_view { return f.get(*rows[r].cols); }, &empties);
+    std::string raw = EncodeDict(n, [&](size_t r) -> std::string_view { return f.get(rows[r].cols); }, &empties);
     emit(f.id, std::move(raw), empties);
   }
   for (const auto& f : fields::kIntFields) {
     std::string bm(bm_len, '\0'), vals;
     uint32_t nulls = 0;
     for (size_t r = 0; r < n; ++r) {
-      if (!f.has(*rows[r].cols)) {
+      if (!f.has(rows[r].cols)) {
         ++nulls;
         continue;
       }
       SetBit(&bm, r);
-      PutSigned(&vals, f.get(*rows[r].cols));
+      PutSigned(&vals, f.get(rows[r].cols));
     }
     emit(f.id, nulls == n ? std::string() : bm + vals, nulls);
   }
@@ -228,12 +226,12 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     std::string bm(bm_len, '\0'), vals;
     uint32_t nulls = 0;
     for (size_t r = 0; r < n; ++r) {
-      if (!f.has(*rows[r].cols)) {
+      if (!f.has(rows[r].cols)) {
         ++nulls;
         continue;
       }
       SetBit(&bm, r);
-      PutDouble(&vals, f.get(*rows[r].cols));
+      PutDouble(&vals, f.get(rows[r].cols));
     }
     emit(f.id, nulls == n ? std::string() : bm + vals, nulls);
   }
@@ -245,7 +243,7 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     bool any_attr = false, any_type = false, any_large = false;
     uint32_t bare_rows = 0;
     for (size_t r = 0; r < n; ++r) {
-      const auto& attrs = rows[r].cols->attributes();
+      const auto& attrs = rows[r].cols.attributes();
       PutVarint64(&per_row, static_cast<uint64_t>(attrs.size()));
       if (attrs.empty()) ++bare_rows;
       size_t next_large = 0;

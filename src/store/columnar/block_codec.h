@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,19 +25,8 @@ namespace sightline::store::columnar {
 
 // One span on its way into a block.
 struct Row {
-  // Deletes a span only when it is on the heap (an arena's spans go with the arena).
-  struct SpanDeleter {
-    void operator()(model::Span* s) const {
-      if (s != nullptr && s->GetArena() == nullptr) delete s;
-    }
-  };
   TraceKey trace;
-  // The arena the trace's spans were parsed onto (shared by its rows; declared before
-  // cols so that it outlives them). Null when the span given to SplitSpan is on the heap.
-  std::shared_ptr<google::protobuf::Arena> arena;
-  // The column fields (ids, times, enums, strings, numbers, attributes), on the same
-  // arena as the span SplitSpan took them from, so they move by swap.
-  std::unique_ptr<model::Span, SpanDeleter> cols;
+  model::Span cols;  // the column fields (ids, times, enums, strings, numbers, attributes)
   std::string scope;  // serialized Span: resource, scope_name, scope_version, scope_attributes
   std::string rest;   // serialized Span: every field not held by a column (events, links, ...)
   RefList input, output;

@@ -62,19 +62,10 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
     return Status::InvalidArgument(path_ + ": trace " + TraceHex(id) + " added out of ascending trace_id order");
   if (spans.size() > UINT32_MAX / 2) return Status::InvalidArgument("trace " + TraceHex(id) + " has too many spans");
   const std::string id_bytes = id.ToBytes();
-  // Parse onto one arena per trace, shared by its rows until their block is written:
-  // one bump allocation per field instead of a malloc and a free each.
-  size_t span_bytes = 0;
-  for (std::string_view s : spans) span_bytes += s.size();
-  google::protobuf::ArenaOptions arena_opts;
-  arena_opts.start_block_size = std::clamp<size_t>(span_bytes * 2, 1024, size_t{1} << 20);
-  arena_opts.max_block_size = size_t{1} << 20;
-  auto arena = std::make_shared<google::protobuf::Arena>(arena_opts);
   // Validate every span before any payload is stored, so a refused trace leaves nothing.
-  std::vector<model::Span*> parsed(spans.size());
+  std::vector<model::Span> parsed(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) {
-    parsed[i] = google::protobuf::Arena::CreateMessage<model::Span>(arena.get());
-    model::Span& s = *parsed[i];
+    model::Span& s = parsed[i];
     if (spans[i].size() > INT32_MAX || !s.ParseFromArray(spans[i].data(), static_cast<int>(spans[i].size())))
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
     if (s.trace_id() != id_bytes || s.span_id().size() != 8 ||
@@ -83,14 +74,11 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
                                      ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
   }
   std::vector<Row> rows(spans.size());
-  for (size_t i = 0; i < spans.size(); ++i) {
-    rows[i].arena = arena;
-    SplitSpan(parsed[i], &payloads_, &rows[i]);
-  }
+  for (size_t i = 0; i < spans.size(); ++i) SplitSpan(&parsed[i], &payloads_, &rows[i]);
   parsed.clear();
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    if (a.cols->start_ns() != b.cols->start_ns()) return a.cols->start_ns() < b.cols->start_ns();
-    return a.cols->span_id() < b.cols->span_id();
+    if (a.cols.start_ns() != b.cols.start_ns()) return a.cols.start_ns() < b.cols.start_ns();
+    return a.cols.span_id() < b.cols.span_id();
   });
   size_t trace_bytes = 0;
   for (const Row& r : rows) trace_bytes += r.raw_bytes;
@@ -146,7 +134,7 @@ Status ColumnarBuilder::FlushBlock() {
   std::vector<uint64_t> trace_h, session_h, user_h;
   std::unordered_set<std::string_view> seen_sessions, seen_users;
   for (size_t r = 0; r < n; ++r) {
-    const model::Span& c = *block_[r].cols;
+    const model::Span& c = block_[r].cols;
     min_start = std::min(min_start, c.start_ns());
     max_start = std::max(max_start, c.start_ns());
     min_end = std::min(min_end, c.end_ns());
