@@ -260,13 +260,12 @@ Status PricingService::Reload() {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (text == user_text_ && current_) {  // unchanged, or an edit reverted to what is in force
-      last_error_ = Status::OK();
-      failed_text_.clear();
+      outcome_.Succeeded();
       if (reload_ok_metric_) reload_ok_metric_->Set(1);
       return Status::OK();
     }
     // Refused already (parse errors only: a read error says nothing about the content).
-    if (last_error_.code() == StatusCode::kInvalidArgument && text == failed_text_) return last_error_;
+    if (outcome_.AlreadyRefused(text)) return outcome_.last_error();
   }
   auto user = Catalogue::Parse(text, opts_.user_file);
   if (!user.ok()) return ReloadFailed(user.status(), std::move(text));
@@ -278,8 +277,7 @@ Status PricingService::Reload() {
     std::lock_guard<std::mutex> l(mu_);
     current_ = std::make_shared<const Catalogue>(std::move(models));
     user_text_ = std::move(text);
-    last_error_ = Status::OK();
-    failed_text_.clear();
+    outcome_.Succeeded();
     started = started_;
   }
   if (reload_ok_metric_) reload_ok_metric_->Set(1);
@@ -293,9 +291,7 @@ Status PricingService::ReloadFailed(Status status, std::string text) {
   bool news, started;
   {
     std::lock_guard<std::mutex> l(mu_);
-    news = last_error_.ok() || text != failed_text_ || status.message() != last_error_.message();
-    last_error_ = status;
-    failed_text_ = std::move(text);
+    news = outcome_.Failed(status, std::move(text));
     started = started_;
   }
   if (!started || !news) return status;  // at start-up, Create's caller reports it
@@ -308,9 +304,7 @@ Status PricingService::ReloadFailed(Status status, std::string text) {
 void PricingService::MaybeReload() {
   if (opts_.user_file.empty()) return;
   const int64_t now = opts_.env->MonotonicNanos();
-  int64_t next = next_check_ns_.load(std::memory_order_relaxed);
-  if (now < next) return;
-  if (!next_check_ns_.compare_exchange_strong(next, now + opts_.reload_interval_ms * 1000000)) return;
+  if (!throttle_.Due(now, opts_.reload_interval_ms)) return;
   (void)Reload();  // a bad edit is kept in last_error() and the old prices stay
 }
 
@@ -321,7 +315,7 @@ std::shared_ptr<const Catalogue> PricingService::catalogue() const {
 
 Status PricingService::last_error() const {
   std::lock_guard<std::mutex> l(mu_);
-  return last_error_;
+  return outcome_.last_error();
 }
 
 void PricingService::Apply(std::vector<model::Span>* spans) { ApplyTo(spans); }

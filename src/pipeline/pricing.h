@@ -33,6 +33,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "model/span.h"
+#include "pipeline/live_file.h"
 
 namespace sightline::pipeline {
 
@@ -159,11 +160,10 @@ class PricingService {
   mutable std::mutex mu_;
   std::shared_ptr<const Catalogue> current_;  // guarded by mu_
   std::string user_text_;                     // guarded by mu_: the content in force
-  Status last_error_;                         // guarded by mu_
-  std::string failed_text_;                   // guarded by mu_: the content last refused
+  ReloadOutcome outcome_;  // guarded by mu_
   bool started_ = false;                      // guarded by mu_: Create has returned
   std::map<std::pair<std::string, std::string>, int64_t> unpriced_;  // guarded by mu_
-  std::atomic<int64_t> next_check_ns_{0};
+  ReloadThrottle throttle_;
   std::atomic<int64_t> unpriced_total_{0};
   std::mutex reload_mu_;  // one reloader at a time
   // Metrics, null without a registry.

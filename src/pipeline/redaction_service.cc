@@ -104,12 +104,11 @@ Status RedactionService::Reload() {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (exists == file_in_force_ && text == text_ && current_) {
-      last_error_ = Status::OK();
-      failed_text_.clear();
+      outcome_.Succeeded();
       if (policy_ok_metric_) policy_ok_metric_->Set(1);
       return Status::OK();
     }
-    if (last_error_.code() == StatusCode::kInvalidArgument && text == failed_text_) return last_error_;
+    if (outcome_.AlreadyRefused(text)) return outcome_.last_error();
   }
   std::shared_ptr<const redaction::Policy> policy;
   if (exists) {
@@ -131,8 +130,7 @@ Status RedactionService::Reload() {
     current_ = std::move(policy);
     text_ = std::move(text);
     file_in_force_ = exists;
-    last_error_ = Status::OK();
-    failed_text_.clear();
+    outcome_.Succeeded();
     started = started_;
   }
   if (policy_ok_metric_) policy_ok_metric_->Set(1);
@@ -148,9 +146,7 @@ Status RedactionService::ReloadFailed(Status status, std::string text) {
   bool news, started;
   {
     std::lock_guard<std::mutex> l(mu_);
-    news = last_error_.ok() || text != failed_text_ || status.message() != last_error_.message();
-    last_error_ = status;
-    failed_text_ = std::move(text);
+    news = outcome_.Failed(status, std::move(text));
     started = started_;
   }
   if (!started || !news) return status;
@@ -162,9 +158,7 @@ Status RedactionService::ReloadFailed(Status status, std::string text) {
 
 void RedactionService::MaybeReload() {
   const int64_t now = opts_.env->MonotonicNanos();
-  int64_t next = next_check_ns_.load(std::memory_order_relaxed);
-  if (now < next) return;
-  if (!next_check_ns_.compare_exchange_strong(next, now + opts_.reload_interval_ms * 1000000)) return;
+  if (!throttle_.Due(now, opts_.reload_interval_ms)) return;
   (void)Reload();
 }
 
@@ -175,7 +169,7 @@ std::shared_ptr<const redaction::Policy> RedactionService::policy() const {
 
 Status RedactionService::last_error() const {
   std::lock_guard<std::mutex> l(mu_);
-  return last_error_;
+  return outcome_.last_error();
 }
 
 std::string RedactionService::Describe() const {

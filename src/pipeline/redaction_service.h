@@ -31,6 +31,7 @@
 #include "common/env.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "pipeline/live_file.h"
 #include "pipeline/redaction.h"
 
 namespace sightline::pipeline {
@@ -73,11 +74,10 @@ class RedactionService {
   std::shared_ptr<const redaction::Policy> current_;  // guarded by mu_
   std::string text_;                                  // guarded by mu_: the file content in force
   bool file_in_force_ = false;                        // guarded by mu_
-  Status last_error_;                                 // guarded by mu_
-  std::string failed_text_;                           // guarded by mu_
+  ReloadOutcome outcome_;  // guarded by mu_
   bool started_ = false;                              // guarded by mu_
   std::mutex reload_mu_;
-  std::atomic<int64_t> next_check_ns_{0};
+  ReloadThrottle throttle_;
   std::atomic<int64_t> total_{0};
   std::mutex metrics_mu_;
   std::set<std::string, std::less<>> metric_projects_;  // guarded by metrics_mu_

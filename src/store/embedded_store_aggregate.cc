@@ -31,6 +31,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "store/parallel_units.h"
 #include "store/aggregator.h"
 #include "store/embedded_store.h"
 #include "store/columnar/columnar_reader.h"
@@ -49,7 +50,7 @@ using SpanSource = std::function<Status(uint64_t mask, const BatchFn& fn)>;
 constexpr size_t kBatchSpans = 4096;
 constexpr size_t kRecordChunk = 65536;
 constexpr uint64_t kUnitBytes = 8u << 20;  // segment bytes per work unit
-constexpr int kThreads = 2;
+constexpr int kThreads = kScanThreads;
 constexpr size_t kRepeatedPerUnit = 64;  // traces read whole per work unit (repeated spans)
 
 bool Has(const IdSet& set, uint32_t id) { return std::find(set.begin(), set.end(), id) != set.end(); }
@@ -231,35 +232,6 @@ SpanSource SegmentBlocksSource(std::shared_ptr<segment::SegmentReader> reader, s
     }
     return flush();
   };
-}
-
-// Runs fn(thread, unit) for units [0, n) on kThreads threads (the caller's among them);
-// stops handing out units after the first error, which it returns.
-Status ParallelUnits(size_t n, const std::function<Status(int thread, size_t unit)>& fn) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> stop{false};
-  Status errors[kThreads];
-  auto work = [&](int t) {
-    while (!stop.load(std::memory_order_relaxed)) {
-      size_t i = next.fetch_add(1);
-      if (i >= n) return;
-      Status s = fn(t, i);
-      if (!s.ok()) {
-        errors[t] = std::move(s);
-        stop = true;
-      }
-    }
-  };
-  if (n <= 1) {
-    work(0);
-  } else {
-    std::thread helper(work, 1);
-    work(0);
-    helper.join();
-  }
-  for (auto& e : errors)
-    if (!e.ok()) return e;
-  return Status::OK();
 }
 
 }  // namespace

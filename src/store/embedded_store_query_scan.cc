@@ -24,6 +24,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "store/parallel_units.h"
 #include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
 #include "store/segment_io.h"
@@ -34,41 +35,13 @@ namespace {
 using columnar::RowMatchSpec;
 using columnar::RowRange;
 
-constexpr int kThreads = 2;
+constexpr int kThreads = kScanThreads;
 constexpr size_t kRecordChunk = 65536;  // records per shared-lock step
 constexpr uint64_t kUnitRows = 16384;   // v2 rows per work unit (about four blocks)
 constexpr size_t kUnitTraces = 256;     // v1 traces per work unit
 constexpr size_t kUnitSpans = 8192;     // memtable spans per work unit
 constexpr uint32_t kUnreadable = 1u << 30;  // a bit RowMatchSpec leaves free
 
-// Runs fn(thread, unit) for units [0, n) on kThreads threads (the caller's among them);
-// stops handing out units after the first error, which it returns.
-Status ParallelUnits(size_t n, const std::function<Status(int thread, size_t unit)>& fn) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> stop{false};
-  Status errors[kThreads];
-  auto work = [&](int t) {
-    while (!stop.load(std::memory_order_relaxed)) {
-      size_t i = next.fetch_add(1);
-      if (i >= n) return;
-      Status s = fn(t, i);
-      if (!s.ok()) {
-        errors[t] = std::move(s);
-        stop = true;
-      }
-    }
-  };
-  if (n <= 1) {
-    work(0);
-  } else {
-    std::thread helper(work, 1);
-    work(0);
-    helper.join();
-  }
-  for (auto& e : errors)
-    if (!e.ok()) return e;
-  return Status::OK();
-}
 
 // The bits MatchRows would give a span (v1 files, memtables).
 uint32_t SpanBits(const model::Span& s, const RowMatchSpec& spec) {
