@@ -2,6 +2,8 @@
 // normalisation (ingest::DecodeOtlpProtobuf + ingest::NormalizeRequest) over the same
 // request bodies the load generator sends. items_per_second is spans/s, bytes_per_second
 // wire bytes/s. No network, no store: what end-to-end numbers are measured against.
+#include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,9 @@
 #include "ingest/request_arena.h"
 #include "pipeline/agent_metrics.h"
 #include "pipeline/redaction.h"
+#include "common/mem_env.h"
+#include "store/columnar/columnar_builder.h"
+#include "store/columnar/columnar_format.h"
 #include "workload.h"
 
 namespace sightline::bench {
@@ -143,6 +148,66 @@ void RunRedact(benchmark::State& state, Variant v) {
   state.SetItemsProcessed(spans);
 }
 
+// The flush's share (EmbeddedStore::FlushImmutable -> ColumnarBuilder): the same
+// normalised spans, serialized as the memtable holds them and grouped by trace in
+// trace_id order, written as one v2 segment at the flush's zstd level into a MemEnv
+// (no disk). items_per_second is spans/s on one core; compare with BM_DecodeNormalize_*.
+// One segment of all the traces; its size. Not inlined, so that
+// `valgrind --tool=callgrind --toggle-collect='*FlushOnce*'` counts the flush alone.
+[[gnu::noinline]] Result<uint64_t> FlushOnce(
+    const std::map<store::TraceKey, std::vector<std::string>>& traces,
+    const std::map<store::TraceKey, std::pair<int64_t, int64_t>>& ranges) {
+  MemEnv env;
+  SL_RETURN_IF_ERROR(env.CreateDir("/seg"));
+  auto b = store::columnar::ColumnarBuilder::Create(&env, "/seg", "1.seg", store::columnar::kFlushZstdLevel);
+  if (!b.ok()) return b.status();
+  std::vector<std::string_view> views;
+  for (const auto& [k, serialized] : traces) {
+    views.assign(serialized.begin(), serialized.end());
+    const auto& r = ranges.at(k);
+    SL_RETURN_IF_ERROR((*b)->AddTrace(k, views, {}, r.first, r.second));
+  }
+  SL_RETURN_IF_ERROR((*b)->Finish());
+  return (*b)->file_bytes();
+}
+
+void RunFlush(benchmark::State& state, Variant v) {
+  std::map<store::TraceKey, std::vector<std::string>> traces;
+  std::map<store::TraceKey, std::pair<int64_t, int64_t>> ranges;
+  ingest::NormalizeOptions opts;
+  opts.received_ns = 1'767'225'600'000'000'000;
+  int64_t total = 0;
+  for (const std::string& body : Bodies(v)) {
+    ingest::RequestArena arena;
+    ingest::ExportRequest& req = *arena.NewRequest();
+    if (Status st = ingest::DecodeOtlpProtobuf(body, &req); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return;
+    }
+    for (const model::Span& sp : ingest::NormalizeRequest(&req, opts).spans) {
+      const store::TraceKey k = store::TraceKey::FromBytes(sp.trace_id());
+      traces[k].push_back(sp.SerializeAsString());
+      auto [it, fresh] = ranges.try_emplace(k, sp.start_ns(), sp.end_ns());
+      if (!fresh) it->second = {std::min(it->second.first, sp.start_ns()), std::max(it->second.second, sp.end_ns())};
+      ++total;
+    }
+  }
+  int64_t spans = 0, bytes = 0;
+  for (auto _ : state) {
+    Result<uint64_t> written = FlushOnce(traces, ranges);
+    if (!written.ok()) {
+      state.SkipWithError(written.status().ToString().c_str());
+      return;
+    }
+    spans += total;
+    bytes += static_cast<int64_t>(*written);
+  }
+  state.SetItemsProcessed(spans);
+  state.SetBytesProcessed(bytes);
+}
+
+void BM_Flush_Lean(benchmark::State& s) { RunFlush(s, Variant::kLean); }
+void BM_Flush_Payload(benchmark::State& s) { RunFlush(s, Variant::kPayload); }
 void BM_AgentMetrics_Lean(benchmark::State& s) { RunAgentMetrics(s, Variant::kLean); }
 void BM_Redact_Lean(benchmark::State& s) { RunRedact(s, Variant::kLean); }
 void BM_Redact_Payload(benchmark::State& s) { RunRedact(s, Variant::kPayload); }
@@ -161,6 +226,8 @@ BENCHMARK(BM_GunzipDecodeNormalize_Lean)->Unit(benchmark::kMicrosecond)->MinTime
 BENCHMARK(BM_AgentMetrics_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_Redact_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_Redact_Payload)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
+BENCHMARK(BM_Flush_Lean)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_Flush_Payload)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
 }  // namespace
 }  // namespace sightline::bench

@@ -4,7 +4,7 @@
 #   bench/profile_ingest.sh BUILD_DIR [lean|payload] [SPANS] [SECONDS]
 #
 # Starts `sightline serve` on free ports with a temporary data directory, drives it with
-# sightline-loadgen (4 connections, 500 spans a request), and after a 4 s warm-up records
+# sightline-loadgen (4 connections, 500 spans a request), and once the server acknowledges spans, after a 4 s warm-up, records
 # PERF_SECONDS (8) of the server with `perf record --call-graph dwarf` at PERF_FREQ (150)
 # Hz. Prints the load generator's result, the server's CPU time per acknowledged span
 # (steadier than throughput on a shared machine) and its peak RSS, then the top of the
@@ -30,6 +30,13 @@ done
   --duration "$SECONDS_" --connections 4 --batch 500 --pool-mb 256 --json >"$T/loadgen.json" &
 LOADGEN=$!
 if [ "${PERF:-1}" = 1 ]; then
+  # The load generator builds its request pool first (seconds on a busy machine): wait for
+  # the server to acknowledge spans, then give it the warm-up.
+  for _ in $(seq 1 600); do
+    acc=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^sightline_spans_accepted_total/ {print $2}')
+    [ -n "$acc" ] && [ "${acc%.*}" -gt 0 ] && break
+    sleep 0.2
+  done
   sleep 4
   perf record -F "${PERF_FREQ:-150}" --call-graph dwarf,32768 -p "$SERVER" -o "$T/perf.data" \
     -- sleep "${PERF_SECONDS:-8}" >/dev/null 2>&1 || echo "profile: perf record failed" >&2
@@ -44,7 +51,7 @@ cat "$T/loadgen.json"; echo
 awk -v t="$ticks" -v a="$acked" -v h="$hwm" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   printf "server CPU %.1f s, %.2f us per acknowledged span, peak RSS %d MiB\n", t / hz, (a > 0 ? t / hz / a * 1e6 : 0), h / 1024 }'
 if [ -s "$T/perf.data" ]; then
-  perf report -i "$T/perf.data" --children -s sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |
-    grep -v 'boost::\|std::_Function\|std::thread\|start_thread' | head -"${TOP:-40}" | cut -c1-160
+  { perf report -i "$T/perf.data" --children -s sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |
+    grep -v 'boost::\|std::_Function\|std::thread\|start_thread' | head -"${TOP:-40}" | cut -c1-160; } || true
 fi
 echo "profile: $T"

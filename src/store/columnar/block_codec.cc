@@ -12,6 +12,10 @@
 namespace sightline::store::columnar {
 namespace {
 
+// SplitSpan leaves cleared strings their capacity for the next parse into the same
+// message, up to this; a larger payload buffer is freed.
+constexpr size_t kKeptPayloadCapacity = 64 << 10;
+
 using opentelemetry::proto::common::v1::AnyValue;
 
 // Subtraction without signed overflow (deltas of arbitrary int64 times wrap, and the
@@ -68,7 +72,7 @@ void SetBit(std::string* bm, size_t r) { (*bm)[r / 8] = static_cast<char>(static
 
 }  // namespace
 
-void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row) {
+void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch) {
   row->trace = TraceKey::FromBytes(span->trace_id());
   model::Span& c = row->cols;
   c.Clear();
@@ -114,20 +118,31 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row) {
   }
   row->input = payloads->AddValue(span->input_json(), true);
   row->output = payloads->AddValue(span->output_json(), true);
+  // Cleared values keep their capacity for the next parse into this span; a large
+  // payload's buffer is given back instead.
+  for (std::string* p : {span->mutable_input_json(), span->mutable_output_json()}) {
+    if (p->capacity() > kKeptPayloadCapacity) std::string().swap(*p);
+    p->clear();
+  }
   span->clear_input_json();
   span->clear_output_json();
 
-  model::Span scope;
+  // The scope fields go through scratch and back (after rest is serialized), so their
+  // allocations stay with span for its next parse.
+  model::Span& scope = *scratch;
   scope.mutable_resource()->Swap(span->mutable_resource());
   scope.mutable_scope_name()->swap(*span->mutable_scope_name());
   scope.mutable_scope_version()->swap(*span->mutable_scope_version());
   scope.mutable_scope_attributes()->Swap(span->mutable_scope_attributes());
-  span->clear_scope_name();
-  span->clear_scope_version();
   row->scope.clear();
   (void)scope.SerializeToString(&row->scope);
   row->rest.clear();
   (void)span->SerializeToString(&row->rest);
+  span->mutable_resource()->Swap(scope.mutable_resource());
+  span->mutable_scope_name()->swap(*scope.mutable_scope_name());
+  span->mutable_scope_version()->swap(*scope.mutable_scope_version());
+  span->mutable_scope_attributes()->Swap(scope.mutable_scope_attributes());
+  scope.Clear();
   row->raw_bytes = c.ByteSizeLong() + row->scope.size() + row->rest.size() + 8 * row->large_attrs.size() +
                    4 * (row->input.pieces.size() + row->output.pieces.size()) + 16;
 }

@@ -36,9 +36,11 @@ struct Row {
   size_t raw_bytes = 0;  // an estimate of the row's encoded size, for block sizing
 };
 
-// Moves *span's fields into *row (span is consumed) and stores its payloads in
-// *payloads. The span's ids must already be valid (16 / 8 / 0 or 8 bytes).
-void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row);
+// Moves *span's fields into *row (span is consumed: left cleared, holding row's old
+// allocations for the next parse) and stores its payloads in *payloads. The span's ids
+// must already be valid (16 / 8 / 0 or 8 bytes). scratch: an empty message used to
+// serialize the scope fields, left empty again (kept by the caller to save allocations).
+void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch);
 
 struct EncodedColumn {
   uint8_t id = 0;

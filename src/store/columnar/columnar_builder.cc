@@ -63,9 +63,13 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
   if (spans.size() > UINT32_MAX / 2) return Status::InvalidArgument("trace " + TraceHex(id) + " has too many spans");
   const std::string id_bytes = id.ToBytes();
   // Validate every span before any payload is stored, so a refused trace leaves nothing.
-  std::vector<model::Span> parsed(spans.size());
+  // parsed_ and trace_rows_ keep their messages between traces (and block_ its rows
+  // between blocks): parsing into a cleared message reuses its strings and repeated
+  // fields, which saves the flush most of its mallocs and frees.
+  if (parsed_.size() < spans.size()) parsed_.resize(spans.size());
+  if (trace_rows_.size() < spans.size()) trace_rows_.resize(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) {
-    model::Span& s = parsed[i];
+    model::Span& s = parsed_[i];
     if (spans[i].size() > INT32_MAX || !s.ParseFromArray(spans[i].data(), static_cast<int>(spans[i].size())))
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
     if (s.trace_id() != id_bytes || s.span_id().size() != 8 ||
@@ -73,25 +77,30 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
                                      ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
   }
-  std::vector<Row> rows(spans.size());
-  for (size_t i = 0; i < spans.size(); ++i) SplitSpan(&parsed[i], &payloads_, &rows[i]);
-  parsed.clear();
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    if (a.cols.start_ns() != b.cols.start_ns()) return a.cols.start_ns() < b.cols.start_ns();
-    return a.cols.span_id() < b.cols.span_id();
+  for (size_t i = 0; i < spans.size(); ++i) SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_);
+  order_.resize(spans.size());
+  for (size_t i = 0; i < spans.size(); ++i) order_[i] = static_cast<uint32_t>(i);
+  std::stable_sort(order_.begin(), order_.end(), [this](uint32_t x, uint32_t y) {
+    const model::Span& a = trace_rows_[x].cols;
+    const model::Span& b = trace_rows_[y].cols;
+    if (a.start_ns() != b.start_ns()) return a.start_ns() < b.start_ns();
+    return a.span_id() < b.span_id();
   });
   size_t trace_bytes = 0;
-  for (const Row& r : rows) trace_bytes += r.raw_bytes;
-  if (!block_.empty() &&
-      (block_.size() + rows.size() > kBlockTargetRows || block_bytes_ + trace_bytes > kBlockTargetBytes))
+  for (size_t i = 0; i < spans.size(); ++i) trace_bytes += trace_rows_[i].raw_bytes;
+  if (block_n_ > 0 &&
+      (block_n_ + spans.size() > kBlockTargetRows || block_bytes_ + trace_bytes > kBlockTargetBytes))
     SL_RETURN_IF_ERROR(FlushBlock());
 
-  WrittenTrace w{id, static_cast<uint32_t>(row_count()), static_cast<uint32_t>(rows.size())};
-  if (row_count() + rows.size() > UINT32_MAX) return Status::InvalidArgument(path_ + ": segment over 2^32 rows");
-  for (Row& r : rows) {
+  WrittenTrace w{id, static_cast<uint32_t>(row_count()), static_cast<uint32_t>(spans.size())};
+  if (row_count() + spans.size() > UINT32_MAX) return Status::InvalidArgument(path_ + ": segment over 2^32 rows");
+  for (uint32_t i : order_) {
+    Row& r = trace_rows_[i];
     block_bytes_ += r.raw_bytes;
-    block_.push_back(std::move(r));
-    if (block_.size() >= kBlockTargetRows || block_bytes_ >= kBlockTargetBytes) SL_RETURN_IF_ERROR(FlushBlock());
+    if (block_n_ == block_.size()) block_.emplace_back();
+    // The block's old row (cleared by the next SplitSpan into it) goes back for reuse.
+    std::swap(block_[block_n_++], r);
+    if (block_n_ >= kBlockTargetRows || block_bytes_ >= kBlockTargetBytes) SL_RETURN_IF_ERROR(FlushBlock());
   }
   SL_RETURN_IF_ERROR(DrainFrames());
 
@@ -124,8 +133,8 @@ Status ColumnarBuilder::DrainFrames() {
 }
 
 Status ColumnarBuilder::FlushBlock() {
-  if (block_.empty()) return Status::OK();
-  const size_t n = block_.size();
+  if (block_n_ == 0) return Status::OK();
+  const size_t n = block_n_;
   std::vector<EncodedColumn> cols;
   EncodeBlock(block_.data(), n, &cols);
 
@@ -158,7 +167,7 @@ Status ColumnarBuilder::FlushBlock() {
   PutVarint64(&m, offset_);
   for (int64_t v : {min_start, max_start, min_end, max_end}) PutSigned(&m, v);
   m.append(block_.front().trace.ToBytes());
-  m.append(block_.back().trace.ToBytes());
+  m.append(block_[n - 1].trace.ToBytes());
   for (const std::string* s : {&min_session, &max_session, &min_user, &max_user}) PutLengthPrefixed(&m, *s);
   PutVarint64(&m, cols.size());
   const uint64_t block_offset = offset_;
@@ -180,7 +189,7 @@ Status ColumnarBuilder::FlushBlock() {
 
   rows_written_ += n;
   ++block_count_;
-  block_.clear();
+  block_n_ = 0;  // the rows stay allocated for the next block
   block_bytes_ = 0;
   return Status::OK();
 }

@@ -60,7 +60,7 @@ class ColumnarBuilder {
   const std::vector<WrittenTrace>& traces() const { return traces_; }
   const std::string& path() const { return path_; }
   uint64_t file_bytes() const { return offset_; }
-  uint64_t row_count() const { return rows_written_ + block_.size(); }
+  uint64_t row_count() const { return rows_written_ + block_n_; }
   int64_t min_start_ns() const { return traces_.empty() ? 0 : min_start_; }
   int64_t max_end_ns() const { return traces_.empty() ? 0 : max_end_; }
   uint32_t payload_piece_count() const { return payloads_.piece_count(); }
@@ -83,7 +83,15 @@ class ColumnarBuilder {
 
   PayloadWriter payloads_;
   int zstd_level_ = kZstdLevel;
-  std::vector<Row> block_;  // the open block's rows
+  // The open block's rows are block_[0..block_n_); rows past block_n_ are spare, kept
+  // with their allocations for reuse (as are parsed_ and trace_rows_, the current
+  // trace's scratch, and order_).
+  std::vector<Row> block_;
+  size_t block_n_ = 0;
+  std::vector<model::Span> parsed_;
+  std::vector<Row> trace_rows_;
+  std::vector<uint32_t> order_;
+  model::Span scope_scratch_;
   size_t block_bytes_ = 0;
   uint64_t rows_written_ = 0;  // rows in closed blocks
   uint32_t block_count_ = 0;

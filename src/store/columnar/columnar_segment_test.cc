@@ -75,6 +75,39 @@ TEST(ColumnarSegment, RoundTripsEveryField) {
   EXPECT_EQ(r->ReadTrace(0, static_cast<uint32_t>(r->span_count()) + 1, &none).code(), StatusCode::kInvalidArgument);
 }
 
+// The builder parses into and splits into recycled messages and rows (across traces and
+// blocks): a bare span that follows a full one must come back bare.
+TEST(ColumnarSegment, RecycledRowsCarryNothingOver) {
+  MemEnv env;
+  TraceMap m;
+  for (int t = 0; t < 3000; ++t)
+    for (int k = 0; k < 2; ++k) {
+      const uint64_t trace = 1000 + static_cast<uint64_t>(t), span = 2 * t + k + 1;
+      if (t % 2 == 0) {
+        AddToMap(&m, FullSpan(trace, span, k ? span - 1 : 0, 1'700'000'000'000'000'000 + t, t + k));
+      } else {
+        model::Span bare = store::testing::MakeSpan({trace, span, 0, "", model::v1::KIND_OTHER,
+                                                     model::v1::STATUS_UNSET, t, t + 1});
+        bare.clear_project();
+        AddToMap(&m, bare);
+      }
+    }
+  std::vector<WrittenTrace> written;
+  ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", m, &written).ok());
+  std::vector<TraceEntry> entries;
+  std::vector<std::string> aggs;
+  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries, &aggs);
+  ASSERT_TRUE(r);
+  EXPECT_GT(r->block_count(), 1u);
+  size_t i = 0;
+  for (const auto& [id, spans] : m) {
+    std::vector<std::string> got;
+    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &got).ok());
+    ASSERT_TRUE(SameSpans(spans, got)) << "trace " << i;
+    ++i;
+  }
+}
+
 TEST(ColumnarSegment, TracesOfOneBlockShareItsDecodedCopy) {
   MemEnv env;
   TraceMap m;
