@@ -72,7 +72,64 @@ void SetBit(std::string* bm, size_t r) { (*bm)[r / 8] = static_cast<char>(static
 
 }  // namespace
 
-void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch) {
+bool SplitWire(std::string_view serialized, WireParts* out) {
+  out->scope.clear();
+  out->input = out->output = {};
+  out->buf.clear();
+  bool taken = false;
+  std::string_view in = serialized;
+  while (!in.empty()) {
+    const char* field_start = in.data();
+    uint64_t tag = 0;
+    if (!GetVarint64(&in, &tag) || (tag >> 3) == 0 || (tag >> 3) > 536870911) return false;
+    const uint64_t number = tag >> 3;
+    std::string_view value;  // length-delimited payload
+    switch (tag & 7) {
+      case 0: {
+        uint64_t v = 0;
+        if (!GetVarint64(&in, &v)) return false;
+        break;
+      }
+      case 1:
+        if (in.size() < 8) return false;
+        in.remove_prefix(8);
+        break;
+      case 2: {
+        uint64_t n = 0;
+        if (!GetVarint64(&in, &n) || n > in.size()) return false;
+        value = in.substr(0, n);
+        in.remove_prefix(n);
+        break;
+      }
+      case 5:
+        if (in.size() < 4) return false;
+        in.remove_prefix(4);
+        break;
+      default:
+        return false;  // groups (no field of Span is one) and invalid wire types
+    }
+    const std::string_view field(field_start, static_cast<size_t>(in.data() - field_start));
+    const bool scope = number == model::Span::kResourceFieldNumber || number == model::Span::kScopeNameFieldNumber ||
+                       number == model::Span::kScopeVersionFieldNumber ||
+                       number == model::Span::kScopeAttributesFieldNumber;
+    const bool payload =
+        number == model::Span::kInputJsonFieldNumber || number == model::Span::kOutputJsonFieldNumber;
+    if ((scope || payload) && (tag & 7) != 2) return false;
+    if (scope || payload) {
+      if (!taken) out->buf.assign(serialized.data(), static_cast<size_t>(field_start - serialized.data()));
+      taken = true;
+      if (scope) out->scope.append(field);
+      else if (number == model::Span::kInputJsonFieldNumber) out->input = value;
+      else out->output = value;
+    } else if (taken) {
+      out->buf.append(field);
+    }
+  }
+  out->others = taken ? std::string_view(out->buf) : serialized;
+  return true;
+}
+
+void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch, WireParts* wire) {
   row->trace = TraceKey::FromBytes(span->trace_id());
   model::Span& c = row->cols;
   c.Clear();
@@ -115,6 +172,16 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
       row->large_attrs.emplace_back(static_cast<uint32_t>(i), payloads->AddValue(v->string_value(), true));
       v->mutable_string_value()->clear();
     }
+  }
+  if (wire != nullptr) {
+    row->input = payloads->AddValue(wire->input, true);
+    row->output = payloads->AddValue(wire->output, true);
+    row->scope.swap(wire->scope);
+    row->rest.clear();
+    (void)span->SerializeToString(&row->rest);
+    row->raw_bytes = c.ByteSizeLong() + row->scope.size() + row->rest.size() + 8 * row->large_attrs.size() +
+                     4 * (row->input.pieces.size() + row->output.pieces.size()) + 16;
+    return;
   }
   row->input = payloads->AddValue(span->input_json(), true);
   row->output = payloads->AddValue(span->output_json(), true);

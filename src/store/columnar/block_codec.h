@@ -36,11 +36,30 @@ struct Row {
   size_t raw_bytes = 0;  // an estimate of the row's encoded size, for block sizing
 };
 
+// The fields of a serialized model::Span that the flush need not parse: the scope
+// fields (resource, scope_name, scope_version, scope_attributes), whose wire bytes in
+// order are themselves a serialized Span holding just them, and the payloads (views of
+// the last input_json and output_json). others: every other field, to be parsed; a view
+// of the input when nothing was taken out, else of buf.
+struct WireParts {
+  std::string scope;
+  std::string_view input, output;
+  std::string buf;
+  std::string_view others;
+};
+// Fills *out from serialized (whose bytes must outlive it). False when the bytes are not
+// a sequence of well-formed fields (or hold a group, or a taken field of the wrong wire
+// type): the caller then parses the whole span, which reports what is wrong.
+bool SplitWire(std::string_view serialized, WireParts* out);
+
 // Moves *span's fields into *row (span is consumed: left cleared, holding row's old
 // allocations for the next parse) and stores its payloads in *payloads. The span's ids
 // must already be valid (16 / 8 / 0 or 8 bytes). scratch: an empty message used to
 // serialize the scope fields, left empty again (kept by the caller to save allocations).
-void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch);
+// wire: when the span was parsed from wire->others, its scope and payloads (wire->scope
+// is taken).
+void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch,
+               WireParts* wire = nullptr);
 
 struct EncodedColumn {
   uint8_t id = 0;

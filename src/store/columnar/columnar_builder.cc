@@ -68,16 +68,25 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
   // fields, which saves the flush most of its mallocs and frees.
   if (parsed_.size() < spans.size()) parsed_.resize(spans.size());
   if (trace_rows_.size() < spans.size()) trace_rows_.resize(spans.size());
+  // The scope fields and payloads are taken from the wire bytes unparsed (SplitWire);
+  // a span whose bytes it cannot walk is parsed whole.
+  if (wire_.size() < spans.size()) wire_.resize(spans.size());
+  wire_ok_.assign(spans.size(), 0);
   for (size_t i = 0; i < spans.size(); ++i) {
     model::Span& s = parsed_[i];
-    if (spans[i].size() > INT32_MAX || !s.ParseFromArray(spans[i].data(), static_cast<int>(spans[i].size())))
+    std::string_view bytes = spans[i];
+    if (SplitWire(spans[i], &wire_[i])) {
+      wire_ok_[i] = 1;
+      bytes = wire_[i].others;
+    }
+    if (bytes.size() > INT32_MAX || !s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
     if (s.trace_id() != id_bytes || s.span_id().size() != 8 ||
         (!s.parent_span_id().empty() && s.parent_span_id().size() != 8))
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
                                      ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
   }
-  for (size_t i = 0; i < spans.size(); ++i) SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_);
+  for (size_t i = 0; i < spans.size(); ++i) SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_, wire_ok_[i] ? &wire_[i] : nullptr);
   order_.resize(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) order_[i] = static_cast<uint32_t>(i);
   std::stable_sort(order_.begin(), order_.end(), [this](uint32_t x, uint32_t y) {

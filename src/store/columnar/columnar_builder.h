@@ -92,6 +92,8 @@ class ColumnarBuilder {
   std::vector<Row> trace_rows_;
   std::vector<uint32_t> order_;
   model::Span scope_scratch_;
+  std::vector<WireParts> wire_;  // the current trace's spans' unparsed parts
+  std::vector<uint8_t> wire_ok_;
   size_t block_bytes_ = 0;
   uint64_t rows_written_ = 0;  // rows in closed blocks
   uint32_t block_count_ = 0;

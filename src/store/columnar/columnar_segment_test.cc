@@ -108,6 +108,49 @@ TEST(ColumnarSegment, RecycledRowsCarryNothingOver) {
   }
 }
 
+// SplitWire takes the scope fields and payloads from a serialized span without parsing
+// them: the parts must put the span back together, and the scope bytes must be what
+// serializing those fields alone gives. Cut or damaged bytes never read out of bounds.
+TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
+  for (int n = 0; n < 6; ++n) {
+    model::Span full = FullSpan(7, 3, 1, 1'700'000'000'000'000'000, n);
+    if (n == 1) full.clear_resource();
+    if (n == 2) full.clear_input_json();
+    if (n == 3) full.set_output_json(std::string(1 << 17, 'x'));
+    const std::string bytes = full.SerializeAsString();
+    WireParts w;
+    ASSERT_TRUE(SplitWire(bytes, &w)) << n;
+    model::Span others, scope, want_scope;
+    ASSERT_TRUE(others.ParseFromString(std::string(w.others)));
+    EXPECT_EQ(others.resource_size(), 0);
+    EXPECT_EQ(others.scope_attributes_size(), 0);
+    EXPECT_TRUE(others.scope_name().empty());
+    EXPECT_TRUE(others.input_json().empty() && others.output_json().empty());
+    *want_scope.mutable_resource() = full.resource();
+    want_scope.set_scope_name(full.scope_name());
+    want_scope.set_scope_version(full.scope_version());
+    *want_scope.mutable_scope_attributes() = full.scope_attributes();
+    EXPECT_EQ(w.scope, want_scope.SerializeAsString()) << n;
+    EXPECT_EQ(w.input, full.input_json());
+    EXPECT_EQ(w.output, full.output_json());
+    ASSERT_TRUE(scope.ParseFromString(w.scope));
+    others.MergeFrom(scope);
+    others.set_input_json(std::string(w.input));
+    others.set_output_json(std::string(w.output));
+    EXPECT_EQ(others.SerializeAsString(), bytes) << n;
+    for (size_t cut = 0; cut < bytes.size(); cut += 7) {
+      std::string damaged = bytes.substr(0, cut);
+      (void)SplitWire(damaged, &w);
+      damaged = bytes;
+      damaged[cut] = static_cast<char>(damaged[cut] ^ 0x5b);
+      (void)SplitWire(damaged, &w);
+    }
+  }
+  WireParts w;
+  EXPECT_FALSE(SplitWire(std::string("\x0b\x0c", 2), &w));  // a group
+  EXPECT_FALSE(SplitWire(std::string("\xa2\x02", 2), &w));  // input_json's length missing
+}
+
 TEST(ColumnarSegment, TracesOfOneBlockShareItsDecodedCopy) {
   MemEnv env;
   TraceMap m;
