@@ -12,14 +12,15 @@
 # depend on what else the machine runs, so two builds compare on a busy machine where
 # throughput and CPU time do not; they are not a speed (memory stalls and fsync waits do
 # not count). Prints instructions per span and the top functions by inclusive count; the
-# profile stays in the printed directory for callgrind_annotate.
+# profile stays in the printed directory for callgrind_annotate. SERVE_ARGS adds options
+# to `sightline serve` (an A/B of a feature: SERVE_ARGS=--no-rollups).
 set -euo pipefail
 BUILD=${1:?usage: bench/callgrind_ingest.sh BUILD_DIR [lean|payload] [SPANS]}
 VARIANT=${2:-lean}
 SPANS=${3:-100000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/sightline-callgrind.XXXXXX")
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$T/callgrind.out" \
-  "$BUILD/sightline" serve --http 127.0.0.1:0 --grpc 127.0.0.1:0 --data "$T/data" >"$T/server.log" 2>&1 &
+  "$BUILD/sightline" serve --http 127.0.0.1:0 --grpc 127.0.0.1:0 --data "$T/data" ${SERVE_ARGS:-} >"$T/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 PORT=
