@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 DATA ?= ./sightline-data
 
-.PHONY: deps build run test unit-test integration-test asan-test fuzz-test crash-test crash-test-long ops-test ui-test bench clean
+.PHONY: deps build run test unit-test integration-test asan-test asan-test-gcc fuzz-test crash-test crash-test-long ops-test ui-test bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -51,8 +51,15 @@ ops-test: build
 $(ASAN_BUILD)/build.ninja:
 	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSIGHTLINE_SANITIZE=ON
 
-# Part of the suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-asan-test: deps $(ASAN_BUILD)/build.ninja
+# Part of the suite under AddressSanitizer + UndefinedBehaviorSanitizer. It runs in the
+# fuzz build (clang, ASan + UBSan on every object), so that CI compiles the libraries
+# under sanitizers once for both; UBSan's reports fail the test (halt_on_error).
+# `make asan-test-gcc` runs the same suites in a gcc Debug build ($(ASAN_BUILD)).
+asan-test: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target common_test store_test ingest_test query_test
+	cd $(FUZZ_BUILD) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS) --timeout 600 -L 'common|store|ingest|query'
+
+asan-test-gcc: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target common_test store_test ingest_test query_test
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600 -L 'common|store|ingest|query'
 
