@@ -52,6 +52,17 @@ HttpResponse ApiRouter::MetricsPage() {
             static_cast<double>(s.spans_written));
   w.Counter("sightline_store_wal_bytes_total", "WAL bytes written since start.", static_cast<double>(s.bytes_written));
   w.Gauge("sightline_store_ready", "1 when the store is open and recovery is done.", s.ready ? 1 : 0);
+  {
+    auto counts = store_->SamplingCounts();
+    if (!counts.empty()) {
+      w.Header("sightline_sampling_traces_total", "Tail sampling decisions (docs/sampling.md), by project, decision and reason.",
+               "counter");
+      for (const auto& c : counts)
+        w.Sample("sightline_sampling_traces_total",
+                 {{"project", c.project}, {"decision", c.kept ? "keep" : "drop"}, {"reason", c.reason}},
+                 static_cast<double>(c.traces));
+    }
+  }
   w.Gauge("sightline_store_disk_full", "1 while the store refuses writes for lack of disk space.", s.disk_full ? 1 : 0);
   {
     auto bc = store::columnar::ColumnarReader::GetBlockCacheStats();

@@ -51,6 +51,10 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kDemo: return "/api/v1/demo";
     case kPricingModels: return "/api/v1/pricing/models";
     case kPricingUnpriced: return "/api/v1/pricing/unpriced";
+    case kDeleteUser: return "DELETE /api/v1/users/{user_id}";
+    case kDeleteSession: return "DELETE /api/v1/sessions/{session_id}";
+    case kDeletions: return "/api/v1/deletions";
+    case kSampling: return "/api/v1/sampling";
     default: return "other";
   }
 }
@@ -109,7 +113,15 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     route = kMetricsApi;
   } else if (n >= 3 && is(0, "api") && is(1, "v1") && is(2, "sessions")) {
     if (n == 3) route = kSearchSessions;
+    else if (n == 4 && method == http::verb::delete_) route = kDeleteSession, allowed = http::verb::delete_;
     else if (n == 4) route = kGetSession;
+  } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "users")) {
+    route = kDeleteUser;
+    allowed = http::verb::delete_;
+  } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "deletions")) {
+    route = kDeletions;
+  } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "sampling")) {
+    route = kSampling;
   } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "pricing")) {
     if (is(3, "models")) route = kPricingModels;
     else if (is(3, "unpriced")) route = kPricingUnpriced;
@@ -144,7 +156,7 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     w.EndObject();
     w.EndObject();
     HttpResponse res = Json(405, std::string(buf.GetString(), buf.GetSize()));
-    res.set(http::field::allow, allowed == http::verb::post ? "POST" : "GET");
+    res.set(http::field::allow, allowed == http::verb::post ? "POST" : allowed == http::verb::delete_ ? "DELETE" : "GET");
     return answer(std::move(res));
   }
 
@@ -162,10 +174,15 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     case kDemo: return LoadDemo(std::move(answer));
     case kPricingModels: return answer(PricingModels());
     case kPricingUnpriced: return answer(PricingUnpriced());
+    case kSampling: return answer(SamplingCounts());
     default: break;
   }
-  // REST reads: off the io threads.
-  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer]() {
+  // Who asked for a deletion (until authentication names the caller).
+  std::string actor = "api";
+  if (auto a = req.find("x-sightline-actor"); a != req.end() && !a->value().empty() && a->value().size() < 200)
+    actor = "api:" + std::string(a->value());
+  // REST reads (and deletions): off the io threads.
+  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer, actor]() {
     try {
       const auto& s = t.segments;
       switch (route) {
@@ -175,6 +192,9 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
         case kSearchSessions: return SearchSessions(t.params, answer);
         case kGetSession: return GetSession(s[3], t.params, answer);
         case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, answer);
+        case kDeleteUser: return DeleteBy(store::DeletionKind::kUser, s[3], t.params, actor, answer);
+        case kDeleteSession: return DeleteBy(store::DeletionKind::kSession, s[3], t.params, actor, answer);
+        case kDeletions: return ListDeletions(answer);
         default: return answer(Error(Status::Internal("unrouted request")));
       }
     } catch (const std::exception& e) {

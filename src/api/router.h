@@ -8,6 +8,8 @@
 //   - health, readiness, metrics and the index page (ops_handlers.cc) answer at once;
 //   - the pricing catalogue in force and the unpriced models (pricing_handlers.cc)
 //     answer at once from memory;
+//   - deletion on request (deletion_handlers.cc, docs/deletion.md) runs on the query
+//     pool and answers once the store has made it durable and rewritten its files;
 //   - with a web UI loaded (static_files.h), every other GET outside /api and /v1
 //     answers with its files or index.html (deep links); POST /api/v1/demo
 //     (demo_handler.cc) ingests the demo run for the UI's empty state.
@@ -88,6 +90,10 @@ class ApiRouter {
     kDemo,
     kPricingModels,
     kPricingUnpriced,
+    kDeleteUser,     // deletion_handlers.cc
+    kDeleteSession,
+    kDeletions,
+    kSampling,  // deletion_handlers.cc too: the privacy / data-volume controls
     kUnknown,
     kRouteCount,
   };
@@ -105,6 +111,11 @@ class ApiRouter {
                const Responder& respond);
   void SearchSessions(const QueryParams& params, const Responder& respond);
   void GetSession(const std::string& session_id, const QueryParams& params, const Responder& respond);
+  // deletion_handlers.cc (run on the query pool: a deletion rewrites files)
+  void DeleteBy(store::DeletionKind kind, const std::string& value, const QueryParams& params,
+                const std::string& actor, const Responder& respond);
+  void ListDeletions(const Responder& respond);
+  HttpResponse SamplingCounts();
   // ops_handlers.cc
   HttpResponse Healthz();
   HttpResponse Readyz();

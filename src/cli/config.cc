@@ -166,10 +166,67 @@ Status RetentionToml(const std::string& path, const toml::node& node, store::ret
   return Status::OK();
 }
 
+// One [sampling] policy's keys (docs/sampling.md).
+Status SamplingPolicyToml(const std::string& path, const std::string& where, const toml::table& t,
+                          store::sampling::SamplingPolicy* p, store::sampling::SamplingOptions* opts) {
+  for (const auto& [k, node] : t) {
+    std::string key(k.str());
+    std::string name = where + "." + key;
+    const toml::node& n = node;
+    auto seconds = [&path, &name, &n](int64_t* ms) -> Status {
+      auto v = n.value<double>();
+      if (!v || *v < 0 || *v > 365.0 * 86400)
+        return Status::InvalidArgument("config file " + path + ": " + name + " must be seconds (>= 0)");
+      *ms = static_cast<int64_t>(*v * 1000);
+      return Status::OK();
+    };
+    if (key == "keep_fraction") {
+      auto v = node.value<double>();
+      if (!v || !(*v >= 0 && *v <= 1))
+        return Status::InvalidArgument("config file " + path + ": " + name + " must be a number from 0 to 1");
+      p->keep_fraction = *v;
+    } else if (key == "quiet_seconds") {
+      SL_RETURN_IF_ERROR(seconds(&p->quiet_ms));
+    } else if (key == "timeout_seconds") {
+      SL_RETURN_IF_ERROR(seconds(&p->timeout_ms));
+    } else if (opts && key == "projects" && node.is_table()) {
+      for (const auto& [pk, pnode] : *node.as_table()) {
+        std::string project(pk.str());
+        if (!pnode.is_table())
+          return Status::InvalidArgument("config file " + path + ": " + name + "." + project + " must be a table");
+        store::sampling::SamplingPolicy pp = opts->defaults;
+        SL_RETURN_IF_ERROR(SamplingPolicyToml(path, name + "." + project, *pnode.as_table(), &pp, nullptr));
+        opts->projects[project] = pp;
+      }
+    } else {
+      return Status::InvalidArgument("config file " + path + ": unknown setting \"" + name + "\"");
+    }
+  }
+  return Status::OK();
+}
+
+// [sampling]: the default policy, then [sampling.projects.NAME] overrides starting from it.
+Status SamplingToml(const std::string& path, const toml::node& node, store::sampling::SamplingOptions* opts) {
+  if (!node.is_table()) return Status::InvalidArgument("config file " + path + ": sampling must be a table");
+  toml::table defaults, projects;
+  for (const auto& [k, n] : *node.as_table()) {
+    if (k.str() == "projects") {
+      projects.insert(k, n);
+    } else {
+      defaults.insert(k, n);
+    }
+  }
+  SL_RETURN_IF_ERROR(SamplingPolicyToml(path, "sampling", defaults, &opts->defaults, opts));
+  SL_RETURN_IF_ERROR(SamplingPolicyToml(path, "sampling", projects, &opts->defaults, opts));
+  Status s = opts->Validate();
+  if (!s.ok()) return Status::InvalidArgument("config file " + path + ": " + s.message());
+  return Status::OK();
+}
+
 // Reads the TOML file into key -> value text. Unknown keys are errors (a typo
 // silently ignored is a setting silently not applied).
 Status ReadToml(const std::string& path, std::map<std::string, std::string>* out,
-                store::retention::RetentionOptions* retention) {
+                store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling) {
   toml::table table;
   try {
     table = toml::parse_file(path);
@@ -184,6 +241,10 @@ Status ReadToml(const std::string& path, std::map<std::string, std::string>* out
     std::string key(k.str());
     if (key == "retention") {
       SL_RETURN_IF_ERROR(RetentionToml(path, node, retention));
+      continue;
+    }
+    if (key == "sampling") {
+      SL_RETURN_IF_ERROR(SamplingToml(path, node, sampling));
       continue;
     }
     bool known = false;
@@ -257,12 +318,12 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
       return Status::InvalidArgument("invalid config \"" + path + "\": no such file");
-    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention));
+    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention, &cfg.sampling));
     cfg.config_file = path;
   } else {
     std::error_code ec;
     if (std::filesystem::is_regular_file(kDefaultConfigFile, ec)) {
-      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention));
+      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention, &cfg.sampling));
       cfg.config_file = kDefaultConfigFile;
     }
   }

@@ -17,6 +17,7 @@
 
 #include "common/status.h"
 #include "store/retention/retention_policy.h"
+#include "store/sampling/sampling_policy.h"
 
 namespace sightline::cli {
 
@@ -44,6 +45,8 @@ struct ServerConfig {
   std::string config_file;  // the TOML file read, empty when none
   // [retention] of the TOML file (docs/retention.md); TOML only, no flags.
   store::retention::RetentionOptions retention;
+  // [sampling] of the TOML file (docs/sampling.md): tail sampling per project.
+  store::sampling::SamplingOptions sampling;
 };
 
 // One setting: its TOML key, flag and environment variable.

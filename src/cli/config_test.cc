@@ -211,3 +211,28 @@ TEST_F(ConfigTest, RedactionFileFromFlagEnvOrTomlMustExist) {
 
 }  // namespace
 }  // namespace sightline::cli
+
+namespace sightline::cli {
+namespace {
+
+TEST_F(ConfigTest, SamplingSectionWithProjectOverrides) {
+  std::string path = WriteToml("s.toml",
+                               "[sampling]\nkeep_fraction = 0.2\nquiet_seconds = 5\n"
+                               "[sampling.projects.audit]\nkeep_fraction = 1\n");
+  auto c = LoadServerConfig(Sources({}, {}, path));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_DOUBLE_EQ(c->sampling.defaults.keep_fraction, 0.2);
+  EXPECT_EQ(c->sampling.defaults.quiet_ms, 5000);
+  EXPECT_DOUBLE_EQ(c->sampling.For("audit").keep_fraction, 1.0);
+  EXPECT_EQ(c->sampling.For("audit").quiet_ms, 5000);  // from [sampling]
+  EXPECT_DOUBLE_EQ(c->sampling.For("other").keep_fraction, 0.2);
+  for (const char* bad : {"[sampling]\nkeep_fraction = 2\n", "[sampling]\nquiet_seconds = -1\n",
+                          "[sampling]\nrate = 0.5\n"}) {
+    auto b = LoadServerConfig(Sources({}, {}, WriteToml("b.toml", bad)));
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("sampling."), std::string::npos) << b.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace sightline::cli

@@ -2,6 +2,7 @@
 // partition and project, what the segments hold now and what goes when under the
 // configured policy ([retention] of sightline.toml, docs/retention.md). Reads the
 // files directly (no server needed, safe beside a running one).
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -46,7 +47,47 @@ std::string When(const std::vector<store::retention::Transition>& t) {
   return out;
 }
 
-void PrintJson(const store::retention::RetentionPlan& plan) {
+// The policy of each project: the default, then each override (docs/retention.md
+// "Per-project plan"): spans of successes, of failures, summaries, rollups (kept as long
+// as the longest of the three), and tail sampling's share (docs/sampling.md).
+struct PolicyRow {
+  std::string project;  // "" for the default
+  store::retention::RetentionPolicy r;
+  int64_t failed_days = kForever;  // spans of failed traces: never less than full_days
+  int64_t rollup_days = kForever;
+  double keep_fraction = 1.0;
+};
+
+std::vector<PolicyRow> Policies(const store::retention::RetentionOptions& o, const store::sampling::SamplingOptions& so) {
+  std::vector<std::string> names = {""};
+  for (const auto& [name, p] : o.projects) names.push_back(name);
+  for (const auto& [name, p] : so.projects)
+    if (!o.projects.count(name)) names.push_back(name);
+  std::vector<PolicyRow> out;
+  for (const auto& n : names) {
+    PolicyRow row;
+    row.project = n;
+    row.r = n.empty() ? o.default_policy : o.For(n);
+    row.failed_days = (row.r.failed_days == kForever || row.r.full_days == kForever)
+                          ? kForever
+                          : std::max(row.r.failed_days, row.r.full_days);
+    row.rollup_days = 0;
+    for (int64_t d : {row.r.full_days, row.r.failed_days, row.r.summary_days})
+      row.rollup_days = (d == kForever || row.rollup_days == kForever) ? kForever : std::max(row.rollup_days, d);
+    row.keep_fraction = n.empty() ? so.defaults.keep_fraction : so.For(n).keep_fraction;
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::string Sampling(double f) {
+  if (f >= 1.0) return "off (all kept)";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%g%% of sessions", f * 100);
+  return buf;
+}
+
+void PrintJson(const store::retention::RetentionPlan& plan, const std::vector<PolicyRow>& policies) {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   auto transitions = [&](const char* key, const std::vector<store::retention::Transition>& t) {
@@ -65,6 +106,29 @@ void PrintJson(const store::retention::RetentionPlan& plan) {
     w.EndArray();
   };
   w.StartObject();
+  w.Key("policies");
+  w.StartArray();
+  for (const auto& p : policies) {
+    w.StartObject();
+    w.Key("project");
+    w.String(p.project.empty() ? "(default)" : p.project.c_str());
+    auto days = [&](const char* k, int64_t d) {
+      w.Key(k);
+      if (d == kForever) {
+        w.String("forever");
+      } else {
+        w.Int64(d);
+      }
+    };
+    days("full_days", p.r.full_days);
+    days("failed_days", p.failed_days);
+    days("summary_days", p.r.summary_days);
+    days("rollup_days", p.rollup_days);
+    w.Key("sampling_keep_fraction");
+    w.Double(p.keep_fraction);
+    w.EndObject();
+  }
+  w.EndArray();
   w.Key("partitions");
   w.StartArray();
   for (const auto& p : plan.partitions) {
@@ -107,11 +171,22 @@ void PrintJson(const store::retention::RetentionPlan& plan) {
   std::printf("%s\n", sb.GetString());
 }
 
-void PrintText(const store::retention::RetentionPlan& plan, const store::retention::RetentionOptions& o) {
+void PrintText(const store::retention::RetentionPlan& plan, const store::retention::RetentionOptions& o,
+               const std::vector<PolicyRow>& policies) {
   const auto& d = o.default_policy;
   std::printf("policy: spans %s (failed and interrupted %s), summaries until %s; %zu project override(s)\n",
               Days(d.full_days).c_str(), Days(d.failed_days).c_str(), Days(d.summary_days).c_str(),
               o.projects.size());
+  std::printf("\n%-20s %-10s %-10s %-10s %-10s %s\n", "project", "successes", "failures", "summaries", "rollups",
+              "sampling");
+  for (const auto& p : policies) {
+    const int64_t failed = p.failed_days;
+    std::printf("%-20s %-10s %-10s %-10s %-10s %s\n", p.project.empty() ? "(default)" : p.project.c_str(),
+                Days(p.r.full_days).c_str(), Days(failed).c_str(), Days(p.r.summary_days).c_str(),
+                Days(p.rollup_days).c_str(), Sampling(p.keep_fraction).c_str());
+  }
+  std::printf("successes / failures: full detail (spans, payloads); then the summary until \"summaries\"; rollups\n"
+              "(per-minute, hourly, daily totals) until \"rollups\"\n\n");
   std::printf("ages count from the end of each partition; spans still in the WAL are not shown\n\n");
   if (plan.partitions.empty()) std::printf("no segment files yet\n");
   for (const auto& p : plan.partitions) {
@@ -161,10 +236,11 @@ void RegisterRetention(CLI::App& app, CommandContext& ctx) {
       ctx.exit_code = 1;
       return;
     }
+    auto policies = Policies(cfg->retention, cfg->sampling);
     if (ctx.json) {
-      PrintJson(*plan);
+      PrintJson(*plan, policies);
     } else {
-      PrintText(*plan, cfg->retention);
+      PrintText(*plan, cfg->retention, policies);
     }
     ctx.exit_code = plan->problems.empty() ? 0 : 1;
   });

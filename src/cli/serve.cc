@@ -120,6 +120,18 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   so.memtable_limit_bytes = cfg.memtable_limit_bytes;
   store::columnar::ColumnarReader::SetBlockCacheBytes(static_cast<size_t>(cfg.block_cache_bytes));
   so.retention = cfg.retention;
+  so.sampling = cfg.sampling;
+  // Deletion on request (docs/deletion.md): counted and logged (without the id asked
+  // for); the audit trail (issue 6, item 7) connects here.
+  so.on_deleted = [&metrics, log = po.logger](const store::DeletionRecord& r) {
+    metrics
+        .GetCounter("sightline_deletions_total", "Deletions on request, by kind.",
+                    {{"kind", store::DeletionKindName(r.kind)}})
+        ->Inc();
+    log("deletion " + std::to_string(r.id) + " by " + r.requested_by + ": " + store::DeletionKindName(r.kind) +
+        " sha256 " + r.value_sha256.substr(0, 16) + "..., " + std::to_string(r.traces) + " traces, " +
+        std::to_string(r.spans) + " spans, " + (r.complete() ? "complete" : "rewrite pending"));
+  };
   auto opened = store::EmbeddedStore::Open(so);
   if (!opened.ok()) {
     std::fprintf(stderr, "sightline serve: cannot open the store in %s: %s\n", cfg.data.c_str(),

@@ -48,6 +48,7 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(const EmbeddedStoreOp
     return Status::InvalidArgument(
         "store: rollups need max_tuples_per_bucket > 0 and 0 <= minute_window <= hour_window");
   SL_RETURN_IF_ERROR(options.retention.Validate());
+  SL_RETURN_IF_ERROR(options.sampling.Validate());
   // Freed memtable blocks are kept for the next memtable, up to one memtable's worth.
   Memtable::SetBlockPoolLimit(options.memtable_limit_bytes);
   std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(options));
@@ -55,6 +56,12 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(const EmbeddedStoreOp
   s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
   s->flusher_ = std::thread([p = s.get()] { p->FlushLoop(); });
   s->compactor_ = std::thread([p = s.get()] { p->CompactLoop(); });
+  if (s->deletions_pending_) {
+    // A deletion acknowledged before a crash whose data may still be on disk.
+    std::lock_guard<std::mutex> run(s->del_run_mu_);
+    Status d = s->CompleteDeletionsLocked();
+    s->Log(d.ok() ? "finished the pending deletions" : "pending deletions not finished yet (retried): " + d.ToString());
+  }
   s->ready_ = true;
   return s;
 }
@@ -183,7 +190,23 @@ Status EmbeddedStore::Recover() {
   } else {
     return read.status();
   }
+  {
+    // Deletions first: their traces must not come back from segments or the WAL.
+    std::vector<DeletionRecord> dels;
+    SL_RETURN_IF_ERROR(ReadDeletions(env_, opts_.dir, &dels));
+    std::unique_lock<std::shared_mutex> w(mu_);
+    for (const auto& d : dels) {
+      tombstones_.insert(d.keys.begin(), d.keys.end());
+      if (!d.complete()) deletions_pending_ = true;
+    }
+    std::lock_guard<std::mutex> l(del_mu_);
+    deletions_ = std::move(dels);
+  }
   SL_RETURN_IF_ERROR(OpenSegments(&state));
+  {
+    std::unique_lock<std::shared_mutex> w(mu_);
+    ApplyTombstonesLocked();
+  }
 
   // Orphans: outputs of a flush or compaction that crashed before its manifest edit,
   // inputs of one that crashed before deleting them, interrupted writes.
@@ -322,6 +345,11 @@ Status EmbeddedStore::ReplayWal(const std::string& path, bool last, Memtable* ro
 void EmbeddedStore::ApplyLocked(const EncodedBatch& b) {
   for (size_t i = 0; i < b.metas.size(); ++i) {
     SpanFacts f = b.Facts(i);
+    // A deleted or sampled-out trace: late spans are dropped (docs/deletion.md, sampling.md).
+    if (DeletedLocked(f.trace) || SampledOutLocked(f.trace)) {
+      mem_dropped_ = true;
+      continue;
+    }
     SpanCounts old;
     bool dup = mem_->Add(f, b.SpanBytes(i), &index_.pool(), &old);
     uint32_t ti = index_.FindOrAdd(f.trace);

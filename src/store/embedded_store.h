@@ -40,6 +40,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <tuple>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -47,15 +49,18 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "common/env.h"
 #include "store/compaction/compaction.h"
+#include "store/deletion/deletion.h"
 #include "store/segment_io.h"
 #include "store/manifest/manifest.h"
 #include "store/memtable.h"
 #include "store/retention/retention_policy.h"
 #include "store/rollup/rollup.h"
+#include "store/sampling/sampling_policy.h"
 #include "store/span_codec.h"
 #include "store/span_store.h"
 #include "store/trace_index.h"
@@ -105,11 +110,17 @@ struct EmbeddedStoreOptions {
   compaction::CompactionOptions compaction;        // background merging of segments
   retention::RetentionOptions retention;           // per-project ages; also the partition width
   RollupOptions rollups;
+  // Tail sampling per project (store/sampling, docs/sampling.md), applied at flush.
+  sampling::SamplingOptions sampling;
   bool paranoid_checks = false;  // Open fails on any WAL corruption instead of skipping the damage
   // Close writes the memtable as a segment (and drops the WAL files it covers), so the
   // next start replays nothing; false leaves it to WAL replay (faster to stop).
   bool flush_on_close = true;
   std::function<void(const std::string&)> logger;  // default: stderr
+  // Called once per Delete, after its record is durable (and, when complete() says so,
+  // its data rewritten off disk), from the caller's thread, holding no lock: the audit
+  // trail's hook. The record carries the value asked for (never written by the store).
+  std::function<void(const DeletionRecord&)> on_deleted;
   // A trace search or trace-level aggregate with attribute or text filters decides
   // them by a column scan (embedded_store_query_scan.cc) once at least this many traces
   // pass the other filters; fewer are read trace by trace. Tests set 0 and SIZE_MAX to
@@ -149,6 +160,9 @@ class EmbeddedStore final : public SpanStore {
   Result<SessionPage> SearchSessions(const SessionQuery& query) override;
   Result<SessionDetail> GetSession(const std::string& session_id, const std::vector<std::string>& projects) override;
   Result<AggregateResult> Aggregate(const AggregateQuery& query) override;  // embedded_store_aggregate.cc
+  Result<DeletionRecord> Delete(const DeletionRequest& request) override;  // embedded_store_delete.cc
+  std::vector<DeletionRecord> Deletions() override;
+  std::vector<SamplingCount> SamplingCounts() override;
   StoreStats Stats() override;
   Status Close() override;
 
@@ -229,6 +243,24 @@ class EmbeddedStore final : public SpanStore {
   retention::Fate FateOf(const TraceKey& id, const TraceAgg& partial, const StringPool& pool, int64_t partition,
                          int64_t now_ns);
 
+  // Tail sampling (embedded_store_sampling.cc): decides the complete traces whose
+  // spans all sit in imm (and nowhere else); those dropped leave the index and are
+  // added to *drop (the flush leaves them out). mu_ not held.
+  void SampleForFlush(const Memtable& imm, std::unordered_set<TraceKey, TraceKeyHash>* drop);
+  void CountSampling(std::string_view project, bool kept, sampling::Reason reason, int64_t n = 1);
+  bool SampledOutLocked(const TraceKey& id) const { return !sampled_out_.empty() && sampled_out_.count(id) > 0; }
+
+  // Deletion (embedded_store_delete.cc). Finishes every pending deletion: flushes the
+  // memtable without the tombstoned traces (retiring the WAL files that held them),
+  // then rewrites every segment file that lists one. del_run_mu_ held.
+  Status CompleteDeletionsLocked();
+  // compact_mu_ held; *rewritten counts the files replaced.
+  Status RewriteForDeletions(uint64_t* rewritten);
+  // mu_ held (shared or exclusive).
+  bool DeletedLocked(const TraceKey& id) const { return !tombstones_.empty() && tombstones_.count(id) > 0; }
+  // Recover: removes the tombstoned traces from the index (mu_ held exclusively).
+  void ApplyTombstonesLocked();
+
   // Rollups (embedded_store_rollup.cc).
   std::shared_ptr<Memtable> NewMemtable();
   rollup::Cuts RollupCuts();
@@ -306,6 +338,10 @@ class EmbeddedStore final : public SpanStore {
   mutable std::shared_mutex mu_;
   TraceIndex index_;                                          // guarded by mu_
   std::shared_ptr<Memtable> mem_;                             // guarded by mu_ (writer reads it unlocked)
+  // Spans were dropped when applied to mem_ (deleted or sampled-out traces): its WAL
+  // files hold records no memtable does, so an empty mem_ still needs a flush to retire
+  // them. Guarded by mu_ (the writer reads it unlocked, as mem_).
+  bool mem_dropped_ = false;
   std::shared_ptr<Memtable> imm_;                             // guarded by mu_
   uint64_t imm_covered_wal_ = 0;                              // guarded by mu_
   // Segment files by slot (SegLoc::segment). Slots are never reused: a replaced file's
@@ -333,6 +369,18 @@ class EmbeddedStore final : public SpanStore {
 
   std::atomic<bool> flush_disk_full_{false};  // the last flush failed for lack of space
   int flush_failures_in_row_ = 0;              // flush thread only
+
+  // Deletion. Lock order: del_run_mu_ before compact_mu_ before mu_; del_mu_ is a leaf.
+  std::mutex del_run_mu_;  // one deletion (or completion of pending ones) at a time
+  std::mutex del_mu_;
+  std::vector<DeletionRecord> deletions_;  // guarded by del_mu_: DATA/DELETIONS as on disk
+  std::unordered_set<TraceKey, TraceKeyHash> tombstones_;  // guarded by mu_
+  std::atomic<bool> deletions_pending_{false};  // a deletion's rewrite is not done yet
+  // Sampling: traces dropped since start (late spans of them are dropped too); cleared
+  // past kMaxSampledOut entries.
+  std::unordered_set<TraceKey, TraceKeyHash> sampled_out_;  // guarded by mu_
+  std::mutex sampling_mu_;  // a leaf
+  std::map<std::tuple<std::string, bool, int>, int64_t> sampling_counts_;  // guarded by sampling_mu_
 
   // Compaction coordination.
   std::mutex compact_mu_;          // one compaction or retention pass at a time

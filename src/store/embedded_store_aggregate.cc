@@ -480,6 +480,7 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
         for (size_t i = begin; i < std::min(mem_traces[m], begin + kRecordChunk); ++i) {
           if (!TraceMayHoldSpans(traces[i].agg, c, f)) continue;
           auto idx = index_.Find(traces[i].id);
+          if (!idx) continue;  // deleted on request (store/deletion): hidden until flushed away
           if (idx && (multi.count(*idx) || !index_.record(*idx).segs.empty() || (other && other->Find(traces[i].id)))) {
             if (!multi.count(*idx)) CollectPartsLocked(*idx, &multi[*idx]);
             continue;

@@ -48,6 +48,11 @@ void EmbeddedStore::CompactLoop() {
         break;
       }
     }
+    if (s.ok() && deletions_pending_) {  // a deletion whose rewrite failed: try again
+      std::lock_guard<std::mutex> run(del_run_mu_);
+      if (comp_stop_flag_) return;
+      s = CompleteDeletionsLocked();
+    }
     if (opts_.retention.Enabled() && env_->MonotonicNanos() >= next_retention) {
       std::lock_guard<std::mutex> c(compact_mu_);
       s = RetentionPass(env_->NowNanos());
@@ -102,6 +107,7 @@ retention::Fate EmbeddedStore::FateOf(const TraceKey& id, const TraceAgg& partia
   {
     // The merged aggregate decides (a failure may sit in another part of the trace).
     std::shared_lock<std::shared_mutex> r(mu_);
+    if (DeletedLocked(id)) return retention::Fate::kGone;
     auto ti = index_.Find(id);
     if (ti) {
       const TraceAgg& a = index_.record(*ti).agg;
@@ -147,6 +153,10 @@ Result<bool> EmbeddedStore::CompactOnce() {
   hooks.dir = seg_dir_;
   hooks.new_file_number = [this] { return manifest_->NewFileNumber(); };
   hooks.partition_of = [partition](const TraceKey&, const TraceAgg&, const StringPool&) { return partition; };
+  hooks.fate = [this](const TraceKey& id, const TraceAgg&, const StringPool&) {
+    std::shared_lock<std::shared_mutex> r(mu_);
+    return DeletedLocked(id) ? retention::Fate::kGone : retention::Fate::kFull;  // deletion on request
+  };
   hooks.stop = [this] { return comp_stop_flag_.load(); };
   hooks.max_output_bytes = opts_.compaction.max_output_bytes;
   hooks.max_bytes_per_sec = opts_.compaction.max_bytes_per_sec;
@@ -240,7 +250,6 @@ Status EmbeddedStore::RetentionPass(int64_t now_ns) {
       hooks.max_output_bytes = opts_.compaction.max_output_bytes;
       hooks.max_bytes_per_sec = opts_.compaction.max_bytes_per_sec;
       hooks.format = opts_.segment_format;
-  hooks.format = opts_.segment_format;
       SL_ASSIGN_OR_RETURN(result, compaction::Merge(inputs, hooks));
     }
     SL_RETURN_IF_ERROR(Install(numbers, &result));

@@ -76,16 +76,22 @@ Status EmbeddedStore::FlushImmutable() {
   }
   if (!imm) return Status::OK();
   const auto& traces = imm->traces();
+  std::unordered_set<TraceKey, TraceKeyHash> sampled_out;  // tail sampling drops these now
+  if (opts_.sampling.AnyEnabled()) SampleForFlush(*imm, &sampled_out);
   // One file per time partition of the traces' start (the merged aggregate's: the
   // best knowledge of when the trace began), traces ascending by id inside each.
-  std::vector<std::pair<int64_t, uint32_t>> order(traces.size());
+  std::vector<std::pair<int64_t, uint32_t>> order;
+  order.reserve(traces.size());
   constexpr size_t kChunk = 1024;
   for (size_t begin = 0; begin < traces.size(); begin += kChunk) {
     std::shared_lock<std::shared_mutex> r(mu_);
     for (size_t i = begin; i < std::min(traces.size(), begin + kChunk); ++i) {
+      if (DeletedLocked(traces[i].id)) continue;  // deleted on request: never written
+      // Sampled out (now, or by an earlier attempt of this flush that failed).
+      if (SampledOutLocked(traces[i].id) || (!sampled_out.empty() && sampled_out.count(traces[i].id))) continue;
       auto ti = index_.Find(traces[i].id);
       int64_t start = ti ? index_.record(*ti).agg.start_ns : traces[i].agg.start_ns;
-      order[i] = {retention::PartitionOf(start, opts_.retention.partition_width_ns), static_cast<uint32_t>(i)};
+      order.emplace_back(retention::PartitionOf(start, opts_.retention.partition_width_ns), static_cast<uint32_t>(i));
     }
   }
   std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
@@ -219,9 +225,10 @@ Status EmbeddedStore::FlushForClose() {
   }
   {
     std::unique_lock<std::shared_mutex> w(mu_);
-    if (imm_ || mem_->traces().empty()) return Status::OK();
+    if (imm_ || (mem_->traces().empty() && !mem_dropped_)) return Status::OK();
     // The writer has stopped: every WAL file is closed and covers the memtable.
     imm_ = std::move(mem_);
+    mem_dropped_ = false;
     imm_covered_wal_ = next_wal_number_ - 1;
     mem_ = NewMemtable();
   }

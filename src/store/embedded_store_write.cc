@@ -229,7 +229,7 @@ void EmbeddedStore::MaybeRotate(bool force_flush) {
   bool want_flush = force_flush || mem_->MemoryBytes() >= opts_.memtable_limit_bytes;
   if (want_flush) {
     std::lock_guard<std::mutex> f(flush_mu_);
-    if (imm_pending_ || mem_->empty()) want_flush = false;
+    if (imm_pending_ || (mem_->empty() && !mem_dropped_)) want_flush = false;
   }
   if (!want_flush) {
     if (wal_ && wal_->encoded_size() >= opts_.wal_file_bytes) {
@@ -250,6 +250,7 @@ void EmbeddedStore::MaybeRotate(bool force_flush) {
     imm_ = std::move(mem_);
     imm_covered_wal_ = covered;
     mem_ = NewMemtable();
+    mem_dropped_ = false;
   }
   mem_bytes_ = 0;
   std::lock_guard<std::mutex> f(flush_mu_);

@@ -187,6 +187,7 @@ bool Memtable::Add(const SpanFacts& f, std::string_view bytes, StringPool* pool,
     if (spans_.size() * 2 > slots_.size()) GrowSlots();
   }
   t.agg.AddSpan(f, pool);
+  if (f.flagged) t.flagged = true;
   agg_bytes_ += t.agg.MemoryBytes() - before;
   if (rollups_ && !already_rolled) rollup_.Add(f, pool);
   return dup;

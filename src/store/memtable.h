@@ -42,6 +42,7 @@ class Memtable {
     int32_t first = -1, last = -1;
     uint32_t span_count = 0;
     TraceAgg agg;  // partial: the spans in this memtable only
+    bool flagged = false;  // a span of it carries sightline.keep (tail sampling)
   };
 
   // rollup_max_tuples: the per-bucket cap of the rollup delta; 0 turns rollups off.

@@ -164,6 +164,12 @@ void EncodedBatch::AddMeta(const model::Span& s, uint32_t off, uint32_t len) {
   m.reasoning_tokens = s.reasoning_tokens();
   m.has_cost = s.has_cost_usd();
   m.truncated = s.finish_reason() == "length";
+  for (const auto& kv : s.attributes()) {
+    if (kv.key() != "sightline.keep") continue;  // sampling::kFlagAttribute
+    const auto& v = kv.value();
+    m.flagged = (v.value_case() == v.kBoolValue && v.bool_value()) ||
+                (v.value_case() == v.kStringValue && v.string_value() == "true");
+  }
   m.bytes = {off, len};
   m.project = AddString(&strings, s.project());
   m.name = AddString(&strings, s.name());
@@ -197,6 +203,7 @@ SpanFacts EncodedBatch::Facts(size_t i) const {
   f.reasoning_tokens = m.reasoning_tokens;
   f.has_cost = m.has_cost;
   f.truncated = m.truncated;
+  f.flagged = m.flagged;
   f.project = get(m.project);
   f.name = get(m.name);
   f.service = get(m.service);

@@ -37,6 +37,7 @@ struct SpanMeta {
   double cost_usd = 0;
   int64_t cache_read_tokens = 0, cache_write_tokens = 0, reasoning_tokens = 0;
   bool has_cost = false, truncated = false;
+  bool flagged = false;  // carries sightline.keep = true (tail sampling keeps its trace)
   Ref bytes;  // the span's serialized bytes, in payload
   Ref project, name, service, environment, session_id, user_id, agent_name, model, tool_name;  // in strings
 };

@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "model/span.h"
+#include "store/deletion/deletion.h"
 #include "store/query_spec.h"
 
 namespace sightline::store {
@@ -54,6 +55,14 @@ struct StoreStats {
   int64_t rollup_bytes = 0;            // their estimated memory
 };
 
+// Tail sampling's decisions since start (docs/sampling.md), per project.
+struct SamplingCount {
+  std::string project;
+  bool kept = true;
+  std::string reason;  // error, interrupt, flagged, sampled_in, sampled_out, incomplete
+  int64_t traces = 0;
+};
+
 class SpanStore {
  public:
   using AppendCallback = std::function<void(Status)>;
@@ -89,6 +98,18 @@ class SpanStore {
   virtual Result<AggregateResult> Aggregate(const AggregateQuery& query) {
     return Status::Internal("this store does not implement aggregate queries");
   }
+
+  // Deletion on request (store/deletion/deletion.h, docs/deletion.md): forgets every
+  // trace naming the user or session. Returns once the record is durable and the traces
+  // are hidden from every query; complete() in the answer says whether the rewrite that
+  // takes the data off disk is done too (otherwise it is retried in the background).
+  virtual Result<DeletionRecord> Delete(const DeletionRequest& request) {
+    return Status::Internal("this store does not implement deletion");
+  }
+  // Tail sampling's decision counts since start (empty: no sampling).
+  virtual std::vector<SamplingCount> SamplingCounts() { return {}; }
+  // Every deletion made, oldest first (value empty).
+  virtual std::vector<DeletionRecord> Deletions() { return {}; }
 
   virtual StoreStats Stats() = 0;
   // Stops accepting appends, completes queued ones, flushes and syncs. Idempotent.

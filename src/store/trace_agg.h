@@ -85,6 +85,7 @@ struct SpanFacts {
   // cost_usd was set, and whether finish_reason is "length".
   int64_t cache_read_tokens = 0, cache_write_tokens = 0, reasoning_tokens = 0;
   bool has_cost = false, truncated = false;
+  bool flagged = false;  // tail sampling: the span asks that its trace be kept
 };
 
 // The part of a span's contribution that a replacement (duplicate span id) must take back.

@@ -225,6 +225,6 @@ function assertTreeOrder(assert, spans) {
 }
 
 module.exports = {
-  startServer, getJSON, waitForTrace, waitForQuery, byName, messageText, partsOfType,
+  startServer, getJSON, waitForTrace, binaryPath, waitForQuery, byName, messageText, partsOfType,
   assertTreeOrder, sleep, REPO_ROOT, QUERY_DEADLINE_MS,
 };

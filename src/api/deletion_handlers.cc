@@ -1,0 +1,107 @@
+// Deletion on request over HTTP (docs/deletion.md, docs/api.md "Deletion"):
+//   DELETE /api/v1/users/{user_id}[?project=P]
+//   DELETE /api/v1/sessions/{session_id}[?project=P]
+//   GET    /api/v1/deletions
+// and tail sampling's decision counts (docs/sampling.md): GET /api/v1/sampling.
+// A deletion answers 200 once its record is durable and its traces hidden; the answer's
+// "status" says whether its data is already off disk ("complete") or the rewrite is
+// still pending (retried by the store in the background; see GET /api/v1/deletions).
+#include "api/json_encode.h"
+#include "api/router.h"
+#include "common/time_util.h"
+
+namespace sightline::api {
+namespace {
+
+void Str(JsonWriter& w, const char* key, std::string_view v) {
+  w.Key(key);
+  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
+
+void WriteDeletion(JsonWriter& w, const store::DeletionRecord& r) {
+  w.StartObject();
+  w.Key("id");
+  w.Uint64(r.id);
+  Str(w, "kind", store::DeletionKindName(r.kind));
+  if (!r.value.empty()) Str(w, "value", r.value);
+  Str(w, "value_sha256", r.value_sha256);
+  Str(w, "project", r.project);
+  Str(w, "requested_by", r.requested_by);
+  Str(w, "requested_at", FormatRfc3339(r.requested_at_ns));
+  w.Key("requested_at_ns");
+  w.Int64(r.requested_at_ns);
+  Str(w, "status", r.complete() ? "complete" : "pending");
+  w.Key("completed_at");
+  if (r.complete()) {
+    std::string t = FormatRfc3339(r.completed_at_ns);
+    w.String(t.data(), static_cast<rapidjson::SizeType>(t.size()));
+  } else {
+    w.Null();
+  }
+  w.Key("traces");
+  w.Uint64(r.traces);
+  w.Key("spans");
+  w.Uint64(r.spans);
+  w.Key("segments_rewritten");
+  w.Uint64(r.segments_rewritten);
+  w.EndObject();
+}
+
+}  // namespace
+
+void ApiRouter::DeleteBy(store::DeletionKind kind, const std::string& value, const QueryParams& params,
+                         const std::string& actor, const Responder& respond) {
+  if (value.empty())
+    return respond(Error(Status::InvalidArgument(std::string(store::DeletionKindName(kind)) + " id is empty")));
+  auto projects = ParseProjectOnly(params);
+  if (!projects.ok()) return respond(Error(projects.status()));
+  if (projects->size() > 1) return respond(Error(Status::InvalidArgument("a deletion takes at most one project")));
+  store::DeletionRequest req;
+  req.kind = kind;
+  req.value = value;
+  req.project = projects->empty() ? "" : projects->front();
+  req.requested_by = actor;
+  auto rec = store_->Delete(req);
+  if (!rec.ok()) return respond(Error(rec.status()));
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("deletion");
+  WriteDeletion(w, *rec);
+  w.EndObject();
+  respond(Json(200, std::string(buf.GetString(), buf.GetSize())));
+}
+
+void ApiRouter::ListDeletions(const Responder& respond) {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("deletions");
+  w.StartArray();
+  for (const auto& r : store_->Deletions()) WriteDeletion(w, r);
+  w.EndArray();
+  w.EndObject();
+  respond(Json(200, std::string(buf.GetString(), buf.GetSize())));
+}
+
+HttpResponse ApiRouter::SamplingCounts() {
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("decisions");
+  w.StartArray();
+  for (const auto& c : store_->SamplingCounts()) {
+    w.StartObject();
+    Str(w, "project", c.project);
+    Str(w, "decision", c.kept ? "keep" : "drop");
+    Str(w, "reason", c.reason);
+    w.Key("traces");
+    w.Int64(c.traces);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Json(200, std::string(buf.GetString(), buf.GetSize()));
+}
+
+}  // namespace sightline::api
