@@ -31,6 +31,17 @@ ApiRouter::ApiRouter(store::SpanStore* store, ingest::IngestService* ingest, Met
 
 ApiRouter::~ApiRouter() { Shutdown(); }
 
+audit::Actor AnonymousActor(const HttpRequest& request) {
+  audit::Actor a;
+  auto remote = request[kRemoteAddrHeader];
+  a.remote.assign(remote.data(), remote.size());
+  return a;
+}
+
+audit::Actor ApiRouter::AnonymousOr(const HttpRequest& request) const {
+  return options_.identify ? options_.identify(request) : AnonymousActor(request);
+}
+
 void ApiRouter::Shutdown() { query_pool_.join(); }
 
 std::string_view ApiRouter::RouteName(Route r) {
@@ -51,6 +62,7 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kDemo: return "/api/v1/demo";
     case kPricingModels: return "/api/v1/pricing/models";
     case kPricingUnpriced: return "/api/v1/pricing/unpriced";
+    case kAudit: return "/api/v1/audit";
     default: return "other";
   }
 }
@@ -113,6 +125,8 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "pricing")) {
     if (is(3, "models")) route = kPricingModels;
     else if (is(3, "unpriced")) route = kPricingUnpriced;
+  } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "audit")) {
+    route = kAudit;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "demo")) {
     route = kDemo;
     allowed = http::verb::post;
@@ -159,21 +173,26 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
       auto ae = req[http::field::accept_encoding];
       return answer(options_.ui->Serve(seg, std::string_view(ae.data(), ae.size())));
     }
-    case kDemo: return LoadDemo(std::move(answer));
+    case kDemo: return LoadDemo(AnonymousOr(req), std::move(answer));
     case kPricingModels: return answer(PricingModels());
     case kPricingUnpriced: return answer(PricingUnpriced());
     default: break;
   }
   // REST reads: off the io threads.
-  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer]() {
+  audit::Actor actor = AnonymousOr(req);
+  auto purpose = req["x-sightline-purpose"];
+  const bool exporting = std::string_view(purpose.data(), purpose.size()) == "export";
+  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer, actor = std::move(actor),
+                                  exporting]() {
     try {
       const auto& s = t.segments;
       switch (route) {
         case kSearchTraces: return SearchTraces(t.params, answer);
-        case kGetTrace: return GetTrace(s[3], t.params, answer);
-        case kGetSpan: return GetSpan(s[3], s[5], t.params, answer);
+        case kGetTrace: return GetTrace(s[3], t.params, actor, exporting, answer);
+        case kGetSpan: return GetSpan(s[3], s[5], t.params, actor, exporting, answer);
         case kSearchSessions: return SearchSessions(t.params, answer);
-        case kGetSession: return GetSession(s[3], t.params, answer);
+        case kGetSession: return GetSession(s[3], t.params, actor, answer);
+        case kAudit: return SearchAudit(t.params, actor, answer);
         case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, answer);
         default: return answer(Error(Status::Internal("unrouted request")));
       }

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -31,6 +32,7 @@
 #include "api/http_server.h"
 #include "api/query_params.h"
 #include "api/static_files.h"
+#include "audit/audit_log.h"
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "pipeline/pricing.h"
@@ -48,7 +50,19 @@ struct RouterOptions {
   // The pricing service ingest prices with (/api/v1/pricing/*); null: those routes
   // answer 404 saying pricing is off.
   pipeline::PricingService* pricing = nullptr;
+  // The audit trail (docs/audit.md): trace, span and session views and exports are
+  // recorded (and answered only once their record is durable, else 503) when
+  // audit_reads; GET /api/v1/audit reads it. Null: not audited, /api/v1/audit is 404.
+  audit::AuditLog* audit = nullptr;
+  bool audit_reads = true;
+  // Who is asking, for the audit trail. The auth work fills the principal from the
+  // caller's key or session; by default every caller is "anonymous", known by its
+  // address (HttpServer's kRemoteAddrHeader).
+  std::function<audit::Actor(const HttpRequest&)> identify;
 };
+
+// The default identify: principal "anonymous", remote from kRemoteAddrHeader.
+audit::Actor AnonymousActor(const HttpRequest& request);
 
 class ApiRouter {
  public:
@@ -88,6 +102,7 @@ class ApiRouter {
     kDemo,
     kPricingModels,
     kPricingUnpriced,
+    kAudit,      // audit_handlers.cc
     kUnknown,
     kRouteCount,
   };
@@ -100,11 +115,17 @@ class ApiRouter {
   void HandleOtlp(HttpRequest&& request, Responder respond);
   // rest_handlers.cc (run on the query pool)
   void SearchTraces(const QueryParams& params, const Responder& respond);
-  void GetTrace(const std::string& trace_hex, const QueryParams& params, const Responder& respond);
+  void GetTrace(const std::string& trace_hex, const QueryParams& params, const audit::Actor& actor, bool exporting,
+                const Responder& respond);
   void GetSpan(const std::string& trace_hex, const std::string& span_hex, const QueryParams& params,
-               const Responder& respond);
+               const audit::Actor& actor, bool exporting, const Responder& respond);
   void SearchSessions(const QueryParams& params, const Responder& respond);
-  void GetSession(const std::string& session_id, const QueryParams& params, const Responder& respond);
+  void GetSession(const std::string& session_id, const QueryParams& params, const audit::Actor& actor,
+                  const Responder& respond);
+  // audit_handlers.cc: records a read in the audit trail and waits until it is
+  // durable; OK when reads are not audited.
+  Status AuditRead(const audit::Actor& actor, std::string action, std::string target, std::string details_json);
+  void SearchAudit(const QueryParams& params, const audit::Actor& actor, const Responder& respond);
   // ops_handlers.cc
   HttpResponse Healthz();
   HttpResponse Readyz();
@@ -114,7 +135,9 @@ class ApiRouter {
   HttpResponse PricingModels();
   HttpResponse PricingUnpriced();
   // demo_handler.cc: ingests the demo run through the ingest service.
-  void LoadDemo(Responder respond);
+  void LoadDemo(audit::Actor actor, Responder respond);
+  void LoadDemoNow(Responder respond);
+  audit::Actor AnonymousOr(const HttpRequest& request) const;
 
   store::SpanStore* store_;
   ingest::IngestService* ingest_;

@@ -24,6 +24,7 @@ int Main(int argc, char** argv) {
   RegisterExport(app, ctx);
   RegisterDemo(app, ctx);
   RegisterRetention(app, ctx);
+  RegisterAudit(app, ctx);
 
   try {
     app.parse(argc, argv);
