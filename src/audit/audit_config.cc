@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include "common/toml_guard.h"
 
 namespace sightline::audit {
 namespace {
@@ -13,6 +14,7 @@ Status Bad(const std::string& origin, const toml::node& n, const std::string& wh
 }  // namespace
 
 Result<AuditConfig> ParseAuditConfig(std::string_view text, const std::string& origin) {
+  SL_RETURN_IF_ERROR(CheckTomlText(text, origin));
   toml::table doc;
   try {
     doc = toml::parse(text, origin);
