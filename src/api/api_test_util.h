@@ -181,6 +181,8 @@ class ServerFixture : public ::testing::Test {
   // The audit trail and side-effect policy ingest and the router use; null: none.
   virtual audit::AuditLog* Audit() { return nullptr; }
   virtual const audit::SideEffectPolicy* SideEffects() { return nullptr; }
+  // The redaction service ingest and the router use; null: none.
+  virtual pipeline::RedactionService* Redaction() { return nullptr; }
 
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -202,10 +204,12 @@ class ServerFixture : public ::testing::Test {
     io.agent_metrics = &agent_metrics_;
     io.audit = Audit();
     io.side_effects = SideEffects();
+    io.redaction = Redaction();
     ingest_ = std::make_unique<ingest::IngestService>(store_.get(), &metrics_, io);
     RouterOptions ro;
     ro.pricing = Pricing();
     ro.audit = Audit();
+    ro.redaction = Redaction();
     router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, ro);
     HttpServerOptions ho;
     ho.port = 0;

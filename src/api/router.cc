@@ -63,6 +63,7 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kPricingModels: return "/api/v1/pricing/models";
     case kPricingUnpriced: return "/api/v1/pricing/unpriced";
     case kAudit: return "/api/v1/audit";
+    case kRedaction: return "/api/v1/redaction";
     default: return "other";
   }
 }
@@ -127,6 +128,8 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     else if (is(3, "unpriced")) route = kPricingUnpriced;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "audit")) {
     route = kAudit;
+  } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "redaction")) {
+    route = kRedaction;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "demo")) {
     route = kDemo;
     allowed = http::verb::post;
@@ -176,6 +179,7 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     case kDemo: return LoadDemo(AnonymousOr(req), std::move(answer));
     case kPricingModels: return answer(PricingModels());
     case kPricingUnpriced: return answer(PricingUnpriced());
+    case kRedaction: return answer(RedactionPolicy());
     default: break;
   }
   // REST reads: off the io threads.

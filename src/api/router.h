@@ -36,6 +36,7 @@
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "pipeline/pricing.h"
+#include "pipeline/redaction_service.h"
 #include "store/span_store.h"
 
 namespace sightline::api {
@@ -59,6 +60,8 @@ struct RouterOptions {
   // caller's key or session; by default every caller is "anonymous", known by its
   // address (HttpServer's kRemoteAddrHeader).
   std::function<audit::Actor(const HttpRequest&)> identify;
+  // The redaction policy in force (GET /api/v1/redaction). Null: that route is 404.
+  pipeline::RedactionService* redaction = nullptr;
 };
 
 // The default identify: principal "anonymous", remote from kRemoteAddrHeader.
@@ -103,6 +106,7 @@ class ApiRouter {
     kPricingModels,
     kPricingUnpriced,
     kAudit,      // audit_handlers.cc
+    kRedaction,  // redaction_handler.cc
     kUnknown,
     kRouteCount,
   };
@@ -126,6 +130,8 @@ class ApiRouter {
   // durable; OK when reads are not audited.
   Status AuditRead(const audit::Actor& actor, std::string action, std::string target, std::string details_json);
   void SearchAudit(const QueryParams& params, const audit::Actor& actor, const Responder& respond);
+  // redaction_handler.cc
+  HttpResponse RedactionPolicy();
   // ops_handlers.cc
   HttpResponse Healthz();
   HttpResponse Readyz();

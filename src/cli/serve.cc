@@ -228,6 +228,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   ro.ui = *ui;
   ro.pricing = pricing.get();
   ro.audit = audit_log.get();
+  ro.redaction = redaction.get();
   ro.audit_reads = audit_cfg->record_reads;
   router = std::make_unique<api::ApiRouter>(store.get(), &ingest, &metrics, ro);
   auto http_port = http.Start();
