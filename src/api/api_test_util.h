@@ -24,6 +24,7 @@
 
 #include "api/http_server.h"
 #include "api/router.h"
+#include "audit/side_effects.h"
 #include "common/hex.h"
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
@@ -177,6 +178,11 @@ class ServerFixture : public ::testing::Test {
   virtual size_t MaxBodyBytes() { return 64u << 20; }
   // The pricing service ingest and the router use; null (the default): no pricing.
   virtual pipeline::PricingService* Pricing() { return nullptr; }
+  // The audit trail and side-effect policy ingest and the router use; null: none.
+  virtual audit::AuditLog* Audit() { return nullptr; }
+  virtual const audit::SideEffectPolicy* SideEffects() { return nullptr; }
+  // The redaction service ingest and the router use; null: none.
+  virtual pipeline::RedactionService* Redaction() { return nullptr; }
 
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -196,9 +202,14 @@ class ServerFixture : public ::testing::Test {
     io.max_request_bytes = MaxBodyBytes();
     io.pricing = Pricing();
     io.agent_metrics = &agent_metrics_;
+    io.audit = Audit();
+    io.side_effects = SideEffects();
+    io.redaction = Redaction();
     ingest_ = std::make_unique<ingest::IngestService>(store_.get(), &metrics_, io);
     RouterOptions ro;
     ro.pricing = Pricing();
+    ro.audit = Audit();
+    ro.redaction = Redaction();
     router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, ro);
     HttpServerOptions ho;
     ho.port = 0;

@@ -8,6 +8,8 @@
 #include <mutex>
 
 #include "api/json_encode.h"
+#include <boost/asio/post.hpp>
+
 #include "api/router.h"
 #include "ingest/demo_run.h"
 
@@ -75,7 +77,27 @@ class DemoLoad {
 
 }  // namespace
 
-void ApiRouter::LoadDemo(Responder respond) {
+void ApiRouter::LoadDemo(audit::Actor actor, Responder respond) {
+  if (options_.audit != nullptr) {
+    // An admin action: recorded (durably) before it runs.
+    audit::AuditRecord rec;
+    rec.kind = audit::Kind::kAdmin;
+    rec.actor = std::move(actor);
+    rec.action = "demo.load";
+    rec.target = "project/default";
+    std::vector<audit::AuditRecord> v;
+    v.push_back(std::move(rec));
+    options_.audit->AppendAsync(std::move(v), [this, respond](Status s) {
+      if (!s.ok()) return respond(Error(Status::Unavailable("audit trail: " + s.message())));
+      // Off the trail's writer thread.
+      boost::asio::post(query_pool_, [this, respond] { LoadDemoNow(respond); });
+    });
+    return;
+  }
+  LoadDemoNow(std::move(respond));
+}
+
+void ApiRouter::LoadDemoNow(Responder respond) {
   ingest::DemoOptions opts;
   opts.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::system_clock::now().time_since_epoch())

@@ -72,7 +72,14 @@ Status ParseHostPort(const std::string& text, std::string* host, int* port) {
 class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket&& socket, HttpServer* server)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {}
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
+    beast::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    if (!ec) {
+      remote_ = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
+                                     : ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+  }
   ~Connection() { server_->Unregister(this); }
 
   void Start() {
@@ -159,6 +166,10 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     Disarm();  // the answer may wait for an fsync; no timer runs meanwhile
     HttpRequest req = parser_->release();
     keep_alive_ = req.keep_alive();
+    // The peer's address for the handler (the audit trail's actor). Whatever a client
+    // sent under this name is replaced, so handlers can trust it.
+    req.erase(kRemoteAddrHeader);
+    if (!remote_.empty()) req.set(kRemoteAddrHeader, remote_);
     if (server_->stopping_.load()) {
       close_after_ = true;
       return Write(ErrorResponse(http::status::service_unavailable, Status::Unavailable("server is shutting down")));
@@ -231,6 +242,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   tcp::socket socket_;
+  std::string remote_;  // "127.0.0.1:53211"
   asio::steady_timer timer_;
   uint64_t timer_gen_ = 0;
   HttpServer* server_;

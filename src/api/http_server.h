@@ -58,6 +58,10 @@ class Responder {
 
 using Handler = std::function<void(HttpRequest&& request, Responder respond)>;
 
+// The server sets this header on every request it hands to the Handler to the peer's
+// address ("127.0.0.1:53211"), replacing any the client sent.
+inline constexpr char kRemoteAddrHeader[] = "x-sightline-remote-addr";
+
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
   int port = 4318;  // 0: pick a free port

@@ -12,6 +12,13 @@ namespace {
 
 std::string Finish(rapidjson::StringBuffer& buf) { return std::string(buf.GetString(), buf.GetSize()); }
 
+std::string JsonQuote(const std::string& s) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  return Finish(buf);
+}
+
 // "trace id" must be 32 hex digits, "span id" 16.
 Result<std::string> DecodeId(std::string_view what, const std::string& hex, size_t bytes) {
   auto raw = hex.size() == bytes * 2 ? HexDecode(hex) : std::nullopt;
@@ -50,7 +57,8 @@ void ApiRouter::SearchTraces(const QueryParams& params, const Responder& respond
   respond(Json(200, Finish(buf)));
 }
 
-void ApiRouter::GetTrace(const std::string& trace_hex, const QueryParams& params, const Responder& respond) {
+void ApiRouter::GetTrace(const std::string& trace_hex, const QueryParams& params, const audit::Actor& actor,
+                         bool exporting, const Responder& respond) {
   auto id = DecodeId("trace id", trace_hex, 16);
   if (!id.ok()) return respond(Error(id.status()));
   auto view = ParseTraceViewParams(params);
@@ -58,6 +66,11 @@ void ApiRouter::GetTrace(const std::string& trace_hex, const QueryParams& params
   auto detail = store_->GetTrace(*id, view->projects);
   if (!detail.ok()) return respond(Error(detail.status()));
   const auto& spans = detail->spans;
+  // Recorded before it is served: no trace leaves without its record (docs/audit.md).
+  Status audited = AuditRead(actor, exporting ? "trace.export" : "trace.view", "trace/" + trace_hex,
+                             "{\"project\":" + JsonQuote(detail->summary.project) +
+                                 ",\"spans\":" + std::to_string(spans.size()) + "}");
+  if (!audited.ok()) return respond(Error(audited));
   auto order = query::OrderTraceTree(spans);
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
@@ -86,7 +99,7 @@ void ApiRouter::GetTrace(const std::string& trace_hex, const QueryParams& params
 }
 
 void ApiRouter::GetSpan(const std::string& trace_hex, const std::string& span_hex, const QueryParams& params,
-                        const Responder& respond) {
+                        const audit::Actor& actor, bool exporting, const Responder& respond) {
   auto tid = DecodeId("trace id", trace_hex, 16);
   if (!tid.ok()) return respond(Error(tid.status()));
   auto sid = DecodeId("span id", span_hex, 8);
@@ -95,6 +108,9 @@ void ApiRouter::GetSpan(const std::string& trace_hex, const std::string& span_he
   if (!projects.ok()) return respond(Error(projects.status()));
   auto span = store_->GetSpan(*tid, *sid, *projects);
   if (!span.ok()) return respond(Error(span.status()));
+  Status audited = AuditRead(actor, exporting ? "span.export" : "span.view", "trace/" + trace_hex + "/span/" + span_hex,
+                             "{\"project\":" + JsonQuote(span->project()) + "}");
+  if (!audited.ok()) return respond(Error(audited));
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   WriteSpan(w, *span, SpanJsonOptions{});
@@ -118,12 +134,17 @@ void ApiRouter::SearchSessions(const QueryParams& params, const Responder& respo
   respond(Json(200, Finish(buf)));
 }
 
-void ApiRouter::GetSession(const std::string& session_id, const QueryParams& params, const Responder& respond) {
+void ApiRouter::GetSession(const std::string& session_id, const QueryParams& params, const audit::Actor& actor,
+                           const Responder& respond) {
   if (session_id.empty()) return respond(Error(Status::InvalidArgument("session id is empty")));
   auto projects = ParseProjectOnly(params);
   if (!projects.ok()) return respond(Error(projects.status()));
   auto detail = store_->GetSession(session_id, *projects);
   if (!detail.ok()) return respond(Error(detail.status()));
+  Status audited = AuditRead(actor, "session.view", "session/" + session_id,
+                             "{\"project\":" + JsonQuote(detail->session.project) +
+                                 ",\"traces\":" + std::to_string(detail->traces.size()) + "}");
+  if (!audited.ok()) return respond(Error(audited));
   // Time order is the contract; do not depend on every backend getting it right.
   std::stable_sort(detail->traces.begin(), detail->traces.end(), [](const auto& a, const auto& b) {
     return a.start_ns != b.start_ns ? a.start_ns < b.start_ns : a.trace_id < b.trace_id;

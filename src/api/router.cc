@@ -31,6 +31,17 @@ ApiRouter::ApiRouter(store::SpanStore* store, ingest::IngestService* ingest, Met
 
 ApiRouter::~ApiRouter() { Shutdown(); }
 
+audit::Actor AnonymousActor(const HttpRequest& request) {
+  audit::Actor a;
+  auto remote = request[kRemoteAddrHeader];
+  a.remote.assign(remote.data(), remote.size());
+  return a;
+}
+
+audit::Actor ApiRouter::AnonymousOr(const HttpRequest& request) const {
+  return options_.identify ? options_.identify(request) : AnonymousActor(request);
+}
+
 void ApiRouter::Shutdown() { query_pool_.join(); }
 
 std::string_view ApiRouter::RouteName(Route r) {
@@ -55,6 +66,8 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kDeleteSession: return "DELETE /api/v1/sessions/{session_id}";
     case kDeletions: return "/api/v1/deletions";
     case kSampling: return "/api/v1/sampling";
+    case kAudit: return "/api/v1/audit";
+    case kRedaction: return "/api/v1/redaction";
     default: return "other";
   }
 }
@@ -125,6 +138,10 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "pricing")) {
     if (is(3, "models")) route = kPricingModels;
     else if (is(3, "unpriced")) route = kPricingUnpriced;
+  } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "audit")) {
+    route = kAudit;
+  } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "redaction")) {
+    route = kRedaction;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "demo")) {
     route = kDemo;
     allowed = http::verb::post;
@@ -171,29 +188,35 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
       auto ae = req[http::field::accept_encoding];
       return answer(options_.ui->Serve(seg, std::string_view(ae.data(), ae.size())));
     }
-    case kDemo: return LoadDemo(std::move(answer));
+    case kDemo: return LoadDemo(AnonymousOr(req), std::move(answer));
     case kPricingModels: return answer(PricingModels());
     case kPricingUnpriced: return answer(PricingUnpriced());
     case kSampling: return answer(SamplingCounts());
+    case kRedaction: return answer(RedactionPolicy());
     default: break;
   }
   // Who asked for a deletion (until authentication names the caller).
-  std::string actor = "api";
+  std::string deletion_actor = "api";
   if (auto a = req.find("x-sightline-actor"); a != req.end() && !a->value().empty() && a->value().size() < 200)
-    actor = "api:" + std::string(a->value());
+    deletion_actor = "api:" + std::string(a->value());
   // REST reads (and deletions): off the io threads.
-  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer, actor]() {
+  audit::Actor actor = AnonymousOr(req);
+  auto purpose = req["x-sightline-purpose"];
+  const bool exporting = std::string_view(purpose.data(), purpose.size()) == "export";
+  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer, actor = std::move(actor),
+                                  exporting, deletion_actor]() {
     try {
       const auto& s = t.segments;
       switch (route) {
         case kSearchTraces: return SearchTraces(t.params, answer);
-        case kGetTrace: return GetTrace(s[3], t.params, answer);
-        case kGetSpan: return GetSpan(s[3], s[5], t.params, answer);
+        case kGetTrace: return GetTrace(s[3], t.params, actor, exporting, answer);
+        case kGetSpan: return GetSpan(s[3], s[5], t.params, actor, exporting, answer);
         case kSearchSessions: return SearchSessions(t.params, answer);
-        case kGetSession: return GetSession(s[3], t.params, answer);
+        case kGetSession: return GetSession(s[3], t.params, actor, answer);
+        case kAudit: return SearchAudit(t.params, actor, answer);
         case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, answer);
-        case kDeleteUser: return DeleteBy(store::DeletionKind::kUser, s[3], t.params, actor, answer);
-        case kDeleteSession: return DeleteBy(store::DeletionKind::kSession, s[3], t.params, actor, answer);
+        case kDeleteUser: return DeleteBy(store::DeletionKind::kUser, s[3], t.params, deletion_actor, answer);
+        case kDeleteSession: return DeleteBy(store::DeletionKind::kSession, s[3], t.params, deletion_actor, answer);
         case kDeletions: return ListDeletions(answer);
         default: return answer(Error(Status::Internal("unrouted request")));
       }

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -33,9 +34,11 @@
 #include "api/http_server.h"
 #include "api/query_params.h"
 #include "api/static_files.h"
+#include "audit/audit_log.h"
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "pipeline/pricing.h"
+#include "pipeline/redaction_service.h"
 #include "store/span_store.h"
 
 namespace sightline::api {
@@ -50,7 +53,21 @@ struct RouterOptions {
   // The pricing service ingest prices with (/api/v1/pricing/*); null: those routes
   // answer 404 saying pricing is off.
   pipeline::PricingService* pricing = nullptr;
+  // The audit trail (docs/audit.md): trace, span and session views and exports are
+  // recorded (and answered only once their record is durable, else 503) when
+  // audit_reads; GET /api/v1/audit reads it. Null: not audited, /api/v1/audit is 404.
+  audit::AuditLog* audit = nullptr;
+  bool audit_reads = true;
+  // Who is asking, for the audit trail. The auth work fills the principal from the
+  // caller's key or session; by default every caller is "anonymous", known by its
+  // address (HttpServer's kRemoteAddrHeader).
+  std::function<audit::Actor(const HttpRequest&)> identify;
+  // The redaction policy in force (GET /api/v1/redaction). Null: that route is 404.
+  pipeline::RedactionService* redaction = nullptr;
 };
+
+// The default identify: principal "anonymous", remote from kRemoteAddrHeader.
+audit::Actor AnonymousActor(const HttpRequest& request);
 
 class ApiRouter {
  public:
@@ -94,6 +111,8 @@ class ApiRouter {
     kDeleteSession,
     kDeletions,
     kSampling,  // deletion_handlers.cc too: the privacy / data-volume controls
+    kAudit,      // audit_handlers.cc
+    kRedaction,  // redaction_handler.cc
     kUnknown,
     kRouteCount,
   };
@@ -106,9 +125,10 @@ class ApiRouter {
   void HandleOtlp(HttpRequest&& request, Responder respond);
   // rest_handlers.cc (run on the query pool)
   void SearchTraces(const QueryParams& params, const Responder& respond);
-  void GetTrace(const std::string& trace_hex, const QueryParams& params, const Responder& respond);
+  void GetTrace(const std::string& trace_hex, const QueryParams& params, const audit::Actor& actor, bool exporting,
+                const Responder& respond);
   void GetSpan(const std::string& trace_hex, const std::string& span_hex, const QueryParams& params,
-               const Responder& respond);
+               const audit::Actor& actor, bool exporting, const Responder& respond);
   void SearchSessions(const QueryParams& params, const Responder& respond);
   void GetSession(const std::string& session_id, const QueryParams& params, const Responder& respond);
   // deletion_handlers.cc (run on the query pool: a deletion rewrites files)
@@ -116,6 +136,14 @@ class ApiRouter {
                 const std::string& actor, const Responder& respond);
   void ListDeletions(const Responder& respond);
   HttpResponse SamplingCounts();
+  void GetSession(const std::string& session_id, const QueryParams& params, const audit::Actor& actor,
+                  const Responder& respond);
+  // audit_handlers.cc: records a read in the audit trail and waits until it is
+  // durable; OK when reads are not audited.
+  Status AuditRead(const audit::Actor& actor, std::string action, std::string target, std::string details_json);
+  void SearchAudit(const QueryParams& params, const audit::Actor& actor, const Responder& respond);
+  // redaction_handler.cc
+  HttpResponse RedactionPolicy();
   // ops_handlers.cc
   HttpResponse Healthz();
   HttpResponse Readyz();
@@ -125,7 +153,9 @@ class ApiRouter {
   HttpResponse PricingModels();
   HttpResponse PricingUnpriced();
   // demo_handler.cc: ingests the demo run through the ingest service.
-  void LoadDemo(Responder respond);
+  void LoadDemo(audit::Actor actor, Responder respond);
+  void LoadDemoNow(Responder respond);
+  audit::Actor AnonymousOr(const HttpRequest& request) const;
 
   store::SpanStore* store_;
   ingest::IngestService* ingest_;

@@ -25,6 +25,8 @@ int Main(int argc, char** argv) {
   RegisterDemo(app, ctx);
   RegisterRetention(app, ctx);
   RegisterDelete(app, ctx);
+  RegisterAudit(app, ctx);
+  RegisterRedaction(app, ctx);
 
   try {
     app.parse(argc, argv);

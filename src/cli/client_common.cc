@@ -23,8 +23,9 @@ Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx) {
   return std::make_unique<HttpClient>(std::move(url).value());
 }
 
-Status GetJson(HttpClient& client, const std::string& target, std::string_view what, rapidjson::Document* doc) {
-  auto r = client.Get(target);
+Status GetJson(HttpClient& client, const std::string& target, std::string_view what, rapidjson::Document* doc,
+               const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto r = headers.empty() ? client.Get(target) : client.Request("GET", target, "", headers);
   if (!r.ok()) return r.status();
   const HttpResponse& res = *r;
   if (res.status < 200 || res.status >= 300) {

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <rapidjson/document.h>
 
@@ -21,7 +23,11 @@ Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx);
 // GETs target and parses the JSON answer into *doc. A non-2xx answer becomes a Status
 // (404 NotFound, 400 InvalidArgument, 429/503 Unavailable, else Internal) whose
 // message names `what` (e.g. "trace 4bf9…") and the server's own message.
-Status GetJson(HttpClient& client, const std::string& target, std::string_view what, rapidjson::Document* doc);
+Status GetJson(HttpClient& client, const std::string& target, std::string_view what, rapidjson::Document* doc,
+               const std::vector<std::pair<std::string, std::string>>& headers = {});
+// Sent with the reads of `sightline export`, so the server's audit trail records them
+// as exports (docs/audit.md).
+inline const std::vector<std::pair<std::string, std::string>> kExportHeaders = {{"x-sightline-purpose", "export"}};
 
 // Prints "sightline <cmd>: <message>" to stderr and sets ctx.exit_code to 1.
 void ReportFailure(CommandContext& ctx, std::string_view cmd, const Status& status);

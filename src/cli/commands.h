@@ -26,6 +26,8 @@ void RegisterExport(CLI::App& app, CommandContext& ctx);   // export.cc
 void RegisterDemo(CLI::App& app, CommandContext& ctx);     // demo.cc
 void RegisterRetention(CLI::App& app, CommandContext& ctx);  // retention.cc
 void RegisterDelete(CLI::App& app, CommandContext& ctx);     // delete.cc
+void RegisterAudit(CLI::App& app, CommandContext& ctx);      // audit.cc
+void RegisterRedaction(CLI::App& app, CommandContext& ctx);  // redaction.cc
 
 // Adds --server (env SIGHTLINE_URL) and --json to a client subcommand, bound to ctx,
 // so they work after the subcommand name as well as before it (client_common.cc).

@@ -6,6 +6,9 @@
 
 #include <toml++/toml.h>
 
+#include "common/env.h"
+#include "common/toml_guard.h"
+
 #include "api/http_server.h"
 
 namespace sightline::cli {
@@ -223,13 +226,15 @@ Status SamplingToml(const std::string& path, const toml::node& node, store::samp
   return Status::OK();
 }
 
-// Reads the TOML file into key -> value text. Unknown keys are errors (a typo
+// Parses the TOML text into key -> value text. Unknown keys are errors (a typo
 // silently ignored is a setting silently not applied).
-Status ReadToml(const std::string& path, std::map<std::string, std::string>* out,
-                store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling) {
+Status ParseToml(std::string_view text, const std::string& path, std::map<std::string, std::string>* out,
+                 store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling) {
+  // Inputs toml++ does not refuse cleanly are refused first (common/toml_guard.h).
+  if (Status g = CheckTomlText(text, path); !g.ok()) return Status::InvalidArgument("config file " + g.message());
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     return Status::InvalidArgument("config file " + path + ":" + std::to_string(where.line) + ":" +
@@ -259,6 +264,13 @@ Status ReadToml(const std::string& path, std::map<std::string, std::string>* out
     }
   }
   return Status::OK();
+}
+
+Status ReadToml(const std::string& path, std::map<std::string, std::string>* out,
+                store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling) {
+  auto text = ReadFileToString(Env::Default(), path);
+  if (!text.ok()) return Status::InvalidArgument("config file " + path + ": " + text.status().message());
+  return ParseToml(*text, path, out, retention, sampling);
 }
 
 }  // namespace
@@ -308,6 +320,16 @@ std::optional<uint64_t> ParseByteSize(const std::string& text) {
   else return std::nullopt;
   if (n > UINT64_MAX / mult) return std::nullopt;
   return n * mult;
+}
+
+Result<ServerConfig> ParseServerConfigText(std::string_view text, const std::string& origin) {
+  ServerConfig cfg;
+  std::map<std::string, std::string> values;
+  SL_RETURN_IF_ERROR(ParseToml(text, origin, &values, &cfg.retention, &cfg.sampling));
+  cfg.config_file = origin;
+  for (const auto& s : ServerSettings())
+    if (auto t = values.find(s.key); t != values.end()) SL_RETURN_IF_ERROR(Apply(s, origin, t->second, &cfg));
+  return cfg;
 }
 
 Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {

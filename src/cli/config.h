@@ -68,6 +68,9 @@ struct ConfigSources {
 // InvalidArgument naming the setting when a value is invalid, an unknown key is in
 // the TOML file, or an explicitly named config file cannot be read.
 Result<ServerConfig> LoadServerConfig(const ConfigSources& sources);
+// The TOML file's settings alone (no flags, no environment), origin naming it in
+// errors; for tests and the config fuzzer.
+Result<ServerConfig> ParseServerConfigText(std::string_view text, const std::string& origin);
 
 // "64MiB", "4M", "1048576", "512KiB", "1G" -> bytes.
 std::optional<uint64_t> ParseByteSize(const std::string& text);

@@ -210,6 +210,19 @@ TEST_F(ConfigTest, RedactionFileFromFlagEnvOrTomlMustExist) {
 }
 
 }  // namespace
+// sightline.toml goes through the same guard as the other TOML files.
+TEST(Config, RefusesWhatTomlppMishandles) {
+  for (std::string text : {std::string("http = \"a\x01\"\n"), std::string("[*x]\n"),
+                           std::string("data = \"d\"\n\xc2\xa0grpc = \"off\"\n")}) {
+    auto r = ParseServerConfigText(text, "sightline.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("sightline.toml:"), std::string::npos) << r.status().message();
+  }
+  auto ok = ParseServerConfigText("grpc = \"off\"\ndata = \"/tmp/x\"\n", "sightline.toml");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->grpc, "off");
+}
+
 }  // namespace sightline::cli
 
 namespace sightline::cli {

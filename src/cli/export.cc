@@ -64,7 +64,7 @@ void RunExport(CommandContext& ctx, const ExportArgs& a) {
       for (const auto& t : ts->GetArray()) {
         std::string id = Str(t, "trace_id");
         rapidjson::Document detail;
-        failure = GetJson(**client, "/api/v1/traces/" + UrlEncode(id), "trace " + id, &detail);
+        failure = GetJson(**client, "/api/v1/traces/" + UrlEncode(id), "trace " + id, &detail, kExportHeaders);
         if (failure.code() == StatusCode::kNotFound) {  // removed by retention meanwhile
           failure = Status::OK();
           continue;
@@ -80,7 +80,7 @@ void RunExport(CommandContext& ctx, const ExportArgs& a) {
           std::string span_id = Str(s, "span_id");
           rapidjson::Document one;
           Status st = GetJson(**client, "/api/v1/traces/" + UrlEncode(id) + "/spans/" + UrlEncode(span_id),
-                              "span " + span_id + " of trace " + id, &one);
+                              "span " + span_id + " of trace " + id, &one, kExportHeaders);
           if (!st.ok()) continue;  // keep the shortened form
           JsonValue* full = one.IsObject() && one.HasMember("span") ? &one["span"] : &one;
           if (full->IsObject()) s.CopyFrom(*full, detail.GetAllocator());

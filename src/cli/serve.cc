@@ -32,6 +32,13 @@
 #include "pipeline/agent_metrics.h"
 #include "pipeline/pricing.h"
 #include "pipeline/redaction_service.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "audit/audit_config.h"
+#include "audit/audit_log.h"
+#include "audit/side_effects.h"
 #include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
 
@@ -113,6 +120,49 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   }
   std::unique_ptr<pipeline::RedactionService> redaction = std::move(redacting).value();
 
+  // The audit trail (docs/audit.md), in its own directory, before the store: nothing
+  // audited may run without it.
+  const std::string audit_toml = (std::filesystem::path(cfg.data) / "audit.toml").string();
+  auto audit_cfg = audit::LoadAuditConfig(Env::Default(), audit_toml);
+  if (!audit_cfg.ok()) {
+    std::fprintf(stderr, "sightline serve: the audit settings cannot be used: %s\n",
+                 audit_cfg.status().message().c_str());
+    return 2;
+  }
+  audit::AuditLogOptions ao;
+  ao.dir = (std::filesystem::path(cfg.data) / "audit").string();
+  ao.segment_bytes = audit_cfg->segment_bytes;
+  ao.retention_days = audit_cfg->retention_days;
+  ao.logger = [](const std::string& line) { std::fprintf(stderr, "sightline: %s\n", line.c_str()); };
+  auto audit_opened = audit::AuditLog::Open(ao);
+  if (!audit_opened.ok()) {
+    std::fprintf(stderr, "sightline serve: cannot open the audit trail in %s: %s\n", ao.dir.c_str(),
+                 audit_opened.status().ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<audit::AuditLog> audit_log = std::move(audit_opened).value();
+  const audit::SideEffectPolicy side_effects(audit_cfg->side_effect_tools);
+  // Policy reloads are admin actions; the tick below notices them.
+  auto audit_policy = [&audit_log](const char* what, const std::string& file, const Status& outcome) {
+    audit::AuditRecord r;
+    r.kind = audit::Kind::kAdmin;
+    r.actor.principal = "file";
+    r.action = std::string(what) + ".reload";
+    r.target = "file/" + file;
+    r.outcome = outcome.ok() ? "ok" : "error";
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    w.StartObject();
+    if (!outcome.ok()) {
+      w.Key("error");
+      w.String(outcome.message().c_str());
+    }
+    w.EndObject();
+    r.details_json.assign(b.GetString(), b.GetSize());
+    Status st = audit_log->Append(std::move(r));
+    if (!st.ok()) std::fprintf(stderr, "sightline: audit: %s\n", st.ToString().c_str());
+  };
+
   store::EmbeddedStoreOptions so;
   so.dir = cfg.data;
   so.fsync = PolicyOf(cfg.fsync);
@@ -121,9 +171,35 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   store::columnar::ColumnarReader::SetBlockCacheBytes(static_cast<size_t>(cfg.block_cache_bytes));
   so.retention = cfg.retention;
   so.sampling = cfg.sampling;
-  // Deletion on request (docs/deletion.md): counted and logged (without the id asked
-  // for); the audit trail (issue 6, item 7) connects here.
-  so.on_deleted = [&metrics, log = po.logger](const store::DeletionRecord& r) {
+  // Deletion on request (docs/deletion.md): counted, logged and written to the audit
+  // trail, each without the id asked for (its SHA-256 only).
+  so.on_deleted = [&metrics, &audit_log, log = po.logger](const store::DeletionRecord& r) {
+    audit::AuditRecord a;
+    a.kind = audit::Kind::kAdmin;
+    a.actor.principal = r.requested_by;
+    a.action = std::string("deletion.") + store::DeletionKindName(r.kind);
+    a.target = std::string(store::DeletionKindName(r.kind)) + "/sha256:" + r.value_sha256;
+    a.outcome = r.complete() ? "ok" : "pending";
+    {
+      rapidjson::StringBuffer b;
+      rapidjson::Writer<rapidjson::StringBuffer> w(b);
+      w.StartObject();
+      w.Key("deletion");
+      w.Uint64(r.id);
+      w.Key("project");
+      w.String(r.project.c_str());
+      w.Key("traces");
+      w.Uint64(r.traces);
+      w.Key("spans");
+      w.Uint64(r.spans);
+      w.Key("segments_rewritten");
+      w.Uint64(r.segments_rewritten);
+      w.EndObject();
+      a.details_json.assign(b.GetString(), b.GetSize());
+    }
+    if (Status st = audit_log->Append(std::move(a)); !st.ok())
+      std::fprintf(stderr, "sightline: audit: deletion %llu not recorded: %s\n",
+                   static_cast<unsigned long long>(r.id), st.ToString().c_str());
     metrics
         .GetCounter("sightline_deletions_total", "Deletions on request, by kind.",
                     {{"kind", store::DeletionKindName(r.kind)}})
@@ -150,6 +226,8 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   pipeline::AgentMetrics agent_metrics(amo);
   agent_metrics.AttachTo(&metrics);
   io.agent_metrics = &agent_metrics;
+  io.audit = audit_log.get();
+  io.side_effects = &side_effects;
   ingest::IngestService ingest(store.get(), &metrics, io);
 
   api::HttpServerOptions ho;
@@ -187,6 +265,9 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   if (!ui.ok()) return fail(ui.status());
   ro.ui = *ui;
   ro.pricing = pricing.get();
+  ro.audit = audit_log.get();
+  ro.redaction = redaction.get();
+  ro.audit_reads = audit_cfg->record_reads;
   router = std::make_unique<api::ApiRouter>(store.get(), &ingest, &metrics, ro);
   auto http_port = http.Start();
   if (!http_port.ok()) return fail(http_port.status());
@@ -204,12 +285,38 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   std::fflush(stdout);
 
   int sig = 0;
+  auto prices_in_force = pricing->catalogue();
+  auto redaction_in_force = redaction->policy();
+  std::string pricing_error, redaction_error;
+  int64_t next_retention_ns = 0;
   for (;;) {
     const timespec tick{0, 250'000'000};
     sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig > 0) break;
     pricing->MaybeReload();  // EAGAIN (the tick passed) or EINTR
     redaction->MaybeReload();
+    // Reloads, and refused edits once each, into the audit trail.
+    if (auto now = pricing->catalogue(); now != prices_in_force) {
+      prices_in_force = now;
+      audit_policy("pricing", po.user_file, Status::OK());
+    }
+    if (Status e = pricing->last_error(); e.message() != pricing_error) {
+      pricing_error = e.message();
+      if (!e.ok()) audit_policy("pricing", po.user_file, e);
+    }
+    if (auto now = redaction->policy(); now != redaction_in_force) {
+      redaction_in_force = now;
+      audit_policy("redaction", redaction->Describe(), Status::OK());
+    }
+    if (Status e = redaction->last_error(); e.message() != redaction_error) {
+      redaction_error = e.message();
+      if (!e.ok()) audit_policy("redaction", redaction->Describe(), e);
+    }
+    if (int64_t now = Env::Default()->NowNanos(); now >= next_retention_ns) {
+      next_retention_ns = now + int64_t{3600} * 1000000000;  // hourly
+      if (Status r = audit_log->ApplyRetention(); !r.ok())
+        std::fprintf(stderr, "sightline: audit retention: %s\n", r.ToString().c_str());
+    }
   }
   std::fprintf(stderr, "sightline: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 

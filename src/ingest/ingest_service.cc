@@ -1,5 +1,6 @@
 #include "ingest/ingest_service.h"
 
+#include <atomic>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -146,11 +147,18 @@ void IngestService::Submit(IngestRequest request, Callback done) {
     agent_tally->AddAll(norm.spans);
     if (agent_tally->empty()) agent_tally.reset();
   }
+  // 5b. Side-effecting tool calls for the audit trail (docs/audit.md), from the
+  // redacted, normalised spans.
+  std::vector<audit::AuditRecord> audit_records;
+  if (options_.audit != nullptr && options_.side_effects != nullptr)
+    audit_records = audit::SideEffectRecords(norm.spans, *options_.side_effects);
   // done is shared between the synchronous refusal path and the store's callback;
   // exactly one of them runs it.
   auto shared_done = std::make_shared<Callback>(std::move(done));
   auto pending = std::make_shared<IngestResult>(std::move(result));
-  Status appended = store_->AppendSpans(norm.spans, [this, n, shared_done, pending, agent_tally](Status s) {
+  // The answer once the store (and the audit trail, when it has records) made the
+  // request durable: an audited action is acknowledged only once its record is.
+  auto finish = [this, n, shared_done, pending, agent_tally](Status s, std::string_view reason) {
     if (s.ok()) {
       accepted_->Inc(static_cast<double>(n));
       if (agent_tally) options_.agent_metrics->Merge(*agent_tally);
@@ -158,12 +166,34 @@ void IngestService::Submit(IngestRequest request, Callback done) {
       (*shared_done)(std::move(*pending));
       return;
     }
-    metrics_->GetCounter(kRequestsRejected, kRequestsRejectedHelp, {{"reason", std::string(StoreReason(s))}})->Inc();
+    metrics_->GetCounter(kRequestsRejected, kRequestsRejectedHelp, {{"reason", std::string(reason)}})->Inc();
     IngestResult failed;
     failed.status = std::move(s);
     (*shared_done)(std::move(failed));
+  };
+  struct Join {
+    std::atomic<int> left{2};
+    Status store, audit;
+  };
+  std::shared_ptr<Join> join;
+  if (!audit_records.empty()) join = std::make_shared<Join>();
+  auto complete = [join, finish]() {
+    if (join->left.fetch_sub(1) != 1) return;
+    if (!join->store.ok()) return finish(join->store, StoreReason(join->store));
+    finish(join->audit, "audit");
+  };
+  Status appended = store_->AppendSpans(norm.spans, [join, finish, complete](Status s) {
+    if (!join) return finish(s, StoreReason(s));
+    join->store = std::move(s);
+    complete();
   });
-  if (!appended.ok()) Reject(appended, StoreReason(appended), *shared_done);
+  if (!appended.ok()) return Reject(appended, StoreReason(appended), *shared_done);
+  if (join) {
+    options_.audit->AppendAsync(std::move(audit_records), [join, complete](Status s) {
+      join->audit = s.ok() ? s : Status::Unavailable("audit trail: " + s.message());
+      complete();
+    });
+  }
 }
 
 }  // namespace sightline::ingest

@@ -28,6 +28,8 @@
 #include <functional>
 #include <string>
 
+#include "audit/audit_log.h"
+#include "audit/side_effects.h"
 #include "common/env.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -51,6 +53,10 @@ struct IngestOptions {
   pipeline::RedactionService* redaction = nullptr;
   // Counts the agents' own metrics for /metrics. Null: not counted.
   pipeline::AgentMetrics* agent_metrics = nullptr;
+  // The audit trail and which tool spans are side-effecting (docs/audit.md): their
+  // records are made durable before the request is acknowledged. Null: not audited.
+  audit::AuditLog* audit = nullptr;
+  const audit::SideEffectPolicy* side_effects = nullptr;
 };
 
 struct IngestRequest {

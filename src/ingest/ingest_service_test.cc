@@ -2,11 +2,14 @@
 // that holds the append callbacks so the tests control when "durable" happens.
 #include "ingest/ingest_service.h"
 
+#include <future>
 #include <mutex>
 #include <optional>
 
 #include <gtest/gtest.h>
 
+#include "audit/audit_reader.h"
+#include "common/fault_injection_env.h"
 #include "common/mem_env.h"
 #include "ingest/otlp_decode.h"
 #include "pipeline/pricing.h"
@@ -290,6 +293,101 @@ TEST_F(IngestServiceTest, WithoutPricingOnlyReportedCostsAreKept) {
   EXPECT_DOUBLE_EQ(store_.appended[1].cost_usd(), 0.25);
   EXPECT_FALSE(store_.appended[1].has_computed_cost_usd());
   EXPECT_FALSE(Has("sightline_spans_priced_total"));
+}
+
+// Side-effecting tool calls reach the audit trail from the redacted, normalised spans,
+// and the request is acknowledged only once the store and the trail both made it
+// durable.
+TEST_F(IngestServiceTest, AuditsSideEffectingToolCallsBeforeAcknowledging) {
+  MemEnv env;
+  audit::AuditLogOptions ao;
+  ao.env = &env;
+  ao.dir = "/data/audit";
+  auto log = audit::AuditLog::Open(ao);
+  ASSERT_TRUE(log.ok());
+  auto redaction = pipeline::RedactionService::Create({.env = &env, .policy_file = "", .key_file = ""});
+  ASSERT_TRUE(redaction.ok());
+  audit::SideEffectPolicy policy({"send_*"});
+  IngestOptions o;
+  o.audit = log->get();
+  o.side_effects = &policy;
+  o.redaction = redaction->get();
+  Make(o);
+
+  ExportRequest req = Request(6);
+  auto* spans = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans();
+  const std::string secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+  for (int i = 0; i < 6; ++i) {
+    auto* kv = (*spans)[i].add_attributes();
+    kv->set_key("gen_ai.tool.name");
+    kv->mutable_value()->set_string_value(i % 2 == 0 ? "send_email" : "search");
+    kv = (*spans)[i].add_attributes();
+    kv->set_key("gen_ai.tool.call.arguments");
+    kv->mutable_value()->set_string_value("{\"key\":\"" + secret + "\",\"i\":" + std::to_string(i) + "}");
+    kv = (*spans)[i].add_attributes();
+    kv->set_key("session.id");
+    kv->mutable_value()->set_string_value("ticket-9421");
+  }
+  std::promise<IngestResult> answered;
+  auto fut = answered.get_future();
+  IngestRequest r;
+  r.body = req.SerializeAsString();
+  service_->Submit(std::move(r), [&](IngestResult res) { answered.set_value(std::move(res)); });
+  ASSERT_EQ(store_.appended.size(), 6u);
+  EXPECT_EQ(fut.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "answered before the spans were durable";
+  store_.CompleteAll(Status::OK());
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  IngestResult res = fut.get();
+  EXPECT_TRUE(res.status.ok()) << res.status.ToString();
+  EXPECT_EQ(res.accepted, 6);
+
+  std::vector<audit::AuditRecord> records;
+  ASSERT_TRUE(audit::ScanAuditRecords(&env, "/data/audit", 0, [&](const audit::AuditRecord& rec) {
+                records.push_back(rec);
+                return true;
+              }).ok());
+  ASSERT_EQ(records.size(), 3u);
+  for (size_t k = 0; k < records.size(); ++k) {
+    const model::Span& stored = store_.appended[2 * k];
+    EXPECT_EQ(records[k].target, "tool/send_email");
+    EXPECT_NE(records[k].details_json.find("ticket-9421"), std::string::npos);
+    // The hash of the arguments as stored: after redaction.
+    EXPECT_EQ(stored.input_json().find(secret), std::string::npos);
+    EXPECT_NE(records[k].details_json.find(audit::Sha256Hex(stored.input_json())), std::string::npos)
+        << records[k].details_json << " vs " << stored.input_json();
+    EXPECT_EQ(records[k].line.find(secret), std::string::npos);
+  }
+}
+
+TEST_F(IngestServiceTest, AFailingAuditTrailFailsTheRequest) {
+  MemEnv env;
+  FaultInjectionEnv fenv(&env);
+  audit::AuditLogOptions ao;
+  ao.env = &fenv;
+  ao.dir = "/data/audit";
+  auto log = audit::AuditLog::Open(ao);
+  ASSERT_TRUE(log.ok());
+  audit::SideEffectPolicy policy({"*"});
+  IngestOptions o;
+  o.audit = log->get();
+  o.side_effects = &policy;
+  Make(o);
+  ExportRequest req = Request(1);
+  auto* kv = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(0)->add_attributes();
+  kv->set_key("gen_ai.tool.name");
+  kv->mutable_value()->set_string_value("rm");
+  fenv.FailNth(FaultInjectionEnv::Op::kSync, 1, Status::IOError("injected"));
+  std::promise<IngestResult> answered;
+  IngestRequest r;
+  r.body = req.SerializeAsString();
+  service_->Submit(std::move(r), [&](IngestResult res) { answered.set_value(std::move(res)); });
+  store_.CompleteAll(Status::OK());
+  auto fut = answered.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  IngestResult res = fut.get();
+  EXPECT_EQ(res.status.code(), StatusCode::kUnavailable) << res.status.ToString();
+  EXPECT_TRUE(Has("sightline_requests_rejected_total{reason=\"audit\"} 1"));
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 
 #include <toml++/toml.h>
 
+#include "common/toml_guard.h"
+
 namespace sightline::pipeline {
 namespace {
 
@@ -164,12 +166,15 @@ std::string NormalizeModelId(std::string_view model) {
 }
 
 Result<std::vector<ModelPricing>> Catalogue::Parse(std::string_view toml_text, const std::string& origin) {
+  // Inputs toml++ does not refuse cleanly are refused first (common/toml_guard.h).
+  SL_RETURN_IF_ERROR(CheckTomlText(toml_text, origin));
   toml::table doc;
   try {
     doc = toml::parse(toml_text, origin);
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << UnquotedTomlError(e.description());
     return Status::InvalidArgument(msg.str());
   }
   std::vector<ModelPricing> models;

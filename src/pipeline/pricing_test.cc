@@ -266,4 +266,16 @@ TEST(PricingTest, RefusedEditsAreLoggedAndCountedOncePerChange) {
 }
 
 }  // namespace
+// The inputs toml++ 3.x does not refuse cleanly (common/toml_guard.h) are refused
+// with the line, through the catalogue's own parser.
+TEST(PricingCatalogue, RefusesWhatTomlppMishandles) {
+  for (std::string text : {std::string("[[model]]\nid = \"a\x01\"\n"), std::string("[*x]\n"),
+                           std::string("\n\xc2\xa0[[model]]\n")}) {
+    auto r = Catalogue::Parse(text, "pricing.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message().rfind("pricing.toml:", 0), 0u) << r.status().message();
+    EXPECT_NE(r.status().message().find("not valid TOML"), std::string::npos) << r.status().message();
+  }
+}
+
 }  // namespace sightline::pipeline

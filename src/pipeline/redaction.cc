@@ -449,11 +449,14 @@ Result<std::shared_ptr<const Policy>> Policy::Compile(const PolicySpec& spec, st
       if (!(*l)->attributes.empty()) pp->key_layers_.push_back((*l)->attributes);
     pp->base_key_ = std::string(base_key);
     pp->derive_key_ = true;
+    pp->key_source_ = "the server's key file (redaction.key), derived per project";
     for (const PolicyLayer* l : layers) {
       if (l->hash_length) pp->hash_length_ = *l->hash_length;
       if (l->hash_key) {
         pp->base_key_ = *l->hash_key;
         pp->derive_key_ = l != project;  // a project's own key is used as given
+        pp->key_source_ = l == project ? "the project's own [hash] key"
+                                       : "the policy file's [hash] key, derived per project";
       }
     }
     return std::shared_ptr<const ProjectPolicy>(std::move(pp));

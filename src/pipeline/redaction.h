@@ -75,6 +75,10 @@ class ProjectPolicy {
   std::string HmacKeyFor(std::string_view project) const;
   int hash_length() const { return hash_length_; }
   bool scans() const { return db_ != nullptr; }
+  // The attribute key rules, most specific layer first (for describing the policy).
+  const std::vector<KeyRules>& key_layers() const { return key_layers_; }
+  // Where the HMAC key comes from, in words (never the key).
+  std::string_view key_source() const { return key_source_; }
 
  private:
   friend class Policy;
@@ -88,6 +92,7 @@ class ProjectPolicy {
   std::string base_key_;
   bool derive_key_ = true;  // false: base_key_ is the project's own key
   int hash_length_ = 12;
+  std::string key_source_;
 };
 
 class Policy {
@@ -101,6 +106,14 @@ class Policy {
 
   const ProjectPolicy& For(std::string_view project) const;
   size_t project_sections() const { return projects_.size(); }
+  // The policy of projects without a section of their own.
+  const ProjectPolicy& defaults() const { return *default_; }
+  // The projects with a section of their own, sorted.
+  std::vector<std::string> project_names() const {
+    std::vector<std::string> out;
+    for (const auto& p : projects_) out.push_back(p.first);
+    return out;
+  }
 
  private:
   std::shared_ptr<const ProjectPolicy> default_;

@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "common/toml_guard.h"
 #include "pipeline/redaction_detectors.h"
 
 namespace sightline::pipeline::redaction {
@@ -18,31 +19,6 @@ int LineOf(const toml::node& n) { return static_cast<int>(n.source().begin.line)
 
 Status Bad(const std::string& origin, int line, const std::string& what) {
   return Status::InvalidArgument(origin + ":" + std::to_string(line) + ": " + what);
-}
-
-// toml++'s description without anything it quotes from the document: a value may be
-// a secret, and errors go to logs.
-std::string Unquoted(std::string_view d) {
-  std::string out;
-  char quote = 0;
-  for (char c : d) {
-    if (quote != 0) {
-      if (c == quote) {
-        quote = 0;
-        out += "...";
-        out += c;
-      }
-      continue;
-    }
-    if (c == '\'' || c == '"' || c == '`') {
-      quote = c;
-      out += c;
-      continue;
-    }
-    out += c;
-  }
-  if (quote != 0) out += "...";
-  return out;
 }
 
 std::optional<Action> ParseAction(std::string_view s) {
@@ -213,117 +189,6 @@ Status ReadLayer(const toml::table& t, const std::string& origin, const std::str
   return Status::OK();
 }
 
-bool BareKeyChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-}
-
-// Inputs toml++ 3.x does not reject cleanly (found by redaction_policy_fuzz): control
-// characters; a table header whose key starts with neither a bare-key character nor a
-// quote (`[*x]`), which reaches an assertion; and a non-ASCII character where the
-// parser looks for whitespace (outside strings and comments, or after a line-ending
-// backslash in a multi-line string), which reaches an "unreachable". Release builds turn
-// those into optimiser assumptions, so such input is refused here, with the line. All of
-// it is invalid TOML. The scan knows strings, comments and arrays just well enough.
-Status CheckBeforeToml(std::string_view t, const std::string& origin) {
-  int line = 1;
-  auto bad = [&](const std::string& what) {
-    return Status::InvalidArgument(origin + ":" + std::to_string(line) + ": not valid TOML: " + what);
-  };
-  for (unsigned char c : t) {
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-      return bad("control character " + std::to_string(c) + " (only tab and line breaks are allowed)");
-    if (c == '\n') ++line;
-  }
-  line = 1;
-  const auto byte = [&t](size_t i) { return static_cast<unsigned char>(t[i]); };
-  // Skips a string body from *pos to just past `close`; false on a non-ASCII byte after
-  // a line-ending backslash.
-  auto skip_string = [&](size_t* pos, std::string_view close, bool escapes, bool one_line) {
-    size_t i = *pos;
-    while (i < t.size()) {
-      if (escapes && t[i] == '\\') {
-        size_t j = i + 1;
-        bool ws = false;
-        while (j < t.size() && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r' || t[j] == '\n')) {
-          if (t[j] == '\n') ++line;
-          ws = true;
-          ++j;
-        }
-        if (ws && j < t.size() && byte(j) >= 0x80) {
-          *pos = j;
-          return false;
-        }
-        i = ws ? j : i + 2;
-        continue;
-      }
-      if (t.compare(i, close.size(), close) == 0) {
-        *pos = i + close.size();
-        return true;
-      }
-      if (t[i] == '\n') {
-        if (one_line) break;
-        ++line;
-      }
-      ++i;
-    }
-    *pos = i;
-    return true;
-  };
-  const std::string_view kTripleQuote = "\"\"\"", kTripleApostrophe = "'''";
-  int depth = 0;
-  bool line_start = true, in_header = false;
-  size_t i = 0;
-  while (i < t.size()) {
-    const char c = t[i];
-    if (c == '\n') {
-      ++line;
-      line_start = true;
-      in_header = false;
-      ++i;
-      continue;
-    }
-    if (line_start && (c == ' ' || c == '\t' || c == '\r')) {
-      ++i;
-      continue;
-    }
-    if (line_start && depth == 0 && c == '[') {
-      size_t j = i + 1;
-      if (j < t.size() && t[j] == '[') ++j;
-      while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
-      if (j < t.size() && !BareKeyChar(t[j]) && t[j] != '"' && t[j] != '\'' && t[j] != ']')
-        return bad("a table header must start with a key");
-      line_start = false;
-      in_header = true;
-      i = j;
-      continue;
-    }
-    line_start = false;
-    if (byte(i) >= 0x80) return bad("a non-ASCII character outside a string or comment");
-    bool ok = true;
-    if (c == '#') {
-      while (i < t.size() && t[i] != '\n') ++i;
-    } else if (t.compare(i, 3, kTripleQuote) == 0) {
-      i += 3;
-      ok = skip_string(&i, kTripleQuote, true, false);
-    } else if (t.compare(i, 3, kTripleApostrophe) == 0) {
-      i += 3;
-      ok = skip_string(&i, kTripleApostrophe, false, false);
-    } else if (c == '"') {
-      ++i;
-      ok = skip_string(&i, "\"", true, true);
-    } else if (c == '\'') {
-      ++i;
-      ok = skip_string(&i, "'", false, true);
-    } else {
-      if (!in_header && c == '[') ++depth;
-      if (!in_header && c == ']' && depth > 0) --depth;
-      ++i;
-    }
-    if (!ok) return bad("a non-ASCII character after a line-ending backslash");
-  }
-  return Status::OK();
-}
-
 PolicyLayer MakeBuiltin() {
   PolicyLayer l;
   for (const Detector& d : BuiltinDetectors())
@@ -355,14 +220,14 @@ const PolicyLayer& BuiltinLayer() {
 }
 
 Result<PolicySpec> ParsePolicy(std::string_view toml_text, const std::string& origin) {
-  SL_RETURN_IF_ERROR(CheckBeforeToml(toml_text, origin));
+  SL_RETURN_IF_ERROR(CheckTomlText(toml_text, origin));
   toml::table doc;
   try {
     doc = toml::parse(toml_text, origin);
   } catch (const toml::parse_error& e) {
     return Status::InvalidArgument(origin + ":" + std::to_string(e.source().begin.line) + ":" +
                                    std::to_string(e.source().begin.column) + ": not valid TOML: " +
-                                   Unquoted(e.description()));
+                                   UnquotedTomlError(e.description()));
   }
   PolicySpec spec;
   SL_RETURN_IF_ERROR(ReadLayer(doc, origin, "", true, &spec, &spec.defaults));

@@ -1,0 +1,334 @@
+#include "audit/audit_log.h"
+
+#include <future>
+
+#include "audit/audit_reader.h"
+
+namespace sightline::audit {
+namespace {
+
+constexpr int64_t kNsPerDay = int64_t{86400} * 1000000000;
+
+// The records of one file's bytes that parse, and where the first one that does not
+// starts (data.size() when all do). *later_valid: a valid record follows a bad one.
+struct FileScan {
+  std::vector<AuditRecord> records;
+  size_t good_bytes = 0;
+  bool later_valid = false;
+};
+
+FileScan ScanFile(std::string_view data) {
+  FileScan s;
+  size_t pos = 0;
+  bool bad_seen = false;
+  while (pos < data.size()) {
+    size_t nl = data.find('\n', pos);
+    if (nl == std::string_view::npos) break;
+    AuditRecord rec;
+    if (ParseAuditLine(data.substr(pos, nl - pos), &rec).ok()) {
+      if (bad_seen) {
+        s.later_valid = true;
+      } else {
+        s.records.push_back(std::move(rec));
+        s.good_bytes = nl + 1;
+      }
+    } else {
+      bad_seen = true;
+    }
+    pos = nl + 1;
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
+  if (options.dir.empty()) return Status::InvalidArgument("audit: no directory");
+  if (options.segment_bytes < 4096) options.segment_bytes = 4096;
+  std::unique_ptr<AuditLog> log(new AuditLog(std::move(options)));
+  Env* env = log->opts_.env;
+  SL_RETURN_IF_ERROR(env->CreateDir(log->opts_.dir));
+  SL_ASSIGN_OR_RETURN(log->lock_, env->LockFile(JoinPath(log->opts_.dir, "LOCK")));
+  std::vector<AuditRecord> system_records;
+  SL_RETURN_IF_ERROR(log->Recover(&system_records));
+  log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
+  for (auto& r : system_records) SL_RETURN_IF_ERROR(log->Append(std::move(r)));
+  return log;
+}
+
+Status AuditLog::Recover(std::vector<AuditRecord>* system_records) {
+  Env* env = opts_.env;
+  const std::string& dir = opts_.dir;
+  next_seq_ = 1;
+  prev_hash_ = std::string(kZeroHash);
+  if (auto anchor = ReadChainPoint(env, JoinPath(dir, "ANCHOR")); anchor.ok()) {
+    next_seq_ = anchor->seq + 1;
+    prev_hash_ = anchor->hash;
+  } else if (anchor.status().code() != StatusCode::kNotFound) {
+    return anchor.status().WithContext("audit trail");
+  }
+  SL_ASSIGN_OR_RETURN(auto files, ListAuditFiles(env, dir));
+  uint64_t dropped_bytes = 0;
+  while (!files.empty()) {
+    const std::string path = JoinPath(dir, files.back());
+    SL_ASSIGN_OR_RETURN(std::string data, ReadFileToString(env, path));
+    FileScan scan = ScanFile(data);
+    if (scan.later_valid)
+      return Status::Corruption("audit trail: " + files.back() +
+                                " holds a damaged record before valid ones; run `sightline audit verify`");
+    if (scan.good_bytes < data.size()) {
+      // An unacknowledged batch cut short by a crash.
+      dropped_bytes += data.size() - scan.good_bytes;
+      SL_RETURN_IF_ERROR(env->Truncate(path, scan.good_bytes));
+    }
+    if (scan.records.empty()) {
+      SL_RETURN_IF_ERROR(env->RemoveFile(path));
+      SL_RETURN_IF_ERROR(env->SyncDir(dir));
+      files.pop_back();
+      continue;
+    }
+    next_seq_ = scan.records.back().seq + 1;
+    prev_hash_ = scan.records.back().hash;
+    SL_ASSIGN_OR_RETURN(file_, env->NewAppendableFile(path));
+    if (dropped_bytes > 0) SL_RETURN_IF_ERROR(file_->Sync());
+    file_name_ = files.back();
+    file_synced_size_ = file_->Size();
+    break;
+  }
+  if (auto head = ReadChainPoint(env, JoinPath(dir, "HEAD")); head.ok()) {
+    if (head->seq >= next_seq_)
+      return Status::Corruption("audit trail: records " + std::to_string(next_seq_) + ".." +
+                                std::to_string(head->seq) +
+                                " were made durable but are gone (HEAD); run `sightline audit verify`");
+  }
+  durable_seq_ = next_seq_ - 1;
+  durable_hash_ = prev_hash_;
+  if (dropped_bytes > 0) {
+    Log("audit: dropped " + std::to_string(dropped_bytes) + " bytes of an incomplete record at the end of the trail");
+    AuditRecord r;
+    r.kind = Kind::kSystem;
+    r.actor.principal = "system";
+    r.action = "audit.recovered";
+    r.target = "audit";
+    r.details_json = "{\"dropped_bytes\":" + std::to_string(dropped_bytes) + "}";
+    system_records->push_back(std::move(r));
+  }
+  return Status::OK();
+}
+
+AuditLog::~AuditLog() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (file_) (void)file_->Close();
+}
+
+Status AuditLog::Append(AuditRecord record) {
+  std::vector<AuditRecord> v;
+  v.push_back(std::move(record));
+  return AppendBatch(std::move(v));
+}
+
+Status AuditLog::AppendBatch(std::vector<AuditRecord> records) {
+  std::promise<Status> p;
+  auto f = p.get_future();
+  AppendAsync(std::move(records), [&p](Status s) { p.set_value(std::move(s)); });
+  return f.get();
+}
+
+void AuditLog::AppendAsync(std::vector<AuditRecord> records, Callback done) {
+  if (records.empty()) return done(Status::OK());
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_) return done(Status::Unavailable("audit trail is closed"));
+    if (queued_records_ + records.size() > opts_.max_queued_records)
+      return done(Status::ResourceExhausted("audit trail: too many records waiting for the disk"));
+    queued_records_ += records.size();
+    queue_.push_back(Pending{std::move(records), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void AuditLog::WriterLoop() {
+  for (;;) {
+    std::vector<Pending> group;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      while (!queue_.empty()) {
+        queued_records_ -= queue_.front().records.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::lock_guard<std::mutex> wl(write_mu_);
+    Status st = WriteGroup(group);
+    if (!st.ok()) Log("audit: write failed: " + st.ToString());
+  }
+}
+
+Status AuditLog::RollIfNeeded() {
+  if (file_ && file_->Size() < opts_.segment_bytes) return Status::OK();
+  if (file_) {
+    SL_RETURN_IF_ERROR(file_->Close());
+    file_.reset();
+  }
+  std::string name = AuditFileName(next_seq_);
+  SL_ASSIGN_OR_RETURN(file_, opts_.env->NewWritableFile(JoinPath(opts_.dir, name)));
+  file_name_ = name;
+  file_synced_size_ = 0;
+  Status st = opts_.env->SyncDir(opts_.dir);
+  if (!st.ok()) {
+    file_.reset();
+    return st;
+  }
+  return Status::OK();
+}
+
+Status AuditLog::WriteHead() {
+  const std::string path = JoinPath(opts_.dir, "HEAD");
+  const bool existed = opts_.env->FileExists(path);
+  SL_ASSIGN_OR_RETURN(auto f, opts_.env->NewWritableFile(path));
+  ChainPoint p;
+  p.seq = next_seq_ - 1;
+  p.hash = prev_hash_;
+  SL_RETURN_IF_ERROR(f->Append(FormatChainPoint(p)));
+  SL_RETURN_IF_ERROR(f->Sync());
+  SL_RETURN_IF_ERROR(f->Close());
+  return existed ? Status::OK() : opts_.env->SyncDir(opts_.dir);
+}
+
+Status AuditLog::WriteGroup(std::vector<Pending>& group) {
+  const uint64_t saved_seq = next_seq_;
+  const std::string saved_prev = prev_hash_;
+  auto fail_all = [&](const Status& st) {
+    for (auto& p : group)
+      if (p.done) p.done(st);
+  };
+  Status st = RollIfNeeded();
+  if (!st.ok()) {
+    fail_all(st);
+    return st;
+  }
+  std::string buf;
+  const int64_t now = opts_.env->NowNanos();
+  for (auto& p : group) {
+    std::string lines;
+    uint64_t seq = next_seq_;
+    std::string prev = prev_hash_;
+    Status bad;
+    for (auto& r : p.records) {
+      r.seq = seq;
+      r.prev = prev;
+      if (r.time_ns == 0) r.time_ns = now;
+      auto line = EncodeAuditLine(&r);
+      if (!line.ok()) {
+        bad = line.status();
+        break;
+      }
+      lines += *line;
+      prev = r.hash;
+      ++seq;
+    }
+    if (!bad.ok()) {
+      auto done = std::move(p.done);
+      p.done = nullptr;
+      done(bad);
+      continue;
+    }
+    buf += lines;
+    next_seq_ = seq;
+    prev_hash_ = prev;
+  }
+  if (buf.empty()) return Status::OK();
+  st = file_->Append(buf);
+  if (st.ok()) st = file_->Sync();
+  if (!st.ok()) {
+    // Back to the last durable record: nothing of this group may stay in the file.
+    next_seq_ = saved_seq;
+    prev_hash_ = saved_prev;
+    const std::string path = JoinPath(opts_.dir, file_name_);
+    file_.reset();
+    Status t = opts_.env->Truncate(path, file_synced_size_);
+    if (t.ok()) {
+      auto reopened = opts_.env->NewAppendableFile(path);
+      if (reopened.ok()) file_ = std::move(reopened).value();
+      else t = reopened.status();
+    }
+    if (!t.ok()) Log("audit: could not rewind " + path + ": " + t.ToString());
+    fail_all(st);
+    return st;
+  }
+  file_synced_size_ = file_->Size();
+  Status head = WriteHead();
+  if (!head.ok()) Log("audit: HEAD not updated: " + head.ToString());
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    durable_seq_ = next_seq_ - 1;
+    durable_hash_ = prev_hash_;
+  }
+  fail_all(Status::OK());
+  return Status::OK();
+}
+
+uint64_t AuditLog::last_seq() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return durable_seq_;
+}
+
+std::string AuditLog::last_hash() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return durable_hash_;
+}
+
+Status AuditLog::ApplyRetention() {
+  if (opts_.retention_days <= 0) return Status::OK();
+  Env* env = opts_.env;
+  const int64_t cutoff = env->NowNanos() - opts_.retention_days * kNsPerDay;
+  std::string current;
+  {
+    std::lock_guard<std::mutex> wl(write_mu_);
+    current = file_name_;
+  }
+  SL_ASSIGN_OR_RETURN(auto files, ListAuditFiles(env, opts_.dir));
+  std::vector<std::string> drop;
+  ChainPoint anchor;
+  for (size_t i = 0; i + 1 < files.size(); ++i) {
+    if (files[i] == current) break;
+    SL_ASSIGN_OR_RETURN(std::string data, ReadFileToString(env, JoinPath(opts_.dir, files[i])));
+    FileScan scan = ScanFile(data);
+    if (scan.records.empty() || scan.good_bytes != data.size()) {
+      Log("audit: retention stops at " + files[i] + ", which does not read cleanly");
+      break;
+    }
+    if (scan.records.back().time_ns >= cutoff) break;
+    drop.push_back(files[i]);
+    anchor.seq = scan.records.back().seq;
+    anchor.hash = scan.records.back().hash;
+    anchor.file = files[i];
+  }
+  if (drop.empty()) return Status::OK();
+  // First in the chain itself, then the anchor file, then the files go.
+  AuditRecord r;
+  r.kind = Kind::kSystem;
+  r.actor.principal = "system";
+  r.action = "audit.retention";
+  r.target = "audit";
+  std::string list;
+  for (const auto& f : drop) list += (list.empty() ? "\"" : ",\"") + f + "\"";
+  r.details_json = "{\"dropped_files\":[" + list + "],\"anchor_seq\":" + std::to_string(anchor.seq) +
+                   ",\"anchor_hash\":\"" + anchor.hash + "\",\"retention_days\":" +
+                   std::to_string(opts_.retention_days) + "}";
+  SL_RETURN_IF_ERROR(Append(std::move(r)));
+  SL_RETURN_IF_ERROR(WriteFileAtomically(env, JoinPath(opts_.dir, "ANCHOR"), FormatChainPoint(anchor)));
+  for (const auto& f : drop) SL_RETURN_IF_ERROR(env->RemoveFile(JoinPath(opts_.dir, f)));
+  SL_RETURN_IF_ERROR(env->SyncDir(opts_.dir));
+  Log("audit: retention dropped " + std::to_string(drop.size()) + " file(s) through seq " + std::to_string(anchor.seq));
+  return Status::OK();
+}
+
+}  // namespace sightline::audit

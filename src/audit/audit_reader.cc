@@ -1,0 +1,214 @@
+#include "audit/audit_reader.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+namespace sightline::audit {
+namespace {
+
+constexpr std::string_view kPrefix = "audit-";
+constexpr std::string_view kSuffix = ".log";
+
+}  // namespace
+
+std::string AuditFileName(uint64_t first_seq) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "audit-%020" PRIu64 ".log", first_seq);
+  return buf;
+}
+
+bool ParseAuditFileName(const std::string& name, uint64_t* first_seq) {
+  if (name.size() != kPrefix.size() + 20 + kSuffix.size()) return false;
+  if (name.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  if (name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) return false;
+  uint64_t v = 0;
+  for (size_t i = kPrefix.size(); i < kPrefix.size() + 20; ++i) {
+    char c = name[i];
+    if (c < '0' || c > '9') return false;
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *first_seq = v;
+  return true;
+}
+
+Result<std::vector<std::string>> ListAuditFiles(Env* env, const std::string& dir) {
+  if (!env->FileExists(dir)) return std::vector<std::string>{};
+  SL_ASSIGN_OR_RETURN(auto children, env->GetChildren(dir));
+  std::vector<std::pair<uint64_t, std::string>> files;
+  for (auto& c : children) {
+    uint64_t s;
+    if (ParseAuditFileName(c, &s)) files.emplace_back(s, c);
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> out;
+  for (auto& f : files) out.push_back(std::move(f.second));
+  return out;
+}
+
+Result<ChainPoint> ReadChainPoint(Env* env, const std::string& path) {
+  if (!env->FileExists(path)) return Status::NotFound(path + " does not exist");
+  SL_ASSIGN_OR_RETURN(std::string text, ReadFileToString(env, path));
+  ChainPoint p;
+  char hash[65] = {0};
+  char file[128] = {0};
+  unsigned long long seq = 0;
+  int n = std::sscanf(text.c_str(), "%llu %64s %127s", &seq, hash, file);
+  if (n < 2 || std::string_view(hash).size() != 64 || text.find('\n') == std::string::npos)
+    return Status::Corruption(path + " does not parse");
+  p.seq = seq;
+  p.hash = hash;
+  if (n == 3) p.file = file;
+  return p;
+}
+
+std::string FormatChainPoint(const ChainPoint& p) {
+  std::string s = std::to_string(p.seq) + " " + p.hash;
+  if (!p.file.empty()) s += " " + p.file;
+  return s + "\n";
+}
+
+std::vector<std::string_view> SplitAuditLines(std::string_view data, bool* torn) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start < data.size()) {
+    size_t nl = data.find('\n', start);
+    if (nl == std::string_view::npos) break;
+    lines.push_back(data.substr(start, nl - start));
+    start = nl + 1;
+  }
+  *torn = start < data.size();
+  return lines;
+}
+
+Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir) {
+  VerifyReport r;
+  SL_ASSIGN_OR_RETURN(r.files, ListAuditFiles(env, dir));
+  uint64_t expect_seq = 1;
+  std::string expect_prev(kZeroHash);
+  auto anchor = ReadChainPoint(env, JoinPath(dir, "ANCHOR"));
+  if (anchor.ok()) {
+    r.anchored = true;
+    r.anchor = *anchor;
+    expect_seq = anchor->seq + 1;
+    expect_prev = anchor->hash;
+  } else if (anchor.status().code() != StatusCode::kNotFound) {
+    r.ok = false;
+    r.bad_file = "ANCHOR";
+    r.bad_seq = 0;
+    r.problem = "the ANCHOR file (hash of the last record retention dropped) is damaged";
+    return r;
+  }
+  auto fail = [&r](const std::string& file, uint64_t seq, std::string problem) {
+    r.ok = false;
+    r.bad_file = file;
+    r.bad_seq = seq;
+    r.problem = std::move(problem);
+  };
+  bool started = false;  // a record past the anchor was seen
+  for (size_t fi = 0; fi < r.files.size(); ++fi) {
+    const std::string& name = r.files[fi];
+    uint64_t file_first = 0;
+    ParseAuditFileName(name, &file_first);
+    SL_ASSIGN_OR_RETURN(std::string data, ReadFileToString(env, JoinPath(dir, name)));
+    bool torn = false;
+    auto lines = SplitAuditLines(data, &torn);
+    if (lines.empty() && !torn && fi + 1 < r.files.size()) {
+      fail(name, file_first, "the file is empty (its records were removed)");
+      return r;
+    }
+    for (size_t li = 0; li < lines.size(); ++li) {
+      AuditRecord rec;
+      Status st = ParseAuditLine(lines[li], &rec);
+      if (!st.ok()) {
+        // Name the seq it claims when it is plausible, else the one expected here.
+        uint64_t seq = rec.seq != 0 && rec.seq >= expect_seq && rec.seq < expect_seq + 1000000 ? rec.seq : expect_seq;
+        if (!started && r.anchored && rec.seq != 0 && rec.seq <= r.anchor.seq) seq = rec.seq;
+        fail(name, seq, "record damaged or edited: " + st.message() + " (line " + std::to_string(li + 1) + ")");
+        return r;
+      }
+      if (li == 0 && rec.seq != file_first) {
+        fail(name, rec.seq,
+             "the file's first record is seq " + std::to_string(rec.seq) + " but its name says " +
+                 std::to_string(file_first));
+        return r;
+      }
+      if (!started && r.anchored && rec.seq <= r.anchor.seq) continue;  // retention is removing it
+      if (rec.seq != expect_seq) {
+        fail(name, rec.seq,
+             rec.seq > expect_seq
+                 ? "records " + std::to_string(expect_seq) + (rec.seq - 1 > expect_seq ? ".." + std::to_string(rec.seq - 1) : "") +
+                       " are missing before this one (removed)"
+                 : "out of order: seq " + std::to_string(rec.seq) + " where " + std::to_string(expect_seq) +
+                       " was expected (reordered or duplicated)");
+        return r;
+      }
+      if (rec.prev != expect_prev) {
+        fail(name, rec.seq,
+             started || r.anchored ? "its prev does not match the hash of the record before (the chain is broken)"
+                                   : "the first record's prev is not the zero hash");
+        return r;
+      }
+      if (!started) r.first_seq = rec.seq;
+      started = true;
+      ++r.records;
+      r.last_seq = rec.seq;
+      r.head_hash = rec.hash;
+      expect_seq = rec.seq + 1;
+      expect_prev = rec.hash;
+    }
+    if (torn) {
+      if (fi + 1 < r.files.size()) {
+        fail(name, expect_seq, "a record is cut off in the middle of the trail");
+        return r;
+      }
+      r.warnings.push_back(name + ": the last " + std::to_string(data.size() - (data.rfind('\n') == std::string::npos ? 0 : data.rfind('\n') + 1)) +
+                           " bytes are an incomplete record (being written, or torn by a crash; the server drops them when it opens the trail)");
+    }
+  }
+  auto head = ReadChainPoint(env, JoinPath(dir, "HEAD"));
+  if (head.ok()) {
+    if (head->seq > r.last_seq) {
+      fail(r.files.empty() ? std::string("HEAD") : r.files.back(), r.last_seq + 1,
+           "records " + std::to_string(r.last_seq + 1) + ".." + std::to_string(head->seq) +
+               " are missing at the end (HEAD says the trail reached seq " + std::to_string(head->seq) + ")");
+      return r;
+    }
+    if (head->seq == r.last_seq && head->seq != 0 && head->hash != r.head_hash) {
+      fail(r.files.back(), r.last_seq, "the last record's hash differs from the one HEAD recorded (rewritten)");
+      return r;
+    }
+    // HEAD behind the end: the writer crashed between a batch and HEAD, or a reader
+    // raced the writer. Not an error.
+  } else if (head.status().code() != StatusCode::kNotFound) {
+    r.warnings.push_back("HEAD is unreadable (a crash while it was rewritten); the end of the trail is not checked");
+  } else if (r.records > 0) {
+    r.warnings.push_back("no HEAD file; the end of the trail is not checked");
+  }
+  return r;
+}
+
+Status ScanAuditRecords(Env* env, const std::string& dir, uint64_t after_seq,
+                        const std::function<bool(const AuditRecord&)>& fn) {
+  SL_ASSIGN_OR_RETURN(auto files, ListAuditFiles(env, dir));
+  for (size_t fi = 0; fi < files.size(); ++fi) {
+    uint64_t next_first = 0;
+    if (fi + 1 < files.size() && ParseAuditFileName(files[fi + 1], &next_first) && next_first <= after_seq + 1)
+      continue;  // every record of this file is at or before the cursor
+    auto data = ReadFileToString(env, JoinPath(dir, files[fi]));
+    if (!data.ok()) {
+      if (data.status().code() == StatusCode::kNotFound) continue;  // retention removed it meanwhile
+      return data.status();
+    }
+    bool torn = false;
+    for (std::string_view line : SplitAuditLines(*data, &torn)) {
+      AuditRecord rec;
+      if (!ParseAuditLine(line, &rec).ok() || rec.seq <= after_seq) continue;
+      if (!fn(rec)) return Status::OK();
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace sightline::audit

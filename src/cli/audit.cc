@@ -1,0 +1,146 @@
+// `sightline audit verify` and `sightline audit export`: read the audit trail's files
+// directly (DATA/audit/, docs/audit.md); no server needed, safe beside a running one.
+//
+// verify: checks every record's hash, the sequence and the chain, the files against
+// their names, the ANCHOR left by retention and the HEAD left by the writer; prints
+// the first bad record (file and seq) and exits 1, or the head hash and exits 0.
+// export: the records as stored (JSON Lines), optionally by time.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "audit/audit_reader.h"
+#include "cli/commands.h"
+#include "common/time_util.h"
+
+namespace sightline::cli {
+namespace {
+
+std::string DataDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* d = std::getenv("SIGHTLINE_DATA"); d != nullptr && *d != '\0') return d;
+  return "./sightline-data";
+}
+
+int RunVerify(const std::string& data, bool json) {
+  const std::string dir = (std::filesystem::path(data) / "audit").string();
+  auto r = audit::VerifyAuditDir(Env::Default(), dir);
+  if (!r.ok()) {
+    std::fprintf(stderr, "sightline audit verify: %s\n", r.status().ToString().c_str());
+    return 1;
+  }
+  if (json) {
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    w.StartObject();
+    w.Key("ok");
+    w.Bool(r->ok);
+    w.Key("records");
+    w.Uint64(r->records);
+    w.Key("first_seq");
+    w.Uint64(r->first_seq);
+    w.Key("last_seq");
+    w.Uint64(r->last_seq);
+    w.Key("head_hash");
+    w.String(r->head_hash.c_str());
+    w.Key("files");
+    w.Uint64(r->files.size());
+    if (r->anchored) {
+      w.Key("anchor_seq");
+      w.Uint64(r->anchor.seq);
+      w.Key("anchor_hash");
+      w.String(r->anchor.hash.c_str());
+    }
+    if (!r->ok) {
+      w.Key("bad_file");
+      w.String(r->bad_file.c_str());
+      w.Key("bad_seq");
+      w.Uint64(r->bad_seq);
+      w.Key("problem");
+      w.String(r->problem.c_str());
+    }
+    w.Key("warnings");
+    w.StartArray();
+    for (const auto& x : r->warnings) w.String(x.c_str());
+    w.EndArray();
+    w.EndObject();
+    std::printf("%s\n", b.GetString());
+  } else {
+    for (const auto& x : r->warnings) std::fprintf(stderr, "warning: %s\n", x.c_str());
+    if (!r->ok) {
+      std::printf("audit trail in %s: FAILED at %s seq %llu: %s\n", dir.c_str(), r->bad_file.c_str(),
+                  static_cast<unsigned long long>(r->bad_seq), r->problem.c_str());
+    } else if (r->records == 0) {
+      std::printf("audit trail in %s: no records\n", dir.c_str());
+    } else {
+      std::printf("audit trail in %s: OK, %llu records (seq %llu..%llu) in %zu file(s)%s\nhead %s\n", dir.c_str(),
+                  static_cast<unsigned long long>(r->records), static_cast<unsigned long long>(r->first_seq),
+                  static_cast<unsigned long long>(r->last_seq), r->files.size(),
+                  r->anchored ? (", after retention's anchor at seq " + std::to_string(r->anchor.seq)).c_str() : "",
+                  r->head_hash.c_str());
+    }
+  }
+  return r->ok ? 0 : 1;
+}
+
+int RunExport(const std::string& data, const std::string& from, const std::string& to, const std::string& format) {
+  if (format != "jsonl") {
+    std::fprintf(stderr, "sightline audit export: --format: only jsonl\n");
+    return 2;
+  }
+  int64_t from_ns = INT64_MIN, to_ns = INT64_MAX;
+  if (!from.empty()) {
+    auto t = ParseTimeParam(from);
+    if (!t) {
+      std::fprintf(stderr, "sightline audit export: --from: expected RFC 3339 or Unix milliseconds\n");
+      return 2;
+    }
+    from_ns = *t;
+  }
+  if (!to.empty()) {
+    auto t = ParseTimeParam(to);
+    if (!t) {
+      std::fprintf(stderr, "sightline audit export: --to: expected RFC 3339 or Unix milliseconds\n");
+      return 2;
+    }
+    to_ns = *t;
+  }
+  const std::string dir = (std::filesystem::path(data) / "audit").string();
+  Status st = audit::ScanAuditRecords(Env::Default(), dir, 0, [&](const audit::AuditRecord& r) {
+    if (r.time_ns >= from_ns && r.time_ns < to_ns) std::printf("%s\n", r.line.c_str());
+    return true;
+  });
+  if (!st.ok()) {
+    std::fprintf(stderr, "sightline audit export: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterAudit(CLI::App& app, CommandContext& ctx) {
+  auto* cmd = app.add_subcommand("audit", "Verify or export the audit trail (reads DATA/audit directly)");
+  cmd->require_subcommand(1);
+  auto data = std::make_shared<std::string>();
+  auto* verify = cmd->add_subcommand("verify", "Check the hash chain; name the first edited, removed or reordered record");
+  verify->add_option("--data", *data, "Data directory (env SIGHTLINE_DATA; default ./sightline-data)");
+  verify->add_flag("--json", ctx.json, "Machine-readable JSON output");
+  verify->callback([&ctx, data]() { ctx.exit_code = RunVerify(DataDir(*data), ctx.json); });
+
+  auto from = std::make_shared<std::string>();
+  auto to = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("jsonl");
+  auto* exp = cmd->add_subcommand("export", "Print the audit records as stored, one JSON object a line");
+  exp->add_option("--data", *data, "Data directory (env SIGHTLINE_DATA; default ./sightline-data)");
+  exp->add_option("--from", *from, "Records at or after (RFC 3339 or Unix ms)");
+  exp->add_option("--to", *to, "Records before (RFC 3339 or Unix ms)");
+  exp->add_option("--format", *format, "jsonl (the only format)");
+  exp->callback([&ctx, data, from, to, format]() { ctx.exit_code = RunExport(DataDir(*data), *from, *to, *format); });
+}
+
+}  // namespace sightline::cli
