@@ -128,7 +128,8 @@ class Client {
     for (const auto& f : res) {
       std::string name(f.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers[name] = std::string(f.value());
+      auto [it, fresh] = out.headers.emplace(name, std::string(f.value()));
+      if (!fresh) it->second += ", " + std::string(f.value());  // repeated (Set-Cookie): joined
     }
     return out;
   }
@@ -177,6 +178,8 @@ class ServerFixture : public ::testing::Test {
   virtual size_t MaxBodyBytes() { return 64u << 20; }
   // The pricing service ingest and the router use; null (the default): no pricing.
   virtual pipeline::PricingService* Pricing() { return nullptr; }
+  // The authenticator the router asks; null (the default): open, as before auth.
+  virtual auth::Authenticator* Auth() { return nullptr; }
 
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -199,6 +202,7 @@ class ServerFixture : public ::testing::Test {
     ingest_ = std::make_unique<ingest::IngestService>(store_.get(), &metrics_, io);
     RouterOptions ro;
     ro.pricing = Pricing();
+    ro.auth = Auth();
     router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, ro);
     HttpServerOptions ho;
     ho.port = 0;

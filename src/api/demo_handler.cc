@@ -75,7 +75,11 @@ class DemoLoad {
 
 }  // namespace
 
-void ApiRouter::LoadDemo(Responder respond) {
+void ApiRouter::LoadDemo(const auth::Principal& caller, Responder respond) {
+  // With auth on, the demo goes into the project of the API key that asked for it; a
+  // user's token names no one project to write to.
+  if (!caller.all_projects && caller.ingest_project.empty())
+    return respond(Error(Status::PermissionDenied("loading the demo needs a project API key")));
   ingest::DemoOptions opts;
   opts.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -93,6 +97,7 @@ void ApiRouter::LoadDemo(Responder respond) {
     ingest::IngestRequest r;
     r.body = std::move(body);
     r.format = ingest::BodyFormat::kProtobuf;
+    r.project = caller.ingest_project;
     ingest_->Submit(std::move(r), [load](ingest::IngestResult res) { load->Done(res); });
   }
 }

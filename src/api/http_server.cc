@@ -159,6 +159,11 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     Disarm();  // the answer may wait for an fsync; no timer runs meanwhile
     HttpRequest req = parser_->release();
     keep_alive_ = req.keep_alive();
+    {
+      beast::error_code pec;
+      auto peer = socket_.remote_endpoint(pec);
+      req.set(kPeerAddressField, pec ? std::string("unknown") : peer.address().to_string());
+    }
     if (server_->stopping_.load()) {
       close_after_ = true;
       return Write(ErrorResponse(http::status::service_unavailable, Status::Unavailable("server is shutting down")));

@@ -58,6 +58,10 @@ class Responder {
 
 using Handler = std::function<void(HttpRequest&& request, Responder respond)>;
 
+// The server puts the client's address in this field of every request it hands the
+// handler, replacing any the client sent (login rate limiting keys on it).
+inline constexpr const char* kPeerAddressField = "x-sightline-peer";
+
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
   int port = 4318;  // 0: pick a free port

@@ -51,6 +51,9 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kDemo: return "/api/v1/demo";
     case kPricingModels: return "/api/v1/pricing/models";
     case kPricingUnpriced: return "/api/v1/pricing/unpriced";
+    case kAuthStatus: return "/api/v1/auth/status";
+    case kLogin: return "/api/v1/auth/login";
+    case kLogout: return "/api/v1/auth/logout";
     default: return "other";
   }
 }
@@ -113,6 +116,10 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "pricing")) {
     if (is(3, "models")) route = kPricingModels;
     else if (is(3, "unpriced")) route = kPricingUnpriced;
+  } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "auth")) {
+    if (is(3, "status")) route = kAuthStatus;
+    else if (is(3, "login")) route = kLogin, allowed = http::verb::post;
+    else if (is(3, "logout")) route = kLogout, allowed = http::verb::post;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "demo")) {
     route = kDemo;
     allowed = http::verb::post;
@@ -148,33 +155,55 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     return answer(std::move(res));
   }
 
+  // Routes anyone may call: probes, the UI's files (it asks /api/v1/auth/status what
+  // to show), the index page.
   switch (route) {
-    case kOtlp:
-    case kOtlpLangfuse: return HandleOtlp(std::move(req), std::move(answer));
     case kHealthz: return answer(Healthz());
     case kReadyz: return answer(Readyz());
-    case kMetrics: return answer(MetricsPage());
+    case kAuthStatus: return answer(AuthStatus(req));
+    case kLogin:
+      return boost::asio::post(query_pool_, [this, body = std::move(req.body()),
+                                             peer = std::string(req[kPeerAddressField]), answer]() {
+        Login(body, peer, answer);
+      });
     case kIndex: return answer(IndexPage(std::string_view(req[http::field::host].data(), req[http::field::host].size())));
     case kUi: {
       auto ae = req[http::field::accept_encoding];
       return answer(options_.ui->Serve(seg, std::string_view(ae.data(), ae.size())));
     }
-    case kDemo: return LoadDemo(std::move(answer));
+    default: break;
+  }
+  auto who = Caller(req);
+  if (!who.ok()) {
+    HttpResponse res = Error(who.status());
+    if (res.result_int() == 401) res.set(http::field::www_authenticate, "Bearer realm=\"sightline\"");
+    return answer(std::move(res));
+  }
+  auth::Principal caller = std::move(who).value();
+  if (method == http::verb::post && !CsrfOk(req, caller)) {
+    return answer(Error(Status::PermissionDenied("missing or wrong x-csrf-token for this session")));
+  }
+  switch (route) {
+    case kLogout: return answer(Logout(caller));
+    case kOtlp:
+    case kOtlpLangfuse: return HandleOtlp(std::move(req), caller, std::move(answer));
+    case kMetrics: return answer(MetricsPage(caller));
+    case kDemo: return LoadDemo(caller, std::move(answer));
     case kPricingModels: return answer(PricingModels());
     case kPricingUnpriced: return answer(PricingUnpriced());
     default: break;
   }
   // REST reads: off the io threads.
-  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer]() {
+  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), caller = std::move(caller), answer]() {
     try {
       const auto& s = t.segments;
       switch (route) {
-        case kSearchTraces: return SearchTraces(t.params, answer);
-        case kGetTrace: return GetTrace(s[3], t.params, answer);
-        case kGetSpan: return GetSpan(s[3], s[5], t.params, answer);
-        case kSearchSessions: return SearchSessions(t.params, answer);
-        case kGetSession: return GetSession(s[3], t.params, answer);
-        case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, answer);
+        case kSearchTraces: return SearchTraces(t.params, caller, answer);
+        case kGetTrace: return GetTrace(s[3], t.params, caller, answer);
+        case kGetSpan: return GetSpan(s[3], s[5], t.params, caller, answer);
+        case kSearchSessions: return SearchSessions(t.params, caller, answer);
+        case kGetSession: return GetSession(s[3], t.params, caller, answer);
+        case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, caller, answer);
         default: return answer(Error(Status::Internal("unrouted request")));
       }
     } catch (const std::exception& e) {

@@ -11,6 +11,7 @@ namespace sightline::cli {
 struct CommandContext {
   std::string server_url = "http://127.0.0.1:4318";  // --server, env SIGHTLINE_URL
   bool json = false;                                  // --json: machine output
+  std::string token;  // --token, env SIGHTLINE_TOKEN: sent as Authorization: Bearer
   int exit_code = 0;                                  // 0 success, 1 failure, 2 usage
 };
 
@@ -25,6 +26,7 @@ void RegisterImport(CLI::App& app, CommandContext& ctx);   // import.cc
 void RegisterExport(CLI::App& app, CommandContext& ctx);   // export.cc
 void RegisterDemo(CLI::App& app, CommandContext& ctx);     // demo.cc
 void RegisterRetention(CLI::App& app, CommandContext& ctx);  // retention.cc
+void RegisterAdmin(CLI::App& app, CommandContext& ctx);      // admin.cc
 
 // Adds --server (env SIGHTLINE_URL) and --json to a client subcommand, bound to ctx,
 // so they work after the subcommand name as well as before it (client_common.cc).
