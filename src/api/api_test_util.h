@@ -129,7 +129,8 @@ class Client {
     for (const auto& f : res) {
       std::string name(f.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers[name] = std::string(f.value());
+      auto [it, fresh] = out.headers.emplace(name, std::string(f.value()));
+      if (!fresh) it->second += ", " + std::string(f.value());  // repeated (Set-Cookie): joined
     }
     return out;
   }
@@ -183,6 +184,8 @@ class ServerFixture : public ::testing::Test {
   virtual const audit::SideEffectPolicy* SideEffects() { return nullptr; }
   // The redaction service ingest and the router use; null: none.
   virtual pipeline::RedactionService* Redaction() { return nullptr; }
+  // The authenticator the router asks; null (the default): open, as before auth.
+  virtual auth::Authenticator* Auth() { return nullptr; }
 
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -210,6 +213,7 @@ class ServerFixture : public ::testing::Test {
     ro.pricing = Pricing();
     ro.audit = Audit();
     ro.redaction = Redaction();
+    ro.auth = Auth();
     router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, ro);
     HttpServerOptions ho;
     ho.port = 0;

@@ -50,12 +50,21 @@ void WriteDeletion(JsonWriter& w, const store::DeletionRecord& r) {
 }  // namespace
 
 void ApiRouter::DeleteBy(store::DeletionKind kind, const std::string& value, const QueryParams& params,
-                         const std::string& actor, const Responder& respond) {
+                         const auth::Principal& caller, const std::string& actor, const Responder& respond) {
   if (value.empty())
     return respond(Error(Status::InvalidArgument(std::string(store::DeletionKindName(kind)) + " id is empty")));
   auto projects = ParseProjectOnly(params);
   if (!projects.ok()) return respond(Error(projects.status()));
   if (projects->size() > 1) return respond(Error(Status::InvalidArgument("a deletion takes at most one project")));
+  // With auth on, a deletion names its project and needs the admin role there.
+  if (!caller.all_projects) {
+    if (projects->empty())
+      return respond(Error(Status::InvalidArgument("a deletion needs ?project= when auth is on")));
+    auto role = caller.projects.find(projects->front());
+    if (caller.kind == auth::Principal::Kind::kApiKey || role == caller.projects.end() ||
+        role->second != auth::Role::kAdmin)
+      return respond(Error(Status::PermissionDenied("deleting data needs the admin role in the project")));
+  }
   store::DeletionRequest req;
   req.kind = kind;
   req.value = value;
@@ -72,13 +81,14 @@ void ApiRouter::DeleteBy(store::DeletionKind kind, const std::string& value, con
   respond(Json(200, std::string(buf.GetString(), buf.GetSize())));
 }
 
-void ApiRouter::ListDeletions(const Responder& respond) {
+void ApiRouter::ListDeletions(const auth::Principal& caller, const Responder& respond) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   w.Key("deletions");
   w.StartArray();
-  for (const auto& r : store_->Deletions()) WriteDeletion(w, r);
+  for (const auto& r : store_->Deletions())
+    if (caller.all_projects || (!r.project.empty() && caller.CanRead(r.project))) WriteDeletion(w, r);
   w.EndArray();
   w.EndObject();
   respond(Json(200, std::string(buf.GetString(), buf.GetSize())));

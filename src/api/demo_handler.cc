@@ -77,27 +77,31 @@ class DemoLoad {
 
 }  // namespace
 
-void ApiRouter::LoadDemo(audit::Actor actor, Responder respond) {
+void ApiRouter::LoadDemo(const auth::Principal& caller, audit::Actor actor, Responder respond) {
+  // With auth on, the demo goes into the project of the API key that asked for it; a
+  // user's token names no one project to write to.
+  if (!caller.all_projects && caller.ingest_project.empty())
+    return respond(Error(Status::PermissionDenied("loading the demo needs a project API key")));
   if (options_.audit != nullptr) {
     // An admin action: recorded (durably) before it runs.
     audit::AuditRecord rec;
     rec.kind = audit::Kind::kAdmin;
     rec.actor = std::move(actor);
     rec.action = "demo.load";
-    rec.target = "project/default";
+    rec.target = "project/" + (caller.ingest_project.empty() ? std::string("default") : caller.ingest_project);
     std::vector<audit::AuditRecord> v;
     v.push_back(std::move(rec));
-    options_.audit->AppendAsync(std::move(v), [this, respond](Status s) {
+    options_.audit->AppendAsync(std::move(v), [this, respond, caller](Status s) {
       if (!s.ok()) return respond(Error(Status::Unavailable("audit trail: " + s.message())));
       // Off the trail's writer thread.
-      boost::asio::post(query_pool_, [this, respond] { LoadDemoNow(respond); });
+      boost::asio::post(query_pool_, [this, respond, caller] { LoadDemoNow(caller, respond); });
     });
     return;
   }
-  LoadDemoNow(std::move(respond));
+  LoadDemoNow(caller, std::move(respond));
 }
 
-void ApiRouter::LoadDemoNow(Responder respond) {
+void ApiRouter::LoadDemoNow(const auth::Principal& caller, Responder respond) {
   ingest::DemoOptions opts;
   opts.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -115,6 +119,7 @@ void ApiRouter::LoadDemoNow(Responder respond) {
     ingest::IngestRequest r;
     r.body = std::move(body);
     r.format = ingest::BodyFormat::kProtobuf;
+    r.project = caller.ingest_project;
     ingest_->Submit(std::move(r), [load](ingest::IngestResult res) { load->Done(res); });
   }
 }

@@ -170,6 +170,11 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     // sent under this name is replaced, so handlers can trust it.
     req.erase(kRemoteAddrHeader);
     if (!remote_.empty()) req.set(kRemoteAddrHeader, remote_);
+    {
+      beast::error_code pec;
+      auto peer = socket_.remote_endpoint(pec);
+      req.set(kPeerAddressField, pec ? std::string("unknown") : peer.address().to_string());
+    }
     if (server_->stopping_.load()) {
       close_after_ = true;
       return Write(ErrorResponse(http::status::service_unavailable, Status::Unavailable("server is shutting down")));

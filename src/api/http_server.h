@@ -61,6 +61,9 @@ using Handler = std::function<void(HttpRequest&& request, Responder respond)>;
 // The server sets this header on every request it hands to the Handler to the peer's
 // address ("127.0.0.1:53211"), replacing any the client sent.
 inline constexpr char kRemoteAddrHeader[] = "x-sightline-remote-addr";
+// The server puts the client's address in this field of every request it hands the
+// handler, replacing any the client sent (login rate limiting keys on it).
+inline constexpr const char* kPeerAddressField = "x-sightline-peer";
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";

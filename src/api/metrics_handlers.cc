@@ -51,7 +51,12 @@ struct Parsed {
   std::map<std::string, std::string> own;
 };
 
-Result<Parsed> Split(const QueryParams& params, const std::set<std::string>& own_names) {
+// A project name no span carries (stored names are valid UTF-8): the filter of a
+// caller who may read none of the projects asked for, so every metric comes out empty
+// in its usual shape.
+constexpr std::string_view kNoProject = "\xff";
+
+Result<Parsed> Split(const QueryParams& params, const auth::Principal& caller, const std::set<std::string>& own_names) {
   Parsed p;
   QueryParams rest;
   for (const auto& [n, v] : params) {
@@ -64,6 +69,7 @@ Result<Parsed> Split(const QueryParams& params, const std::set<std::string>& own
     if (!v.empty()) p.own[n] = v;
   }
   SL_ASSIGN_OR_RETURN(p.search, ParseTraceQuery(rest));
+  if (!auth::ScopeProjects(caller, &p.search.projects)) p.search.projects = {std::string(kNoProject)};
   return p;
 }
 
@@ -214,8 +220,8 @@ void WriteQuantilesMs(JsonWriter& w, const char* key, const DDSketch& s) {
 
 // ---- endpoints
 
-Result<std::string> Overview(store::SpanStore* store, const QueryParams& params) {
-  SL_ASSIGN_OR_RETURN(Parsed p, Split(params, {}));
+Result<std::string> Overview(store::SpanStore* store, const QueryParams& params, const auth::Principal& caller) {
+  SL_ASSIGN_OR_RETURN(Parsed p, Split(params, caller, {}));
   AggregateQuery runs;
   runs.level = AggLevel::kTrace;
   runs.filter = FilterOf(p.search);
@@ -290,8 +296,8 @@ Result<std::string> Overview(store::SpanStore* store, const QueryParams& params)
   return Finish(buf);
 }
 
-Result<std::string> Timeseries(store::SpanStore* store, const QueryParams& params) {
-  SL_ASSIGN_OR_RETURN(Parsed p, Split(params, {"metric", "group_by", "interval", "level"}));
+Result<std::string> Timeseries(store::SpanStore* store, const QueryParams& params, const auth::Principal& caller) {
+  SL_ASSIGN_OR_RETURN(Parsed p, Split(params, caller, {"metric", "group_by", "interval", "level"}));
   SL_ASSIGN_OR_RETURN(const Metric* metric, MetricParam(p, "count"));
   SL_ASSIGN_OR_RETURN(std::vector<AggDim> dims, GroupByParam(p, "group_by"));
   const bool span_dim = !dims.empty() && SpanOnly(dims[0]);
@@ -387,8 +393,8 @@ Result<std::string> Timeseries(store::SpanStore* store, const QueryParams& param
   return Finish(buf);
 }
 
-Result<std::string> Distribution(store::SpanStore* store, const QueryParams& params) {
-  SL_ASSIGN_OR_RETURN(Parsed p, Split(params, {"metric", "level", "bins"}));
+Result<std::string> Distribution(store::SpanStore* store, const QueryParams& params, const auth::Principal& caller) {
+  SL_ASSIGN_OR_RETURN(Parsed p, Split(params, caller, {"metric", "level", "bins"}));
   auto it = p.own.find("metric");
   const std::string metric = it == p.own.end() ? "" : it->second;
   if (metric != "steps" && metric != "cost" && metric != "duration")
@@ -457,8 +463,8 @@ Result<std::string> Distribution(store::SpanStore* store, const QueryParams& par
   return Finish(buf);
 }
 
-Result<std::string> Top(store::SpanStore* store, const QueryParams& params) {
-  SL_ASSIGN_OR_RETURN(Parsed p, Split(params, {"metric", "by", "level"}));
+Result<std::string> Top(store::SpanStore* store, const QueryParams& params, const auth::Principal& caller) {
+  SL_ASSIGN_OR_RETURN(Parsed p, Split(params, caller, {"metric", "by", "level"}));
   SL_ASSIGN_OR_RETURN(const Metric* metric, MetricParam(p, "cost"));
   if (!p.own.count("by")) return Bad("by", "required: one of " + Names(Dims()));
   SL_ASSIGN_OR_RETURN(std::vector<AggDim> dims, GroupByParam(p, "by"));
@@ -508,13 +514,13 @@ Result<std::string> Top(store::SpanStore* store, const QueryParams& params) {
 }  // namespace
 
 void HandleMetricsRequest(store::SpanStore* store, const std::string& endpoint, const QueryParams& params,
-                          const Responder& respond) {
+                          const auth::Principal& caller, const Responder& respond) {
   Result<std::string> body = Status::NotFound("no metrics endpoint \"" + endpoint +
                                               "\" (overview, timeseries, distribution, top)");
-  if (endpoint == "overview") body = Overview(store, params);
-  else if (endpoint == "timeseries") body = Timeseries(store, params);
-  else if (endpoint == "distribution") body = Distribution(store, params);
-  else if (endpoint == "top") body = Top(store, params);
+  if (endpoint == "overview") body = Overview(store, params, caller);
+  else if (endpoint == "timeseries") body = Timeseries(store, params, caller);
+  else if (endpoint == "distribution") body = Distribution(store, params, caller);
+  else if (endpoint == "top") body = Top(store, params, caller);
   if (!body.ok()) return respond(ApiRouter::Error(body.status()));
   respond(ApiRouter::Json(200, std::move(body).value()));
 }

@@ -10,13 +10,15 @@
 
 #include "api/http_server.h"
 #include "api/query_params.h"
+#include "auth/authenticator.h"
 #include "store/span_store.h"
 
 namespace sightline::api {
 
 // endpoint: the last path segment ("overview", ...). Unknown endpoints answer 404,
-// bad parameters 400 naming the parameter.
+// bad parameters 400 naming the parameter. Every figure covers only the projects
+// caller may read (auth::ScopeProjects).
 void HandleMetricsRequest(store::SpanStore* store, const std::string& endpoint, const QueryParams& params,
-                          const Responder& respond);
+                          const auth::Principal& caller, const Responder& respond);
 
 }  // namespace sightline::api

@@ -1,6 +1,9 @@
 // Operational routes: /healthz (liveness), /readyz (store open and recovered, not
 // draining), /metrics (Prometheus text 0.0.4), and / (how to send data, until the
-// web UI lands).
+// web UI lands). With auth on, /metrics shows a caller only the samples of the
+// projects it may read, plus the server-wide ones.
+#include <optional>
+
 #include <boost/beast/http/field.hpp>
 
 #include "api/router.h"
@@ -25,6 +28,52 @@ std::string HtmlEscape(std::string_view s) {
   return out;
 }
 
+// The value of the label `project` in one sample line, or nullopt when it has none.
+std::optional<std::string> ProjectLabel(std::string_view line) {
+  size_t brace = line.find('{');
+  if (brace == std::string_view::npos) return std::nullopt;
+  for (size_t at = line.find("project=\"", brace); at != std::string_view::npos; at = line.find("project=\"", at + 1)) {
+    if (line[at - 1] != '{' && line[at - 1] != ',') continue;
+    std::string value;
+    for (size_t i = at + 9; i < line.size(); ++i) {
+      char c = line[i];
+      if (c == '"') return value;
+      if (c == '\\' && i + 1 < line.size()) {
+        char e = line[++i];
+        value += e == 'n' ? '\n' : e;
+      } else {
+        value += c;
+      }
+    }
+    return value;  // unterminated: treat what there is as the name
+  }
+  return std::nullopt;
+}
+
+// Drops the samples labelled with a project the caller may not read; server-wide
+// samples (no project label) stay.
+std::string ScopeMetricsText(const std::string& text, const auth::Principal& caller) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    bool keep = true;
+    if (!line.empty() && line[0] != '#') {
+      auto project = ProjectLabel(line);
+      keep = !project || caller.CanRead(*project);
+    }
+    if (keep) {
+      out.append(line);
+      out.push_back('\n');
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 HttpResponse ApiRouter::Healthz() { return Json(200, R"({"status":"ok"})"); }
@@ -37,7 +86,7 @@ HttpResponse ApiRouter::Readyz() {
   return Json(200, R"({"status":"ready"})");
 }
 
-HttpResponse ApiRouter::MetricsPage() {
+HttpResponse ApiRouter::MetricsPage(const auth::Principal& caller) {
   std::string text = metrics_->Render();
   MetricsWriter w(&text);
   store::StoreStats s = store_->Stats();
@@ -95,7 +144,7 @@ HttpResponse ApiRouter::MetricsPage() {
           static_cast<double>(ProcessRssBytes()));
   HttpResponse res{http::status::ok, 11};
   res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-  res.body() = std::move(text);
+  res.body() = caller.all_projects ? std::move(text) : ScopeMetricsText(text, caller);
   return res;
 }
 

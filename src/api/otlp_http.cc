@@ -2,7 +2,8 @@
 //
 // Request: Content-Type application/x-protobuf (or application/protobuf) or
 // application/json (parameters such as charset ignored); Content-Encoding gzip or
-// identity; header x-sightline-project optional. Anything else: 415.
+// identity; header x-sightline-project optional (ignored when an API key names the
+// project: docs/auth.md). Anything else: 415.
 // Answer in the request's content type: ExportTraceServiceResponse (protobuf or OTLP
 // JSON) with partial_success when spans were rejected. Failures: the status
 // common/error_map gives (400 malformed, 413 too large, 429 queue full, 503
@@ -94,7 +95,11 @@ HttpResponse OtlpAnswer(BodyFormat format, const ingest::IngestResult& r) {
 
 }  // namespace
 
-void ApiRouter::HandleOtlp(HttpRequest&& req, Responder respond) {
+void ApiRouter::HandleOtlp(HttpRequest&& req, const auth::Principal& caller, Responder respond) {
+  // A user's token reads; only a project's API key writes (its project is where the
+  // spans go, whatever the request names).
+  if (!caller.all_projects && caller.ingest_project.empty())
+    return respond(Error(Status::PermissionDenied("sending spans needs a project API key, not a user token")));
   auto format = ParseContentType(View(req[http::field::content_type]));
   if (!format) {
     return respond(Error(Status::UnsupportedMediaType(
@@ -113,7 +118,7 @@ void ApiRouter::HandleOtlp(HttpRequest&& req, Responder respond) {
   ir.body = std::move(req.body());
   ir.format = *format;
   ir.gzip = gzip;
-  ir.project = std::string(Trim(View(req["x-sightline-project"])));
+  ir.project = caller.all_projects ? std::string(Trim(View(req["x-sightline-project"]))) : caller.ingest_project;
   BodyFormat f = *format;
   ingest_->Submit(std::move(ir), [f, respond](ingest::IngestResult r) { respond(OtlpAnswer(f, r)); });
 }

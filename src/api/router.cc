@@ -38,8 +38,15 @@ audit::Actor AnonymousActor(const HttpRequest& request) {
   return a;
 }
 
-audit::Actor ApiRouter::AnonymousOr(const HttpRequest& request) const {
-  return options_.identify ? options_.identify(request) : AnonymousActor(request);
+audit::Actor ApiRouter::ActorOf(const HttpRequest& request, const auth::Principal& caller) const {
+  audit::Actor a = options_.identify ? options_.identify(request) : AnonymousActor(request);
+  switch (caller.kind) {
+    case auth::Principal::Kind::kOpen: break;
+    case auth::Principal::Kind::kApiKey: a.principal = "key:" + caller.subject; break;
+    case auth::Principal::Kind::kToken: a.principal = "token:" + caller.subject; break;
+    case auth::Principal::Kind::kSession: a.principal = "user:" + caller.subject; break;
+  }
+  return a;
 }
 
 void ApiRouter::Shutdown() { query_pool_.join(); }
@@ -68,6 +75,9 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kSampling: return "/api/v1/sampling";
     case kAudit: return "/api/v1/audit";
     case kRedaction: return "/api/v1/redaction";
+    case kAuthStatus: return "/api/v1/auth/status";
+    case kLogin: return "/api/v1/auth/login";
+    case kLogout: return "/api/v1/auth/logout";
     default: return "other";
   }
 }
@@ -142,6 +152,10 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     route = kAudit;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "redaction")) {
     route = kRedaction;
+  } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "auth")) {
+    if (is(3, "status")) route = kAuthStatus;
+    else if (is(3, "login")) route = kLogin, allowed = http::verb::post;
+    else if (is(3, "logout")) route = kLogout, allowed = http::verb::post;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "demo")) {
     route = kDemo;
     allowed = http::verb::post;
@@ -177,47 +191,80 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     return answer(std::move(res));
   }
 
+  // Routes anyone may call: probes, the UI's files (it asks /api/v1/auth/status what
+  // to show), the index page.
   switch (route) {
-    case kOtlp:
-    case kOtlpLangfuse: return HandleOtlp(std::move(req), std::move(answer));
     case kHealthz: return answer(Healthz());
     case kReadyz: return answer(Readyz());
-    case kMetrics: return answer(MetricsPage());
+    case kAuthStatus: return answer(AuthStatus(req));
+    case kLogin:
+      return boost::asio::post(query_pool_, [this, body = std::move(req.body()),
+                                             peer = std::string(req[kPeerAddressField]), answer]() {
+        Login(body, peer, answer);
+      });
     case kIndex: return answer(IndexPage(std::string_view(req[http::field::host].data(), req[http::field::host].size())));
     case kUi: {
       auto ae = req[http::field::accept_encoding];
       return answer(options_.ui->Serve(seg, std::string_view(ae.data(), ae.size())));
     }
-    case kDemo: return LoadDemo(AnonymousOr(req), std::move(answer));
+    default: break;
+  }
+  auto who = Caller(req);
+  if (!who.ok()) {
+    HttpResponse res = Error(who.status());
+    if (res.result_int() == 401) res.set(http::field::www_authenticate, "Bearer realm=\"sightline\"");
+    return answer(std::move(res));
+  }
+  auth::Principal caller = std::move(who).value();
+  if (method == http::verb::post && !CsrfOk(req, caller)) {
+    return answer(Error(Status::PermissionDenied("missing or wrong x-csrf-token for this session")));
+  }
+  switch (route) {
+    case kLogout: return answer(Logout(caller));
+    case kOtlp:
+    case kOtlpLangfuse: return HandleOtlp(std::move(req), caller, std::move(answer));
+    case kMetrics: return answer(MetricsPage(caller));
+    case kDemo: return LoadDemo(caller, ActorOf(req, caller), std::move(answer));
     case kPricingModels: return answer(PricingModels());
     case kPricingUnpriced: return answer(PricingUnpriced());
     case kSampling: return answer(SamplingCounts());
     case kRedaction: return answer(RedactionPolicy());
     default: break;
   }
-  // Who asked for a deletion (until authentication names the caller).
+  // Who asked for a deletion: the caller when auth is on, else what the client says.
   std::string deletion_actor = "api";
-  if (auto a = req.find("x-sightline-actor"); a != req.end() && !a->value().empty() && a->value().size() < 200)
+  if (caller.kind != auth::Principal::Kind::kOpen) {
+    deletion_actor = ActorOf(req, caller).principal;
+  } else if (auto a = req.find("x-sightline-actor"); a != req.end() && !a->value().empty() && a->value().size() < 200) {
     deletion_actor = "api:" + std::string(a->value());
+  }
   // REST reads (and deletions): off the io threads.
-  audit::Actor actor = AnonymousOr(req);
+  audit::Actor actor = ActorOf(req, caller);
   auto purpose = req["x-sightline-purpose"];
   const bool exporting = std::string_view(purpose.data(), purpose.size()) == "export";
-  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), answer, actor = std::move(actor),
-                                  exporting, deletion_actor]() {
+  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), caller = std::move(caller), answer,
+                                  actor = std::move(actor), exporting, deletion_actor]() {
     try {
       const auto& s = t.segments;
       switch (route) {
-        case kSearchTraces: return SearchTraces(t.params, answer);
-        case kGetTrace: return GetTrace(s[3], t.params, actor, exporting, answer);
-        case kGetSpan: return GetSpan(s[3], s[5], t.params, actor, exporting, answer);
-        case kSearchSessions: return SearchSessions(t.params, answer);
-        case kGetSession: return GetSession(s[3], t.params, actor, answer);
-        case kAudit: return SearchAudit(t.params, actor, answer);
-        case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, answer);
-        case kDeleteUser: return DeleteBy(store::DeletionKind::kUser, s[3], t.params, deletion_actor, answer);
-        case kDeleteSession: return DeleteBy(store::DeletionKind::kSession, s[3], t.params, deletion_actor, answer);
-        case kDeletions: return ListDeletions(answer);
+        case kSearchTraces: return SearchTraces(t.params, caller, answer);
+        case kGetTrace: return GetTrace(s[3], t.params, caller, actor, exporting, answer);
+        case kGetSpan: return GetSpan(s[3], s[5], t.params, caller, actor, exporting, answer);
+        case kSearchSessions: return SearchSessions(t.params, caller, answer);
+        case kGetSession: return GetSession(s[3], t.params, caller, actor, answer);
+        case kAudit:
+          // The trail is not divided by project: with auth on it is read on the server
+          // (`sightline audit export`), not through the API.
+          if (caller.kind != auth::Principal::Kind::kOpen)
+            return answer(Error(Status::PermissionDenied(
+                "the audit trail is read with `sightline audit export` on the server while auth is on")));
+          return SearchAudit(t.params, actor, answer);
+        case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, caller, answer);
+        case kDeleteUser:
+          return DeleteBy(store::DeletionKind::kUser, s[3], t.params, caller, deletion_actor, answer);
+        case kDeleteSession:
+          return DeleteBy(store::DeletionKind::kSession, s[3], t.params, caller, deletion_actor, answer);
+        case kDeletions: return ListDeletions(caller, answer);
         default: return answer(Error(Status::Internal("unrouted request")));
       }
     } catch (const std::exception& e) {

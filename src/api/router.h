@@ -13,6 +13,11 @@
 //   - with a web UI loaded (static_files.h), every other GET outside /api and /v1
 //     answers with its files or index.html (deep links); POST /api/v1/demo
 //     (demo_handler.cc) ingests the demo run for the UI's empty state.
+// Authentication (docs/auth.md): every route but /healthz, /readyz, the UI's files and
+// GET /api/v1/auth/status needs a caller the Authenticator accepts once auth is
+// configured; otherwise 401 with one message whatever was wrong. Reads are narrowed
+// to the caller's projects (auth::ScopeProjects); spans sent with an API key go to its
+// project whatever the request says.
 // Every answer is counted in sightline_http_requests_total{route,code} and timed in
 // sightline_http_request_duration_seconds{route}; routes are path templates, so
 // label cardinality stays fixed.
@@ -35,6 +40,7 @@
 #include "api/query_params.h"
 #include "api/static_files.h"
 #include "audit/audit_log.h"
+#include "auth/authenticator.h"
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "pipeline/pricing.h"
@@ -64,6 +70,11 @@ struct RouterOptions {
   std::function<audit::Actor(const HttpRequest&)> identify;
   // The redaction policy in force (GET /api/v1/redaction). Null: that route is 404.
   pipeline::RedactionService* redaction = nullptr;
+  // Who may call (docs/auth.md). Null: every request is allowed (the open mode, as the
+  // tests that do not test auth run).
+  auth::Authenticator* auth = nullptr;
+  // Marks the session cookies Secure (set when the server speaks TLS).
+  bool secure_cookies = false;
 };
 
 // The default identify: principal "anonymous", remote from kRemoteAddrHeader.
@@ -113,6 +124,9 @@ class ApiRouter {
     kSampling,  // deletion_handlers.cc too: the privacy / data-volume controls
     kAudit,      // audit_handlers.cc
     kRedaction,  // redaction_handler.cc
+    kAuthStatus,
+    kLogin,
+    kLogout,
     kUnknown,
     kRouteCount,
   };
@@ -122,40 +136,52 @@ class ApiRouter {
   Responder Instrument(Route route, Responder respond);
 
   // otlp_http.cc
-  void HandleOtlp(HttpRequest&& request, Responder respond);
-  // rest_handlers.cc (run on the query pool)
-  void SearchTraces(const QueryParams& params, const Responder& respond);
-  void GetTrace(const std::string& trace_hex, const QueryParams& params, const audit::Actor& actor, bool exporting,
-                const Responder& respond);
+  void HandleOtlp(HttpRequest&& request, const auth::Principal& caller, Responder respond);
+  // rest_handlers.cc (run on the query pool); each narrows its read to caller's projects
+  // and records views and exports in the audit trail as actor.
+  void SearchTraces(const QueryParams& params, const auth::Principal& caller, const Responder& respond);
+  void GetTrace(const std::string& trace_hex, const QueryParams& params, const auth::Principal& caller,
+                const audit::Actor& actor, bool exporting, const Responder& respond);
   void GetSpan(const std::string& trace_hex, const std::string& span_hex, const QueryParams& params,
-               const audit::Actor& actor, bool exporting, const Responder& respond);
-  void SearchSessions(const QueryParams& params, const Responder& respond);
-  void GetSession(const std::string& session_id, const QueryParams& params, const Responder& respond);
-  // deletion_handlers.cc (run on the query pool: a deletion rewrites files)
+               const auth::Principal& caller, const audit::Actor& actor, bool exporting, const Responder& respond);
+  void SearchSessions(const QueryParams& params, const auth::Principal& caller, const Responder& respond);
+  void GetSession(const std::string& session_id, const QueryParams& params, const auth::Principal& caller,
+                  const audit::Actor& actor, const Responder& respond);
+  // deletion_handlers.cc (run on the query pool: a deletion rewrites files). With auth
+  // on, a deletion needs the admin role in the project it names.
   void DeleteBy(store::DeletionKind kind, const std::string& value, const QueryParams& params,
-                const std::string& actor, const Responder& respond);
-  void ListDeletions(const Responder& respond);
+                const auth::Principal& caller, const std::string& actor, const Responder& respond);
+  void ListDeletions(const auth::Principal& caller, const Responder& respond);
   HttpResponse SamplingCounts();
-  void GetSession(const std::string& session_id, const QueryParams& params, const audit::Actor& actor,
-                  const Responder& respond);
   // audit_handlers.cc: records a read in the audit trail and waits until it is
   // durable; OK when reads are not audited.
   Status AuditRead(const audit::Actor& actor, std::string action, std::string target, std::string details_json);
   void SearchAudit(const QueryParams& params, const audit::Actor& actor, const Responder& respond);
   // redaction_handler.cc
   HttpResponse RedactionPolicy();
+  // auth_handlers.cc
+  HttpResponse AuthStatus(const HttpRequest& request);
+  // POST /api/v1/auth/login (on the query pool: the password hash is slow) and logout.
+  void Login(const std::string& body, const std::string& peer, const Responder& respond);
+  HttpResponse Logout(const auth::Principal& caller);
+  // Cookie-authenticated POSTs must echo the session's CSRF token in x-csrf-token.
+  static bool CsrfOk(const HttpRequest& request, const auth::Principal& caller);
+  // The caller, or the 401 to answer. Open when no authenticator is configured.
+  Result<auth::Principal> Caller(const HttpRequest& request);
   // ops_handlers.cc
   HttpResponse Healthz();
   HttpResponse Readyz();
-  HttpResponse MetricsPage();
+  HttpResponse MetricsPage(const auth::Principal& caller);
   HttpResponse IndexPage(std::string_view host);
   // pricing_handlers.cc
   HttpResponse PricingModels();
   HttpResponse PricingUnpriced();
   // demo_handler.cc: ingests the demo run through the ingest service.
-  void LoadDemo(audit::Actor actor, Responder respond);
-  void LoadDemoNow(Responder respond);
-  audit::Actor AnonymousOr(const HttpRequest& request) const;
+  void LoadDemo(const auth::Principal& caller, audit::Actor actor, Responder respond);
+  void LoadDemoNow(const auth::Principal& caller, Responder respond);
+  // The audit trail's actor for a request: the caller's key or user when auth is on,
+  // else "anonymous"; with the peer's address.
+  audit::Actor ActorOf(const HttpRequest& request, const auth::Principal& caller) const;
 
   store::SpanStore* store_;
   ingest::IngestService* ingest_;

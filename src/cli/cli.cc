@@ -14,6 +14,8 @@ int Main(int argc, char** argv) {
   if (const char* url = std::getenv("SIGHTLINE_URL"); url != nullptr && *url != '\0') ctx.server_url = url;
   app.add_option("--server", ctx.server_url, "Sightline server URL (env SIGHTLINE_URL)");
   app.add_flag("--json", ctx.json, "Machine-readable JSON output");
+  if (const char* t = std::getenv("SIGHTLINE_TOKEN"); t != nullptr && *t != '\0') ctx.token = t;
+  app.add_option("--token", ctx.token, "CLI token or API key for a server with auth on (env SIGHTLINE_TOKEN)");
 
   RegisterServe(app, ctx);
   RegisterTrace(app, ctx);
@@ -27,6 +29,7 @@ int Main(int argc, char** argv) {
   RegisterDelete(app, ctx);
   RegisterAudit(app, ctx);
   RegisterRedaction(app, ctx);
+  RegisterAdmin(app, ctx);
 
   try {
     app.parse(argc, argv);

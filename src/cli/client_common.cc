@@ -15,12 +15,17 @@ void AddClientOptions(CLI::App* cmd, CommandContext& ctx) {
   // after the subcommand) overrides it; CLI11 would apply the variable after the flag.
   cmd->add_option("--server", ctx.server_url, "Sightline server URL (env SIGHTLINE_URL, default http://127.0.0.1:4318)");
   cmd->add_flag("--json", ctx.json, "Machine-readable JSON output (the API's JSON)");
+  cmd->add_option("--token", ctx.token, "CLI token or API key, when the server has auth on (env SIGHTLINE_TOKEN)");
 }
 
 Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx) {
   auto url = ParseUrl(ctx.server_url);
   if (!url.ok()) return url.status();
-  return std::make_unique<HttpClient>(std::move(url).value());
+  HttpClientOptions options;
+  // A CLI token (slt_...) reads what its user may; an API key (sk-lf-...) reads and
+  // writes its project (docs/auth.md).
+  if (!ctx.token.empty()) options.default_headers.emplace_back("Authorization", "Bearer " + ctx.token);
+  return std::make_unique<HttpClient>(std::move(url).value(), options);
 }
 
 Status GetJson(HttpClient& client, const std::string& target, std::string_view what, rapidjson::Document* doc,
@@ -32,6 +37,9 @@ Status GetJson(HttpClient& client, const std::string& target, std::string_view w
     std::string msg = std::string(what) + ": " + ErrorMessageFromResponse(res) + " (HTTP " +
                       std::to_string(res.status) + " from " + client.base().ToString() + ")";
     if (res.status == 404) return Status::NotFound(msg);
+    if (res.status == 401)
+      return Status::Unauthenticated(msg + "; set SIGHTLINE_TOKEN (or --token) to a token from `sightline admin tokens create`");
+    if (res.status == 403) return Status::PermissionDenied(msg);
     if (res.status == 400) return Status(StatusCode::kInvalidArgument, msg);
     if (res.status == 429 || res.status == 503) return Status::Unavailable(msg);
     if (res.status == 401) return Status::Unauthenticated(msg);

@@ -11,6 +11,7 @@ namespace sightline::cli {
 struct CommandContext {
   std::string server_url = "http://127.0.0.1:4318";  // --server, env SIGHTLINE_URL
   bool json = false;                                  // --json: machine output
+  std::string token;  // --token, env SIGHTLINE_TOKEN: sent as Authorization: Bearer
   int exit_code = 0;                                  // 0 success, 1 failure, 2 usage
 };
 
@@ -28,6 +29,7 @@ void RegisterRetention(CLI::App& app, CommandContext& ctx);  // retention.cc
 void RegisterDelete(CLI::App& app, CommandContext& ctx);     // delete.cc
 void RegisterAudit(CLI::App& app, CommandContext& ctx);      // audit.cc
 void RegisterRedaction(CLI::App& app, CommandContext& ctx);  // redaction.cc
+void RegisterAdmin(CLI::App& app, CommandContext& ctx);      // admin.cc
 
 // Adds --server (env SIGHTLINE_URL) and --json to a client subcommand, bound to ctx,
 // so they work after the subcommand name as well as before it (client_common.cc).

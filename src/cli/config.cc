@@ -64,6 +64,12 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     cfg->redaction_file = v;
     return Status::OK();
   }
+  if (s.key == "insecure") {
+    if (v == "true" || v == "1" || v == "yes") cfg->insecure = true;
+    else if (v == "false" || v == "0" || v == "no" || v.empty()) cfg->insecure = false;
+    else return Invalid(s, source, v, "expected true or false");
+    return Status::OK();
+  }
   if (s.key == "fsync") {
     if (v != "batch" && v != "always" && v != "never") return Invalid(s, source, v, "expected batch, always or never");
     cfg->fsync = v;
@@ -259,8 +265,10 @@ Status ParseToml(std::string_view text, const std::string& path, std::map<std::s
       (*out)[key] = *s;
     } else if (auto i = node.value<int64_t>()) {
       (*out)[key] = std::to_string(*i);
+    } else if (auto b = node.value<bool>()) {
+      (*out)[key] = *b ? "true" : "false";
     } else {
-      return Status::InvalidArgument("config file " + path + ": setting \"" + key + "\" must be a string or an integer");
+      return Status::InvalidArgument("config file " + path + ": setting \"" + key + "\" must be a string, an integer or a boolean");
     }
   }
   return Status::OK();
@@ -299,6 +307,8 @@ const std::vector<SettingInfo>& ServerSettings() {
        "Your model prices, re-read on change (default: DATA/pricing.toml; docs/pricing.md)"},
       {"redaction_file", "--redaction-file", "SIGHTLINE_REDACTION_FILE",
        "Redaction policy, re-read on change (default: DATA/redaction.toml; docs/redaction.md)"},
+      {"insecure", "--insecure", "SIGHTLINE_INSECURE",
+       "Serve on a non-loopback address with no API key or user configured (open to anyone; docs/auth.md)"},
   };
   return kSettings;
 }

@@ -42,6 +42,9 @@ struct ServerConfig {
   // The redaction policy (docs/redaction.md), re-read live. Empty: DATA/redaction.toml
   // (absent: the built-in policy); named explicitly, it must exist.
   std::string redaction_file;
+  // Allows serving on a non-loopback address while no API key or user exists, i.e.
+  // with no authentication at all (docs/auth.md, "Defaults"). A flag: --insecure.
+  bool insecure = false;
   std::string config_file;  // the TOML file read, empty when none
   // [retention] of the TOML file (docs/retention.md); TOML only, no flags.
   store::retention::RetentionOptions retention;

@@ -209,6 +209,19 @@ TEST_F(ConfigTest, RedactionFileFromFlagEnvOrTomlMustExist) {
   EXPECT_NE(missing.status().message().find("--redaction-file"), std::string::npos) << missing.status().message();
 }
 
+TEST_F(ConfigTest, InsecureFromFlagEnvOrToml) {
+  auto def = LoadServerConfig(Sources());
+  ASSERT_TRUE(def.ok());
+  EXPECT_FALSE(def->insecure);
+  EXPECT_TRUE(LoadServerConfig(Sources({{"insecure", "true"}}))->insecure);
+  EXPECT_TRUE(LoadServerConfig(Sources({}, {{"SIGHTLINE_INSECURE", "1"}}))->insecure);
+  EXPECT_TRUE(LoadServerConfig(Sources({}, {}, WriteToml("i.toml", "insecure = true\n")))->insecure);
+  EXPECT_FALSE(LoadServerConfig(Sources({}, {}, WriteToml("f.toml", "insecure = false\n")))->insecure);
+  auto bad = LoadServerConfig(Sources({}, {{"SIGHTLINE_INSECURE", "maybe"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("insecure"), std::string::npos);
+}
+
 }  // namespace
 // sightline.toml goes through the same guard as the other TOML files.
 TEST(Config, RefusesWhatTomlppMishandles) {

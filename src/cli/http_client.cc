@@ -177,6 +177,7 @@ Result<HttpResponse> HttpClient::Exchange(std::string_view method, const std::st
   req.set(http::field::host, host_header + ":" + std::to_string(base_.port));
   req.set(http::field::user_agent, "sightline-cli");
   req.keep_alive(true);
+  for (const auto& [k, v] : options_.default_headers) req.set(k, v);
   for (const auto& [k, v] : headers) req.set(k, v);
   if (method != "GET" || !body.empty()) req.body() = std::string(body);
   req.prepare_payload();

@@ -50,6 +50,9 @@ struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{60000};  // write + read of one exchange
   size_t max_response_bytes = 256u << 20;
+  // Sent with every request (e.g. Authorization: Bearer <token>); a request's own
+  // headers of the same name win.
+  std::vector<std::pair<std::string, std::string>> default_headers;
 };
 
 // One connection to one server, reused while the server keeps it open (HTTP/1.1

@@ -13,6 +13,10 @@
 // reload interval, 2 s) on a 250 ms tick, so an edit applies (or a bad one is logged,
 // once) even when no span arrives; the redaction policy (DATA/redaction.toml or
 // --redaction-file) is re-checked the same way, and a bad one at start-up is exit 2.
+// Authentication (docs/auth.md): DATA/meta.db is opened (created) before the store;
+// with no API key or user in it the server runs open, which it allows only when every
+// listener is on loopback, unless --insecure (otherwise exit 2). The tick re-reads the
+// database once a second, so new and revoked keys apply within a second.
 #include <signal.h>
 
 #include <chrono>
@@ -24,6 +28,7 @@
 #include "api/http_server.h"
 #include "api/router.h"
 #include "api/static_files.h"
+#include "auth/authenticator.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "common/metrics.h"
@@ -87,6 +92,16 @@ std::string Endpoint(const std::string& host, int port) {
   return h + ":" + std::to_string(port);
 }
 
+// True for addresses only this machine can reach: 127.0.0.0/8, ::1, localhost.
+bool IsLoopback(const std::string& addr) {
+  std::string host = HostOf(addr);
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string AuthLine(const auth::Authenticator& a) {
+  return a.required() ? "required" : "open (no API key or user yet: anyone who can connect may read and write every project)";
+}
+
 int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   // Prices first: a broken pricing file is configuration, found before recovery runs.
   MetricsRegistry metrics;
@@ -120,6 +135,34 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   }
   std::unique_ptr<pipeline::RedactionService> redaction = std::move(redacting).value();
 
+  // Who may call: before the store, since refusing to start is a configuration error.
+  std::unique_ptr<auth::Authenticator> authn;
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data, ec);
+    std::string meta = (std::filesystem::path(cfg.data) / "meta.db").string();
+    auto db = auth::MetadataDb::Open(meta);
+    if (!db.ok()) {
+      std::fprintf(stderr, "sightline serve: %s\n", db.status().message().c_str());
+      return 1;
+    }
+    authn = std::make_unique<auth::Authenticator>(std::move(db).value());
+    Status st = authn->Refresh();
+    if (!st.ok()) {
+      std::fprintf(stderr, "sightline serve: %s\n", st.message().c_str());
+      return 1;
+    }
+    bool exposed = !IsLoopback(cfg.http) || (cfg.grpc != "off" && !IsLoopback(cfg.grpc));
+    if (exposed && !authn->required() && !cfg.insecure) {
+      std::fprintf(stderr,
+                   "sightline serve: refusing to listen on a non-loopback address (http=%s grpc=%s) with no API key "
+                   "or user in %s: anyone who can connect could read and write every trace. Create a project and a "
+                   "key first (sightline admin projects create NAME; sightline admin keys create --project NAME), or "
+                   "pass --insecure to run open anyway (docs/auth.md)\n",
+                   cfg.http.c_str(), cfg.grpc.c_str(), meta.c_str());
+      return 2;
+    }
+  }
   // The audit trail (docs/audit.md), in its own directory, before the store: nothing
   // audited may run without it.
   const std::string audit_toml = (std::filesystem::path(cfg.data) / "audit.toml").string();
@@ -235,7 +278,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   ho.threads = cfg.http_threads;
   ho.max_body_bytes = cfg.max_request_bytes;
 
-  ingest::GrpcReceiver grpc(&ingest, &metrics);
+  ingest::GrpcReceiver grpc(&ingest, &metrics, authn.get());
   std::unique_ptr<api::ApiRouter> router;
   api::HttpServer http(ho, [&router](api::HttpRequest&& req, api::Responder respond) {
     router->Handle(std::move(req), std::move(respond));
@@ -268,6 +311,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   ro.audit = audit_log.get();
   ro.redaction = redaction.get();
   ro.audit_reads = audit_cfg->record_reads;
+  ro.auth = authn.get();
   router = std::make_unique<api::ApiRouter>(store.get(), &ingest, &metrics, ro);
   auto http_port = http.Start();
   if (!http_port.ok()) return fail(http_port.status());
@@ -281,6 +325,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
                ro.ui ? ro.ui->dir().c_str() : "none", cfg.config_file.empty() ? "none" : cfg.config_file.c_str(),
                po.user_file.c_str(), pricing->catalogue()->models().size(), redaction->Describe().c_str(), static_cast<unsigned long long>(rec.spans),
                static_cast<unsigned long long>(rec.segments), static_cast<unsigned long long>(rec.wal_files));
+  std::fprintf(stderr, "sightline: auth %s\n", AuthLine(*authn).c_str());
   std::fprintf(stdout, "sightline: listening http=%s grpc=%s\n", http_desc.c_str(), grpc_desc.c_str());
   std::fflush(stdout);
 
@@ -289,6 +334,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   auto redaction_in_force = redaction->policy();
   std::string pricing_error, redaction_error;
   int64_t next_retention_ns = 0;
+  uint64_t auth_ticks = 0;
   for (;;) {
     const timespec tick{0, 250'000'000};
     sig = sigtimedwait(&signals, nullptr, &tick);
@@ -316,6 +362,14 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
       next_retention_ns = now + int64_t{3600} * 1000000000;  // hourly
       if (Status r = audit_log->ApplyRetention(); !r.ok())
         std::fprintf(stderr, "sightline: audit retention: %s\n", r.ToString().c_str());
+    }
+    bool was_required = authn->required();
+    if (++auth_ticks % 4 == 0) {  // the metadata database once a second
+      if (Status st = authn->MaybeRefresh(); !st.ok()) {
+        std::fprintf(stderr, "sightline: re-reading the metadata database: %s\n", st.message().c_str());
+      } else if (authn->required() != was_required) {
+        std::fprintf(stderr, "sightline: auth %s\n", AuthLine(*authn).c_str());
+      }
     }
   }
   std::fprintf(stderr, "sightline: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -350,6 +404,10 @@ void RegisterServe(CLI::App& app, CommandContext& ctx) {
   auto config_path = std::make_shared<std::string>();
   for (const auto& s : ServerSettings()) {
     std::string key = s.key;
+    if (key == "insecure") {  // a flag, not an option with a value
+      cmd->add_flag_function(s.flag, [flags, key](int64_t) { (*flags)[key] = "true"; }, s.help + " (env " + s.env + ")");
+      continue;
+    }
     cmd->add_option_function<std::string>(
            s.flag, [flags, key](const std::string& v) { (*flags)[key] = v; }, s.help + " (env " + s.env + ")")
         ->type_name("VALUE");

@@ -58,6 +58,7 @@ void RunTail(CommandContext& ctx, const TailArgs& a) {
   if (!url.ok()) return ReportUsageError(ctx, "tail", url.status());
   HttpClientOptions copts;
   copts.request_timeout = std::chrono::milliseconds(15000);
+  if (!ctx.token.empty()) copts.default_headers.emplace_back("Authorization", "Bearer " + ctx.token);
   HttpClient client(*url, copts);
 
   struct sigaction sa {};

@@ -31,7 +31,8 @@ std::string Flatten(const grpc::ByteBuffer& buffer) {
 // The raw-callback service. Stateless apart from the pointers it was given.
 class GrpcReceiver::Service : public TraceService::WithRawCallbackMethod_Export<TraceService::Service> {
  public:
-  Service(IngestService* ingest, MetricsRegistry* metrics) : ingest_(ingest), metrics_(metrics) {}
+  Service(IngestService* ingest, MetricsRegistry* metrics, auth::Authenticator* auth)
+      : ingest_(ingest), metrics_(metrics), auth_(auth) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override {
@@ -40,8 +41,27 @@ class GrpcReceiver::Service : public TraceService::WithRawCallbackMethod_Export<
     req.body = Flatten(*request);
     req.format = BodyFormat::kProtobuf;
     const auto& md = context->client_metadata();
-    if (auto it = md.find("x-sightline-project"); it != md.end())
-      req.project.assign(it->second.data(), it->second.size());
+    auto meta = [&md](const char* name) -> std::string_view {
+      auto it = md.find(name);
+      return it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
+    };
+    auth::Principal caller = auth::Principal::Open();
+    if (auth_ != nullptr) {
+      auto who = auth_->Authenticate({meta("authorization"), meta("x-sightline-api-key")});
+      if (!who.ok()) {
+        Count(grpc::StatusCode::UNAUTHENTICATED);
+        reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, who.status().message()));
+        return reactor;
+      }
+      caller = std::move(who).value();
+    }
+    if (!caller.all_projects && caller.ingest_project.empty()) {
+      Count(grpc::StatusCode::PERMISSION_DENIED);
+      reactor->Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                   "sending spans needs a project API key, not a user token"));
+      return reactor;
+    }
+    req.project = caller.all_projects ? std::string(meta("x-sightline-project")) : caller.ingest_project;
     ingest_->Submit(std::move(req), [this, reactor, response](IngestResult r) {
       if (r.status.ok()) {
         ExportResponse resp;
@@ -73,15 +93,17 @@ class GrpcReceiver::Service : public TraceService::WithRawCallbackMethod_Export<
 
   IngestService* ingest_;
   MetricsRegistry* metrics_;
+  auth::Authenticator* auth_;
 };
 
-GrpcReceiver::GrpcReceiver(IngestService* ingest, MetricsRegistry* metrics) : ingest_(ingest), metrics_(metrics) {}
+GrpcReceiver::GrpcReceiver(IngestService* ingest, MetricsRegistry* metrics, auth::Authenticator* auth)
+    : ingest_(ingest), metrics_(metrics), auth_(auth) {}
 
 GrpcReceiver::~GrpcReceiver() { Shutdown(std::chrono::milliseconds(0)); }
 
 Result<int> GrpcReceiver::Start(const std::string& address, size_t max_message_bytes) {
   if (server_) return Status::Internal("gRPC receiver already started");
-  service_ = std::make_unique<Service>(ingest_, metrics_);
+  service_ = std::make_unique<Service>(ingest_, metrics_, auth_);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);

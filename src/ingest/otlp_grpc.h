@@ -9,6 +9,12 @@
 // google.rpc.RetryInfo), malformed body -> INVALID_ARGUMENT, store closing or disk
 // full -> UNAVAILABLE. Rejected spans come back as partial_success.
 //
+// Authentication (docs/auth.md): with an Authenticator, the call's metadata
+// `authorization` (Basic pk:sk or Bearer sk-lf-...) or `x-sightline-api-key` must name a
+// live API key once auth is configured, else UNAUTHENTICATED with one message whatever
+// was wrong; the key's project overrides x-sightline-project and the resource. A user
+// token is PERMISSION_DENIED (tokens read, keys write).
+//
 // Thread-safety: Start and Shutdown from one thread; Export runs on gRPC's threads.
 #pragma once
 
@@ -16,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/authenticator.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "ingest/ingest_service.h"
@@ -28,8 +35,8 @@ namespace sightline::ingest {
 
 class GrpcReceiver {
  public:
-  // ingest and metrics must outlive the receiver.
-  GrpcReceiver(IngestService* ingest, MetricsRegistry* metrics);
+  // ingest, metrics and auth must outlive the receiver. auth null: open.
+  GrpcReceiver(IngestService* ingest, MetricsRegistry* metrics, auth::Authenticator* auth = nullptr);
   ~GrpcReceiver();
   GrpcReceiver(const GrpcReceiver&) = delete;
   GrpcReceiver& operator=(const GrpcReceiver&) = delete;
@@ -46,6 +53,7 @@ class GrpcReceiver {
   class Service;
   IngestService* ingest_;
   MetricsRegistry* metrics_;
+  auth::Authenticator* auth_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
 };

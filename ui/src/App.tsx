@@ -1,7 +1,9 @@
 // The app shell: header (nav, the one search box, theme switch) and the page for the
 // current path.
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { api, exists } from './api';
+import { type AuthStatus, csrfHeaders, gateFor } from './lib/auth';
+import { LoginPage } from './pages/LoginPage';
 import { resolveSearch, targetPath } from './lib/search';
 import { Link, RouterProvider, useRouter } from './router';
 import { DashboardPage } from './pages/DashboardPage';
@@ -18,7 +20,54 @@ export function App() {
   );
 }
 
+// Asks the server whether auth is on before anything else; shows the login form while
+// it is and the browser has no session, and a notice while it is off.
+function useAuthStatus(): [AuthStatus | null, () => void] {
+  const [status, setStatus] = useState<AuthStatus | null>(null);
+  const refresh = useCallback(() => {
+    fetch('/api/v1/auth/status', { headers: { Accept: 'application/json' } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((s: AuthStatus | null) => setStatus(s ?? { mode: 'open', authenticated: true }))
+      .catch(() => setStatus({ mode: 'open', authenticated: true }));  // unreachable: pages say so themselves
+  }, []);
+  useEffect(refresh, [refresh]);
+  return [status, refresh];
+}
+
+function AuthBadge({ status, onChange }: { status: AuthStatus; onChange: () => void }) {
+  const gate = gateFor(status);
+  if (gate === 'open') {
+    return (
+      <span className="auth-open" title="No API key or user is configured: anyone who can reach this server may read and write every project. See docs/auth.md.">
+        Open mode: no auth
+      </span>
+    );
+  }
+  if (status.kind !== 'session') return null;
+  return (
+    <span className="auth-user">
+      {status.subject}{' '}
+      <button
+        type="button"
+        onClick={async () => {
+          await fetch('/api/v1/auth/logout', { method: 'POST', headers: csrfHeaders(document.cookie) }).catch(() => null);
+          onChange();
+        }}
+      >
+        Sign out
+      </button>
+    </span>
+  );
+}
+
 function Shell() {
+  const [auth, refreshAuth] = useAuthStatus();
+  if (auth === null) return <div className="app" />;
+  if (gateFor(auth) === 'login') return <div className="app"><LoginPage onDone={refreshAuth} /></div>;
+  return <Pages auth={auth} refreshAuth={refreshAuth} />;
+}
+
+function Pages({ auth, refreshAuth }: { auth: AuthStatus; refreshAuth: () => void }) {
   const { location } = useRouter();
   const path = location.pathname;
   let page: React.ReactNode;
@@ -50,6 +99,7 @@ function Shell() {
           <Link to="/dashboard" className={section === 'dashboard' ? 'active' : ''}>Dashboard</Link>
         </nav>
         <SearchBox />
+        <AuthBadge status={auth} onChange={refreshAuth} />
         <ThemeSwitch />
       </header>
       <main>{page}</main>

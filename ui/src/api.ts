@@ -1,5 +1,6 @@
 // The REST API client (docs/api.md). Errors surface as ApiError carrying the server's
 // {"error":{code,message}} so pages can say what was wrong.
+import { csrfHeaders } from './lib/auth';
 import type { Distribution, Overview, Timeseries, Top } from './lib/dashboard';
 import type { LightTraceDetail, SessionDetail, SessionPage, Span, TraceDetail, TracePage } from './lib/types';
 
@@ -50,7 +51,7 @@ export const api = {
     getJson<Distribution>(`/api/v1/metrics/distribution?${q}`, signal),
   metricsTop: (q: URLSearchParams, signal?: AbortSignal) => getJson<Top>(`/api/v1/metrics/top?${q}`, signal),
   async loadDemo(): Promise<{ accepted_spans: number; traces: { trace_id: string; session_id: string }[] }> {
-    const res = await fetch('/api/v1/demo', { method: 'POST' });
+    const res = await fetch('/api/v1/demo', { method: 'POST', headers: csrfHeaders(document.cookie) });
     const body = await res.json().catch(() => null);
     if (!res.ok) {
       throw new ApiError(res.status, body?.error?.code ?? 'http_' + res.status, body?.error?.message ?? `HTTP ${res.status}`);

@@ -1,0 +1,146 @@
+// Authentication at the HTTP edge (docs/auth.md): who the caller is, and
+// GET /api/v1/auth/status, which the web UI asks before anything else:
+//   {"mode":"open"|"required","authenticated":bool,"kind":"open"|"api_key"|"token",
+//    "subject":"...","projects":[{"name":"...","role":"..."}]}
+// "open" means no key or user exists yet: everyone may read and write everything (the
+// server allows it only on loopback unless --insecure). The status never names a
+// project the caller cannot read.
+//
+// POST /api/v1/auth/login {"user":"...","password":"..."} -> 200 {"user","csrf_token"}
+// with two cookies: sl_session (HttpOnly, SameSite=Strict; Secure under TLS) and
+// sl_csrf (readable by the page, which echoes it in x-csrf-token on every POST: the
+// double-submit pattern). 401 for every wrong user/password alike; 429 with
+// Retry-After after 5 failures per user and client address in 15 minutes.
+// POST /api/v1/auth/logout ends the session and clears both cookies.
+#include <boost/beast/http/field.hpp>
+
+#include <rapidjson/document.h>
+
+#include "api/json_encode.h"
+#include "api/router.h"
+#include "auth/kdf.h"
+
+namespace sightline::api {
+namespace {
+
+namespace http = boost::beast::http;
+
+std::string_view View(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string_view KindName(auth::Principal::Kind k) {
+  switch (k) {
+    case auth::Principal::Kind::kOpen: return "open";
+    case auth::Principal::Kind::kApiKey: return "api_key";
+    case auth::Principal::Kind::kToken: return "token";
+    case auth::Principal::Kind::kSession: return "session";
+  }
+  return "open";
+}
+
+void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+}  // namespace
+
+bool ApiRouter::CsrfOk(const HttpRequest& req, const auth::Principal& caller) {
+  if (caller.kind != auth::Principal::Kind::kSession) return true;  // no ambient credential
+  std::string_view sent = View(req[auth::kCsrfHeader.data()]);
+  return !caller.csrf.empty() && auth::ConstantTimeEqual(sent, caller.csrf);
+}
+
+namespace {
+
+std::string Cookie(std::string_view name, std::string_view value, bool http_only, bool secure, int64_t max_age) {
+  std::string c = std::string(name) + "=" + std::string(value) + "; Path=/; SameSite=Strict; Max-Age=" +
+                  std::to_string(max_age);
+  if (http_only) c += "; HttpOnly";
+  if (secure) c += "; Secure";
+  return c;
+}
+
+}  // namespace
+
+void ApiRouter::Login(const std::string& body, const std::string& peer, const Responder& respond) {
+  if (options_.auth == nullptr || !options_.auth->required())
+    return respond(Error(Status::InvalidArgument("auth is off: there are no users to log in as")));
+  rapidjson::Document d;
+  d.Parse(body.data(), body.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("user") || !d["user"].IsString() ||
+      !d.HasMember("password") || !d["password"].IsString())
+    return respond(Error(Status::InvalidArgument("expected {\"user\":\"...\",\"password\":\"...\"}")));
+  std::string user(d["user"].GetString(), d["user"].GetStringLength());
+  std::string password(d["password"].GetString(), d["password"].GetStringLength());
+  auto r = options_.auth->Login(user, password, peer);
+  if (!r.status.ok()) {
+    HttpResponse res = Error(r.status);
+    if (r.retry_after_s > 0) res.set(http::field::retry_after, std::to_string(r.retry_after_s));
+    return respond(std::move(res));
+  }
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("user");
+  Str(w, user);
+  w.Key("csrf_token");
+  Str(w, r.session.csrf);
+  w.EndObject();
+  HttpResponse res = Json(200, std::string(buf.GetString(), buf.GetSize()));
+  int64_t age = r.session.expires_s > 0 ? 12 * 3600 : 0;
+  res.insert(http::field::set_cookie, Cookie(auth::kSessionCookie, r.session_id, true, options_.secure_cookies, age));
+  res.insert(http::field::set_cookie, Cookie(auth::kCsrfCookie, r.session.csrf, false, options_.secure_cookies, age));
+  res.set(http::field::cache_control, "no-store");
+  respond(std::move(res));
+}
+
+HttpResponse ApiRouter::Logout(const auth::Principal& caller) {
+  if (options_.auth != nullptr && !caller.session_id.empty()) options_.auth->Logout(caller.session_id);
+  HttpResponse res = Json(200, "{}");
+  res.insert(http::field::set_cookie, Cookie(auth::kSessionCookie, "", true, options_.secure_cookies, 0));
+  res.insert(http::field::set_cookie, Cookie(auth::kCsrfCookie, "", false, options_.secure_cookies, 0));
+  return res;
+}
+
+Result<auth::Principal> ApiRouter::Caller(const HttpRequest& req) {
+  if (options_.auth == nullptr) return auth::Principal::Open();
+  auth::Credentials c;
+  c.authorization = View(req[http::field::authorization]);
+  c.api_key = View(req["x-sightline-api-key"]);
+  c.cookie = View(req[http::field::cookie]);
+  return options_.auth->Authenticate(c);
+}
+
+HttpResponse ApiRouter::AuthStatus(const HttpRequest& req) {
+  bool required = options_.auth != nullptr && options_.auth->required();
+  auto who = Caller(req);
+  rapidjson::StringBuffer buf;
+  JsonWriter w(buf);
+  w.StartObject();
+  w.Key("mode");
+  Str(w, required ? "required" : "open");
+  w.Key("authenticated");
+  w.Bool(who.ok());
+  if (who.ok()) {
+    w.Key("kind");
+    Str(w, KindName(who->kind));
+    if (!who->subject.empty()) {
+      w.Key("subject");
+      Str(w, who->subject);
+    }
+    if (!who->all_projects) {
+      w.Key("projects");
+      w.StartArray();
+      for (const auto& [name, role] : who->projects) {
+        w.StartObject();
+        w.Key("name");
+        Str(w, name);
+        w.Key("role");
+        Str(w, auth::RoleName(role));
+        w.EndObject();
+      }
+      w.EndArray();
+    }
+  }
+  w.EndObject();
+  return Json(200, std::string(buf.GetString(), buf.GetSize()));
+}
+
+}  // namespace sightline::api

@@ -1,0 +1,155 @@
+// Authenticator: who is calling, from the credentials a request presents, against the
+// metadata database (auth/metadata_db.h). The server has one; the HTTP router and the
+// gRPC receiver ask it on every request.
+//
+// Hot path: a presented secret is hashed with SHA-256 and looked up in a bounded cache
+// of secrets already verified (SHA-256 of the secret -> key or token id), so only the
+// first request with a secret pays the PBKDF2 cost. A cached entry is honoured only
+// while its id is live in the current snapshot, so a revoked key stops working at the
+// next refresh (the server calls MaybeRefresh once a second and re-reads the
+// database's few small tables).
+//
+// Modes: "open" while the database holds no key and no user (every caller may do
+// everything; the server runs so only on loopback unless --insecure); "required" as
+// soon as one exists.
+//
+// Failures are Unauthenticated with one message whatever went wrong (unknown key,
+// wrong secret, revoked, malformed), so a caller learns nothing about which keys or
+// projects exist.
+//
+// UI sessions: Login checks a user's password (PBKDF2) and opens a session
+// (auth/sessions.h) whose id travels in the HttpOnly cookie sl_session; the session
+// reads what the user's roles allow, looked up at each request.
+//
+// Thread-safety: Authenticate may be called concurrently from any thread; Refresh and
+// MaybeRefresh from one thread at a time (they swap the snapshot under mu_).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/kdf.h"
+#include "auth/metadata_db.h"
+#include "auth/sessions.h"
+#include "common/status.h"
+
+namespace sightline::auth {
+
+struct Principal {
+  enum class Kind { kOpen, kApiKey, kToken, kSession };
+  Kind kind = Kind::kOpen;
+  std::string subject;  // the key id, or the user's name
+  // Open: every project. Otherwise the projects readable, with the caller's role (an
+  // API key is a member of its one project).
+  bool all_projects = false;
+  std::map<std::string, Role> projects;
+  // For API keys: the project every span it sends goes to.
+  std::string ingest_project;
+  // For UI sessions: the session, and the CSRF token its state-changing requests echo.
+  std::string session_id;
+  std::string csrf;
+
+  static Principal Open() {
+    Principal p;
+    p.all_projects = true;
+    return p;
+  }
+  bool CanRead(const std::string& project) const { return all_projects || projects.count(project) > 0; }
+};
+
+// The credential parts of a request, as received (empty: header absent).
+struct Credentials {
+  std::string_view authorization = {};  // Authorization: Basic ... | Bearer ...
+  std::string_view api_key = {};        // x-sightline-api-key
+  std::string_view cookie = {};         // Cookie: ... sl_session=<id> (used only when the two above are absent)
+};
+
+inline constexpr std::string_view kSessionCookie = "sl_session";
+inline constexpr std::string_view kCsrfCookie = "sl_csrf";
+inline constexpr std::string_view kCsrfHeader = "x-csrf-token";
+
+// Narrows a read's project filter to what the caller may see: an empty filter (all)
+// becomes the caller's projects; a named project the caller may not read is dropped.
+// False when nothing is left: the read must answer as if nothing matched.
+bool ScopeProjects(const Principal& p, std::vector<std::string>* projects);
+
+// The one message of every authentication failure.
+inline constexpr std::string_view kAuthFailed =
+    "authentication required: send a valid API key (Authorization: Basic pk:sk or Bearer sk-lf-..., or "
+    "x-sightline-api-key) or token";
+
+class Authenticator {
+ public:
+  struct Options {
+    size_t cache_entries = 10000;
+    int64_t session_lifetime_s = 12 * 3600;
+    int login_max_failures = 5;     // per user and client address...
+    int64_t login_window_s = 900;   // ...within this window
+    // PBKDF2 count of the stand-in hash checked when a login names no user with a
+    // password, so the answer takes as long as a wrong password does.
+    int dummy_iterations = kDefaultIterations;
+    std::function<int64_t()> now_s;  // seconds; null: the system clock
+  };
+
+  struct LoginResult {
+    Status status;               // OK, Unauthenticated, or ResourceExhausted (rate-limited)
+    int64_t retry_after_s = 0;   // with ResourceExhausted
+    std::string session_id;      // with OK
+    Session session;
+  };
+
+  Authenticator(std::unique_ptr<MetadataDb> db, Options options);
+  explicit Authenticator(std::unique_ptr<MetadataDb> db) : Authenticator(std::move(db), Options{}) {}
+
+  // Re-reads the database now.
+  Status Refresh();
+  // Re-reads it (the server calls this once a second; the tables are small).
+  Status MaybeRefresh();
+
+  // False while no key or user exists (open mode).
+  bool required() const;
+
+  // The caller. Open mode: Principal::Open() whatever was sent. Otherwise a live API
+  // key or CLI token, else Unauthenticated(kAuthFailed).
+  Result<Principal> Authenticate(const Credentials& c);
+
+  // How many verifications hit the cache / paid the slow hash (for tests and metrics).
+  // Password login for the web UI: a new session, or one message for every failure
+  // (unknown user, no password, wrong password); rate-limited per user and peer.
+  LoginResult Login(const std::string& user, const std::string& password, const std::string& peer);
+  void Logout(const std::string& session_id);
+
+  uint64_t cache_hits() const;
+  uint64_t slow_verifications() const;
+
+  MetadataDb* db() { return db_.get(); }
+
+ private:
+  struct CacheEntry {
+    bool token = false;
+    std::string id;
+  };
+  Result<Principal> Resolve(bool token, const std::string& id, const Snapshot& snap) const;
+  Result<Principal> FromSession(std::string_view cookie, const Snapshot& snap);
+  int64_t Now() const;
+
+  std::unique_ptr<MetadataDb> db_;
+  const Options options_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> snapshot_;                 // guarded by mu_
+  int64_t data_version_ = -1;                                // guarded by mu_ (informational)
+  std::unordered_map<std::string, CacheEntry> cache_;        // guarded by mu_; SHA-256 of the secret ->
+  uint64_t hits_ = 0;                                        // guarded by mu_
+  uint64_t slow_ = 0;                                        // guarded by mu_
+  SessionStore sessions_;
+  LoginLimiter limiter_;
+  std::string dummy_hash_;  // set once in the constructor
+};
+
+}  // namespace sightline::auth

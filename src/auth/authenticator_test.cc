@@ -1,0 +1,287 @@
+#include "auth/authenticator.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+namespace sightline::auth {
+namespace {
+
+std::string Basic(const std::string& user, const std::string& pass) {
+  std::string in = user + ":" + pass;
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return "Basic " + out;
+}
+
+class AuthenticatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> n{0};
+    dir_ = std::filesystem::temp_directory_path() / ("sl_authn_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    std::filesystem::create_directories(dir_);
+    admin_ = Open();
+    auth_ = std::make_unique<Authenticator>(Open());
+    ASSERT_TRUE(auth_->Refresh().ok());
+  }
+  void TearDown() override {
+    auth_.reset();
+    admin_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<MetadataDb> Open() {
+    MetadataDb::Options o;
+    o.iterations = 1000;
+    return std::move(MetadataDb::Open((dir_ / "meta.db").string(), o)).value();
+  }
+  Result<Principal> Bearer(const std::string& secret) {
+    std::string h = "Bearer " + secret;
+    return auth_->Authenticate({h, ""});
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<MetadataDb> admin_;  // another connection, as `sightline admin` is
+  std::unique_ptr<Authenticator> auth_;
+};
+
+TEST_F(AuthenticatorTest, OpenUntilAKeyExists) {
+  EXPECT_FALSE(auth_->required());
+  auto p = auth_->Authenticate({"", ""});
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->all_projects);
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  ASSERT_TRUE(admin_->CreateApiKey("billing", "k").ok());
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+  EXPECT_TRUE(auth_->required());
+  EXPECT_EQ(auth_->Authenticate({"", ""}).status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(AuthenticatorTest, EveryCredentialFormAuthenticates) {
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  auto key = admin_->CreateApiKey("billing", "k");
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+
+  // (authorization, x-sightline-api-key)
+  const std::vector<std::pair<std::string, std::string>> forms = {
+      {Basic(key->info.public_key, key->secret), ""},
+      {"Bearer " + key->secret, ""},
+      {"bearer  " + key->secret + " ", ""},
+      {"", key->secret}};
+  for (const auto& [authz, header] : forms) {
+    auto p = auth_->Authenticate({authz, header});
+    ASSERT_TRUE(p.ok()) << authz << "|" << header;
+    EXPECT_EQ(p->kind, Principal::Kind::kApiKey);
+    EXPECT_EQ(p->ingest_project, "billing");
+    EXPECT_TRUE(p->CanRead("billing"));
+    EXPECT_FALSE(p->CanRead("search"));
+    EXPECT_FALSE(p->all_projects);
+  }
+}
+
+TEST_F(AuthenticatorTest, WrongMissingAndMalformedAllFailAlike) {
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  ASSERT_TRUE(admin_->CreateProject("search").ok());
+  auto key = admin_->CreateApiKey("billing", "k");
+  auto other = admin_->CreateApiKey("search", "k");
+  ASSERT_TRUE(key.ok() && other.ok());
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+  std::string wrong = key->secret;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"", ""},
+      {"Bearer ", ""},
+      {"Bearer " + wrong, ""},
+      {"Bearer sk-lf-000000000000abcdefabcdefabcdefabcdefabcdefabcd", ""},
+      {"Bearer garbage", ""},
+      {"Token " + key->secret, ""},
+      {"Basic !!!!", ""},
+      {Basic("pk-lf-" + other->info.id, key->secret), ""},  // pair of two different keys
+      {Basic("someone", key->secret), ""},
+      {"", wrong},
+  };
+  for (const auto& [authz, header] : bad) {
+    auto p = auth_->Authenticate({authz, header});
+    ASSERT_FALSE(p.ok()) << authz << "|" << header;
+    EXPECT_EQ(p.status().code(), StatusCode::kUnauthenticated);
+    EXPECT_EQ(p.status().message(), kAuthFailed);
+  }
+}
+
+TEST_F(AuthenticatorTest, CacheSkipsTheSlowHashAndRevocationWins) {
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  auto key = admin_->CreateApiKey("billing", "k");
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Bearer(key->secret).ok());
+  EXPECT_EQ(auth_->slow_verifications(), 1u);
+  EXPECT_EQ(auth_->cache_hits(), 4u);
+  // A wrong secret with the same id is not cached as good.
+  std::string wrong = key->secret;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  EXPECT_FALSE(Bearer(wrong).ok());
+  ASSERT_TRUE(admin_->RevokeApiKey(key->info.id).ok());
+  EXPECT_TRUE(Bearer(key->secret).ok());  // not seen yet
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+  EXPECT_EQ(Bearer(key->secret).status().code(), StatusCode::kUnauthenticated);
+  // Revoking the last key does not reopen the server.
+  EXPECT_TRUE(auth_->required());
+  EXPECT_EQ(auth_->Authenticate({"", ""}).status().code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(AuthenticatorTest, CacheIsBounded) {
+  MetadataDb::Options o;
+  o.iterations = 1000;
+  Authenticator::Options ao;
+  ao.cache_entries = 2;
+  Authenticator small(std::move(MetadataDb::Open((dir_ / "meta.db").string(), o)).value(), ao);
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  std::vector<std::string> secrets;
+  for (int i = 0; i < 3; ++i) secrets.push_back(admin_->CreateApiKey("billing", "k")->secret);
+  ASSERT_TRUE(small.Refresh().ok());
+  for (const auto& s : secrets) ASSERT_TRUE(small.Authenticate({"Bearer " + s, ""}).ok());
+  for (const auto& s : secrets) ASSERT_TRUE(small.Authenticate({"Bearer " + s, ""}).ok());
+  EXPECT_GT(small.slow_verifications(), 3u);  // some were evicted
+}
+
+TEST_F(AuthenticatorTest, TokensCarryTheUsersRoles) {
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  ASSERT_TRUE(admin_->CreateProject("search").ok());
+  ASSERT_TRUE(admin_->CreateUser("ana", "").ok());
+  ASSERT_TRUE(admin_->SetRole("ana", "search", Role::kViewer).ok());
+  ASSERT_TRUE(admin_->CreateApiKey("search", "k").ok());  // keeps auth on once ana is gone
+  auto tok = admin_->CreateToken("ana", "laptop");
+  ASSERT_TRUE(tok.ok());
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+  auto p = Bearer(tok->secret);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->kind, Principal::Kind::kToken);
+  EXPECT_EQ(p->subject, "ana");
+  EXPECT_TRUE(p->CanRead("search"));
+  EXPECT_FALSE(p->CanRead("billing"));
+  EXPECT_TRUE(p->ingest_project.empty());
+  // A role granted later applies at the next refresh, without a new token.
+  ASSERT_TRUE(admin_->SetRole("ana", "billing", Role::kMember).ok());
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+  EXPECT_TRUE(Bearer(tok->secret)->CanRead("billing"));
+  ASSERT_TRUE(admin_->RemoveUser("ana").ok());
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+  EXPECT_FALSE(Bearer(tok->secret).ok());
+}
+
+TEST(ScopeProjects, NarrowsToWhatTheCallerMayRead) {
+  Principal open = Principal::Open();
+  std::vector<std::string> v;
+  EXPECT_TRUE(ScopeProjects(open, &v));
+  EXPECT_TRUE(v.empty());  // still "all"
+  Principal p;
+  p.projects = {{"a", Role::kViewer}, {"b", Role::kAdmin}};
+  v = {};
+  EXPECT_TRUE(ScopeProjects(p, &v));
+  EXPECT_EQ(v, (std::vector<std::string>{"a", "b"}));
+  v = {"b"};
+  EXPECT_TRUE(ScopeProjects(p, &v));
+  EXPECT_EQ(v, (std::vector<std::string>{"b"}));
+  v = {"c"};
+  EXPECT_FALSE(ScopeProjects(p, &v));
+  Principal none;
+  v = {};
+  EXPECT_FALSE(ScopeProjects(none, &v));
+}
+
+}  // namespace
+}  // namespace sightline::auth
+
+namespace sightline::auth {
+namespace {
+
+class LoginTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> n{0};
+    dir_ = std::filesystem::temp_directory_path() / ("sl_login_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    std::filesystem::create_directories(dir_);
+    MetadataDb::Options o;
+    o.iterations = 1000;
+    admin_ = std::move(MetadataDb::Open((dir_ / "meta.db").string(), o)).value();
+    ASSERT_TRUE(admin_->CreateProject("alpha").ok());
+    ASSERT_TRUE(admin_->CreateUser("ana", "right-password").ok());
+    ASSERT_TRUE(admin_->SetRole("ana", "alpha", Role::kAdmin).ok());
+    ASSERT_TRUE(admin_->CreateUser("nopw", "").ok());
+    Authenticator::Options ao;
+    ao.dummy_iterations = 1000;
+    ao.login_max_failures = 3;
+    ao.login_window_s = 60;
+    ao.now_s = [this]() { return now_; };
+    auth_ = std::make_unique<Authenticator>(std::move(MetadataDb::Open((dir_ / "meta.db").string(), o)).value(), ao);
+    ASSERT_TRUE(auth_->Refresh().ok());
+  }
+  void TearDown() override {
+    auth_.reset();
+    admin_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Result<Principal> WithCookie(const std::string& cookie) { return auth_->Authenticate({"", "", cookie}); }
+
+  int64_t now_ = 1000;
+  std::filesystem::path dir_;
+  std::unique_ptr<MetadataDb> admin_;
+  std::unique_ptr<Authenticator> auth_;
+};
+
+TEST_F(LoginTest, PasswordOpensASessionThatReadsTheUsersProjects) {
+  auto r = auth_->Login("ana", "right-password", "127.0.0.1");
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  auto p = WithCookie("theme=dark; sl_session=" + r.session_id + "; x=y");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->kind, Principal::Kind::kSession);
+  EXPECT_EQ(p->subject, "ana");
+  EXPECT_TRUE(p->CanRead("alpha"));
+  EXPECT_EQ(p->csrf, r.session.csrf);
+  EXPECT_FALSE(WithCookie("sl_session=" + r.session_id + "0").ok());
+  EXPECT_FALSE(WithCookie("sl_session=").ok());
+  // An explicit credential wins over the cookie: a wrong one is not rescued by it.
+  EXPECT_FALSE(auth_->Authenticate({"Bearer nope", "", "sl_session=" + r.session_id}).ok());
+  auth_->Logout(r.session_id);
+  EXPECT_FALSE(WithCookie("sl_session=" + r.session_id).ok());
+}
+
+TEST_F(LoginTest, EveryFailureLooksTheSame) {
+  for (auto [user, pw] : std::vector<std::pair<std::string, std::string>>{
+           {"ana", "wrong"}, {"ghost", "right-password"}, {"nopw", ""}, {"nopw", "x"}}) {
+    auto r = auth_->Login(user, pw, "10.0.0.1");
+    EXPECT_EQ(r.status.code(), StatusCode::kUnauthenticated) << user;
+    EXPECT_EQ(r.status.message(), "wrong user name or password");
+  }
+}
+
+TEST_F(LoginTest, RateLimitedPerUserAndPeer) {
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(auth_->Login("ana", "bad", "1.1.1.1").status.code(), StatusCode::kUnauthenticated);
+  auto r = auth_->Login("ana", "right-password", "1.1.1.1");  // even the right one waits
+  EXPECT_EQ(r.status.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(r.retry_after_s, 60);
+  EXPECT_TRUE(auth_->Login("ana", "right-password", "2.2.2.2").status.ok());  // another address
+  now_ += 61;
+  EXPECT_TRUE(auth_->Login("ana", "right-password", "1.1.1.1").status.ok());
+}
+
+TEST_F(LoginTest, SessionEndsWhenTheUserIsRemovedOrExpires) {
+  auto r = auth_->Login("ana", "right-password", "p");
+  ASSERT_TRUE(r.status.ok());
+  now_ += 12 * 3600;
+  EXPECT_FALSE(WithCookie("sl_session=" + r.session_id).ok());
+  now_ = 1000;
+  auto r2 = auth_->Login("ana", "right-password", "p");
+  ASSERT_TRUE(WithCookie("sl_session=" + r2.session_id).ok());
+  ASSERT_TRUE(admin_->RemoveUser("ana").ok());
+  ASSERT_TRUE(auth_->MaybeRefresh().ok());
+  EXPECT_FALSE(WithCookie("sl_session=" + r2.session_id).ok());
+}
+
+}  // namespace
+}  // namespace sightline::auth

@@ -1,0 +1,182 @@
+// MetadataDb: the small SQLite database DATA/meta.db that holds who may do what
+// (docs/auth.md): projects, API keys, users and their roles per project, CLI tokens.
+// Secrets are stored only as PBKDF2 hashes (auth/kdf.h); a secret is returned once,
+// by the call that creates it.
+//
+// Schema version 1 (PRAGMA user_version; Open migrates an older file forward and
+// refuses a newer one):
+//   projects(id INTEGER PK, name TEXT UNIQUE, created_ms)
+//   api_keys(id TEXT PK  -- 12 hex digits, also in the public key and the secret,
+//            project_id, name, secret_hash, created_ms, revoked_ms NULL)
+//   users(id INTEGER PK, name TEXT UNIQUE, password_hash NULL, created_ms)
+//   memberships(user_id, project_id, role TEXT CHECK admin|member|viewer, PK(user_id, project_id))
+//   cli_tokens(id TEXT PK -- 12 hex digits, user_id, name, secret_hash, created_ms, revoked_ms NULL)
+//
+// Key formats (the id makes a presented secret findable without a scan):
+//   API key   public  pk-lf-<id>          secret  sk-lf-<id><32 alnum>
+//   CLI token         slt_<id><32 alnum>
+//
+// The server and `sightline admin` open the same file: WAL journal and a busy timeout
+// let the CLI write while the server reads; the server reloads its Snapshot once a
+// second.
+//
+// Thread-safety: every method takes the one connection's mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+struct sqlite3;
+
+namespace sightline::auth {
+
+inline constexpr int kSchemaVersion = 1;
+
+enum class Role { kViewer = 0, kMember = 1, kAdmin = 2 };
+std::string_view RoleName(Role r);
+std::optional<Role> ParseRole(std::string_view name);
+
+struct ProjectInfo {
+  int64_t id = 0;
+  std::string name;
+  int64_t created_ms = 0;
+};
+
+struct ApiKeyInfo {
+  std::string id;  // 12 hex digits
+  std::string project;
+  std::string name;
+  std::string public_key;  // pk-lf-<id>
+  int64_t created_ms = 0;
+  bool revoked = false;
+};
+
+struct NewApiKey {
+  ApiKeyInfo info;
+  std::string secret;  // sk-lf-...: shown once, never stored
+};
+
+struct UserInfo {
+  int64_t id = 0;
+  std::string name;
+  bool has_password = false;
+  std::map<std::string, Role> roles;  // project -> role
+};
+
+struct TokenInfo {
+  std::string id;
+  std::string user;
+  std::string name;
+  int64_t created_ms = 0;
+  bool revoked = false;
+};
+
+struct NewToken {
+  TokenInfo info;
+  std::string secret;  // slt_...: shown once, never stored
+};
+
+// What the server needs to authenticate, read at once (one transaction). Only live
+// (unrevoked) keys and tokens are in it.
+struct Snapshot {
+  struct Key {
+    std::string project;
+    std::string secret_hash;
+  };
+  struct Token {
+    std::string user;
+    std::string secret_hash;
+  };
+  struct User {
+    std::string password_hash;  // empty: no password login
+    std::map<std::string, Role> roles;
+  };
+  std::map<std::string, Key> keys;      // by id
+  std::map<std::string, Token> tokens;  // by id
+  std::map<std::string, User> users;    // by name
+  std::vector<std::string> projects;
+  bool any_key_ever = false;  // an API key row exists, live or revoked
+  // Auth is required once any API key has been created (revoking it does not reopen
+  // the server) or any user exists (docs/auth.md, "Defaults").
+  bool auth_configured() const { return any_key_ever || !keys.empty() || !users.empty(); }
+};
+
+// [A-Za-z0-9._-]{1,64}: project and user names.
+Status ValidateName(std::string_view what, std::string_view name);
+
+class MetadataDb {
+ public:
+  struct Options {
+    int iterations = 0;  // PBKDF2 count for new secrets; 0: kDefaultIterations
+    int busy_timeout_ms = 5000;
+  };
+
+  // Opens (creating the file and schema when absent) path. IOError naming the path
+  // when SQLite refuses it; Corruption when its schema is newer than this binary.
+  static Result<std::unique_ptr<MetadataDb>> Open(const std::string& path, Options options);
+  static Result<std::unique_ptr<MetadataDb>> Open(const std::string& path) { return Open(path, Options{}); }
+  ~MetadataDb();
+  MetadataDb(const MetadataDb&) = delete;
+  MetadataDb& operator=(const MetadataDb&) = delete;
+
+  Result<ProjectInfo> CreateProject(const std::string& name);
+  Result<std::vector<ProjectInfo>> ListProjects();
+
+  // NotFound when the project does not exist.
+  Result<NewApiKey> CreateApiKey(const std::string& project, const std::string& name);
+  // Every key (revoked ones too) of project, or of all projects when empty.
+  Result<std::vector<ApiKeyInfo>> ListApiKeys(const std::string& project);
+  // id, public key (pk-lf-<id>) or the secret itself; NotFound when unknown or revoked.
+  Status RevokeApiKey(const std::string& key);
+  // Revokes the key and creates its replacement (same project and name).
+  Result<NewApiKey> RotateApiKey(const std::string& key);
+
+  // password empty: no UI login (CLI tokens only).
+  Result<UserInfo> CreateUser(const std::string& name, const std::string& password);
+  Status SetPassword(const std::string& user, const std::string& password);
+  // role nullopt: removes the user from the project.
+  Status SetRole(const std::string& user, const std::string& project, std::optional<Role> role);
+  // Deletes the user, their roles and tokens.
+  Status RemoveUser(const std::string& user);
+  Result<std::vector<UserInfo>> ListUsers();
+
+  Result<NewToken> CreateToken(const std::string& user, const std::string& name);
+  Status RevokeToken(const std::string& token);
+  Result<std::vector<TokenInfo>> ListTokens();
+
+  Result<Snapshot> LoadSnapshot();
+  // Changes whenever another connection commits (PRAGMA data_version).
+  Result<int64_t> DataVersion();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  MetadataDb(sqlite3* db, std::string path, Options options);
+  Status Exec(const char* sql);  // mu_ held
+  Status Migrate();              // mu_ held
+  Result<NewApiKey> InsertKey(int64_t project_id, const std::string& project, const std::string& name);  // mu_ held
+  Status RevokeKeyLocked(const std::string& key, std::string* project, std::string* name);  // mu_ held
+  Status Error(const char* what);  // from sqlite3_errmsg; mu_ held
+  Result<int64_t> ProjectId(const std::string& name);  // NotFound; mu_ held
+  Result<int64_t> UserId(const std::string& name);     // NotFound; mu_ held
+
+  std::mutex mu_;
+  sqlite3* db_;  // guarded by mu_
+  const std::string path_;
+  const Options options_;
+};
+
+// "sk-lf-<12 hex><...>" -> the id; nullopt when not of that form. Likewise for
+// "pk-lf-<12 hex>" and "slt_<12 hex><...>".
+std::optional<std::string> KeyIdOfSecret(std::string_view secret);
+std::optional<std::string> KeyIdOfPublic(std::string_view public_key);
+std::optional<std::string> TokenIdOf(std::string_view secret);
+
+}  // namespace sightline::auth

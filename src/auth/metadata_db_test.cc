@@ -1,0 +1,179 @@
+#include "auth/metadata_db.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "auth/kdf.h"
+
+namespace sightline::auth {
+namespace {
+
+class MetadataDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> n{0};
+    dir_ = std::filesystem::temp_directory_path() / ("sl_meta_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    std::filesystem::create_directories(dir_);
+    db_ = OpenDb();
+  }
+  void TearDown() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::unique_ptr<MetadataDb> OpenDb() {
+    MetadataDb::Options o;
+    o.iterations = 1000;
+    auto db = MetadataDb::Open((dir_ / "meta.db").string(), o);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    return db.ok() ? std::move(db).value() : nullptr;
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<MetadataDb> db_;
+};
+
+TEST_F(MetadataDbTest, EmptyDatabaseIsOpen) {
+  auto snap = db_->LoadSnapshot();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_FALSE(snap->auth_configured());
+  // A project alone does not switch auth on: nobody could log in yet.
+  ASSERT_TRUE(db_->CreateProject("billing").ok());
+  EXPECT_FALSE(db_->LoadSnapshot()->auth_configured());
+}
+
+TEST_F(MetadataDbTest, ProjectsAreUniqueAndNamed) {
+  ASSERT_TRUE(db_->CreateProject("billing").ok());
+  EXPECT_EQ(db_->CreateProject("billing").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db_->CreateProject("has space").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db_->CreateProject("").status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(db_->CreateProject("search").ok());
+  auto list = db_->ListProjects();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "billing");
+}
+
+TEST_F(MetadataDbTest, KeySecretIsHashedNotStored) {
+  ASSERT_TRUE(db_->CreateProject("billing").ok());
+  auto key = db_->CreateApiKey("billing", "ci");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->info.public_key, "pk-lf-" + key->info.id);
+  EXPECT_EQ(key->secret.rfind("sk-lf-" + key->info.id, 0), 0u);
+  EXPECT_EQ(KeyIdOfSecret(key->secret), key->info.id);
+  EXPECT_EQ(KeyIdOfPublic(key->info.public_key), key->info.id);
+  auto snap = db_->LoadSnapshot();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->keys.count(key->info.id), 1u);
+  EXPECT_EQ(snap->keys.at(key->info.id).project, "billing");
+  EXPECT_TRUE(VerifySecret(key->secret, snap->keys.at(key->info.id).secret_hash));
+  EXPECT_TRUE(snap->auth_configured());
+  // The secret is nowhere in the database files.
+  db_.reset();
+  for (const auto& f : std::filesystem::directory_iterator(dir_)) {
+    std::ifstream in(f.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(key->secret.substr(18)), std::string::npos) << f.path();
+  }
+}
+
+TEST_F(MetadataDbTest, KeyForUnknownProjectIsNotFound) {
+  EXPECT_EQ(db_->CreateApiKey("nope", "x").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(MetadataDbTest, RevokeAndRotate) {
+  ASSERT_TRUE(db_->CreateProject("billing").ok());
+  auto a = db_->CreateApiKey("billing", "ci");
+  auto b = db_->CreateApiKey("billing", "prod");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(db_->RevokeApiKey(a->info.public_key).ok());
+  EXPECT_EQ(db_->RevokeApiKey(a->info.id).code(), StatusCode::kNotFound);  // already revoked
+  auto rotated = db_->RotateApiKey(b->secret);
+  ASSERT_TRUE(rotated.ok()) << rotated.status().ToString();
+  EXPECT_EQ(rotated->info.project, "billing");
+  EXPECT_EQ(rotated->info.name, "prod");
+  EXPECT_NE(rotated->info.id, b->info.id);
+  auto snap = db_->LoadSnapshot();
+  EXPECT_EQ(snap->keys.size(), 1u);
+  EXPECT_EQ(snap->keys.count(rotated->info.id), 1u);
+  auto all = db_->ListApiKeys("");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  int revoked = 0;
+  for (const auto& k : *all) revoked += k.revoked;
+  EXPECT_EQ(revoked, 2);
+  EXPECT_EQ(db_->RotateApiKey("pk-lf-000000000000").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(MetadataDbTest, UsersRolesAndTokens) {
+  ASSERT_TRUE(db_->CreateProject("billing").ok());
+  ASSERT_TRUE(db_->CreateProject("search").ok());
+  ASSERT_TRUE(db_->CreateUser("ana", "pw-1234").ok());
+  EXPECT_EQ(db_->CreateUser("ana", "").status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(db_->SetRole("ana", "billing", Role::kAdmin).ok());
+  ASSERT_TRUE(db_->SetRole("ana", "search", Role::kViewer).ok());
+  ASSERT_TRUE(db_->SetRole("ana", "search", Role::kMember).ok());  // replaces
+  EXPECT_EQ(db_->SetRole("bob", "search", Role::kMember).code(), StatusCode::kNotFound);
+  EXPECT_EQ(db_->SetRole("ana", "nope", Role::kMember).code(), StatusCode::kNotFound);
+  auto tok = db_->CreateToken("ana", "laptop");
+  ASSERT_TRUE(tok.ok());
+  EXPECT_EQ(TokenIdOf(tok->secret), tok->info.id);
+  auto snap = db_->LoadSnapshot();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->users.count("ana"), 1u);
+  EXPECT_EQ(snap->users.at("ana").roles.at("billing"), Role::kAdmin);
+  EXPECT_EQ(snap->users.at("ana").roles.at("search"), Role::kMember);
+  EXPECT_TRUE(VerifySecret("pw-1234", snap->users.at("ana").password_hash));
+  EXPECT_EQ(snap->tokens.at(tok->info.id).user, "ana");
+
+  ASSERT_TRUE(db_->SetRole("ana", "search", std::nullopt).ok());
+  ASSERT_TRUE(db_->RevokeToken(tok->secret).ok());
+  snap = db_->LoadSnapshot();
+  EXPECT_EQ(snap->users.at("ana").roles.count("search"), 0u);
+  EXPECT_TRUE(snap->tokens.empty());
+
+  auto tok2 = db_->CreateToken("ana", "ci");
+  ASSERT_TRUE(tok2.ok());
+  ASSERT_TRUE(db_->RemoveUser("ana").ok());
+  snap = db_->LoadSnapshot();
+  EXPECT_TRUE(snap->users.empty());
+  EXPECT_TRUE(snap->tokens.empty());  // cascaded
+  EXPECT_EQ(db_->RemoveUser("ana").code(), StatusCode::kNotFound);
+}
+
+TEST_F(MetadataDbTest, AnotherConnectionsCommitChangesDataVersion) {
+  auto before = db_->DataVersion();
+  ASSERT_TRUE(before.ok());
+  auto other = OpenDb();
+  ASSERT_TRUE(other->CreateProject("billing").ok());
+  auto after = db_->DataVersion();
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(*before, *after);
+  EXPECT_EQ(db_->ListProjects()->size(), 1u);
+}
+
+TEST_F(MetadataDbTest, ReopenKeepsDataAndRefusesNewerSchema) {
+  ASSERT_TRUE(db_->CreateProject("billing").ok());
+  db_.reset();
+  db_ = OpenDb();
+  EXPECT_EQ(db_->ListProjects()->size(), 1u);
+  db_.reset();
+  // Bump the version behind its back, as a newer build would.
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "meta.db").string().c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto newer = MetadataDb::Open((dir_ / "meta.db").string());
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(newer.status().message().find("99"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sightline::auth
