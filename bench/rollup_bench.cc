@@ -189,8 +189,13 @@ std::vector<Request> Dashboard(int64_t from_ns, int64_t to_ns) {
   auto trunc = q(AggLevel::kSpan, {AggDim::kModel}, cost);
   trunc.filter.kind = model::v1::KIND_LLM;
   r.push_back({"top model truncation (kind=llm)", {trunc}});
-  r.push_back({"top session cost", {q(AggLevel::kTrace, {AggDim::kSession}, cost)}});
-  r.push_back({"top user cost", {q(AggLevel::kTrace, {AggDim::kUser}, cost)}});
+  // metric=cost: the handler asks the store for the top `limit` (the UI's 1000) by cost.
+  for (auto [label, dim] : {std::pair{"top session cost", AggDim::kSession}, {"top user cost", AggDim::kUser}}) {
+    auto t = q(AggLevel::kTrace, {dim}, cost);
+    t.order = store::AggOrder::kCost;
+    t.limit = 1000;
+    r.push_back({label, {t}});
+  }
   for (const char* m : {"p95", "error rate", "tokens"}) {
     auto t = q(AggLevel::kSpan, {AggDim::kTool, AggDim::kTime}, std::string(m) == "p95" ? dur : 0);
     t.filter.kind = model::v1::KIND_TOOL;

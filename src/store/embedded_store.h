@@ -241,6 +241,9 @@ class EmbeddedStore final : public SpanStore {
   void ExpireRollups(int64_t now_ns);
   // Span-level answers from the rollups when they can give them (nullopt: scan).
   std::optional<Result<AggregateResult>> AggregateFromRollups(const AggregateQuery& q);
+  // Trace level, grouped by session with an order and a limit: a bounded top-k over the
+  // trace index's session records (nullopt: the query needs the general path).
+  std::optional<Result<AggregateResult>> TopSessions(const AggregateQuery& q);
 
   // Queries (embedded_store_query.cc). Gather: mu_ must not be held.
   Status Gather(uint32_t record, GatheredSpans* out);
