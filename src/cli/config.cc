@@ -166,10 +166,45 @@ Status RetentionToml(const std::string& path, const toml::node& node, store::ret
   return Status::OK();
 }
 
+// [rollups]: enabled, minute_window_hours, hour_window_days, max_tuples_per_bucket.
+Status RollupsToml(const std::string& path, const toml::node& node, RollupSettings* r) {
+  const toml::table* t = node.as_table();
+  if (!t) return Status::InvalidArgument("config file " + path + ": rollups must be a table");
+  struct IntKey {
+    const char* key;
+    int RollupSettings::*field;
+    int min, max;
+  };
+  static const IntKey kKeys[] = {{"minute_window_hours", &RollupSettings::minute_window_hours, 1, 24 * 366},
+                                 {"hour_window_days", &RollupSettings::hour_window_days, 1, 3660},
+                                 {"max_tuples_per_bucket", &RollupSettings::max_tuples_per_bucket, 1, 10000000}};
+  for (const auto& [k, v] : *t) {
+    const std::string key(k.str());
+    if (key == "enabled") {
+      auto b = v.is_boolean() ? v.value<bool>() : std::nullopt;
+      if (!b) return Status::InvalidArgument("config file " + path + ": rollups.enabled must be true or false");
+      r->enabled = *b;
+      continue;
+    }
+    const IntKey* found = nullptr;
+    for (const IntKey& ik : kKeys) found = key == ik.key ? &ik : found;
+    if (!found) return Status::InvalidArgument("config file " + path + ": unknown setting \"rollups." + key + "\"");
+    auto n = v.is_integer() ? v.value<int64_t>() : std::nullopt;
+    if (!n || *n < found->min || *n > found->max)
+      return Status::InvalidArgument("config file " + path + ": rollups." + key + " must be an integer from " +
+                                     std::to_string(found->min) + " to " + std::to_string(found->max));
+    r->*found->field = static_cast<int>(*n);
+  }
+  if (int64_t{r->hour_window_days} * 24 < r->minute_window_hours)
+    return Status::InvalidArgument("config file " + path +
+                                   ": rollups.hour_window_days must cover rollups.minute_window_hours");
+  return Status::OK();
+}
+
 // Reads the TOML file into key -> value text. Unknown keys are errors (a typo
 // silently ignored is a setting silently not applied).
 Status ReadToml(const std::string& path, std::map<std::string, std::string>* out,
-                store::retention::RetentionOptions* retention) {
+                store::retention::RetentionOptions* retention, RollupSettings* rollups) {
   toml::table table;
   try {
     table = toml::parse_file(path);
@@ -184,6 +219,10 @@ Status ReadToml(const std::string& path, std::map<std::string, std::string>* out
     std::string key(k.str());
     if (key == "retention") {
       SL_RETURN_IF_ERROR(RetentionToml(path, node, retention));
+      continue;
+    }
+    if (key == "rollups") {
+      SL_RETURN_IF_ERROR(RollupsToml(path, node, rollups));
       continue;
     }
     bool known = false;
@@ -257,12 +296,12 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
       return Status::InvalidArgument("invalid config \"" + path + "\": no such file");
-    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention));
+    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention, &cfg.rollups));
     cfg.config_file = path;
   } else {
     std::error_code ec;
     if (std::filesystem::is_regular_file(kDefaultConfigFile, ec)) {
-      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention));
+      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention, &cfg.rollups));
       cfg.config_file = kDefaultConfigFile;
     }
   }
@@ -274,6 +313,13 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
     } else if (auto t = toml_values.find(s.key); t != toml_values.end()) {
       SL_RETURN_IF_ERROR(Apply(s, cfg.config_file, t->second, &cfg));
     }
+  }
+  if (sources.no_rollups) {
+    cfg.rollups.enabled = false;
+  } else if (auto v = sources.getenv ? sources.getenv("SIGHTLINE_NO_ROLLUPS") : std::nullopt) {
+    if (*v != "1" && *v != "0" && *v != "true" && *v != "false")
+      return Status::InvalidArgument("invalid SIGHTLINE_NO_ROLLUPS \"" + *v + "\": expected 1, 0, true or false");
+    if (*v == "1" || *v == "true") cfg.rollups.enabled = false;
   }
   if (cfg.grpc != "off" && cfg.grpc == cfg.http && cfg.http.substr(cfg.http.rfind(':')) != ":0")
     return Status::InvalidArgument("invalid grpc \"" + cfg.grpc + "\": the same address as http");

@@ -237,6 +237,9 @@ class EmbeddedStore final : public SpanStore {
   Status LoadRollups(bool fresh, uint64_t* file_covered);
   // Writes the base rollup as covering WAL files <= covered (the caller holds no lock).
   Status PersistRollups(uint64_t covered);
+  // Open with rollups off: removes the rollup file, which would stop covering the spans
+  // written from now on (turned on again, the store scans span-level queries).
+  Status DiscardRollups();
   // Retention: drops rollup rows older than their project keeps anything.
   void ExpireRollups(int64_t now_ns);
   // Span-level answers from the rollups when they can give them (nullopt: scan).

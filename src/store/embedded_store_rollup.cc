@@ -70,6 +70,14 @@ Status EmbeddedStore::LoadRollups(bool fresh, uint64_t* file_covered) {
   return Status::OK();
 }
 
+Status EmbeddedStore::DiscardRollups() {
+  const std::string path = JoinPath(opts_.dir, kRollupFile);
+  if (!env_->FileExists(path)) return Status::OK();
+  SL_RETURN_IF_ERROR(env_->RemoveFile(path));
+  Log("rollups: off; removed " + path + " (it would not cover the spans written without rollups)");
+  return Status::OK();
+}
+
 Status EmbeddedStore::PersistRollups(uint64_t covered) {
   std::string bytes;
   {

@@ -608,5 +608,30 @@ TEST(EmbeddedStoreRollups, TopSessionsIsBoundedAndAgreesWithTheScan) {
   EXPECT_FALSE(s->Aggregate(q).ok());
 }
 
+TEST(EmbeddedStoreRollups, TurnedOffTheRollupFileIsRemoved) {
+  MemEnv env;
+  auto o = Options(&env);
+  {
+    auto s = OpenStore(o);
+    Append(s.get(), Generate(30, 1, 23));
+    ASSERT_TRUE(s->Close().ok());
+  }
+  ASSERT_TRUE(env.FileExists("/db/ROLLUPS"));
+  o.rollups.enabled = false;
+  {
+    auto s = OpenStore(o);
+    Append(s.get(), Generate(30, 1000, 24));  // not in any rollup
+    ASSERT_TRUE(s->Close().ok());
+  }
+  EXPECT_FALSE(env.FileExists("/db/ROLLUPS"));
+  o.rollups.enabled = true;  // on again: span-level queries scan, and count every span
+  auto s = OpenStore(o);
+  AggregateQuery q;
+  auto r = s->Aggregate(q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->from_rollups);
+  EXPECT_EQ(r->rows[0].count, static_cast<int64_t>(Generate(30, 1, 23).size() + Generate(30, 1000, 24).size()));
+}
+
 }  // namespace
 }  // namespace sightline::store
