@@ -202,6 +202,17 @@ TEST_F(MetricsApiTest, TopGivesTheMedianOverEveryGroupAndDurationQuantiles) {
   auto runs = GetOk("/api/v1/metrics/top?metric=count&by=session&limit=50");
   EXPECT_EQ(runs["items"].Size(), 6u);
   EXPECT_NEAR(runs["median"].GetDouble(), 1, 1e-9);
+  // A duration metric: p50, p95 and p99 of every group in one answer.
+  auto tools = GetOk("/api/v1/metrics/top?metric=duration_p95&by=tool");
+  ASSERT_GT(tools["items"].Size(), 0u);
+  for (const auto& it : tools["items"].GetArray()) {
+    ASSERT_TRUE(it.HasMember("duration_ms"));
+    const auto& d = it["duration_ms"];
+    EXPECT_NEAR(d["p95"].GetDouble(), it["value"].GetDouble(), 1e-9);
+    EXPECT_LE(d["p50"].GetDouble(), d["p95"].GetDouble());
+    EXPECT_LE(d["p95"].GetDouble(), d["p99"].GetDouble());
+  }
+  EXPECT_FALSE(GetOk("/api/v1/metrics/top?metric=cost&by=user")["items"][0].HasMember("duration_ms"));
 }
 
 TEST_F(MetricsApiTest, BadParametersAre400NamingTheParameter) {

@@ -523,6 +523,15 @@ Result<std::string> Top(store::SpanStore* store, const QueryParams& params) {
     w.Key("errors"), w.Int64(r->errors);
     w.Key("cost_usd"), w.Double(r->cost_usd);
     w.Key("median_cost_usd"), Number(w, Quantile(r->cost, 0.5));
+    if (q.sketches & store::kSketchDuration) {  // a duration metric: all three quantiles in one answer
+      w.Key("duration_ms");
+      w.StartObject();
+      for (auto [name, qq] : {std::pair{"p50", 0.5}, {"p95", 0.95}, {"p99", 0.99}}) {
+        w.Key(name);
+        Number(w, Ms(Quantile(r->duration_ns, qq)));
+      }
+      w.EndObject();
+    }
     w.Key("input_tokens"), w.Int64(r->input_tokens);
     w.Key("output_tokens"), w.Int64(r->output_tokens);
     w.EndObject();
