@@ -249,8 +249,9 @@ std::optional<Result<AggregateResult>> EmbeddedStore::TopSessions(const Aggregat
 }
 
 std::optional<Result<AggregateResult>> EmbeddedStore::AggregateFromRollups(const AggregateQuery& q) {
-  if (!q.allow_rollups || !opts_.rollups.enabled) return std::nullopt;
-  if (auto top = TopSessions(q)) return top;
+  if (!q.allow_rollups) return std::nullopt;
+  if (auto top = TopSessions(q)) return top;  // the session records, with rollups on or off
+  if (!opts_.rollups.enabled) return std::nullopt;
   if (q.level == AggLevel::kSpan && !rollups_on_) return std::nullopt;
   Aggregator agg(q);
   int64_t read = 0;

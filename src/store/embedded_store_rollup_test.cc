@@ -606,6 +606,34 @@ TEST(EmbeddedStoreRollups, TopSessionsIsBoundedAndAgreesWithTheScan) {
   q.allow_rollups = true;
   q.limit = 0;
   EXPECT_FALSE(s->Aggregate(q).ok());
+  q.limit = 3;
+  q.filter.service = "svc1";
+  EXPECT_FALSE(s->Aggregate(q).ok());
+}
+
+TEST(EmbeddedStoreRollups, TopSessionsNeedNoRollups) {
+  MemEnv env;
+  auto o = Options(&env);
+  o.rollups.enabled = false;
+  auto s = OpenStore(o);
+  Append(s.get(), InSessions(Generate(100, 1, 25), 30));
+  AggregateQuery q;
+  q.level = AggLevel::kTrace;
+  q.group_by = {AggDim::kSession};
+  q.order = AggOrder::kCount;
+  q.limit = 2;
+  q.max_groups = 5;
+  auto r = s->Aggregate(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  q.max_groups = 100;
+  q.allow_rollups = false;
+  auto scan = s->Aggregate(q);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_GT(r->groups, 5);
+  EXPECT_EQ(r->groups, scan->groups);
+  ASSERT_EQ(r->rows.size(), 2u);
+  EXPECT_EQ(r->rows[0].key, scan->rows[0].key);
+  EXPECT_GE(r->rows[0].count, r->rows[1].count);
 }
 
 TEST(EmbeddedStoreRollups, TurnedOffTheRollupFileIsRemoved) {
