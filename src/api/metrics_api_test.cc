@@ -184,6 +184,37 @@ TEST_F(MetricsApiTest, TopCostPerUser) {
   EXPECT_STREQ(tools["items"][0]["key"].GetString(), "fetch");
 }
 
+TEST_F(MetricsApiTest, TopGivesTheMedianOverEveryGroupAndDurationQuantiles) {
+  // Users: 0.05, 0.07, 0.09 -> the median 0.07, though only one item is listed.
+  auto users = GetOk("/api/v1/metrics/top?metric=cost&by=user&limit=1");
+  EXPECT_EQ(users["groups"].GetInt(), 3);
+  ASSERT_EQ(users["items"].Size(), 1u);
+  EXPECT_NEAR(users["median"].GetDouble(), 0.07, 1e-9);
+  // Sessions s1..s6 cost 1..6 cents: the top two, and the lower median 0.03.
+  auto sessions = GetOk("/api/v1/metrics/top?metric=cost&by=session&limit=2");
+  EXPECT_EQ(sessions["groups"].GetInt(), 6);
+  ASSERT_EQ(sessions["items"].Size(), 2u);
+  EXPECT_STREQ(sessions["items"][0]["key"].GetString(), "s6");
+  EXPECT_NEAR(sessions["items"][0]["value"].GetDouble(), 0.06, 1e-9);
+  EXPECT_NEAR(sessions["items"][0]["median_cost_usd"].GetDouble(), 0.06, 0.0006);
+  EXPECT_STREQ(sessions["items"][1]["key"].GetString(), "s5");
+  EXPECT_NEAR(sessions["median"].GetDouble(), 0.03, 1e-9);
+  auto runs = GetOk("/api/v1/metrics/top?metric=count&by=session&limit=50");
+  EXPECT_EQ(runs["items"].Size(), 6u);
+  EXPECT_NEAR(runs["median"].GetDouble(), 1, 1e-9);
+  // A duration metric: p50, p95 and p99 of every group in one answer.
+  auto tools = GetOk("/api/v1/metrics/top?metric=duration_p95&by=tool");
+  ASSERT_GT(tools["items"].Size(), 0u);
+  for (const auto& it : tools["items"].GetArray()) {
+    ASSERT_TRUE(it.HasMember("duration_ms"));
+    const auto& d = it["duration_ms"];
+    EXPECT_NEAR(d["p95"].GetDouble(), it["value"].GetDouble(), 1e-9);
+    EXPECT_LE(d["p50"].GetDouble(), d["p95"].GetDouble());
+    EXPECT_LE(d["p95"].GetDouble(), d["p99"].GetDouble());
+  }
+  EXPECT_FALSE(GetOk("/api/v1/metrics/top?metric=cost&by=user")["items"][0].HasMember("duration_ms"));
+}
+
 TEST_F(MetricsApiTest, BadParametersAre400NamingTheParameter) {
   struct Case {
     std::string target;

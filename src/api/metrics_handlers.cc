@@ -4,6 +4,7 @@
 // computed (a rate over nothing, a quantile of no rows) is null.
 #include "api/metrics_handlers.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -474,7 +475,32 @@ Result<std::string> Top(store::SpanStore* store, const QueryParams& params, cons
   q.filter = FilterOf(p.search);
   q.group_by = dims;
   q.sketches = metric->sketches | store::kSketchCost;
+  // A metric the store can order by: it keeps the top `limit` groups itself (bounded:
+  // by session, never refused past max_groups), merges sketches for those only, and
+  // gives the median over every group.
+  const std::string metric_name = p.own.count("metric") ? p.own["metric"] : "cost";
+  static const std::map<std::string, store::AggOrder, std::less<>> kOrders = {
+      {"count", store::AggOrder::kCount},
+      {"errors", store::AggOrder::kErrors},
+      {"cost", store::AggOrder::kCost},
+      {"tokens", store::AggOrder::kTokens}};
+  if (auto o = kOrders.find(metric_name); o != kOrders.end()) {
+    q.order = o->second;
+    q.limit = static_cast<size_t>(p.search.limit);
+  }
   SL_ASSIGN_OR_RETURN(store::AggregateResult res, store->Aggregate(q));
+  // The median of the metric over all groups: the store's when it ordered, else here.
+  double median = res.group_median;
+  if (q.order == store::AggOrder::kKey && !res.rows.empty()) {
+    std::vector<double> all;
+    for (const auto& r : res.rows)
+      if (double x = metric->value(r); std::isfinite(x)) all.push_back(x);
+    if (!all.empty()) {
+      auto mid = all.begin() + static_cast<ptrdiff_t>((all.size() - 1) / 2);
+      std::nth_element(all.begin(), mid, all.end());
+      median = *mid;
+    }
+  }
   // Order by the metric's own value (rates and quantiles included), then key.
   std::vector<const AggregateRow*> rows;
   for (const auto& r : res.rows) rows.push_back(&r);
@@ -492,6 +518,7 @@ Result<std::string> Top(store::SpanStore* store, const QueryParams& params, cons
   w.Key("level"), Str(w, level == AggLevel::kTrace ? "runs" : "spans");
   WriteRange(w, q.filter);
   w.Key("groups"), w.Int64(res.groups);
+  w.Key("median"), Number(w, median);
   w.Key("items");
   w.StartArray();
   for (const AggregateRow* r : rows) {
@@ -502,6 +529,15 @@ Result<std::string> Top(store::SpanStore* store, const QueryParams& params, cons
     w.Key("errors"), w.Int64(r->errors);
     w.Key("cost_usd"), w.Double(r->cost_usd);
     w.Key("median_cost_usd"), Number(w, Quantile(r->cost, 0.5));
+    if (q.sketches & store::kSketchDuration) {  // a duration metric: all three quantiles in one answer
+      w.Key("duration_ms");
+      w.StartObject();
+      for (auto [name, qq] : {std::pair{"p50", 0.5}, {"p95", 0.95}, {"p99", 0.99}}) {
+        w.Key(name);
+        Number(w, Ms(Quantile(r->duration_ns, qq)));
+      }
+      w.EndObject();
+    }
     w.Key("input_tokens"), w.Int64(r->input_tokens);
     w.Key("output_tokens"), w.Int64(r->output_tokens);
     w.EndObject();

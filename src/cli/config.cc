@@ -232,10 +232,46 @@ Status SamplingToml(const std::string& path, const toml::node& node, store::samp
   return Status::OK();
 }
 
+// [rollups]: enabled, minute_window_hours, hour_window_days, max_tuples_per_bucket.
+Status RollupsToml(const std::string& path, const toml::node& node, RollupSettings* r) {
+  const toml::table* t = node.as_table();
+  if (!t) return Status::InvalidArgument("config file " + path + ": rollups must be a table");
+  struct IntKey {
+    const char* key;
+    int RollupSettings::*field;
+    int min, max;
+  };
+  static const IntKey kKeys[] = {{"minute_window_hours", &RollupSettings::minute_window_hours, 1, 24 * 366},
+                                 {"hour_window_days", &RollupSettings::hour_window_days, 1, 3660},
+                                 {"max_tuples_per_bucket", &RollupSettings::max_tuples_per_bucket, 1, 10000000}};
+  for (const auto& [k, v] : *t) {
+    const std::string key(k.str());
+    if (key == "enabled") {
+      auto b = v.is_boolean() ? v.value<bool>() : std::nullopt;
+      if (!b) return Status::InvalidArgument("config file " + path + ": rollups.enabled must be true or false");
+      r->enabled = *b;
+      continue;
+    }
+    const IntKey* found = nullptr;
+    for (const IntKey& ik : kKeys) found = key == ik.key ? &ik : found;
+    if (!found) return Status::InvalidArgument("config file " + path + ": unknown setting \"rollups." + key + "\"");
+    auto n = v.is_integer() ? v.value<int64_t>() : std::nullopt;
+    if (!n || *n < found->min || *n > found->max)
+      return Status::InvalidArgument("config file " + path + ": rollups." + key + " must be an integer from " +
+                                     std::to_string(found->min) + " to " + std::to_string(found->max));
+    r->*found->field = static_cast<int>(*n);
+  }
+  if (int64_t{r->hour_window_days} * 24 < r->minute_window_hours)
+    return Status::InvalidArgument("config file " + path +
+                                   ": rollups.hour_window_days must cover rollups.minute_window_hours");
+  return Status::OK();
+}
+
 // Parses the TOML text into key -> value text. Unknown keys are errors (a typo
 // silently ignored is a setting silently not applied).
 Status ParseToml(std::string_view text, const std::string& path, std::map<std::string, std::string>* out,
-                 store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling) {
+                 store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling,
+                 RollupSettings* rollups) {
   // Inputs toml++ does not refuse cleanly are refused first (common/toml_guard.h).
   if (Status g = CheckTomlText(text, path); !g.ok()) return Status::InvalidArgument("config file " + g.message());
   toml::table table;
@@ -258,6 +294,10 @@ Status ParseToml(std::string_view text, const std::string& path, std::map<std::s
       SL_RETURN_IF_ERROR(SamplingToml(path, node, sampling));
       continue;
     }
+    if (key == "rollups") {
+      SL_RETURN_IF_ERROR(RollupsToml(path, node, rollups));
+      continue;
+    }
     bool known = false;
     for (const auto& s : ServerSettings()) known = known || s.key == key;
     if (!known) return Status::InvalidArgument("config file " + path + ": unknown setting \"" + key + "\"");
@@ -275,10 +315,11 @@ Status ParseToml(std::string_view text, const std::string& path, std::map<std::s
 }
 
 Status ReadToml(const std::string& path, std::map<std::string, std::string>* out,
-                store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling) {
+                store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling,
+                RollupSettings* rollups) {
   auto text = ReadFileToString(Env::Default(), path);
   if (!text.ok()) return Status::InvalidArgument("config file " + path + ": " + text.status().message());
-  return ParseToml(*text, path, out, retention, sampling);
+  return ParseToml(*text, path, out, retention, sampling, rollups);
 }
 
 }  // namespace
@@ -335,7 +376,7 @@ std::optional<uint64_t> ParseByteSize(const std::string& text) {
 Result<ServerConfig> ParseServerConfigText(std::string_view text, const std::string& origin) {
   ServerConfig cfg;
   std::map<std::string, std::string> values;
-  SL_RETURN_IF_ERROR(ParseToml(text, origin, &values, &cfg.retention, &cfg.sampling));
+  SL_RETURN_IF_ERROR(ParseToml(text, origin, &values, &cfg.retention, &cfg.sampling, &cfg.rollups));
   cfg.config_file = origin;
   for (const auto& s : ServerSettings())
     if (auto t = values.find(s.key); t != values.end()) SL_RETURN_IF_ERROR(Apply(s, origin, t->second, &cfg));
@@ -350,12 +391,12 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
       return Status::InvalidArgument("invalid config \"" + path + "\": no such file");
-    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention, &cfg.sampling));
+    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention, &cfg.sampling, &cfg.rollups));
     cfg.config_file = path;
   } else {
     std::error_code ec;
     if (std::filesystem::is_regular_file(kDefaultConfigFile, ec)) {
-      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention, &cfg.sampling));
+      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention, &cfg.sampling, &cfg.rollups));
       cfg.config_file = kDefaultConfigFile;
     }
   }
@@ -367,6 +408,13 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
     } else if (auto t = toml_values.find(s.key); t != toml_values.end()) {
       SL_RETURN_IF_ERROR(Apply(s, cfg.config_file, t->second, &cfg));
     }
+  }
+  if (sources.no_rollups) {
+    cfg.rollups.enabled = false;
+  } else if (auto v = sources.getenv ? sources.getenv("SIGHTLINE_NO_ROLLUPS") : std::nullopt) {
+    if (*v != "1" && *v != "0" && *v != "true" && *v != "false")
+      return Status::InvalidArgument("invalid SIGHTLINE_NO_ROLLUPS \"" + *v + "\": expected 1, 0, true or false");
+    if (*v == "1" || *v == "true") cfg.rollups.enabled = false;
   }
   if (cfg.grpc != "off" && cfg.grpc == cfg.http && cfg.http.substr(cfg.http.rfind(':')) != ":0")
     return Status::InvalidArgument("invalid grpc \"" + cfg.grpc + "\": the same address as http");

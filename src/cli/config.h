@@ -21,6 +21,14 @@
 
 namespace sightline::cli {
 
+// [rollups] of the TOML file (docs/architecture.md "Rollups"), and --no-rollups.
+struct RollupSettings {
+  bool enabled = true;
+  int minute_window_hours = 6;   // minute buckets older than this fold into hours
+  int hour_window_days = 35;     // hour buckets older than this fold into days
+  int max_tuples_per_bucket = 20000;  // past it the bucket overflows and its queries scan
+};
+
 struct ServerConfig {
   std::string http = "127.0.0.1:4318";
   std::string grpc = "127.0.0.1:4317";  // "off": no gRPC receiver
@@ -50,6 +58,7 @@ struct ServerConfig {
   store::retention::RetentionOptions retention;
   // [sampling] of the TOML file (docs/sampling.md): tail sampling per project.
   store::sampling::SamplingOptions sampling;
+  RollupSettings rollups;
 };
 
 // One setting: its TOML key, flag and environment variable.
@@ -66,6 +75,7 @@ struct ConfigSources {
   // Looks up an environment variable (std::getenv in production).
   std::function<std::optional<std::string>(const std::string&)> getenv;
   std::string config_path;  // --config or SIGHTLINE_CONFIG; empty: ./sightline.toml if present
+  bool no_rollups = false;  // --no-rollups (or SIGHTLINE_NO_ROLLUPS=1): wins over [rollups] enabled
 };
 
 // InvalidArgument naming the setting when a value is invalid, an unknown key is in

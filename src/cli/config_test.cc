@@ -262,3 +262,57 @@ TEST_F(ConfigTest, SamplingSectionWithProjectOverrides) {
 
 }  // namespace
 }  // namespace sightline::cli
+
+namespace sightline::cli {
+namespace {
+
+class RollupConfigTest : public ConfigTest {};
+
+TEST_F(RollupConfigTest, RollupsTableAndNoRollupsFlag) {
+  auto d = LoadServerConfig(Sources());
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->rollups.enabled);
+  EXPECT_EQ(d->rollups.minute_window_hours, 6);
+  EXPECT_EQ(d->rollups.hour_window_days, 35);
+  EXPECT_EQ(d->rollups.max_tuples_per_bucket, 20000);
+
+  std::string path = WriteToml("r.toml",
+                               "[rollups]\nminute_window_hours = 12\nhour_window_days = 60\n"
+                               "max_tuples_per_bucket = 5000\n");
+  auto r = LoadServerConfig(Sources({}, {}, path));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->rollups.enabled);
+  EXPECT_EQ(r->rollups.minute_window_hours, 12);
+  EXPECT_EQ(r->rollups.hour_window_days, 60);
+  EXPECT_EQ(r->rollups.max_tuples_per_bucket, 5000);
+
+  auto off = LoadServerConfig(Sources({}, {}, WriteToml("o.toml", "[rollups]\nenabled = false\n")));
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->rollups.enabled);
+
+  ConfigSources flag = Sources({}, {}, path);
+  flag.no_rollups = true;
+  auto f = LoadServerConfig(flag);
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->rollups.enabled);
+  EXPECT_EQ(f->rollups.minute_window_hours, 12);
+  auto e = LoadServerConfig(Sources({}, {{"SIGHTLINE_NO_ROLLUPS", "1"}}));
+  ASSERT_TRUE(e.ok());
+  EXPECT_FALSE(e->rollups.enabled);
+
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {"[rollups]\nenabled = 1\n", "rollups.enabled"},
+           {"[rollups]\nminute_window = 3\n", "rollups.minute_window"},
+           {"[rollups]\nmax_tuples_per_bucket = 0\n", "rollups.max_tuples_per_bucket"},
+           {"[rollups]\nminute_window_hours = 48\nhour_window_days = 1\n", "hour_window_days"},
+           {"rollups = 3\n", "rollups must be a table"}}) {
+    auto bad = LoadServerConfig(Sources({}, {}, WriteToml("b.toml", text)));
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_NE(bad.status().message().find(want), std::string::npos) << bad.status().message();
+  }
+  auto bad_env = LoadServerConfig(Sources({}, {{"SIGHTLINE_NO_ROLLUPS", "yes"}}));
+  EXPECT_FALSE(bad_env.ok());
+}
+
+}  // namespace
+}  // namespace sightline::cli

@@ -251,6 +251,10 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
         " sha256 " + r.value_sha256.substr(0, 16) + "..., " + std::to_string(r.traces) + " traces, " +
         std::to_string(r.spans) + " spans, " + (r.complete() ? "complete" : "rewrite pending"));
   };
+  so.rollups.enabled = cfg.rollups.enabled;
+  so.rollups.minute_window_ns = int64_t{cfg.rollups.minute_window_hours} * 3600 * 1000000000;
+  so.rollups.hour_window_ns = int64_t{cfg.rollups.hour_window_days} * store::retention::kDayNs;
+  so.rollups.max_tuples_per_bucket = static_cast<size_t>(cfg.rollups.max_tuples_per_bucket);
   auto opened = store::EmbeddedStore::Open(so);
   if (!opened.ok()) {
     std::fprintf(stderr, "sightline serve: cannot open the store in %s: %s\n", cfg.data.c_str(),
@@ -412,10 +416,14 @@ void RegisterServe(CLI::App& app, CommandContext& ctx) {
            s.flag, [flags, key](const std::string& v) { (*flags)[key] = v; }, s.help + " (env " + s.env + ")")
         ->type_name("VALUE");
   }
+  auto no_rollups = std::make_shared<bool>(false);
+  cmd->add_flag("--no-rollups", *no_rollups,
+                "Keep no rollups: metrics scan spans (env SIGHTLINE_NO_ROLLUPS=1; [rollups] in the config file)");
   cmd->add_option("--config", *config_path, "TOML config file (env SIGHTLINE_CONFIG; default ./sightline.toml if present)");
-  cmd->callback([&ctx, flags, config_path]() {
+  cmd->callback([&ctx, flags, config_path, no_rollups]() {
     ConfigSources sources;
     sources.flags = *flags;
+    sources.no_rollups = *no_rollups;
     sources.getenv = [](const std::string& name) -> std::optional<std::string> {
       const char* v = std::getenv(name.c_str());
       if (v == nullptr || *v == '\0') return std::nullopt;

@@ -356,6 +356,14 @@ AggregateResult Aggregator::Finish() {
     }
     return 0;
   };
+  if (q_.order != AggOrder::kKey && !res.rows.empty()) {
+    std::vector<double> values;
+    values.reserve(res.rows.size());
+    for (const AggregateRow& r : res.rows) values.push_back(metric(r));
+    auto mid = values.begin() + static_cast<ptrdiff_t>((values.size() - 1) / 2);
+    std::nth_element(values.begin(), mid, values.end());
+    res.group_median = *mid;
+  }
   std::sort(res.rows.begin(), res.rows.end(), [&](const AggregateRow& a, const AggregateRow& b) {
     if (q_.order != AggOrder::kKey) {
       double x = metric(a), y = metric(b);

@@ -227,7 +227,11 @@ Status EmbeddedStore::Recover() {
   // spans reached segments but not the file (a crash between the two) are replayed
   // into the rollups only, then the file is rewritten.
   uint64_t rollup_covered = covered;
-  if (opts_.rollups.enabled) SL_RETURN_IF_ERROR(LoadRollups(state.files.empty() && !recovery_.adopted, &rollup_covered));
+  if (opts_.rollups.enabled) {
+    SL_RETURN_IF_ERROR(LoadRollups(state.files.empty() && !recovery_.adopted, &rollup_covered));
+  } else {
+    SL_RETURN_IF_ERROR(DiscardRollups());
+  }
   {
     std::unique_lock<std::shared_mutex> w(mu_);
     rollup_base_.Fold(RollupCuts());  // its cuts apply to every query

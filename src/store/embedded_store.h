@@ -269,10 +269,16 @@ class EmbeddedStore final : public SpanStore {
   Status LoadRollups(bool fresh, uint64_t* file_covered);
   // Writes the base rollup as covering WAL files <= covered (the caller holds no lock).
   Status PersistRollups(uint64_t covered);
+  // Open with rollups off: removes the rollup file, which would stop covering the spans
+  // written from now on (turned on again, the store scans span-level queries).
+  Status DiscardRollups();
   // Retention: drops rollup rows older than their project keeps anything.
   void ExpireRollups(int64_t now_ns);
   // Span-level answers from the rollups when they can give them (nullopt: scan).
   std::optional<Result<AggregateResult>> AggregateFromRollups(const AggregateQuery& q);
+  // Trace level, grouped by session with an order and a limit: a bounded top-k over the
+  // trace index's session records (nullopt: the query needs the general path).
+  std::optional<Result<AggregateResult>> TopSessions(const AggregateQuery& q);
 
   // Queries (embedded_store_query.cc). Gather: mu_ must not be held.
   Status Gather(uint32_t record, GatheredSpans* out);

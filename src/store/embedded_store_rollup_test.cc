@@ -159,6 +159,9 @@ void ExpectSameAnswer(EmbeddedStore* s, AggregateQuery q, const std::string& wha
   EXPECT_FALSE(scan->from_rollups) << what;
   ASSERT_EQ(fast->rows.size(), scan->rows.size()) << what;
   EXPECT_EQ(fast->groups, scan->groups) << what;
+  EXPECT_EQ(std::isnan(fast->group_median), std::isnan(scan->group_median)) << what;
+  if (!std::isnan(scan->group_median))
+    EXPECT_NEAR(fast->group_median, scan->group_median, 1e-9 * std::max(1.0, std::abs(scan->group_median))) << what;
   for (size_t i = 0; i < fast->rows.size(); ++i) {
     const AggregateRow &a = fast->rows[i], &b = scan->rows[i];
     const std::string at = what + " row " + std::to_string(i);
@@ -216,6 +219,21 @@ std::vector<AggregateQuery> RunQueries() {
     q.filter.status = STATUS_OK;
     q.order = AggOrder::kCost;
   });
+  // Per user: from the per-user run rollup (cost sketch only).
+  add([](AggregateQuery& q) {
+    q.group_by = {AggDim::kUser};
+    q.sketches = kSketchCost;
+    q.order = AggOrder::kCost;
+    q.limit = 3;
+  });
+  add([](AggregateQuery& q) {
+    q.group_by = {AggDim::kUser, AggDim::kStatus, AggDim::kTime};
+    q.bucket_ns = kHour;
+    q.sketches = kSketchCost;
+    q.filter.projects = {"default"};
+    q.filter.from_ns = kT0 + 37 * kMinute;
+    q.filter.to_ns = kT0 + 4 * kHour + 11 * kMinute - 1;
+  });
   return qs;
 }
 
@@ -266,7 +284,12 @@ TEST(EmbeddedStoreRollups, QueriesTheyCannotAnswerScan) {
       [](AggregateQuery& q) { q.group_by = {AggDim::kUser}; },
       [](AggregateQuery& q) { q.group_by = {AggDim::kTime}, q.bucket_ns = 30'000'000'000; },  // finer than a minute
       [](AggregateQuery& q) { q.level = AggLevel::kTrace, q.filter.tool = "tool1"; },  // "some span used it"
-      [](AggregateQuery& q) { q.level = AggLevel::kTrace, q.group_by = {AggDim::kUser}; },
+      // Per-user run rollups keep (project, user, status) only.
+      [](AggregateQuery& q) { q.level = AggLevel::kTrace, q.group_by = {AggDim::kUser}, q.filter.service = "svc1"; },
+      [](AggregateQuery& q) { q.level = AggLevel::kTrace, q.group_by = {AggDim::kUser, AggDim::kAgent}; },
+      [](AggregateQuery& q) {  // the duration sketch is not kept per user
+        q.level = AggLevel::kTrace, q.group_by = {AggDim::kUser}, q.sketches = kSketchDuration;
+      },
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     AggregateQuery q;
@@ -498,6 +521,144 @@ TEST(EmbeddedStoreRollups, InvalidOptionsAreRefused) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.status().message().find("rollups"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sightline::store
+
+namespace sightline::store {
+namespace {
+
+// Runs in sessions: Generate's spans, each trace given one of `sessions` session ids.
+std::vector<model::Span> InSessions(std::vector<model::Span> spans, size_t sessions) {
+  for (auto& sp : spans) sp.set_session_id("s" + std::to_string(std::hash<std::string>{}(sp.trace_id()) % sessions));
+  return spans;
+}
+
+TEST(EmbeddedStoreRollups, TopSessionsIsBoundedAndAgreesWithTheScan) {
+  MemEnv env;
+  auto s = OpenStore(Options(&env));
+  Append(s.get(), InSessions(Generate(200, 1, 21), 40));
+  ASSERT_TRUE(s->FlushNow().ok());
+  Append(s.get(), InSessions(Generate(200, 1000, 22), 40));  // sessions across a segment and the memtable
+  int asked = 0;
+  for (AggOrder order : {AggOrder::kCost, AggOrder::kCount, AggOrder::kTokens, AggOrder::kErrors}) {
+    for (int range = 0; range < 2; ++range) {
+      for (bool p2 : {false, true}) {
+        AggregateQuery q;
+        q.level = AggLevel::kTrace;
+        q.group_by = {AggDim::kSession};
+        q.sketches = kSketchCost | kSketchDuration | kSketchSteps;
+        q.order = order;
+        q.limit = 5;
+        if (range) {  // sessions straddling the edges are summed trace by trace
+          q.filter.from_ns = kT0 + kHour + 7 * kMinute;
+          q.filter.to_ns = kT0 + 4 * kHour;
+        }
+        if (p2) q.filter.projects = {"p2"};
+        const std::string what = "order " + std::to_string(static_cast<int>(order)) + " range " +
+                                 std::to_string(range) + (p2 ? " p2" : "");
+        auto fast = s->Aggregate(q);
+        q.allow_rollups = false;
+        auto scan = s->Aggregate(q);
+        ASSERT_TRUE(fast.ok() && scan.ok()) << what;
+        EXPECT_GT(scan->rows_scanned, 0) << what;
+        EXPECT_EQ(fast->groups, scan->groups) << what;
+        EXPECT_GT(fast->groups, 5) << what;
+        ASSERT_EQ(fast->rows.size(), scan->rows.size()) << what;
+        EXPECT_NEAR(fast->group_median, scan->group_median, 1e-9 * std::max(1.0, std::abs(scan->group_median)))
+            << what;
+        for (size_t i = 0; i < scan->rows.size(); ++i) {
+          const AggregateRow &a = fast->rows[i], &b = scan->rows[i];
+          const std::string at = what + " row " + std::to_string(i);
+          EXPECT_EQ(a.key, b.key) << at;
+          EXPECT_EQ(a.count, b.count) << at;
+          EXPECT_EQ(a.errors, b.errors) << at;
+          EXPECT_EQ(a.interrupts, b.interrupts) << at;
+          EXPECT_EQ(a.spans, b.spans) << at;
+          EXPECT_EQ(a.input_tokens + a.output_tokens, b.input_tokens + b.output_tokens) << at;
+          EXPECT_NEAR(a.cost_usd, b.cost_usd, 1e-9) << at;
+          EXPECT_TRUE(a.cost == b.cost) << at;
+          EXPECT_TRUE(a.duration_ns == b.duration_ns) << at;
+          EXPECT_TRUE(a.steps == b.steps) << at;
+        }
+        ++asked;
+      }
+    }
+  }
+  EXPECT_EQ(asked, 16);
+  // More sessions than max_groups: the scan refuses, the top-k does not.
+  AggregateQuery q;
+  q.level = AggLevel::kTrace;
+  q.group_by = {AggDim::kSession};
+  q.sketches = kSketchCost;
+  q.order = AggOrder::kCost;
+  q.limit = 3;
+  q.max_groups = 10;
+  auto fast = s->Aggregate(q);
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  EXPECT_EQ(fast->groups, 40);
+  EXPECT_EQ(fast->rows.size(), 3u);
+  EXPECT_GE(fast->rows[0].cost_usd, fast->rows[1].cost_usd);
+  q.allow_rollups = false;
+  EXPECT_FALSE(s->Aggregate(q).ok());
+  // Not a top-k (no limit) or a filter the session records cannot answer: as before.
+  q.allow_rollups = true;
+  q.limit = 0;
+  EXPECT_FALSE(s->Aggregate(q).ok());
+  q.limit = 3;
+  q.filter.service = "svc1";
+  EXPECT_FALSE(s->Aggregate(q).ok());
+}
+
+TEST(EmbeddedStoreRollups, TopSessionsNeedNoRollups) {
+  MemEnv env;
+  auto o = Options(&env);
+  o.rollups.enabled = false;
+  auto s = OpenStore(o);
+  Append(s.get(), InSessions(Generate(100, 1, 25), 30));
+  AggregateQuery q;
+  q.level = AggLevel::kTrace;
+  q.group_by = {AggDim::kSession};
+  q.order = AggOrder::kCount;
+  q.limit = 2;
+  q.max_groups = 5;
+  auto r = s->Aggregate(q);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  q.max_groups = 100;
+  q.allow_rollups = false;
+  auto scan = s->Aggregate(q);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_GT(r->groups, 5);
+  EXPECT_EQ(r->groups, scan->groups);
+  ASSERT_EQ(r->rows.size(), 2u);
+  EXPECT_EQ(r->rows[0].key, scan->rows[0].key);
+  EXPECT_GE(r->rows[0].count, r->rows[1].count);
+}
+
+TEST(EmbeddedStoreRollups, TurnedOffTheRollupFileIsRemoved) {
+  MemEnv env;
+  auto o = Options(&env);
+  {
+    auto s = OpenStore(o);
+    Append(s.get(), Generate(30, 1, 23));
+    ASSERT_TRUE(s->Close().ok());
+  }
+  ASSERT_TRUE(env.FileExists("/db/ROLLUPS"));
+  o.rollups.enabled = false;
+  {
+    auto s = OpenStore(o);
+    Append(s.get(), Generate(30, 1000, 24));  // not in any rollup
+    ASSERT_TRUE(s->Close().ok());
+  }
+  EXPECT_FALSE(env.FileExists("/db/ROLLUPS"));
+  o.rollups.enabled = true;  // on again: span-level queries scan, and count every span
+  auto s = OpenStore(o);
+  AggregateQuery q;
+  auto r = s->Aggregate(q);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->from_rollups);
+  EXPECT_EQ(r->rows[0].count, static_cast<int64_t>(Generate(30, 1, 23).size() + Generate(30, 1000, 24).size()));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -168,6 +169,9 @@ struct AggregateResult {
   int64_t rows_scanned = 0;   // spans or traces examined (for benchmarks and logs)
   int64_t blocks_skipped = 0; // stored blocks left out because they failed to read (logged)
   int64_t rollup_rows = 0;    // rollup rows read: > 0 or from_rollups when answered from them
+  // When ordered by a metric (order != kKey): the median of that metric over all
+  // `groups` (the lower one, at rank (groups - 1) / 2), limit or not. NaN otherwise.
+  double group_median = std::numeric_limits<double>::quiet_NaN();
   bool from_rollups = false;
 };
 

@@ -32,6 +32,7 @@ TraceIndex::Contribution TraceIndex::ContributionOf(uint32_t i) const {
     r.tuple.service = a.service;
     r.tuple.environment = a.environment;
     r.tuple.status = static_cast<uint8_t>(a.Status());
+    r.user = a.user_id;
     r.spans = a.span_count;
     r.llm_calls = a.llm_calls;
     r.tool_calls = a.tool_calls;
@@ -111,7 +112,18 @@ void TraceIndex::Remove(uint32_t i) {
 
 void TraceIndex::UpdateSession(uint32_t i, const Contribution& b, const Contribution& a) {
   // Every change to an aggregate comes through here: the run rollup follows it too.
-  if (runs_on_) runs_.ReplaceRun(b.run, a.run);
+  if (runs_on_) {
+    runs_.ReplaceRun(b.run, a.run);
+    auto by_user = [](const rollup::RunFacts& r) {
+      rollup::RunFacts u = r;
+      u.tuple = rollup::Tuple();
+      u.tuple.project = r.tuple.project;
+      u.tuple.user = r.user;
+      u.tuple.status = r.tuple.status;
+      return u;
+    };
+    user_runs_.ReplaceRun(by_user(b.run), by_user(a.run));
+  }
   if (b.key != 0 && b.key != a.key) {  // the trace leaves its old session
     auto it = sessions_.find(b.key);
     if (it != sessions_.end()) {
@@ -217,7 +229,7 @@ model::SessionSummary TraceIndex::SessionSummaryOf(const Session& s) const {
 size_t TraceIndex::MemoryBytes() const {
   constexpr size_t kNode = sizeof(TraceKey) + sizeof(uint32_t) + 2 * sizeof(void*);
   size_t sessions = sessions_.size() * (sizeof(Session) + sizeof(uint64_t) + 2 * sizeof(void*));
-  return runs_.MemoryBytes() + pool_.MemoryBytes() + records_.size() * sizeof(TraceRecord) + agg_bytes_ + ids_.size() * kNode +
+  return runs_.MemoryBytes() + user_runs_.MemoryBytes() + pool_.MemoryBytes() + records_.size() * sizeof(TraceRecord) + agg_bytes_ + ids_.size() * kNode +
          ids_.bucket_count() * sizeof(void*) + sessions + records_.size() * sizeof(uint32_t) +
          starts_.capacity() * sizeof(int64_t);
 }

@@ -90,13 +90,21 @@ class TraceIndex {
   // service, environment, status); kept in step with every change to an aggregate, so
   // trace-level totals need not visit every record. Off until enabled (before any
   // trace is added).
+  // The per-user run rollup keeps the same runs by (project, user, status) with their
+  // cost sketch only, so cost and runs per user (top by user, with the median) need not
+  // visit every record either.
   void EnableRuns(size_t max_tuples_per_bucket) {
     runs_ = rollup::RollupTable(max_tuples_per_bucket);
+    user_runs_ = rollup::RollupTable(max_tuples_per_bucket, kSketchCost);
     runs_on_ = true;
   }
   bool runs_enabled() const { return runs_on_; }
   const rollup::RollupTable& runs() const { return runs_; }
-  void FoldRuns(const rollup::Cuts& cuts) { runs_.Fold(cuts); }
+  const rollup::RollupTable& user_runs() const { return user_runs_; }
+  void FoldRuns(const rollup::Cuts& cuts) {
+    runs_.Fold(cuts);
+    user_runs_.Fold(cuts);
+  }
 
  private:
   struct Contribution {
@@ -123,7 +131,7 @@ class TraceIndex {
   std::vector<uint32_t> projects_;  // distinct project ids seen
   size_t agg_bytes_ = 0;
   bool runs_on_ = false;
-  rollup::RollupTable runs_;
+  rollup::RollupTable runs_, user_runs_;
 };
 
 }  // namespace sightline::store

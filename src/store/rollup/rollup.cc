@@ -19,8 +19,8 @@ int64_t ClampTime(int64_t t) { return std::clamp(t, -kMaxTime, kMaxTime); }
 
 bool AlignedWidth(int64_t w) { return w == kMinuteNs || w == kHourNs || w == kDayNs; }
 
-// Approximate heap bytes of one row beyond its sketches (hash node, tuple, values).
-constexpr size_t kRowBytes = sizeof(Tuple) + sizeof(Values) + 2 * sizeof(void*);
+// Approximate heap bytes of one row beyond its sketches: tuple, values, index node.
+constexpr size_t kRowBytes = 2 * sizeof(Tuple) + sizeof(Values) + sizeof(uint32_t) + 3 * sizeof(void*);
 constexpr size_t kBucketBytes = sizeof(Bucket) + 4 * sizeof(void*) + sizeof(int64_t);
 
 }  // namespace
@@ -33,7 +33,7 @@ int64_t FloorTo(int64_t t, int64_t w) {
 
 size_t TupleHash::operator()(const Tuple& t) const {
   uint64_t a = (uint64_t{t.project} << 32) | t.agent, b = (uint64_t{t.tool} << 32) | t.model,
-           c = (uint64_t{t.service} << 32) | t.environment, d = (uint64_t{t.status} << 8) | t.kind;
+           c = (uint64_t{t.service} << 32) | t.environment, d = (uint64_t{t.user} << 16) | (uint64_t{t.status} << 8) | t.kind;
   return static_cast<size_t>(TraceKey::Mix64(a ^ TraceKey::Mix64(b ^ TraceKey::Mix64(c ^ TraceKey::Mix64(d)))));
 }
 
@@ -153,6 +153,38 @@ void SparseSketch::MergeInto(DDSketch* out) const {
   out->MergeSparse(b, buckets_.size(), zero_, min_, max_, sum_);
 }
 
+void SparseSketch::MergeAllInto(const std::vector<const SparseSketch*>& sketches, DDSketch* out) {
+  int32_t lo = INT32_MAX, hi = INT32_MIN;
+  uint64_t zero = 0;
+  double mn = INFINITY, mx = -INFINITY, sum = 0;
+  for (const SparseSketch* s : sketches) {
+    if (s->count_ == 0) continue;
+    zero += s->zero_;
+    mn = std::min(mn, s->min_);
+    mx = std::max(mx, s->max_);
+    sum += s->sum_;
+    if (!s->buckets_.empty()) {
+      lo = std::min(lo, s->buckets_.front().first);
+      hi = std::max(hi, s->buckets_.back().first);
+    }
+  }
+  if (mn > mx) return;  // all empty
+  thread_local std::vector<uint64_t> dense;
+  thread_local std::vector<DDSketch::SparseBucket> merged;
+  merged.clear();
+  if (lo <= hi) {
+    dense.assign(static_cast<size_t>(int64_t{hi} - lo + 1), 0);
+    for (const SparseSketch* s : sketches)
+      for (const auto& [key, n] : s->buckets_) dense[static_cast<size_t>(key - lo)] += n;
+    for (size_t i = 0; i < dense.size(); ++i) {
+      if (!dense[i]) continue;
+      const int32_t key = lo + static_cast<int32_t>(i);
+      merged.push_back({key >> 1, (key & 1) != 0, dense[i]});
+    }
+  }
+  out->MergeSparse(merged.data(), merged.size(), zero, mn, mx, sum);
+}
+
 void SparseSketch::Encode(std::string* out) const {
   PutVarint64(out, count_);
   if (count_ == 0) return;
@@ -217,6 +249,43 @@ void Values::Merge(const Values& o) {
   steps.Merge(o.steps);
 }
 
+Values* Bucket::Find(const Tuple& t) {
+  auto it = index_.find(t);
+  return it == index_.end() ? nullptr : &values_[it->second];
+}
+
+Values* Bucket::Insert(const Tuple& t) {
+  index_.emplace(t, static_cast<uint32_t>(tuples_.size()));
+  tuples_.push_back(t);
+  return &values_.emplace_back();
+}
+
+void Bucket::EraseAt(size_t i) {
+  index_.erase(tuples_[i]);
+  if (i + 1 != tuples_.size()) {
+    tuples_[i] = tuples_.back();
+    values_[i] = std::move(values_.back());
+    index_[tuples_[i]] = static_cast<uint32_t>(i);
+  }
+  tuples_.pop_back();
+  values_.pop_back();
+}
+
+void Bucket::Erase(const Tuple& t) {
+  auto it = index_.find(t);
+  if (it != index_.end()) EraseAt(it->second);
+}
+
+size_t Bucket::EraseIf(const std::function<bool(const Tuple&)>& pred) {
+  size_t n = 0;
+  for (size_t i = tuples_.size(); i-- > 0;) {
+    if (!pred(tuples_[i])) continue;
+    EraseAt(i);
+    ++n;
+  }
+  return n;
+}
+
 void RollupTable::ReplaceRun(const RunFacts& b, const RunFacts& a) {
   if (!b.valid || !a.valid) {
     AddRun(b, -1);
@@ -228,10 +297,7 @@ void RollupTable::ReplaceRun(const RunFacts& b, const RunFacts& a) {
   Values* v = nullptr;
   if (b.tuple == a.tuple && bucket == FloorTo(sa, cuts_.WidthAt(sa))) {
     auto it = buckets_.find(bucket);
-    if (it != buckets_.end()) {
-      auto row = it->second.rows.find(b.tuple);
-      if (row != it->second.rows.end()) v = &row->second;
-    }
+    if (it != buckets_.end()) v = it->second.Find(b.tuple);
   }
   if (!v) {
     AddRun(b, -1);
@@ -245,14 +311,14 @@ void RollupTable::ReplaceRun(const RunFacts& b, const RunFacts& a) {
   v->input_tokens += a.input_tokens - b.input_tokens;
   v->output_tokens += a.output_tokens - b.output_tokens;
   v->cost_usd += a.cost_usd - b.cost_usd;
-  auto move = [](SparseSketch* s, double from, double to) {
-    if (from == to) return;
+  auto move = [&](SparseSketch* s, uint32_t bit, double from, double to) {
+    if (from == to || !(run_sketches_ & bit)) return;
     s->Remove(from);
     s->Add(to);
   };
-  move(&v->duration_ns, b.duration_ns, a.duration_ns);
-  move(&v->cost, b.cost_usd, a.cost_usd);
-  move(&v->steps, static_cast<double>(b.spans), static_cast<double>(a.spans));
+  move(&v->duration_ns, kSketchDuration, b.duration_ns, a.duration_ns);
+  move(&v->cost, kSketchCost, b.cost_usd, a.cost_usd);
+  move(&v->steps, kSketchSteps, static_cast<double>(b.spans), static_cast<double>(a.spans));
 }
 
 void RollupTable::AddRun(const RunFacts& r, int sign) {
@@ -261,7 +327,7 @@ void RollupTable::AddRun(const RunFacts& r, int sign) {
   const int64_t width = cuts_.WidthAt(start), bstart = FloorTo(start, width);
   if (sign < 0) {
     auto b = buckets_.find(bstart);
-    if (b == buckets_.end() || !b->second.rows.count(r.tuple)) return;
+    if (b == buckets_.end() || !b->second.Find(r.tuple)) return;
   }
   Values* v = Row(bstart, width, r.tuple);
   if (!v) return;
@@ -275,34 +341,35 @@ void RollupTable::AddRun(const RunFacts& r, int sign) {
   v->output_tokens += sign * r.output_tokens;
   v->cost_usd += sign * r.cost_usd;
   v->cost_known += sign;
+  const bool dur = run_sketches_ & kSketchDuration, cost = run_sketches_ & kSketchCost,
+             steps = run_sketches_ & kSketchSteps;
   if (sign > 0) {
-    v->duration_ns.Add(r.duration_ns);
-    v->cost.Add(r.cost_usd);
-    v->steps.Add(static_cast<double>(r.spans));
+    if (dur) v->duration_ns.Add(r.duration_ns);
+    if (cost) v->cost.Add(r.cost_usd);
+    if (steps) v->steps.Add(static_cast<double>(r.spans));
     return;
   }
-  v->duration_ns.Remove(r.duration_ns);
-  v->cost.Remove(r.cost_usd);
-  v->steps.Remove(static_cast<double>(r.spans));
+  if (dur) v->duration_ns.Remove(r.duration_ns);
+  if (cost) v->cost.Remove(r.cost_usd);
+  if (steps) v->steps.Remove(static_cast<double>(r.spans));
   if (v->count <= 0) {
     Bucket& b = buckets_[bstart];
-    b.rows.erase(r.tuple);
+    b.Erase(r.tuple);
     --rows_;
-    if (b.rows.empty() && !b.overflow) buckets_.erase(bstart);
+    if (b.empty() && !b.overflow) buckets_.erase(bstart);
   }
 }
 
 Values* RollupTable::Row(int64_t start, int64_t width, const Tuple& t) {
   Bucket& b = buckets_[start];
   b.width_ns = width;
-  auto it = b.rows.find(t);
-  if (it != b.rows.end()) return &it->second;
-  if (b.rows.size() >= max_tuples_) {
+  if (Values* v = b.Find(t)) return v;
+  if (b.size() >= max_tuples_) {
     b.overflow = true;
     return nullptr;
   }
   ++rows_;
-  return &b.rows[t];
+  return b.Insert(t);
 }
 
 void RollupTable::Apply(const SpanFacts& f, StringPool* pool, int sign) {
@@ -320,7 +387,7 @@ void RollupTable::Apply(const SpanFacts& f, StringPool* pool, int sign) {
   const int64_t bstart = FloorTo(start, width);
   if (sign < 0) {  // take back: only from a row that exists
     auto b = buckets_.find(bstart);
-    if (b == buckets_.end() || !b->second.rows.count(t)) return;
+    if (b == buckets_.end() || !b->second.Find(t)) return;
   }
   Values* v = Row(bstart, width, t);
   if (!v) return;
@@ -349,9 +416,9 @@ void RollupTable::Apply(const SpanFacts& f, StringPool* pool, int sign) {
   if (f.has_cost) v->cost.Remove(f.cost_usd);
   if (v->count <= 0) {  // gone: a scan would not show the group at all
     Bucket& b = buckets_[bstart];
-    b.rows.erase(t);
+    b.Erase(t);
     --rows_;
-    if (b.rows.empty() && !b.overflow) buckets_.erase(bstart);
+    if (b.empty() && !b.overflow) buckets_.erase(bstart);
   }
 }
 
@@ -364,9 +431,9 @@ void RollupTable::MergeFrom(const RollupTable& o) {
       b.width_ns = w;
       b.overflow = true;
     }
-    for (const auto& [t, v] : ob.rows) {
-      Values* into = Row(target, w, t);
-      if (into) into->Merge(v);
+    for (size_t i = 0; i < ob.size(); ++i) {
+      Values* into = Row(target, w, ob.tuples()[i]);
+      if (into) into->Merge(ob.values()[i]);
     }
   }
 }
@@ -378,7 +445,7 @@ void RollupTable::Fold(const Cuts& next) {
   for (auto it = buckets_.begin(); it != buckets_.end() && it->first < cuts_.minute_cut;) {
     if (it->second.width_ns < cuts_.WidthAt(it->first)) {
       moving.emplace_back(it->first, std::move(it->second));
-      rows_ -= moving.back().second.rows.size();
+      rows_ -= moving.back().second.size();
       it = buckets_.erase(it);
     } else {
       ++it;
@@ -391,9 +458,9 @@ void RollupTable::Fold(const Cuts& next) {
       into.width_ns = w;
       into.overflow = true;
     }
-    for (auto& [t, v] : b.rows) {
-      Values* into = Row(target, w, t);
-      if (into) into->Merge(v);
+    for (size_t i = 0; i < b.size(); ++i) {
+      Values* into = Row(target, w, b.tuples()[i]);
+      if (into) into->Merge(b.values()[i]);
     }
   }
 }
@@ -402,17 +469,11 @@ size_t RollupTable::DropExpired(const std::function<int64_t(uint32_t)>& max_age_
   size_t dropped = 0;
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     const int64_t end = it->first + it->second.width_ns;
-    auto& rows = it->second.rows;
-    for (auto r = rows.begin(); r != rows.end();) {
-      const int64_t age = max_age_ns(r->first.project);
-      if (age >= 0 && now_ns - end >= age) {
-        r = rows.erase(r);
-        ++dropped;
-      } else {
-        ++r;
-      }
-    }
-    it = rows.empty() ? buckets_.erase(it) : std::next(it);
+    dropped += it->second.EraseIf([&](const Tuple& t) {
+      const int64_t age = max_age_ns(t.project);
+      return age >= 0 && now_ns - end >= age;
+    });
+    it = it->second.empty() ? buckets_.erase(it) : std::next(it);
   }
   rows_ -= dropped;
   return dropped;
@@ -440,8 +501,10 @@ void RollupTable::Encode(const StringPool& pool, uint64_t covered_wal, std::stri
     PutSigned(&body, start);
     PutVarint64(&body, static_cast<uint64_t>(b.width_ns / 1000000000));
     body.push_back(b.overflow ? 1 : 0);
-    PutVarint64(&body, b.rows.size());
-    for (const auto& [t, v] : b.rows) {
+    PutVarint64(&body, b.size());
+    for (size_t i = 0; i < b.size(); ++i) {
+      const Tuple& t = b.tuples()[i];
+      const Values& v = b.values()[i];
       for (uint32_t id : {t.project, t.agent, t.tool, t.model, t.service, t.environment}) PutVarint64(&body, ref(id));
       body.push_back(static_cast<char>(t.status));
       body.push_back(static_cast<char>(t.kind));
@@ -528,7 +591,8 @@ Status RollupTable::Decode(std::string_view in, StringPool* pool, RollupTable* o
       if (!SparseSketch::Decode(&in, &v.duration_ns) || !SparseSketch::Decode(&in, &v.cost))
         return bad("malformed sketch");
       if (v.count <= 0 || v.duration_ns.count() != static_cast<uint64_t>(v.count)) return bad("inconsistent row");
-      if (!b.rows.emplace(tu, std::move(v)).second) return bad("a tuple appears twice in one bucket");
+      if (b.Find(tu)) return bad("a tuple appears twice in one bucket");
+      *b.Insert(tu) = std::move(v);
       ++t.rows_;
     }
   }
@@ -541,9 +605,7 @@ Status RollupTable::Decode(std::string_view in, StringPool* pool, RollupTable* o
 
 namespace {
 
-bool RolledDim(AggDim d) {
-  return d != AggDim::kUser && d != AggDim::kSession && d != AggDim::kName;
-}
+bool RolledDim(AggDim d) { return d != AggDim::kSession && d != AggDim::kName; }
 
 struct Compiled {
   bool impossible = false;
@@ -621,9 +683,18 @@ struct GroupKeyHash {
 
 }  // namespace
 
-bool CanAnswer(const AggregateQuery& q, const std::vector<const RollupTable*>& tables) {
+bool CanAnswer(const AggregateQuery& q, const std::vector<const RollupTable*>& tables, bool by_user) {
   if (!q.allow_rollups || tables.empty() || !tables[0]) return false;
   const AggregateFilter& f = q.filter;
+  if (by_user) {
+    if (q.level != AggLevel::kTrace || (q.sketches & ~tables[0]->run_sketches()) || !f.service.empty() ||
+        !f.environment.empty())
+      return false;
+    for (AggDim d : q.group_by)
+      if (d != AggDim::kUser && d != AggDim::kProject && d != AggDim::kStatus && d != AggDim::kTime) return false;
+  } else if (std::find(q.group_by.begin(), q.group_by.end(), AggDim::kUser) != q.group_by.end()) {
+    return false;
+  }
   if (q.level == AggLevel::kTrace &&
       (!f.agent.empty() || f.kind || !f.name.empty() || !f.model.empty() || !f.tool.empty()))
     return false;
@@ -646,6 +717,21 @@ bool CanAnswer(const AggregateQuery& q, const std::vector<const RollupTable*>& t
   return !overflow;
 }
 
+namespace {
+
+// The row's place in AggOrder (Aggregator::Finish orders the same way).
+double OrderValue(AggOrder o, const AggregateRow& r) {
+  switch (o) {
+    case AggOrder::kCount: return static_cast<double>(r.count);
+    case AggOrder::kErrors: return static_cast<double>(r.errors);
+    case AggOrder::kCost: return r.cost_usd;
+    case AggOrder::kTokens: return static_cast<double>(r.input_tokens + r.output_tokens);
+    default: return 0;
+  }
+}
+
+}  // namespace
+
 Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const std::vector<const RollupTable*>& tables,
                        Aggregator* agg) {
   const AggregateFilter& f = q.filter;
@@ -653,24 +739,32 @@ Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const st
   if (c.impossible) return int64_t{0};
   const int64_t from = f.from_ns.value_or(INT64_MIN), to = f.to_ns.value_or(INT64_MAX);
   const bool dur = q.sketches & kSketchDuration, cost = q.sketches & kSketchCost, steps = q.sketches & kSketchSteps;
+  const bool sketches = dur || cost || steps;
   const bool runs = q.level == AggLevel::kTrace;
   struct Group {
     Tuple tuple;
     int64_t bucket = 0;
     AggregateRow row;
+    std::vector<const Values*> sources;  // the rows whose sketches it merges
   };
-  std::unordered_map<GroupKey, Group, GroupKeyHash> groups;
+  // Pass 1: match and group on the tuples alone, sum the scalars, and note which rows
+  // each group's sketches come from.
+  std::unordered_map<GroupKey, uint32_t, GroupKeyHash> ids;
+  std::vector<Group> groups;
   int64_t read = 0;
   GroupKey key;
   ForEachBucket(tables, from, to, [&](const Bucket& b, int64_t start, int64_t) {
-    for (const auto& [t, v] : b.rows) {
-      ++read;
+    const std::vector<Tuple>& tuples = b.tuples();
+    const std::vector<Values>& values = b.values();
+    read += static_cast<int64_t>(tuples.size());
+    for (size_t i = 0; i < tuples.size(); ++i) {
+      const Tuple& t = tuples[i];
       if (!Matches(t, c, f)) continue;
       int64_t qbucket = 0;
       key = GroupKey();
-      for (size_t i = 0; i < q.group_by.size(); ++i) {
+      for (size_t d = 0; d < q.group_by.size(); ++d) {
         uint64_t part = 0;
-        switch (q.group_by[i]) {
+        switch (q.group_by[d]) {
           case AggDim::kTool: part = t.tool; break;
           case AggDim::kAgent: part = t.agent; break;
           case AggDim::kModel: part = t.model; break;
@@ -679,21 +773,27 @@ Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const st
           case AggDim::kEnvironment: part = t.environment; break;
           case AggDim::kStatus: part = t.status; break;
           case AggDim::kKind: part = t.kind; break;
+          case AggDim::kUser: part = t.user; break;
           case AggDim::kTime:
             qbucket = FloorTo(start, q.bucket_ns);
             part = static_cast<uint64_t>(qbucket);
             break;
           default: break;  // CanAnswer let no other dimension through
         }
-        if (q.group_by[i] == AggDim::kTime) {
+        if (q.group_by[d] == AggDim::kTime) {
           key.w[5] = part;
         } else {
-          key.w[i / 2] |= part << (32 * (i % 2));
+          key.w[d / 2] |= part << (32 * (d % 2));
         }
       }
-      Group& g = groups[key];
-      g.tuple = t;
-      g.bucket = qbucket;
+      auto [it, added] = ids.try_emplace(key, static_cast<uint32_t>(groups.size()));
+      if (added) {
+        groups.emplace_back();
+        groups.back().tuple = t;
+        groups.back().bucket = qbucket;
+      }
+      Group& g = groups[it->second];
+      const Values& v = values[i];
       AggregateRow& r = g.row;
       r.count += v.count;
       r.spans += runs ? v.spans : v.count;
@@ -709,16 +809,15 @@ Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const st
       r.reasoning_tokens += v.reasoning_tokens;
       r.cost_usd += v.cost_usd;
       r.cost_known += v.cost_known;
-      if (dur) v.duration_ns.MergeInto(&r.duration_ns);
-      if (cost) v.cost.MergeInto(&r.cost);
-      if (steps) v.steps.MergeInto(&r.steps);
+      if (sketches) g.sources.push_back(&v);
     }
   });
-  for (auto& [k, g] : groups) {
+  // Keys, for the order and the answer.
+  for (Group& g : groups) {
     AggregateRow& r = g.row;
     r.bucket_start_ns = g.bucket;
+    const Tuple& t = g.tuple;
     for (AggDim d : q.group_by) {
-      const Tuple& t = g.tuple;
       switch (d) {
         case AggDim::kTool: r.key.emplace_back(pool.Get(t.tool)); break;
         case AggDim::kAgent: r.key.emplace_back(pool.Get(t.agent)); break;
@@ -726,14 +825,53 @@ Result<int64_t> Answer(const AggregateQuery& q, const StringPool& pool, const st
         case AggDim::kService: r.key.emplace_back(pool.Get(t.service)); break;
         case AggDim::kProject: r.key.emplace_back(pool.Get(t.project)); break;
         case AggDim::kEnvironment: r.key.emplace_back(pool.Get(t.environment)); break;
+        case AggDim::kUser: r.key.emplace_back(pool.Get(t.user)); break;
         case AggDim::kStatus: r.key.emplace_back(model::StatusName(static_cast<model::SpanStatus>(t.status))); break;
         case AggDim::kKind: r.key.emplace_back(model::KindName(static_cast<model::SpanKind>(t.kind))); break;
         case AggDim::kTime: r.key.push_back(std::to_string(g.bucket)); break;
         default: r.key.emplace_back(); break;
       }
     }
-    SL_RETURN_IF_ERROR(agg->MergeRow(r));
   }
+  // Pass 2: sketches, only for the groups the answer keeps. With a limit and an order
+  // that needs no sketch, the aggregator keeps the first `limit` groups in the order
+  // below (ties by key), so the others' sketches would be thrown away.
+  std::vector<uint32_t> answered(groups.size());
+  for (uint32_t i = 0; i < groups.size(); ++i) answered[i] = i;
+  if (sketches && q.limit > 0 && groups.size() > q.limit && q.order != AggOrder::kDurationP95) {
+    auto before = [&](uint32_t x, uint32_t y) {
+      const AggregateRow &a = groups[x].row, &b = groups[y].row;
+      if (q.order != AggOrder::kKey) {
+        const double u = OrderValue(q.order, a), v = OrderValue(q.order, b);
+        if (u != v) return u > v;
+      }
+      for (size_t i = 0; i < q.group_by.size(); ++i) {
+        if (q.group_by[i] == AggDim::kTime) {
+          if (a.bucket_start_ns != b.bucket_start_ns) return a.bucket_start_ns < b.bucket_start_ns;
+        } else if (a.key[i] != b.key[i]) {
+          return a.key[i] < b.key[i];
+        }
+      }
+      return false;
+    };
+    std::partial_sort(answered.begin(), answered.begin() + static_cast<ptrdiff_t>(q.limit), answered.end(), before);
+    answered.resize(q.limit);
+  }
+  if (sketches) {
+    std::vector<const SparseSketch*> parts;
+    auto merge = [&](Group& g, SparseSketch Values::*member, DDSketch* out) {
+      parts.clear();
+      for (const Values* v : g.sources) parts.push_back(&(v->*member));
+      SparseSketch::MergeAllInto(parts, out);
+    };
+    for (uint32_t i : answered) {
+      Group& g = groups[i];
+      if (dur) merge(g, &Values::duration_ns, &g.row.duration_ns);
+      if (cost) merge(g, &Values::cost, &g.row.cost);
+      if (steps) merge(g, &Values::steps, &g.row.steps);
+    }
+  }
+  for (Group& g : groups) SL_RETURN_IF_ERROR(agg->MergeRow(g.row));
   return read;
 }
 

@@ -48,6 +48,9 @@ class SparseSketch {
   void Remove(double v);
   void Merge(const SparseSketch& o);
   void MergeInto(DDSketch* out) const;
+  // Merges all of `sketches` into out at once: their buckets are summed in one dense
+  // array first, so out is extended and walked once instead of once per sketch.
+  static void MergeAllInto(const std::vector<const SparseSketch*>& sketches, DDSketch* out);
   uint64_t count() const { return count_; }
   size_t MemoryBytes() const { return buckets_.capacity() * sizeof(buckets_[0]); }
   void Encode(std::string* out) const;
@@ -63,6 +66,7 @@ class SparseSketch {
 
 struct Tuple {
   uint32_t project = 0, agent = 0, tool = 0, model = 0, service = 0, environment = 0;
+  uint32_t user = 0;  // the per-user run rollup's rows only; 0 elsewhere
   uint8_t status = 0, kind = 0;
   bool operator==(const Tuple&) const = default;
 };
@@ -88,14 +92,41 @@ struct RunFacts {
   bool valid = false;  // the trace has spans
   int64_t start_ns = 0;
   Tuple tuple;
+  uint32_t user = 0;  // the run's user id (the per-user run rollup's tuple carries it)
   int64_t spans = 0, llm_calls = 0, tool_calls = 0, input_tokens = 0, output_tokens = 0;
   double cost_usd = 0, duration_ns = 0;
 };
 
-struct Bucket {
+// One bucket's rows, flat: tuples and values in two parallel arrays (insertion order,
+// a removed row's place taken by the last one), so a query reads the compact tuples
+// alone to match and group them, and touches a row's values and sketches only when it
+// counts. `index_` finds a tuple's position for ingest and merges. Not sorted by tuple:
+// ingest adds rows in any order, and a query groups through a hash of group keys, which
+// a sort would not spare it.
+// Invariants: tuples_.size() == values_.size() == index_.size(); index_[tuples_[i]] == i.
+class Bucket {
+ public:
   int64_t width_ns = kMinuteNs;
   bool overflow = false;
-  std::unordered_map<Tuple, Values, TupleHash> rows;
+
+  size_t size() const { return tuples_.size(); }
+  bool empty() const { return tuples_.empty(); }
+  const std::vector<Tuple>& tuples() const { return tuples_; }
+  const std::vector<Values>& values() const { return values_; }
+  // The row of t, or nullptr. Pointers stay valid until the next Insert or Erase.
+  Values* Find(const Tuple& t);
+  // A new zero row for t (t must be absent).
+  Values* Insert(const Tuple& t);
+  void Erase(const Tuple& t);
+  // Erases the rows pred(tuple) names; returns how many.
+  size_t EraseIf(const std::function<bool(const Tuple&)>& pred);
+
+ private:
+  void EraseAt(size_t i);
+
+  std::vector<Tuple> tuples_;
+  std::vector<Values> values_;
+  std::unordered_map<Tuple, uint32_t, TupleHash> index_;
 };
 
 // Where the granularity changes: buckets starting before hour_cut are days, before
@@ -109,7 +140,11 @@ int64_t FloorTo(int64_t t, int64_t width);
 
 class RollupTable {
  public:
-  explicit RollupTable(size_t max_tuples = 20000) : max_tuples_(max_tuples) {}
+  // run_sketches: the AggSketch bits AddRun and ReplaceRun keep (a table that never
+  // answers a sketch need not pay for it at every span).
+  explicit RollupTable(size_t max_tuples = 20000, uint32_t run_sketches = kSketchDuration | kSketchCost | kSketchSteps)
+      : max_tuples_(max_tuples), run_sketches_(run_sketches) {}
+  uint32_t run_sketches() const { return run_sketches_; }
 
   // Folds one span in (sign +1) or takes it back (-1), at minute granularity.
   void Add(const SpanFacts& f, StringPool* pool) { Apply(f, pool, +1); }
@@ -143,6 +178,7 @@ class RollupTable {
   Values* Row(int64_t start, int64_t width, const Tuple& t);
 
   size_t max_tuples_;
+  uint32_t run_sketches_;
   Cuts cuts_;
   std::map<int64_t, Bucket> buckets_;  // by bucket start
   size_t rows_ = 0;
@@ -154,7 +190,9 @@ class RollupTable {
 // Can q be answered from tables (the store's base rollup first, whose cuts apply)?
 // Checks the level, filters, group-bys, sketches, the time bucket against the coarsest
 // bucket width in the range, and overflowed buckets.
-bool CanAnswer(const AggregateQuery& q, const std::vector<const RollupTable*>& tables);
+// by_user: tables are per-user run rollups (tuple: project, user, status), which answer
+// group-bys and filters on those and time only, and the sketches they keep.
+bool CanAnswer(const AggregateQuery& q, const std::vector<const RollupTable*>& tables, bool by_user = false);
 
 // Adds the matching rows of tables to agg, grouped as q asks; the range is widened to
 // whole buckets (a bucket counts when it intersects [from, to]). Returns rows read.

@@ -118,6 +118,14 @@ describe('tables', () => {
     expect(rows[1]).toMatchObject({ key: 'search', count: 4, errors: 1, errorRate: 0.25, p50: 20, p95: 40, p99: 45, costUsd: 2, inputTokens: 40 });
     expect(rows[0]).toMatchObject({ key: 'refund', errorRate: 0, p50: 50, p95: 90, p99: 99 });
   });
+  it('takes all three quantiles from one answer whose items carry them', () => {
+    const t = top('duration_p95', [['search', 40, 4, 1], ['refund', 90, 8, 0]]);
+    t.items[0].duration_ms = { p50: 20, p95: 40, p99: 45 };
+    t.items[1].duration_ms = { p50: 50, p95: 90, p99: null };
+    const rows = mergeTop({ p95: t });
+    expect(rows[0]).toMatchObject({ key: 'refund', p50: 50, p95: 90, p99: null });
+    expect(rows[1]).toMatchObject({ key: 'search', p50: 20, p95: 40, p99: 45 });
+  });
   it('keeps a further metric and null rates for empty rows', () => {
     const rows = mergeTop({ extra: top('truncation_rate', [['gpt-4o', 0.5, 2, 0], ['mini', null, 0, 0]]) });
     expect(rows.find((r) => r.key === 'gpt-4o')?.extra).toBe(0.5);

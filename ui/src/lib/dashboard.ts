@@ -58,6 +58,8 @@ export interface TopItem {
   median_cost_usd: MaybeNum;
   input_tokens: number;
   output_tokens: number;
+  // With a duration metric: the group's three quantiles (one request for a table).
+  duration_ms?: { p50: MaybeNum; p95: MaybeNum; p99: MaybeNum };
 }
 
 export interface Top {
@@ -65,6 +67,7 @@ export interface Top {
   by: string;
   level: 'runs' | 'spans';
   groups: number;
+  median?: MaybeNum; // of `metric` over every group (the server's; absent from older servers)
   items: TopItem[];
 }
 
@@ -253,6 +256,11 @@ export function mergeTop(answers: { p50?: Top | null; p95?: Top | null; p99?: To
     for (const it of a.items) {
       if (!it.key) continue;
       const r = row(it);
+      if (it.duration_ms) {
+        r.p50 = it.duration_ms.p50;
+        r.p95 = it.duration_ms.p95;
+        r.p99 = it.duration_ms.p99;
+      }
       if (name === 'p50' || name === 'p95' || name === 'p99' || name === 'extra') r[name] = it.value;
     }
   }

@@ -42,23 +42,24 @@ async function load(s: DashState, signal: AbortSignal): Promise<Data> {
     api.metricsTimeseries(q({ metric, group_by: s.group, interval, limit: CHART_GROUPS, kind }), signal);
   const top = (by: string, metric: string, extra: Record<string, string> = {}) =>
     api.metricsTop(q({ by, metric, limit: TABLE_LIMIT, ...extra }), signal);
-  const [overview, outcomes, latency, errors, tokens, steps, t50, t95, t99, a50, a95, a99, models, sessions, users] = await Promise.all([
+  // One top per table: each item of a duration metric carries p50, p95 and p99.
+  const [overview, outcomes, latency, errors, tokens, steps, t95, a95, models, sessions, users] = await Promise.all([
     api.metricsOverview(q(), signal),
     api.metricsTimeseries(q({ metric: 'count', group_by: 'status', interval }), signal),
     grouped('duration_p95'),
     grouped('error_rate'),
     grouped('tokens'),
     api.metricsDistribution(q({ metric: 'steps', bins: 24 }), signal),
-    top('tool', 'duration_p50'), top('tool', 'duration_p95'), top('tool', 'duration_p99'),
-    top('agent', 'duration_p50'), top('agent', 'duration_p95'), top('agent', 'duration_p99'),
+    top('tool', 'duration_p95'),
+    top('agent', 'duration_p95'),
     top('model', 'truncation_rate', { kind: 'llm' }),
     top('session', 'cost'),
     top('user', 'cost'),
   ]);
   return {
     overview, outcomes, latency, errors, tokens, steps, sessions, users,
-    tools: mergeTop({ p50: t50, p95: t95, p99: t99 }),
-    agents: mergeTop({ p50: a50, p95: a95, p99: a99 }),
+    tools: mergeTop({ p95: t95 }),
+    agents: mergeTop({ p95: a95 }),
     models: mergeTop({ extra: models }),
   };
 }
@@ -296,6 +297,8 @@ function intervalLabel(ms: number): string {
 }
 
 function costNote(t: Top, what: string): string {
+  // The server's median covers every group; an older server's answer, only those listed.
+  if (t.median !== undefined) return t.groups > 0 ? `median ${formatCost(t.median)} over ${t.groups} ${what}` : `no ${what}`;
   const keyed = t.items.filter((i) => i.key);
   const m = median(keyed.map((i) => i.value));
   const partial = t.groups > t.items.length ? ` of the top ${t.items.length}` : '';
