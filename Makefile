@@ -57,7 +57,7 @@ $(ASAN_BUILD)/build.ninja:
 # `make asan-test-gcc` runs the same suites in a gcc Debug build ($(ASAN_BUILD)).
 asan-test: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target common_test store_test ingest_test query_test
-	cd $(FUZZ_BUILD) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS) --timeout 600 -L 'common|store|ingest|query'
+	cd $(FUZZ_BUILD) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/tests/sanitizers/ubsan.supp ctest --output-on-failure -j $(JOBS) --timeout 600 -L 'common|store|ingest|query'
 
 asan-test-gcc: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS) --target common_test store_test ingest_test query_test
