@@ -97,6 +97,14 @@ describe('authentication and isolation with real clients', () => {
       if (Date.now() > deadline) assert.fail(`server still open after admin created keys\n${server.logs()}`);
       await sleep(100);
     }
+    // It may have re-read the database between the keys and the token: wait until the
+    // token (created last) is known too.
+    for (;;) {
+      const st = await fetchAs(server, '/api/v1/traces', token);
+      if (st.status === 200) break;
+      if (Date.now() > deadline) assert.fail(`the server does not know the token yet\n${server.logs()}`);
+      await sleep(100);
+    }
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     diag.setLogger({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} },
       DiagLogLevel.NONE);
