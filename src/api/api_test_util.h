@@ -165,6 +165,9 @@ class RefusingStore : public store::SpanStore {
     return inner_->GetSession(s, p);
   }
   Result<store::AggregateResult> Aggregate(const store::AggregateQuery& q) override { return inner_->Aggregate(q); }
+  Result<store::DeletionRecord> Delete(const store::DeletionRequest& r) override { return inner_->Delete(r); }
+  std::vector<store::DeletionRecord> Deletions() override { return inner_->Deletions(); }
+  std::vector<store::SamplingCount> SamplingCounts() override { return inner_->SamplingCounts(); }
   store::StoreStats Stats() override { return inner_->Stats(); }
   Status Close() override { return inner_->Close(); }
 

@@ -233,6 +233,30 @@ TEST_F(AuthApiTest, NoCrossProjectReadThroughAnyEndpoint) {
   }
 }
 
+// Routes that arrived beside auth: a deletion names its project and needs the admin
+// role there (a key or a viewer may not delete), the audit trail (not divided by
+// project) is not served while auth is on, and the deletion list needs a caller.
+TEST_F(AuthApiTest, DeletionNeedsAdminInItsProjectAndTheAuditRouteIsClosed) {
+  auto del = [this](const std::string& target, const std::string& secret) {
+    return Client(port_).Send(http::verb::delete_, target, "", {{"Authorization", "Bearer " + secret}}).status;
+  };
+  EXPECT_EQ(del("/api/v1/users/u1?project=alpha", token_ana_), 403);     // a viewer
+  EXPECT_EQ(del("/api/v1/users/u1?project=alpha", key_a_.secret), 403);  // a key
+  EXPECT_EQ(del("/api/v1/users/u1", token_ana_), 400);                  // no project named
+  EXPECT_EQ(Client(port_).Send(http::verb::delete_, "/api/v1/users/u1?project=alpha", "", {}).status, 401);
+  ASSERT_TRUE(admin_->SetRole("ana", "alpha", auth::Role::kAdmin).ok());
+  ASSERT_TRUE(authn_->Refresh().ok());
+  EXPECT_EQ(del("/api/v1/sessions/sess-alpha?project=beta", token_ana_), 403);  // not hers
+  EXPECT_EQ(del("/api/v1/sessions/sess-alpha?project=alpha", token_ana_), 200);
+  EXPECT_EQ(GetAs("/api/v1/traces/" + TraceHex(1), token_ana_).status, 404);  // gone
+  EXPECT_EQ(GetAs("/api/v1/traces/" + TraceHex(2), key_b_.secret).status, 200);  // beta's stays
+  EXPECT_EQ(GetAs("/api/v1/deletions", "").status, 401);
+  EXPECT_EQ(ParseJson(GetAs("/api/v1/deletions", token_ana_).body)["deletions"].Size(), 1u);
+  EXPECT_EQ(ParseJson(GetAs("/api/v1/deletions", key_b_.secret).body)["deletions"].Size(), 0u);
+  EXPECT_EQ(GetAs("/api/v1/audit", token_ana_).status, 403);
+  EXPECT_EQ(GetAs("/api/v1/audit", "").status, 401);
+}
+
 TEST_F(AuthApiTest, AUserWithNoProjectSeesNothing) {
   auto d = ParseJson(GetAs("/api/v1/traces", token_bob_).body);
   EXPECT_EQ(d["traces"].Size(), 0u);
