@@ -23,15 +23,10 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$T/callgrind.
   "$BUILD/sightline" serve --http 127.0.0.1:0 --grpc 127.0.0.1:0 --data "$T/data" ${SERVE_ARGS:-} >"$T/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-PORT=
-for _ in $(seq 1 1200); do
-  PORT=$(sed -n 's/.*listening http=[^ ]*:\([0-9][0-9]*\).*/\1/p' "$T/server.log" | head -1)
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-[ -n "$PORT" ] || { echo "callgrind_ingest: the server did not start:" >&2; cat "$T/server.log" >&2; exit 1; }
+. "$(dirname "$0")/server_port.sh"
+PORT=$(wait_for_port "$T/server.log" 1200) || { echo "callgrind_ingest: the server did not start:" >&2; cat "$T/server.log" >&2; exit 1; }
 # Start-up (compiling the redaction and pricing patterns) is left out of the count.
-callgrind_control --instr=on $SERVER >/dev/null
+callgrind_control --instr=on $SERVER >/dev/null 2>&1
 "$BUILD/sightline-loadgen" --url "http://127.0.0.1:$PORT/v1/traces" --variant "$VARIANT" --spans "$SPANS" \
   --connections 1 --batch 500 --seed 1 --start-ns 1767225600000000000 --timeout 600 --give-up 600 \
   --json >"$T/loadgen.json"

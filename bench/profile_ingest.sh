@@ -19,13 +19,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sightline-profile.XXXXXX")
 "$BUILD/sightline" serve --http 127.0.0.1:0 --grpc 127.0.0.1:0 --data "$T/data" >"$T/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-PORT=
-for _ in $(seq 1 300); do
-  PORT=$(sed -n 's/.*listening http=[^ ]*:\([0-9][0-9]*\).*/\1/p' "$T/server.log" | head -1)
-  [ -n "$PORT" ] && break
-  sleep 0.1
-done
-[ -n "$PORT" ] || { echo "profile: the server did not start:" >&2; cat "$T/server.log" >&2; exit 1; }
+. "$(dirname "$0")/server_port.sh"
+PORT=$(wait_for_port "$T/server.log" 300) || { echo "profile: the server did not start:" >&2; cat "$T/server.log" >&2; exit 1; }
 "$BUILD/sightline-loadgen" --url "http://127.0.0.1:$PORT/v1/traces" --variant "$VARIANT" --spans "$SPANS" \
   --duration "$SECONDS_" --connections 4 --batch 500 --pool-mb 256 --json >"$T/loadgen.json" &
 LOADGEN=$!
