@@ -1,8 +1,12 @@
 // Encoding side of block_codec.h: a span into a Row, a block of rows into column chunks.
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <string_view>
 #include <unordered_map>
 
+#include "common/hex.h"
+#include "common/utf8.h"
 #include "store/coding.h"
 #include "store/columnar/block_codec.h"
 #include "store/columnar/block_fields.h"
@@ -28,17 +32,17 @@ uint8_t AttrTypeAndText(const AnyValue& v, std::string* text) {
   switch (v.value_case()) {
     case AnyValue::kStringValue: *text = v.string_value(); return kAttrString;
     case AnyValue::VALUE_NOT_SET: text->clear(); return kAttrUnset;
-    case AnyValue::kBoolValue:
-    case AnyValue::kIntValue:
-    case AnyValue::kDoubleValue:
-    case AnyValue::kBytesValue: {
+    case AnyValue::kBoolValue: *text = v.bool_value() ? "true" : "false"; return kAttrBool;
+    case AnyValue::kIntValue: *text = AnyValueText(v); return kAttrInt;  // decimal: read back exactly
+    case AnyValue::kBytesValue: *text = AnyValueText(v); return kAttrBytes;  // hex: read back exactly
+    case AnyValue::kDoubleValue: {
+      // The shortest round-trip text reads back to the same double; only a NaN's
+      // payload bits may not, so a NaN is checked like any other value.
       *text = AnyValueText(v);
-      uint8_t type = v.value_case() == AnyValue::kBoolValue  ? kAttrBool
-                     : v.value_case() == AnyValue::kIntValue ? kAttrInt
-                     : v.value_case() == AnyValue::kDoubleValue ? kAttrDouble
-                                                                 : kAttrBytes;
+      if (!std::isnan(v.double_value())) return kAttrDouble;
       AnyValue back;
-      if (AnyValueFromText(type, *text, {}, &back) && back.SerializeAsString() == v.SerializeAsString()) return type;
+      if (AnyValueFromText(kAttrDouble, *text, {}, &back) && back.SerializeAsString() == v.SerializeAsString())
+        return kAttrDouble;
       return kAttrRaw;
     }
     default: *text = AnyValueText(v); return kAttrRaw;
@@ -47,20 +51,38 @@ uint8_t AttrTypeAndText(const AnyValue& v, std::string* text) {
 
 // Dictionary encoding: varint n, n length-prefixed entries (first-seen order), varint
 // index per row. Returns "" when every value is empty.
+//
+// Most of a block's string columns are empty in every row, and the others repeat the
+// row before's value in runs (a trace's project, service, agent): an all-empty column is
+// found without hashing, and a row equal to the one before reuses its index.
 template <typename Get>
 std::string EncodeDict(size_t n, Get&& get, uint32_t* empties) {
+  *empties = 0;
+  size_t first = 0;
+  while (first < n && get(first).empty()) ++first;
+  if (first == n) {
+    *empties = static_cast<uint32_t>(n);
+    return {};
+  }
   std::unordered_map<std::string_view, uint32_t> ids;
   std::vector<std::string_view> dict;
   std::string idx;
-  *empties = 0;
+  idx.reserve(n);
+  std::string_view prev;
+  uint32_t prev_id = 0;
+  bool have_prev = false;
   for (size_t r = 0; r < n; ++r) {
-    std::string_view v = get(r);
+    std::string_view v = r < first ? std::string_view() : get(r);
     if (v.empty()) ++*empties;
-    auto [it, inserted] = ids.try_emplace(v, static_cast<uint32_t>(dict.size()));
-    if (inserted) dict.push_back(v);
-    PutVarint64(&idx, it->second);
+    if (!have_prev || v.size() != prev.size() || v != prev) {
+      auto [it, inserted] = ids.try_emplace(v, static_cast<uint32_t>(dict.size()));
+      if (inserted) dict.push_back(v);
+      prev = v;
+      prev_id = it->second;
+      have_prev = true;
+    }
+    PutVarint64(&idx, prev_id);
   }
-  if (*empties == n) return {};
   std::string out;
   PutVarint64(&out, dict.size());
   for (std::string_view d : dict) PutLengthPrefixed(&out, d);
@@ -70,14 +92,198 @@ std::string EncodeDict(size_t n, Get&& get, uint32_t* empties) {
 
 void SetBit(std::string* bm, size_t r) { (*bm)[r / 8] = static_cast<char>(static_cast<uint8_t>((*bm)[r / 8]) | (1u << (r % 8))); }
 
+// One protobuf field off the front of *in: its number, wire type, and its value (the
+// bytes of a length-delimited field, the integer of a varint, the bits of a fixed one).
+bool NextField(std::string_view* in, uint64_t* number, uint32_t* wire_type, std::string_view* bytes, uint64_t* scalar) {
+  uint64_t tag = 0;
+  if (!GetVarint64(in, &tag) || (tag >> 3) == 0 || (tag >> 3) > 536870911) return false;
+  *number = tag >> 3;
+  *wire_type = static_cast<uint32_t>(tag & 7);
+  switch (*wire_type) {
+    case 0: return GetVarint64(in, scalar);
+    case 1:
+      if (in->size() < 8) return false;
+      *scalar = 0;
+      for (int b = 7; b >= 0; --b) *scalar = (*scalar << 8) | static_cast<uint8_t>((*in)[static_cast<size_t>(b)]);
+      in->remove_prefix(8);
+      return true;
+    case 2: {
+      uint64_t n = 0;
+      if (!GetVarint64(in, &n) || n > in->size()) return false;
+      *bytes = in->substr(0, n);
+      in->remove_prefix(n);
+      return true;
+    }
+    case 5:
+      if (in->size() < 4) return false;
+      in->remove_prefix(4);
+      return true;
+    default: return false;
+  }
+}
+
+// An AnyValue's bytes: at most one of its fields, each of its wire type, strings UTF-8.
+// Arrays and lists are checked by parsing them (they are rare, and stored raw).
+bool WalkAnyValue(std::string_view in, WireAttr* out) {
+  out->type = kAttrUnset;
+  const std::string_view whole = in;
+  bool seen = false;
+  while (!in.empty()) {
+    uint64_t number = 0, scalar = 0;
+    uint32_t wt = 0;
+    std::string_view bytes;
+    if (!NextField(&in, &number, &wt, &bytes, &scalar) || seen) return false;
+    seen = true;
+    if (number == AnyValue::kStringValueFieldNumber && wt == 2) {
+      if (!IsValidUtf8(bytes)) return false;
+      out->type = kAttrString;
+      out->value = bytes;
+    } else if (number == AnyValue::kBoolValueFieldNumber && wt == 0) {
+      out->type = kAttrBool;
+      out->bits = scalar != 0;
+    } else if (number == AnyValue::kIntValueFieldNumber && wt == 0) {
+      out->type = kAttrInt;
+      out->bits = scalar;
+    } else if (number == AnyValue::kDoubleValueFieldNumber && wt == 1) {
+      out->type = kAttrDouble;
+      out->bits = scalar;
+    } else if (number == AnyValue::kBytesValueFieldNumber && wt == 2) {
+      out->type = kAttrBytes;
+      out->value = bytes;
+    } else if ((number == AnyValue::kArrayValueFieldNumber || number == AnyValue::kKvlistValueFieldNumber) && wt == 2) {
+      AnyValue parsed;
+      if (whole.size() > INT32_MAX || !parsed.ParseFromArray(whole.data(), static_cast<int>(whole.size()))) return false;
+      out->type = kAttrRaw;
+      out->value = whole;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A KeyValue's bytes: key and value each at most once, nothing else.
+bool WalkKeyValue(std::string_view in, WireAttr* out) {
+  *out = WireAttr{};
+  out->type = kAttrNoValue;
+  bool have_key = false, have_value = false;
+  while (!in.empty()) {
+    uint64_t number = 0, scalar = 0;
+    uint32_t wt = 0;
+    std::string_view bytes;
+    if (!NextField(&in, &number, &wt, &bytes, &scalar) || wt != 2) return false;
+    if (number == opentelemetry::proto::common::v1::KeyValue::kKeyFieldNumber && !have_key) {
+      if (!IsValidUtf8(bytes)) return false;
+      have_key = true;
+      out->key = bytes;
+    } else if (number == opentelemetry::proto::common::v1::KeyValue::kValueFieldNumber && !have_value) {
+      have_value = true;
+      if (!WalkAnyValue(bytes, out)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+void AddCell(Row* row, std::string_view key, uint8_t type, std::string_view text, std::string_view raw, bool large) {
+  AttrCell c;
+  c.type = type;
+  c.large = large;
+  std::string& b = row->attr_buf;
+  c.key_off = static_cast<uint32_t>(b.size());
+  c.key_len = static_cast<uint32_t>(key.size());
+  b.append(key);
+  c.text_off = static_cast<uint32_t>(b.size());
+  c.text_len = static_cast<uint32_t>(text.size());
+  b.append(text);
+  c.raw_off = static_cast<uint32_t>(b.size());
+  c.raw_len = static_cast<uint32_t>(raw.size());
+  b.append(raw);
+  row->attrs.push_back(c);
+}
+
+// The cells of attributes walked from the wire (same texts and types as
+// AttrTypeAndText on the parsed values).
+void CellsFromWire(const std::vector<WireAttr>& attrs, PayloadWriter* payloads, Row* row) {
+  std::string text;
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    const WireAttr& a = attrs[i];
+    char num[32];
+    switch (a.type) {
+      case kAttrString:
+        if (a.value.size() >= kLargeAttrBytes) {
+          row->large_attrs.emplace_back(static_cast<uint32_t>(i), payloads->AddValue(a.value, true));
+          AddCell(row, a.key, kAttrString, {}, {}, true);
+        } else {
+          AddCell(row, a.key, kAttrString, a.value, {}, false);
+        }
+        break;
+      case kAttrBool: AddCell(row, a.key, kAttrBool, a.bits ? "true" : "false", {}, false); break;
+      case kAttrInt: {
+        auto r = std::to_chars(num, num + sizeof(num), static_cast<int64_t>(a.bits));
+        AddCell(row, a.key, kAttrInt, std::string_view(num, static_cast<size_t>(r.ptr - num)), {}, false);
+        break;
+      }
+      case kAttrDouble: {
+        double d;
+        std::memcpy(&d, &a.bits, sizeof d);
+        if (std::isnan(d)) {  // checked like any other value (AttrTypeAndText)
+          AnyValue v;
+          v.set_double_value(d);
+          uint8_t type = AttrTypeAndText(v, &text);
+          AddCell(row, a.key, type, text, type == kAttrRaw ? v.SerializeAsString() : std::string(), false);
+          break;
+        }
+        auto r = std::to_chars(num, num + sizeof(num), d);
+        AddCell(row, a.key, kAttrDouble, std::string_view(num, static_cast<size_t>(r.ptr - num)), {}, false);
+        break;
+      }
+      case kAttrBytes: AddCell(row, a.key, kAttrBytes, HexEncode(a.value), {}, false); break;
+      case kAttrUnset:
+      case kAttrNoValue: AddCell(row, a.key, a.type, {}, {}, false); break;
+      default: {  // kAttrRaw: arrays and lists (checked parseable by WalkAnyValue)
+        AnyValue v;
+        (void)v.ParseFromArray(a.value.data(), static_cast<int>(a.value.size()));
+        uint8_t type = AttrTypeAndText(v, &text);
+        AddCell(row, a.key, type, text, type == kAttrRaw ? v.SerializeAsString() : std::string(), false);
+        break;
+      }
+    }
+  }
+}
+
+// The cells of parsed attributes (the path for spans SplitWire could not walk).
+void CellsFromMessages(const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& attrs,
+                       PayloadWriter* payloads, Row* row) {
+  std::string text;
+  for (int i = 0; i < attrs.size(); ++i) {
+    const auto& kv = attrs[i];
+    if (!kv.has_value()) {
+      AddCell(row, kv.key(), kAttrNoValue, {}, {}, false);
+      continue;
+    }
+    const AnyValue& v = kv.value();
+    if (v.value_case() == AnyValue::kStringValue && v.string_value().size() >= kLargeAttrBytes) {
+      row->large_attrs.emplace_back(static_cast<uint32_t>(i), payloads->AddValue(v.string_value(), true));
+      AddCell(row, kv.key(), kAttrString, {}, {}, true);
+      continue;
+    }
+    uint8_t type = AttrTypeAndText(v, &text);
+    AddCell(row, kv.key(), type, text, type == kAttrRaw ? v.SerializeAsString() : std::string(), false);
+  }
+}
+
 }  // namespace
 
 bool SplitWire(std::string_view serialized, WireParts* out) {
   out->scope.clear();
   out->input = out->output = {};
+  out->attrs.clear();
   out->buf.clear();
   bool taken = false;
   std::string_view in = serialized;
+  const char* run = serialized.data();  // start of the fields not yet copied into buf
   while (!in.empty()) {
     const char* field_start = in.data();
     uint64_t tag = 0;
@@ -114,17 +320,25 @@ bool SplitWire(std::string_view serialized, WireParts* out) {
                        number == model::Span::kScopeAttributesFieldNumber;
     const bool payload =
         number == model::Span::kInputJsonFieldNumber || number == model::Span::kOutputJsonFieldNumber;
-    if ((scope || payload) && (tag & 7) != 2) return false;
-    if (scope || payload) {
-      if (!taken) out->buf.assign(serialized.data(), static_cast<size_t>(field_start - serialized.data()));
+    const bool attr = number == model::Span::kAttributesFieldNumber;
+    if ((scope || payload || attr) && (tag & 7) != 2) return false;
+    if (scope || payload || attr) {
+      if (field_start != run) out->buf.append(run, static_cast<size_t>(field_start - run));
+      run = in.data();
       taken = true;
-      if (scope) out->scope.append(field);
-      else if (number == model::Span::kInputJsonFieldNumber) out->input = value;
-      else out->output = value;
-    } else if (taken) {
-      out->buf.append(field);
+      if (scope) {
+        out->scope.append(field);
+      } else if (attr) {
+        out->attrs.emplace_back();
+        if (!WalkKeyValue(value, &out->attrs.back())) return false;
+      } else if (number == model::Span::kInputJsonFieldNumber) {
+        out->input = value;
+      } else {
+        out->output = value;
+      }
     }
   }
+  if (taken) out->buf.append(run, static_cast<size_t>(serialized.data() + serialized.size() - run));
   out->others = taken ? std::string_view(out->buf) : serialized;
   return true;
 }
@@ -163,26 +377,23 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
     if (f.has(*span)) f.set(&c, f.get(*span));
     f.clear(span);
   }
-  c.mutable_attributes()->Swap(span->mutable_attributes());
   row->large_attrs.clear();
-  for (int i = 0; i < c.attributes_size(); ++i) {
-    if (!c.attributes(i).has_value()) continue;
-    AnyValue* v = c.mutable_attributes(i)->mutable_value();
-    if (v->value_case() == AnyValue::kStringValue && v->string_value().size() >= kLargeAttrBytes) {
-      row->large_attrs.emplace_back(static_cast<uint32_t>(i), payloads->AddValue(v->string_value(), true));
-      v->mutable_string_value()->clear();
-    }
-  }
+  row->attrs.clear();
+  row->attr_buf.clear();
   if (wire != nullptr) {
+    CellsFromWire(wire->attrs, payloads, row);
     row->input = payloads->AddValue(wire->input, true);
     row->output = payloads->AddValue(wire->output, true);
     row->scope.swap(wire->scope);
     row->rest.clear();
     (void)span->SerializeToString(&row->rest);
-    row->raw_bytes = c.ByteSizeLong() + row->scope.size() + row->rest.size() + 8 * row->large_attrs.size() +
+    row->raw_bytes = c.ByteSizeLong() + row->attr_buf.size() + 4 * row->attrs.size() + row->scope.size() +
+                     row->rest.size() + 8 * row->large_attrs.size() +
                      4 * (row->input.pieces.size() + row->output.pieces.size()) + 16;
     return;
   }
+  CellsFromMessages(span->attributes(), payloads, row);
+  span->mutable_attributes()->Clear();
   row->input = payloads->AddValue(span->input_json(), true);
   row->output = payloads->AddValue(span->output_json(), true);
   // Cleared values keep their capacity for the next parse into this span; a large
@@ -210,7 +421,8 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
   span->mutable_scope_version()->swap(*scope.mutable_scope_version());
   span->mutable_scope_attributes()->Swap(scope.mutable_scope_attributes());
   scope.Clear();
-  row->raw_bytes = c.ByteSizeLong() + row->scope.size() + row->rest.size() + 8 * row->large_attrs.size() +
+  row->raw_bytes = c.ByteSizeLong() + row->attr_buf.size() + 4 * row->attrs.size() + row->scope.size() +
+                   row->rest.size() + 8 * row->large_attrs.size() +
                    4 * (row->input.pieces.size() + row->output.pieces.size()) + 16;
 }
 
@@ -320,37 +532,44 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
   {  // attributes: keys, text, types, large values
     std::unordered_map<std::string_view, uint32_t> key_ids;
     std::vector<std::string_view> dict;
-    std::string per_row, text, types, text_scratch;
+    std::vector<std::pair<std::string_view, uint32_t>> key_at;
+    std::string per_row, text, types;
     RefListEncoder large;
     bool any_attr = false, any_type = false, any_large = false;
     uint32_t bare_rows = 0;
     for (size_t r = 0; r < n; ++r) {
-      const auto& attrs = rows[r].cols.attributes();
-      PutVarint64(&per_row, static_cast<uint64_t>(attrs.size()));
-      if (attrs.empty()) ++bare_rows;
+      const Row& row = rows[r];
+      const std::string_view buf = row.attr_buf;
+      PutVarint64(&per_row, static_cast<uint64_t>(row.attrs.size()));
+      if (row.attrs.empty()) ++bare_rows;
       size_t next_large = 0;
-      const auto& larges = rows[r].large_attrs;
-      for (int i = 0; i < attrs.size(); ++i) {
+      for (size_t i = 0; i < row.attrs.size(); ++i) {
         any_attr = true;
-        const auto& kv = attrs[i];
-        auto [it, inserted] = key_ids.try_emplace(kv.key(), static_cast<uint32_t>(dict.size()));
-        if (inserted) dict.push_back(kv.key());
-        PutVarint64(&per_row, it->second);
-        if (next_large < larges.size() && larges[next_large].first == static_cast<uint32_t>(i)) {
+        const AttrCell& cell = row.attrs[i];
+        const std::string_view key = buf.substr(cell.key_off, cell.key_len);
+        // Spans of one shape list the same keys in the same order: the key at this
+        // position in an earlier row is tried before the hash map.
+        if (i >= key_at.size()) key_at.resize(i + 1, {{}, UINT32_MAX});
+        auto& [seen_key, seen_id] = key_at[i];
+        if (seen_id == UINT32_MAX || seen_key != key) {
+          auto [it, inserted] = key_ids.try_emplace(key, static_cast<uint32_t>(dict.size()));
+          if (inserted) dict.push_back(key);
+          seen_key = it->first;
+          seen_id = it->second;
+        }
+        PutVarint64(&per_row, seen_id);
+        if (cell.large) {
           PutVarint64(&text, 0);
           types.push_back(static_cast<char>(kAttrString));
-          large.Add(larges[next_large].second);
+          large.Add(row.large_attrs[next_large++].second);
           any_large = true;
-          ++next_large;
           continue;
         }
-        uint8_t type = kv.has_value() ? AttrTypeAndText(kv.value(), &text_scratch) : uint8_t{kAttrNoValue};
-        if (type == kAttrNoValue) text_scratch.clear();
-        PutVarint64(&text, text_scratch.size() + 1);
-        text.append(text_scratch);
-        types.push_back(static_cast<char>(type));
-        any_type |= type != kAttrString;
-        if (type == kAttrRaw) PutLengthPrefixed(&types, kv.value().SerializeAsString());
+        PutVarint64(&text, uint64_t{cell.text_len} + 1);
+        text.append(buf.substr(cell.text_off, cell.text_len));
+        types.push_back(static_cast<char>(cell.type));
+        any_type |= cell.type != kAttrString;
+        if (cell.type == kAttrRaw) PutLengthPrefixed(&types, buf.substr(cell.raw_off, cell.raw_len));
       }
     }
     if (any_attr) {

@@ -23,10 +23,23 @@
 
 namespace sightline::store::columnar {
 
+// One attribute as the attribute columns store it: the key, the value's type byte and
+// text (kAttr*, columnar_format.h), and for kAttrRaw the serialized AnyValue. Offsets
+// into Row::attr_buf, so that rows can be swapped and moved.
+struct AttrCell {
+  uint32_t key_off = 0, key_len = 0;
+  uint32_t text_off = 0, text_len = 0;
+  uint32_t raw_off = 0, raw_len = 0;
+  uint8_t type = 0;
+  bool large = false;  // the value went to the payloads (its list is in Row::large_attrs)
+};
+
 // One span on its way into a block.
 struct Row {
   TraceKey trace;
-  model::Span cols;  // the column fields (ids, times, enums, strings, numbers, attributes)
+  model::Span cols;  // the column fields (ids, times, enums, strings, numbers); no attributes
+  std::string attr_buf;         // the attributes' keys, texts and raw values
+  std::vector<AttrCell> attrs;  // the span's attributes in order
   std::string scope;  // serialized Span: resource, scope_name, scope_version, scope_attributes
   std::string rest;   // serialized Span: every field not held by a column (events, links, ...)
   RefList input, output;
@@ -41,15 +54,27 @@ struct Row {
 // order are themselves a serialized Span holding just them, and the payloads (views of
 // the last input_json and output_json). others: every other field, to be parsed; a view
 // of the input when nothing was taken out, else of buf.
+//
+// The attributes are taken too, walked down to their values (WireAttr): the flush never
+// builds KeyValue messages for them.
+struct WireAttr {
+  std::string_view key;
+  uint8_t type = 0;        // kAttrString, Bool, Int, Double, Bytes, Unset, NoValue; kAttrRaw: array/kvlist
+  std::string_view value;  // string and bytes: the value; kAttrRaw: the serialized AnyValue
+  uint64_t bits = 0;       // bool, int (two's complement), double (IEEE bits)
+};
 struct WireParts {
   std::string scope;
   std::string_view input, output;
+  std::vector<WireAttr> attrs;
   std::string buf;
   std::string_view others;
 };
 // Fills *out from serialized (whose bytes must outlive it). False when the bytes are not
 // a sequence of well-formed fields (or hold a group, or a taken field of the wrong wire
-// type): the caller then parses the whole span, which reports what is wrong.
+// type), or an attribute is not in the form Sightline writes it (each field at most
+// once, no unknown fields, UTF-8 keys and strings): the caller then parses the whole
+// span, which reports what is wrong or reads it as protobuf would.
 bool SplitWire(std::string_view serialized, WireParts* out);
 
 // Moves *span's fields into *row (span is consumed: left cleared, holding row's old

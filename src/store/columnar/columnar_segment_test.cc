@@ -2,6 +2,8 @@
 // projections and block filters, bloom filters, builder contract.
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
 #include <set>
 
 #include "common/hex.h"
@@ -108,6 +110,84 @@ TEST(ColumnarSegment, RecycledRowsCarryNothingOver) {
   }
 }
 
+// Attribute values of every scalar type come back with the bytes they were sent with,
+// extremes included: the text column holds bools, ints, doubles and bytes as text, and
+// only a value whose text would not read back exactly (a NaN with a payload) is kept raw.
+TEST(ColumnarSegment, AttributeValuesOfEveryTypeComeBackExactly) {
+  MemEnv env;
+  TraceMap m;
+  model::Span s = store::testing::MakeSpan({77, 1, 0, "typed", model::v1::KIND_TOOL, model::v1::STATUS_OK, 1, 2});
+  auto* attrs = s.mutable_attributes();
+  AddAttr(attrs, "b.false")->mutable_value()->set_bool_value(false);
+  AddAttr(attrs, "b.true")->mutable_value()->set_bool_value(true);
+  for (int64_t v : {int64_t{0}, int64_t{-1}, INT64_MIN, INT64_MAX})
+    AddAttr(attrs, "i." + std::to_string(v))->mutable_value()->set_int_value(v);
+  uint64_t nan_payload_bits = 0x7ff8000000000123ull, neg_nan_bits = 0xfff8000000000000ull;
+  double nan_payload, neg_nan;
+  std::memcpy(&nan_payload, &nan_payload_bits, 8);
+  std::memcpy(&neg_nan, &neg_nan_bits, 8);
+  const double doubles[] = {0.0, -0.0, 0.1, 1e308, 5e-324, -2.5, std::numeric_limits<double>::infinity(),
+                            -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN(),
+                            nan_payload, neg_nan};
+  for (size_t i = 0; i < std::size(doubles); ++i)
+    AddAttr(attrs, "d." + std::to_string(i))->mutable_value()->set_double_value(doubles[i]);
+  AddAttr(attrs, "x.empty")->mutable_value()->set_bytes_value("");
+  AddAttr(attrs, "x.bin")->mutable_value()->set_bytes_value(std::string("\0\xff\x10", 3));
+  AddAttr(attrs, "s.empty")->mutable_value()->set_string_value("");
+  AddAttr(attrs, "unset")->mutable_value();
+  AddAttr(attrs, "novalue");
+  AddToMap(&m, s);
+  ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", m).ok());
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries);
+  ASSERT_TRUE(r);
+  std::vector<std::string> got;
+  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  ASSERT_EQ(got.size(), 1u);
+  model::Span back;
+  ASSERT_TRUE(back.ParseFromString(got[0]));
+  ASSERT_EQ(back.attributes_size(), s.attributes_size());
+  for (int i = 0; i < s.attributes_size(); ++i) {
+    EXPECT_EQ(back.attributes(i).key(), s.attributes(i).key());
+    EXPECT_EQ(back.attributes(i).SerializeAsString(), s.attributes(i).SerializeAsString()) << s.attributes(i).key();
+  }
+}
+
+// A span whose attributes SplitWire leaves to the parser (here a KeyValue naming its key
+// twice: protobuf keeps the last) is stored as parsing reads it, beside walked spans.
+TEST(ColumnarSegment, AttributesTheWalkRefusesAreStoredAsParsed) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir(kDir).ok());
+  model::Span walked = store::testing::MakeSpan({5, 1, 0, "walked", model::v1::KIND_TOOL, model::v1::STATUS_OK, 1, 2});
+  AddAttr(walked.mutable_attributes(), "k")->mutable_value()->set_int_value(7);
+  model::Span odd = store::testing::MakeSpan({5, 2, 1, "parsed", model::v1::KIND_TOOL, model::v1::STATUS_OK, 3, 4});
+  std::string odd_bytes = odd.SerializeAsString();
+  const std::string kv("\x0a\x05" "first\x0a\x04" "last\x12\x03\x0a\x01v", 18);
+  odd_bytes.append("\xb2\x02", 2);  // attributes (field 38)
+  odd_bytes.push_back(static_cast<char>(kv.size()));
+  odd_bytes.append(kv);
+  const std::string walked_bytes = walked.SerializeAsString();
+  auto b = ColumnarBuilder::Create(&env, kDir, "000001.slseg");
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->AddTrace(TraceKey::FromBytes(walked.trace_id()), {walked_bytes, odd_bytes}, "", 1, 4).ok());
+  ASSERT_TRUE((*b)->Finish().ok());
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries);
+  ASSERT_TRUE(r);
+  std::vector<std::string> got;
+  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  ASSERT_EQ(got.size(), 2u);
+  model::Span a, c;
+  ASSERT_TRUE(a.ParseFromString(got[0]));
+  ASSERT_TRUE(c.ParseFromString(got[1]));
+  ASSERT_EQ(a.attributes_size(), 1);
+  EXPECT_EQ(a.attributes(0).key(), "k");
+  EXPECT_EQ(a.attributes(0).value().int_value(), 7);
+  ASSERT_EQ(c.attributes_size(), 1);
+  EXPECT_EQ(c.attributes(0).key(), "last");
+  EXPECT_EQ(c.attributes(0).value().string_value(), "v");
+}
+
 // SplitWire takes the scope fields and payloads from a serialized span without parsing
 // them: the parts must put the span back together, and the scope bytes must be what
 // serializing those fields alone gives. Cut or damaged bytes never read out of bounds.
@@ -133,8 +213,50 @@ TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
     EXPECT_EQ(w.scope, want_scope.SerializeAsString()) << n;
     EXPECT_EQ(w.input, full.input_json());
     EXPECT_EQ(w.output, full.output_json());
+    // The attributes are walked down to their values: each as parsing gives it.
+    EXPECT_EQ(others.attributes_size(), 0);
+    ASSERT_EQ(w.attrs.size(), static_cast<size_t>(full.attributes_size())) << n;
+    for (int i = 0; i < full.attributes_size(); ++i) {
+      const auto& kv = full.attributes(i);
+      const WireAttr& a = w.attrs[static_cast<size_t>(i)];
+      EXPECT_EQ(a.key, kv.key());
+      const auto& v = kv.value();
+      switch (v.value_case()) {
+        case opentelemetry::proto::common::v1::AnyValue::kStringValue:
+          EXPECT_EQ(a.type, kAttrString) << kv.key();
+          EXPECT_EQ(a.value, v.string_value());
+          break;
+        case opentelemetry::proto::common::v1::AnyValue::kBoolValue:
+          EXPECT_EQ(a.type, kAttrBool) << kv.key();
+          EXPECT_EQ(a.bits, v.bool_value() ? 1u : 0u);
+          break;
+        case opentelemetry::proto::common::v1::AnyValue::kIntValue:
+          EXPECT_EQ(a.type, kAttrInt) << kv.key();
+          EXPECT_EQ(static_cast<int64_t>(a.bits), v.int_value());
+          break;
+        case opentelemetry::proto::common::v1::AnyValue::kDoubleValue: {
+          EXPECT_EQ(a.type, kAttrDouble) << kv.key();
+          double d = v.double_value();
+          uint64_t bits;
+          std::memcpy(&bits, &d, 8);
+          EXPECT_EQ(a.bits, bits);
+          break;
+        }
+        case opentelemetry::proto::common::v1::AnyValue::kBytesValue:
+          EXPECT_EQ(a.type, kAttrBytes) << kv.key();
+          EXPECT_EQ(a.value, v.bytes_value());
+          break;
+        case opentelemetry::proto::common::v1::AnyValue::VALUE_NOT_SET:
+          EXPECT_EQ(a.type, kv.has_value() ? kAttrUnset : kAttrNoValue) << kv.key();
+          break;
+        default:
+          EXPECT_EQ(a.type, kAttrRaw) << kv.key();
+          EXPECT_EQ(a.value, v.SerializeAsString());
+      }
+    }
     ASSERT_TRUE(scope.ParseFromString(w.scope));
     others.MergeFrom(scope);
+    *others.mutable_attributes() = full.attributes();
     others.set_input_json(std::string(w.input));
     others.set_output_json(std::string(w.output));
     EXPECT_EQ(others.SerializeAsString(), bytes) << n;
@@ -149,6 +271,19 @@ TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
   WireParts w;
   EXPECT_FALSE(SplitWire(std::string("\x0b\x0c", 2), &w));  // a group
   EXPECT_FALSE(SplitWire(std::string("\xa2\x02", 2), &w));  // input_json's length missing
+  // Attributes not in the form Sightline writes them are left to the parser: a key twice,
+  // two values in one AnyValue, an unknown field, a key that is not UTF-8.
+  for (const std::string& kv : {std::string("\x0a\x01k\x0a\x01k"), std::string("\x0a\x01k\x12\x04\x10\x01\x18\x02"),
+                                std::string("\x0a\x01k\x18\x01"), std::string("\x0a\x01\xff")}) {
+    model::Span s;
+    s.add_attributes()->set_key("placeholder");
+    std::string bytes = s.SerializeAsString();
+    // The span holds only the attribute: its tag (field 38, two bytes), then the new bytes.
+    std::string field = bytes.substr(0, 2);
+    field.push_back(static_cast<char>(kv.size()));
+    field.append(kv);
+    EXPECT_FALSE(SplitWire(field, &w)) << HexEncode(kv);
+  }
 }
 
 TEST(ColumnarSegment, TracesOfOneBlockShareItsDecodedCopy) {
