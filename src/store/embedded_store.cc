@@ -347,6 +347,9 @@ Status EmbeddedStore::ReplayWal(const std::string& path, bool last, Memtable* ro
 }
 
 void EmbeddedStore::ApplyLocked(const EncodedBatch& b) {
+  // A trace's spans usually arrive together: its session and run rows move once per run
+  // of its spans in the batch (TraceIndex::Hold), not once per span.
+  uint32_t held = UINT32_MAX;
   for (size_t i = 0; i < b.metas.size(); ++i) {
     SpanFacts f = b.Facts(i);
     // A deleted or sampled-out trace: late spans are dropped (docs/deletion.md, sampling.md).
@@ -357,9 +360,14 @@ void EmbeddedStore::ApplyLocked(const EncodedBatch& b) {
     SpanCounts old;
     bool dup = mem_->Add(f, b.SpanBytes(i), &index_.pool(), &old);
     uint32_t ti = index_.FindOrAdd(f.trace);
+    if (ti != held) {
+      index_.Hold(ti);
+      held = ti;
+    }
     if (dup) index_.RemoveCounts(ti, old);
     index_.AddSpan(ti, f);
   }
+  index_.Release();
 }
 
 Status EmbeddedStore::Close() {

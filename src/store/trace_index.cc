@@ -55,7 +55,9 @@ TraceIndex::Contribution TraceIndex::ContributionOf(uint32_t i) const {
 }
 
 void TraceIndex::AddSpan(uint32_t i, const SpanFacts& f) {
-  Contribution before = ContributionOf(i);
+  const bool held = i == held_;
+  Contribution before;
+  if (!held) before = ContributionOf(i);
   TraceAgg& a = records_[i].agg;
   size_t mem = a.MemoryBytes();
   uint32_t project_before = a.project;
@@ -64,18 +66,21 @@ void TraceIndex::AddSpan(uint32_t i, const SpanFacts& f) {
   if (project_before == 0 && a.project != 0 &&
       std::find(projects_.begin(), projects_.end(), a.project) == projects_.end())
     projects_.push_back(a.project);
-  UpdateSession(i, before, ContributionOf(i));
+  if (!held) UpdateSession(i, before, ContributionOf(i));
   starts_[i] = records_[i].agg.start_ns;
 }
 
 void TraceIndex::RemoveCounts(uint32_t i, const SpanCounts& c) {
-  Contribution before = ContributionOf(i);
+  const bool held = i == held_;
+  Contribution before;
+  if (!held) before = ContributionOf(i);
   records_[i].agg.RemoveCounts(c);
-  UpdateSession(i, before, ContributionOf(i));
+  if (!held) UpdateSession(i, before, ContributionOf(i));
   starts_[i] = records_[i].agg.start_ns;
 }
 
 void TraceIndex::MergePartial(uint32_t i, const TraceAgg& partial) {
+  Release();
   Contribution before = ContributionOf(i);
   TraceAgg& a = records_[i].agg;
   size_t mem = a.MemoryBytes();
@@ -98,6 +103,7 @@ void TraceIndex::ReplaceSegLocs(uint32_t i, const std::function<bool(uint32_t)>&
 }
 
 void TraceIndex::Remove(uint32_t i) {
+  Release();
   Contribution before = ContributionOf(i);
   TraceRecord& r = records_[i];
   agg_bytes_ -= r.agg.MemoryBytes();

@@ -63,6 +63,22 @@ class TraceIndex {
 
   void AddSpan(uint32_t i, const SpanFacts& f);
   void RemoveCounts(uint32_t i, const SpanCounts& c);
+  // Batches the session and run-rollup update of trace i over the AddSpan and
+  // RemoveCounts calls that follow, until Release (or a Hold of another trace): a batch
+  // of a trace's spans moves its session and run rows once, from the trace's state at
+  // Hold to its state at Release, which is where the changes one by one would have
+  // left them. Other changes (MergePartial, Remove) release first.
+  void Hold(uint32_t i) {
+    Release();
+    held_ = i;
+    held_before_ = ContributionOf(i);
+  }
+  void Release() {
+    if (held_ == kNotHeld) return;
+    const uint32_t i = held_;
+    held_ = kNotHeld;
+    UpdateSession(i, held_before_, ContributionOf(i));
+  }
   void MergePartial(uint32_t i, const TraceAgg& partial);
   void AddSegLoc(uint32_t i, const SegLoc& loc) { records_[i].segs.push_back(loc); }
   // Compaction: drops the locations whose slot is_old names, adds loc (when given), and
@@ -132,6 +148,9 @@ class TraceIndex {
   size_t agg_bytes_ = 0;
   bool runs_on_ = false;
   rollup::RollupTable runs_, user_runs_;
+  static constexpr uint32_t kNotHeld = UINT32_MAX;
+  uint32_t held_ = kNotHeld;  // Hold
+  Contribution held_before_;
 };
 
 }  // namespace sightline::store
