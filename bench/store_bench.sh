@@ -13,7 +13,8 @@
 # past MIN_RUNS), CONNECTIONS (4, Sightline's load generator), BATCH (500 spans per OTLP
 # request), CH_ROWS_PER_INSERT (100000), SQLITE_SPANS_PER_TXN (10000), STREAM_ABOVE_MB
 # (3000: above this estimated workload size every loader converts while it sends instead
-# of before the clock starts), BENCH_DATA (temporary data, default
+# of before the clock starts), SIZES=1 (print bench/segment_sizes.cc's breakdown of
+# Sightline's data directory after each load, on stderr), BENCH_DATA (temporary data, default
 # <repo>/build-bench-data; removed at the end), SKIP_BUILD=1 (use the binaries already in
 # BUILD_DIR).
 # Big run: SPANS=10000000 (about 4 GB of lean and 11 GB of payload data on the wire;
@@ -133,6 +134,10 @@ run_sightline() {  # run_sightline VARIANT SPANS STREAM
   local bytes; bytes=$(du -sb "$data" | cut -f1)
   emit "$v" sightline bytes "$bytes"
   emit "$v" sightline bytes_per_span "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.1f", n ? b / n : 0 }')"
+  if [ "${SIZES:-0}" = 1 ] && [ -x "$BUILD/segment_sizes" ]; then
+    log "$v: sightline: where the bytes go (segment_sizes)"
+    "$BUILD/segment_sizes" "$data" >&2 || true
+  fi
   start_sightline "$data" "$TMP/sightline-$v-2.log"
   log "$v: sightline: queries"
   "$BUILD/store_bench" query --system sightline --url "http://127.0.0.1:$SL_PORT" --params "$TMP/params-$v" \

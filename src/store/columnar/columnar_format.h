@@ -40,8 +40,16 @@ inline constexpr uint32_t kBlockTargetRows = 4096;
 inline constexpr size_t kBlockTargetBytes = 8u << 20;
 // A payload frame closes once its raw bytes reach this (a piece never spans frames).
 inline constexpr size_t kFrameTargetBytes = 64u << 10;
-// Attribute string values at least this long are stored as payload pieces.
-inline constexpr size_t kLargeAttrBytes = 1024;
+// Attribute string values at least this long are stored as payload pieces. Agents send
+// each message twice, as an attribute (gen_ai.input.messages, gen_ai.output.messages,
+// gen_ai.system_instructions, tool call arguments and results) and as the span's
+// normalised input_json / output_json: as pieces, a copy with the same bytes is stored
+// once (SHA-256), and a near copy lands in the same compressed frame, where zstd finds
+// it; as inline attr_text it was stored and compressed again. Short values (ids, names,
+// numbers) stay inline, where attribute filters read them without payload frames.
+// Files written with another threshold (1024 before) read the same: the reader takes
+// any value the attr_text column marks as large from the payload section.
+inline constexpr size_t kLargeAttrBytes = 128;
 // Upper bound on any one decompressed chunk, frame or meta region: a damaged length
 // must not become a giant allocation.
 inline constexpr uint64_t kMaxRawBytes = 1ull << 31;

@@ -177,6 +177,14 @@ class ColumnarReader {
   };
   struct PieceSource;
 
+  // Inspection (size reports such as bench/segment_sizes.cc, tests): the block and
+  // payload frame index as read at Open, the decompressed chunks of a block (columns:
+  // ids; absent ones stay empty), and every payload piece in index order.
+  const std::vector<Block>& blocks() const { return blocks_; }
+  const std::vector<Frame>& frames() const { return frames_; }
+  Status LoadBlockColumns(uint32_t b, const std::vector<uint8_t>& columns, BlockView* view) const;
+  Status ForEachPiece(const std::function<Status(uint32_t piece, uint32_t frame, std::string_view bytes)>& fn) const;
+
  private:
   ColumnarReader(std::string path, std::unique_ptr<RandomAccessFile> f);
   Status ParseMeta(std::string_view meta, uint64_t data_end,

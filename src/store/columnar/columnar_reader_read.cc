@@ -52,6 +52,23 @@ Status ColumnarReader::LoadBlock(uint32_t bi, const std::vector<uint8_t>& column
   return Status::OK();
 }
 
+Status ColumnarReader::LoadBlockColumns(uint32_t b, const std::vector<uint8_t>& columns, BlockView* view) const {
+  if (b >= blocks_.size()) return Status::InvalidArgument(path_ + ": block " + std::to_string(b) + " out of range");
+  return LoadBlock(b, columns, view);
+}
+
+Status ColumnarReader::ForEachPiece(
+    const std::function<Status(uint32_t piece, uint32_t frame, std::string_view bytes)>& fn) const {
+  uint32_t p = 0;
+  for (uint32_t fi = 0; fi < frames_.size(); ++fi) {
+    if (p >= piece_frame_.size() || piece_frame_[p] != fi) continue;  // a frame without pieces
+    PieceSource src;
+    SL_RETURN_IF_ERROR(LoadPieces({p}, &src));
+    for (; p < piece_frame_.size() && piece_frame_[p] == fi; ++p) SL_RETURN_IF_ERROR(fn(p, fi, src.piece(p)));
+  }
+  return Status::OK();
+}
+
 Status ColumnarReader::LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src) const {
   src->reader = this;
   std::string stored, why;

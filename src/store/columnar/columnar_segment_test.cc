@@ -372,6 +372,51 @@ TEST(ColumnarSegment, FiftyTurnConversationStoresEachMessageOnce) {
   }
 }
 
+// Agents send each message twice: as an attribute (gen_ai.output.messages, tool call
+// arguments) and as the span's normalised input_json / output_json. Attribute values of
+// kLargeAttrBytes or more are payload pieces, so a copy costs a reference, not its text
+// again in the attr_text column; shorter values stay inline.
+TEST(ColumnarSegment, MessageAttributesShareThePayloadPieces) {
+  MemEnv env;
+  const std::string msg = Message("assistant", "The refund of 40 USD for order 1234 was approved; it reaches the card "
+                                               "in three to five days. Anything else about this ticket?");
+  const std::string args = "{\"customer_id\":\"cus_4821\",\"order_id\":\"ORD-55120\",\"query\":\"refund shipping "
+                           "late package damaged replacement approved by the manager after review\"}";
+  ASSERT_GE(args.size(), kLargeAttrBytes);
+  ASSERT_LT(msg.size() + 2, size_t{1024});
+  const std::string shorter = "short value below the threshold";
+  ASSERT_LT(shorter.size(), kLargeAttrBytes);
+  TraceMap m;
+  model::Span chat = store::testing::MakeSpan({5, 51, 0, "chat gpt-4o", model::v1::KIND_LLM, model::v1::STATUS_OK,
+                                               1'767'225'600'000'000'000, 1'767'225'601'000'000'000});
+  chat.set_output_json("[" + msg + "]");
+  AddAttr(chat.mutable_attributes(), "gen_ai.output.messages")->mutable_value()->set_string_value("[" + msg + "]");
+  AddAttr(chat.mutable_attributes(), "note")->mutable_value()->set_string_value(shorter);
+  AddToMap(&m, chat);
+  model::Span tool = store::testing::MakeSpan({5, 52, 51, "execute_tool refund", model::v1::KIND_TOOL,
+                                               model::v1::STATUS_OK, 1'767'225'601'000'000'000,
+                                               1'767'225'602'000'000'000});
+  tool.set_input_json(args);
+  AddAttr(tool.mutable_attributes(), "gen_ai.tool.call.arguments")->mutable_value()->set_string_value(args);
+  AddToMap(&m, tool);
+  std::vector<WrittenTrace> written;
+  ASSERT_TRUE(WriteSegment(&env, kDir, "attrs.slseg", m, &written).ok());
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/attrs.slseg", &entries);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->payload_piece_count(), 2u);  // the message and the arguments, once each
+  ColumnarReader::BlockView view;
+  ASSERT_TRUE(r->LoadBlockColumns(0, {kColAttrText, kColAttrPayload}, &view).ok());
+  EXPECT_EQ(view.col(kColAttrText).find("refund of 40 USD"), std::string_view::npos);
+  EXPECT_EQ(view.col(kColAttrText).find("cus_4821"), std::string_view::npos);
+  EXPECT_NE(view.col(kColAttrText).find(shorter), std::string_view::npos);
+  EXPECT_FALSE(view.col(kColAttrPayload).empty());
+  ASSERT_EQ(entries.size(), 1u);
+  std::vector<std::string> got;
+  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  EXPECT_TRUE(SameSpans(m.begin()->second, got));
+}
+
 TEST(ColumnarSegment, SplitsOnlyWhenBytesRoundTrip) {
   struct Case {
     std::string value;

@@ -1,7 +1,7 @@
 // Deduplicated payloads of the columnar segment format (docs/segment_format.md,
 // "Payloads"). Agents re-send the whole conversation on every model call, so turn N's
 // input_json carries turns 1..N-1 again. A payload value (input_json, output_json, an
-// attribute string of >= 1 KiB) that is a JSON array is cut at its top-level element
+// attribute string of >= kLargeAttrBytes) that is a JSON array is cut at its top-level element
 // boundaries; every piece is addressed by its SHA-256 and stored once per segment in
 // the payload section; a row holds a reference list of piece indexes, encoded against
 // an earlier list with the same first piece, so turn N's list costs its new entries.
