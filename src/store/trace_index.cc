@@ -75,6 +75,12 @@ void TraceIndex::RemoveCounts(uint32_t i, const SpanCounts& c) {
   starts_[i] = records_[i].agg.start_ns;
 }
 
+void TraceIndex::AdjustCost(uint32_t i, double delta) {
+  Contribution before = ContributionOf(i);
+  records_[i].agg.cost_usd += delta;
+  UpdateSession(i, before, ContributionOf(i));
+}
+
 void TraceIndex::MergePartial(uint32_t i, const TraceAgg& partial) {
   Contribution before = ContributionOf(i);
   TraceAgg& a = records_[i].agg;
