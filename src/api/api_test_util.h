@@ -166,6 +166,8 @@ class RefusingStore : public store::SpanStore {
   }
   Result<store::AggregateResult> Aggregate(const store::AggregateQuery& q) override { return inner_->Aggregate(q); }
   Result<store::DeletionRecord> Delete(const store::DeletionRequest& r) override { return inner_->Delete(r); }
+  Result<store::ResumeCounts> CountResumes(const store::AggregateFilter& f) override { return inner_->CountResumes(f); }
+  Result<store::RepriceProgress> Reprice(const store::RepriceRequest& r) override { return inner_->Reprice(r); }
   std::vector<store::DeletionRecord> Deletions() override { return inner_->Deletions(); }
   std::vector<store::SamplingCount> SamplingCounts() override { return inner_->SamplingCounts(); }
   store::StoreStats Stats() override { return inner_->Stats(); }

@@ -122,6 +122,45 @@ TEST_F(MetricsApiTest, Overview) {
   EXPECT_TRUE(none["runs"]["error_rate"].IsNull());
 }
 
+// Interrupt and resume: a run waiting for approval (interrupt.reason) that a later run
+// of its session continued is resumed; one whose session has nothing after it is not.
+TEST_F(MetricsApiTest, OverviewCountsInterruptedRunsResumedLaterInTheirSession) {
+  ingest::ExportRequest req;
+  auto* ss = req.add_resource_spans()->add_scope_spans();
+  auto run = [&](int trace, int64_t start, const std::string& session, bool interrupted) {
+    Span* s = ss->add_spans();
+    s->set_trace_id(TraceId(trace));
+    s->set_span_id(SpanId(1));
+    s->set_name("approve-refund");
+    s->set_start_time_unix_nano(static_cast<uint64_t>(start));
+    s->set_end_time_unix_nano(static_cast<uint64_t>(start + 1000 * kMs));
+    auto attr = [&](const std::string& k, const std::string& v) {
+      auto* a = s->add_attributes();
+      a->set_key(k);
+      a->mutable_value()->set_string_value(v);
+    };
+    attr("openinference.span.kind", "AGENT");
+    attr("session.id", session);
+    if (interrupted) attr("interrupt.reason", "waiting for human approval");
+  };
+  run(101, kT0 + 2 * kHour, "ticket-1", true);
+  run(102, kT0 + 3 * kHour, "ticket-1", false);  // the approval came: the run goes on
+  run(103, kT0 + 4 * kHour, "ticket-2", true);   // still waiting
+  ASSERT_EQ(PostProtobuf(req).status, 200);
+  auto d = GetOk("/api/v1/metrics/overview");
+  EXPECT_EQ(d["runs"]["interrupts"].GetInt(), 2);
+  EXPECT_EQ(d["runs"]["resumes"].GetInt(), 1);
+  EXPECT_NEAR(d["runs"]["resume_rate"].GetDouble(), 0.5, 1e-12);
+  auto one = GetOk("/api/v1/metrics/overview?session_id=ticket-2");
+  EXPECT_EQ(one["runs"]["resumes"].GetInt(), 0);
+  EXPECT_NEAR(one["runs"]["resume_rate"].GetDouble(), 0, 1e-12);
+  auto none = GetOk("/api/v1/metrics/overview?user_id=nobody");
+  EXPECT_EQ(none["runs"]["resumes"].GetInt(), 0);
+  EXPECT_TRUE(none["runs"]["resume_rate"].IsNull());  // no interrupted run: no rate
+  auto attr = GetOk("/api/v1/metrics/overview?attr.x=y");
+  EXPECT_TRUE(attr["runs"]["resumes"].IsNull());  // not counted with attr.* filters
+}
+
 TEST_F(MetricsApiTest, TimeseriesPerToolPerHour) {
   auto d = GetOk("/api/v1/metrics/timeseries?metric=count&group_by=tool&kind=tool&interval=1h&" + Range());
   EXPECT_STREQ(d["level"].GetString(), "spans");

@@ -233,6 +233,8 @@ Result<std::string> Overview(store::SpanStore* store, const QueryParams& params,
   spans.group_by = {AggDim::kKind};
   SL_ASSIGN_OR_RETURN(store::AggregateResult s, store->Aggregate(spans));
   const AggregateRow& t = r.rows.at(0);
+  // Resumes: null when the store cannot count them for this filter (attr.*, q).
+  auto resumes = store->CountResumes(runs.filter);
   AggregateRow all, tools, llms;
   for (const auto& row : s.rows) {
     AggregateRow* into = row.key[0] == "tool" ? &tools : row.key[0] == "llm" ? &llms : nullptr;
@@ -259,6 +261,10 @@ Result<std::string> Overview(store::SpanStore* store, const QueryParams& params,
   w.Key("success_rate"), Number(w, Ratio(t.count - t.errors - t.interrupts, t.count));
   w.Key("error_rate"), Number(w, Ratio(t.errors, t.count));
   w.Key("interrupt_rate"), Number(w, Ratio(t.interrupts, t.count));
+  w.Key("resumes");
+  if (resumes.ok()) w.Int64(resumes->resumed);
+  else w.Null();
+  w.Key("resume_rate"), Number(w, resumes.ok() ? Ratio(resumes->resumed, resumes->interrupted) : std::nan(""));
   w.Key("cost_usd"), w.Double(t.cost_usd);
   w.Key("input_tokens"), w.Int64(t.input_tokens);
   w.Key("output_tokens"), w.Int64(t.output_tokens);

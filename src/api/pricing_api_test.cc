@@ -2,12 +2,15 @@
 // ingest read back through the trace API, on a real server with a user pricing file.
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "api/api_test_util.h"
+#include "audit/audit_reader.h"
 
 namespace sightline::api::testing {
 namespace {
@@ -143,7 +146,117 @@ TEST_F(PricingApiTest, OnlyGetAndOnlyKnownPricingRoutes) {
   EXPECT_EQ(Get("/api/v1/pricing/everything").status, 404);
 }
 
+// `sightline reprice` over the API: a price edited in the user's file applies to the
+// spans already stored once a reprice of their period ran; a reported cost stays; the
+// trace summary follows; the job is audited.
+class RepriceApiTest : public PricingApiTest {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    audit_dir_ = std::filesystem::temp_directory_path() /
+                 ("sightline_reprice_api_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(audit_dir_);
+    audit::AuditLogOptions o;
+    o.dir = audit_dir_.string();
+    auto log = audit::AuditLog::Open(o);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    audit_ = std::move(log).value();
+    PricingApiTest::SetUp();
+  }
+  void TearDown() override {
+    PricingApiTest::TearDown();
+    audit_.reset();
+    std::filesystem::remove_all(audit_dir_);
+  }
+  audit::AuditLog* Audit() override { return audit_.get(); }
+
+  ClientResponse Post(const std::string& target) { return Client(port_).Send(http::verb::post, target); }
+  // Polls the job until it is no longer running.
+  rapidjson::Document WaitForJob() {
+    for (int i = 0; i < 500; ++i) {
+      auto res = Get("/api/v1/admin/reprice");
+      EXPECT_EQ(res.status, 200) << res.body;
+      auto doc = ParseJson(res.body);
+      if (std::string(doc["reprice"]["state"].GetString()) != "running") return doc;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "the reprice did not finish";
+    return ParseJson("{}");
+  }
+  double SpanCost(int trace, int span) {
+    auto s = ParseJson(Get("/api/v1/traces/" + HexEncode(TraceId(trace)) + "/spans/" + HexEncode(SpanId(span))).body);
+    return s["cost_usd"].IsNumber() ? s["cost_usd"].GetDouble() : -1;
+  }
+
+  std::filesystem::path audit_dir_;
+  std::unique_ptr<audit::AuditLog> audit_;
+};
+
+TEST_F(RepriceApiTest, APriceEditAppliesToStoredSpansOnceRepriced) {
+  EXPECT_EQ(Get("/api/v1/admin/reprice").status, 404);  // no job yet
+  ingest::ExportRequest req = MakeRequest({});
+  AddChat(&req, 1, 1, "test-llm", 1000, 500);
+  AddChat(&req, 1, 2, "test-llm", 2000, 100);
+  auto* reported = req.mutable_resource_spans(0)->mutable_scope_spans(0)->mutable_spans(1)->add_attributes();
+  reported->set_key("gen_ai.usage.cost");
+  reported->mutable_value()->set_double_value(0.25);
+  ASSERT_EQ(PostProtobuf(req).status, 200);
+  const double old1 = 1000 * 2.0 / 1e6 + 500 * 8.0 / 1e6;
+  EXPECT_DOUBLE_EQ(SpanCost(1, 1), old1);
+  EXPECT_DOUBLE_EQ(SpanCost(1, 2), 0.25);
+
+  // The price doubles; spans already stored keep theirs until repriced.
+  std::string edited = kUserPrices;
+  edited.replace(edited.find("input = 2.0"), 11, "input = 4.0");
+  std::ofstream(user_file_) << edited;
+  EXPECT_DOUBLE_EQ(SpanCost(1, 1), old1);
+
+  // Bad requests.
+  EXPECT_EQ(Post("/api/v1/admin/reprice?from=2025-10-01").status, 400);
+  EXPECT_EQ(Post("/api/v1/admin/reprice?from=2025-10-31&to=2025-10-01").status, 400);
+  EXPECT_EQ(Post("/api/v1/admin/reprice?from=yesterday&to=2025-10-01").status, 400);
+  EXPECT_EQ(Post("/api/v1/admin/reprice?from=2025-10-01&to=2025-10-31&project=x").status, 400);
+
+  auto started = Post("/api/v1/admin/reprice?from=2025-10-01T00:00:00Z&to=2025-10-31T00:00:00Z");
+  ASSERT_EQ(started.status, 202) << started.body;
+  auto job = WaitForJob();
+  const auto& j = job["reprice"];
+  EXPECT_STREQ(j["state"].GetString(), "done") << (j.HasMember("error") ? j["error"].GetString() : "");
+  EXPECT_EQ(j["spans_examined"].GetUint64(), 2u);
+  EXPECT_EQ(j["spans_repriced"].GetUint64(), 2u);  // the reported one's computed cost too
+  EXPECT_EQ(j["segments_rewritten"].GetUint64(), 1u);
+  const double new1 = 1000 * 4.0 / 1e6 + 500 * 8.0 / 1e6;
+  EXPECT_DOUBLE_EQ(j["cost_before_usd"].GetDouble(), old1);
+  EXPECT_DOUBLE_EQ(j["cost_after_usd"].GetDouble(), new1);
+
+  EXPECT_DOUBLE_EQ(SpanCost(1, 1), new1);
+  EXPECT_DOUBLE_EQ(SpanCost(1, 2), 0.25);  // reported: kept
+  auto s2 = ParseJson(Get("/api/v1/traces/" + HexEncode(TraceId(1)) + "/spans/" + HexEncode(SpanId(2))).body);
+  EXPECT_STREQ(s2["cost_source"].GetString(), "reported");
+  EXPECT_DOUBLE_EQ(s2["computed_cost_usd"].GetDouble(), 2000 * 4.0 / 1e6 + 100 * 8.0 / 1e6);
+  auto trace = ParseJson(Get("/api/v1/traces/" + HexEncode(TraceId(1))).body);
+  EXPECT_NEAR(trace["trace"]["cost_usd"].GetDouble(), new1 + 0.25, 1e-12);
+
+  // Audited as an admin action.
+  bool audited = false;
+  ASSERT_TRUE(audit::ScanAuditRecords(Env::Default(), audit_dir_.string(), 0, [&](const audit::AuditRecord& r) {
+                if (r.action != "pricing.reprice") return true;
+                audited = true;
+                EXPECT_EQ(r.kind, audit::Kind::kAdmin);
+                EXPECT_EQ(r.outcome, "ok");
+                EXPECT_NE(r.details_json.find("\"spans_repriced\":2"), std::string::npos) << r.details_json;
+                return true;
+              }).ok());
+  EXPECT_TRUE(audited);
+}
+
 using NoPricingApiTest = ServerFixture;
+
+TEST_F(NoPricingApiTest, RepriceNeedsPricing) {
+  auto res = Client(port_).Send(http::verb::post, "/api/v1/admin/reprice?from=2025-10-01&to=2025-10-02");
+  EXPECT_EQ(res.status, 404);
+  EXPECT_NE(res.body.find("pricing is off"), std::string::npos) << res.body;
+}
 
 TEST_F(NoPricingApiTest, PricingRoutesSayPricingIsOff) {
   for (const char* path : {"/api/v1/pricing/models", "/api/v1/pricing/unpriced"}) {

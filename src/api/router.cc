@@ -49,7 +49,10 @@ audit::Actor ApiRouter::ActorOf(const HttpRequest& request, const auth::Principa
   return a;
 }
 
-void ApiRouter::Shutdown() { query_pool_.join(); }
+void ApiRouter::Shutdown() {
+  StopReprice();
+  query_pool_.join();
+}
 
 std::string_view ApiRouter::RouteName(Route r) {
   switch (r) {
@@ -74,6 +77,8 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kDeletions: return "/api/v1/deletions";
     case kSampling: return "/api/v1/sampling";
     case kAudit: return "/api/v1/audit";
+    case kRepriceStart: return "POST /api/v1/admin/reprice";
+    case kRepriceStatus: return "/api/v1/admin/reprice";
     case kRedaction: return "/api/v1/redaction";
     case kAuthStatus: return "/api/v1/auth/status";
     case kLogin: return "/api/v1/auth/login";
@@ -148,6 +153,9 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "pricing")) {
     if (is(3, "models")) route = kPricingModels;
     else if (is(3, "unpriced")) route = kPricingUnpriced;
+  } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "admin") && is(3, "reprice")) {
+    if (method == http::verb::post) route = kRepriceStart, allowed = http::verb::post;
+    else route = kRepriceStatus;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "audit")) {
     route = kAudit;
   } else if (n == 3 && is(0, "api") && is(1, "v1") && is(2, "redaction")) {
@@ -229,6 +237,8 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     case kPricingUnpriced: return answer(PricingUnpriced());
     case kSampling: return answer(SamplingCounts());
     case kRedaction: return answer(RedactionPolicy());
+    case kRepriceStatus: return answer(RepriceStatus());
+    case kRepriceStart: return StartReprice(target->params, caller, ActorOf(req, caller), answer);
     default: break;
   }
   // Who asked for a deletion: the caller when auth is on, else what the client says.

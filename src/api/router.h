@@ -31,7 +31,9 @@
 #include <functional>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <string_view>
 
 #include <boost/asio/thread_pool.hpp>
@@ -123,6 +125,8 @@ class ApiRouter {
     kDeletions,
     kSampling,  // deletion_handlers.cc too: the privacy / data-volume controls
     kAudit,      // audit_handlers.cc
+    kRepriceStart,   // reprice_handlers.cc
+    kRepriceStatus,
     kRedaction,  // redaction_handler.cc
     kAuthStatus,
     kLogin,
@@ -157,6 +161,13 @@ class ApiRouter {
   // durable; OK when reads are not audited.
   Status AuditRead(const audit::Actor& actor, std::string action, std::string target, std::string details_json);
   void SearchAudit(const QueryParams& params, const audit::Actor& actor, const Responder& respond);
+  // reprice_handlers.cc: POST starts a reprice of a period on a thread of its own (one
+  // at a time) and answers 202 with the job; GET answers the running or last job.
+  void StartReprice(const QueryParams& params, const auth::Principal& caller, const audit::Actor& actor,
+                    const Responder& respond);
+  HttpResponse RepriceStatus();
+  // Asks a running reprice to stop and waits for its thread (Shutdown).
+  void StopReprice();
   // redaction_handler.cc
   HttpResponse RedactionPolicy();
   // auth_handlers.cc
@@ -191,6 +202,11 @@ class ApiRouter {
   std::array<Histogram*, kRouteCount> latency_{};
   Gauge* in_flight_;
   boost::asio::thread_pool query_pool_;
+  // The reprice job (reprice_handlers.cc): the running or last one, and its thread.
+  struct RepriceJob;
+  std::mutex reprice_mu_;
+  std::shared_ptr<RepriceJob> reprice_job_;  // guarded by reprice_mu_
+  std::thread reprice_thread_;               // guarded by reprice_mu_
 };
 
 }  // namespace sightline::api

@@ -27,6 +27,7 @@ int Main(int argc, char** argv) {
   RegisterDemo(app, ctx);
   RegisterRetention(app, ctx);
   RegisterDelete(app, ctx);
+  RegisterReprice(app, ctx);
   RegisterAudit(app, ctx);
   RegisterRedaction(app, ctx);
   RegisterAdmin(app, ctx);

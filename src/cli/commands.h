@@ -27,6 +27,7 @@ void RegisterExport(CLI::App& app, CommandContext& ctx);   // export.cc
 void RegisterDemo(CLI::App& app, CommandContext& ctx);     // demo.cc
 void RegisterRetention(CLI::App& app, CommandContext& ctx);  // retention.cc
 void RegisterDelete(CLI::App& app, CommandContext& ctx);     // delete.cc
+void RegisterReprice(CLI::App& app, CommandContext& ctx);    // reprice.cc
 void RegisterAudit(CLI::App& app, CommandContext& ctx);      // audit.cc
 void RegisterRedaction(CLI::App& app, CommandContext& ctx);  // redaction.cc
 void RegisterAdmin(CLI::App& app, CommandContext& ctx);      // admin.cc

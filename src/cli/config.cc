@@ -267,11 +267,47 @@ Status RollupsToml(const std::string& path, const toml::node& node, RollupSettin
   return Status::OK();
 }
 
+// [metrics]: label_allowlist, a table of label -> array of values.
+Status MetricsToml(const std::string& path, const toml::node& node, MetricsSettings* m) {
+  const toml::table* t = node.as_table();
+  if (!t) return Status::InvalidArgument("config file " + path + ": metrics must be a table");
+  for (const auto& [k, v] : *t) {
+    const std::string key(k.str());
+    if (key != "label_allowlist")
+      return Status::InvalidArgument("config file " + path + ": unknown setting \"metrics." + key + "\"");
+    const toml::table* lists = v.as_table();
+    if (!lists)
+      return Status::InvalidArgument("config file " + path +
+                                     ": metrics.label_allowlist must be a table of label = [values], e.g. "
+                                     "agent = [\"planner\"]");
+    for (const auto& [lk, lv] : *lists) {
+      const std::string label(lk.str());
+      const std::string where = "metrics.label_allowlist." + label;
+      if (label != "project" && label != "agent" && label != "tool" && label != "model")
+        return Status::InvalidArgument("config file " + path + ": " + where +
+                                       ": the labels with an allowlist are project, agent, tool and model");
+      const toml::array* values = lv.as_array();
+      if (!values) return Status::InvalidArgument("config file " + path + ": " + where + " must be an array of strings");
+      if (values->size() > 100000)
+        return Status::InvalidArgument("config file " + path + ": " + where + " has more than 100000 values");
+      std::vector<std::string> out;
+      for (const auto& e : *values) {
+        auto str = e.value<std::string>();
+        if (!e.is_string() || !str || str->empty())
+          return Status::InvalidArgument("config file " + path + ": " + where + " must hold non-empty strings");
+        out.push_back(*str);
+      }
+      m->label_allowlist[label] = std::move(out);
+    }
+  }
+  return Status::OK();
+}
+
 // Parses the TOML text into key -> value text. Unknown keys are errors (a typo
 // silently ignored is a setting silently not applied).
 Status ParseToml(std::string_view text, const std::string& path, std::map<std::string, std::string>* out,
                  store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling,
-                 RollupSettings* rollups) {
+                 RollupSettings* rollups, MetricsSettings* metrics) {
   // Inputs toml++ does not refuse cleanly are refused first (common/toml_guard.h).
   if (Status g = CheckTomlText(text, path); !g.ok()) return Status::InvalidArgument("config file " + g.message());
   toml::table table;
@@ -298,6 +334,10 @@ Status ParseToml(std::string_view text, const std::string& path, std::map<std::s
       SL_RETURN_IF_ERROR(RollupsToml(path, node, rollups));
       continue;
     }
+    if (key == "metrics") {
+      SL_RETURN_IF_ERROR(MetricsToml(path, node, metrics));
+      continue;
+    }
     bool known = false;
     for (const auto& s : ServerSettings()) known = known || s.key == key;
     if (!known) return Status::InvalidArgument("config file " + path + ": unknown setting \"" + key + "\"");
@@ -316,13 +356,26 @@ Status ParseToml(std::string_view text, const std::string& path, std::map<std::s
 
 Status ReadToml(const std::string& path, std::map<std::string, std::string>* out,
                 store::retention::RetentionOptions* retention, store::sampling::SamplingOptions* sampling,
-                RollupSettings* rollups) {
+                RollupSettings* rollups, MetricsSettings* metrics) {
   auto text = ReadFileToString(Env::Default(), path);
   if (!text.ok()) return Status::InvalidArgument("config file " + path + ": " + text.status().message());
-  return ParseToml(*text, path, out, retention, sampling, rollups);
+  return ParseToml(*text, path, out, retention, sampling, rollups, metrics);
 }
 
 }  // namespace
+
+pipeline::AgentMetricsOptions AgentMetricsOptionsOf(const ServerConfig& cfg) {
+  pipeline::AgentMetricsOptions o;
+  o.max_values_per_label = static_cast<size_t>(cfg.metrics_label_limit);
+  for (const auto& [label, values] : cfg.metrics.label_allowlist) {
+    const pipeline::LabelDim dim = label == "project" ? pipeline::LabelDim::kProject
+                                   : label == "agent" ? pipeline::LabelDim::kAgent
+                                   : label == "tool"  ? pipeline::LabelDim::kTool
+                                                      : pipeline::LabelDim::kModel;  // validated in MetricsToml
+    o.allowlist[static_cast<size_t>(dim)] = values;
+  }
+  return o;
+}
 
 const std::vector<SettingInfo>& ServerSettings() {
   static const std::vector<SettingInfo> kSettings = {
@@ -376,7 +429,7 @@ std::optional<uint64_t> ParseByteSize(const std::string& text) {
 Result<ServerConfig> ParseServerConfigText(std::string_view text, const std::string& origin) {
   ServerConfig cfg;
   std::map<std::string, std::string> values;
-  SL_RETURN_IF_ERROR(ParseToml(text, origin, &values, &cfg.retention, &cfg.sampling, &cfg.rollups));
+  SL_RETURN_IF_ERROR(ParseToml(text, origin, &values, &cfg.retention, &cfg.sampling, &cfg.rollups, &cfg.metrics));
   cfg.config_file = origin;
   for (const auto& s : ServerSettings())
     if (auto t = values.find(s.key); t != values.end()) SL_RETURN_IF_ERROR(Apply(s, origin, t->second, &cfg));
@@ -391,12 +444,12 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
       return Status::InvalidArgument("invalid config \"" + path + "\": no such file");
-    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention, &cfg.sampling, &cfg.rollups));
+    SL_RETURN_IF_ERROR(ReadToml(path, &toml_values, &cfg.retention, &cfg.sampling, &cfg.rollups, &cfg.metrics));
     cfg.config_file = path;
   } else {
     std::error_code ec;
     if (std::filesystem::is_regular_file(kDefaultConfigFile, ec)) {
-      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention, &cfg.sampling, &cfg.rollups));
+      SL_RETURN_IF_ERROR(ReadToml(kDefaultConfigFile, &toml_values, &cfg.retention, &cfg.sampling, &cfg.rollups, &cfg.metrics));
       cfg.config_file = kDefaultConfigFile;
     }
   }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "pipeline/agent_metrics.h"
 #include "store/retention/retention_policy.h"
 #include "store/sampling/sampling_policy.h"
 
@@ -27,6 +28,16 @@ struct RollupSettings {
   int minute_window_hours = 6;   // minute buckets older than this fold into hours
   int hour_window_days = 35;     // hour buckets older than this fold into days
   int max_tuples_per_bucket = 20000;  // past it the bucket overflows and its queries scan
+};
+
+// [metrics] of the TOML file (docs/api.md "The agents' own metrics"): per bounded label
+// of the agents' metrics on /metrics (project, agent, tool, model), the only values
+// kept; any other value is counted as "other". A label without a list keeps its first
+// metrics_label_limit values.
+//   [metrics.label_allowlist]
+//   agent = ["planner", "coder"]
+struct MetricsSettings {
+  std::map<std::string, std::vector<std::string>> label_allowlist;  // label -> values
 };
 
 struct ServerConfig {
@@ -59,7 +70,11 @@ struct ServerConfig {
   // [sampling] of the TOML file (docs/sampling.md): tail sampling per project.
   store::sampling::SamplingOptions sampling;
   RollupSettings rollups;
+  MetricsSettings metrics;
 };
+
+// The agents' metrics options the configuration asks for (label limit, allowlists).
+pipeline::AgentMetricsOptions AgentMetricsOptionsOf(const ServerConfig& cfg);
 
 // One setting: its TOML key, flag and environment variable.
 struct SettingInfo {

@@ -73,6 +73,30 @@ TEST_F(ConfigTest, FlagsBeatEnvBeatTomlBeatDefaults) {
   EXPECT_EQ(c->config_file, path);
 }
 
+TEST_F(ConfigTest, MetricsLabelAllowlistFromToml) {
+  std::string path = WriteToml("m.toml", "metrics_label_limit = 7\n[metrics.label_allowlist]\n"
+                                         "agent = [\"planner\", \"coder\"]\ntool = [\"search\"]\n");
+  auto c = LoadServerConfig(Sources({}, {}, path));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto o = AgentMetricsOptionsOf(*c);
+  EXPECT_EQ(o.max_values_per_label, 7u);
+  EXPECT_EQ(o.allowlist[static_cast<size_t>(pipeline::LabelDim::kAgent)], (std::vector<std::string>{"planner", "coder"}));
+  EXPECT_EQ(o.allowlist[static_cast<size_t>(pipeline::LabelDim::kTool)], (std::vector<std::string>{"search"}));
+  EXPECT_TRUE(o.allowlist[static_cast<size_t>(pipeline::LabelDim::kModel)].empty());
+  EXPECT_TRUE(o.allowlist[static_cast<size_t>(pipeline::LabelDim::kProject)].empty());
+  // (AgentMetricsTest.AllowlistKeepsOnlyItsValues: values off a list count as "other".)
+  EXPECT_TRUE(AgentMetricsOptionsOf(ServerConfig{}).allowlist[static_cast<size_t>(pipeline::LabelDim::kAgent)].empty());
+
+  for (const char* bad : {"[metrics]\nlabel_allowlist = [\"a\"]\n", "[metrics.label_allowlist]\nstatus = [\"ok\"]\n",
+                          "[metrics.label_allowlist]\nagent = \"planner\"\n", "[metrics.label_allowlist]\nagent = [1]\n",
+                          "[metrics.label_allowlist]\nagent = [\"\"]\n", "[metrics]\nlabel_alowlist = {}\n"}) {
+    auto r = LoadServerConfig(Sources({}, {}, WriteToml("bad.toml", bad)));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("metrics."), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("bad.toml"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST_F(ConfigTest, DefaultTomlInWorkingDirectory) {
   WriteToml("sightline.toml", "fsync = \"always\"\n");
   auto c = LoadServerConfig(Sources());

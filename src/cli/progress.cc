@@ -15,13 +15,17 @@ std::string Mib(int64_t bytes) {
 
 }  // namespace
 
-Progress::Progress(std::string label, int64_t total_bytes, bool enabled)
-    : label_(std::move(label)), total_(total_bytes), enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+Progress::Progress(std::string label, int64_t total_bytes, bool enabled, const char* total_unit)
+    : label_(std::move(label)),
+      total_(total_bytes),
+      enabled_(enabled),
+      total_unit_(total_unit),
+      start_(std::chrono::steady_clock::now()) {}
 
 Progress::~Progress() { Finish(); }
 
 std::string Progress::Line(const std::string& label, int64_t done, int64_t total, int64_t items, double seconds,
-                           const char* unit, int width) {
+                           const char* unit, int width, const char* total_unit) {
   std::string line = label + " ";
   if (total > 0) {
     if (done > total) done = total;
@@ -31,9 +35,11 @@ std::string Progress::Line(const std::string& label, int64_t done, int64_t total
             "] ";
     char pct[16];
     std::snprintf(pct, sizeof pct, "%3d%%", static_cast<int>(done * 100 / total));
-    line += std::string(pct) + "  " + Mib(done) + "/" + Mib(total) + " MiB";
+    line += std::string(pct) + "  " +
+            (total_unit ? FormatCount(done) + "/" + FormatCount(total) + " " + total_unit
+                        : Mib(done) + "/" + Mib(total) + " MiB");
   } else if (done > 0) {
-    line += Mib(done) + " MiB";
+    line += total_unit ? FormatCount(done) + " " + total_unit : Mib(done) + " MiB";
   }
   line += "  " + FormatCount(items) + " " + unit;
   if (seconds > 0.05) line += "  " + FormatCount(static_cast<int64_t>(static_cast<double>(items) / seconds)) + " " +
@@ -48,7 +54,7 @@ void Progress::Update(int64_t done_bytes, int64_t items, const char* unit) {
   if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
   last_ = now;
   double secs = std::chrono::duration<double>(now - start_).count();
-  std::string line = Line(label_, done_bytes, total_, items, secs, unit, TerminalWidth(stderr));
+  std::string line = Line(label_, done_bytes, total_, items, secs, unit, TerminalWidth(stderr), total_unit_);
   std::fprintf(stderr, "\r\x1b[2K%s", line.c_str());
   std::fflush(stderr);
   drawn_ = true;

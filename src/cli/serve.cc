@@ -268,8 +268,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   io.max_attribute_bytes = cfg.max_attribute_bytes;
   io.pricing = pricing.get();
   io.redaction = redaction.get();
-  pipeline::AgentMetricsOptions amo;
-  amo.max_values_per_label = static_cast<size_t>(cfg.metrics_label_limit);
+  pipeline::AgentMetricsOptions amo = AgentMetricsOptionsOf(cfg);
   pipeline::AgentMetrics agent_metrics(amo);
   agent_metrics.AttachTo(&metrics);
   io.agent_metrics = &agent_metrics;

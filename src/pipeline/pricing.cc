@@ -374,6 +374,39 @@ void PricingService::ApplyTo(Spans* spans) {
   if (unpriced_metric_) unpriced_metric_->Inc(static_cast<double>(total));
 }
 
+bool RepriceSpan(const Catalogue& cat, model::Span* s) {
+  const auto kind = s->kind();
+  if (kind != model::v1::KIND_LLM && kind != model::v1::KIND_EMBEDDING && kind != model::v1::KIND_RERANK) return false;
+  if (s->model().empty() || (!s->has_input_tokens() && !s->has_output_tokens())) return false;
+  const bool reported = s->cost_source() == model::v1::COST_REPORTED;
+  const ModelPricing* m = cat.Find(s->provider(), s->model());
+  if (!m) {  // no longer priced: the catalogue's figure goes
+    bool changed = s->has_computed_cost_usd();
+    s->clear_computed_cost_usd();
+    if (!reported && (s->has_cost_usd() || s->cost_source() != model::v1::COST_UNKNOWN)) {
+      s->clear_cost_usd();
+      s->set_cost_source(model::v1::COST_UNKNOWN);
+      changed = true;
+    }
+    return changed;
+  }
+  Usage u;
+  u.input = s->input_tokens();
+  u.output = s->output_tokens();
+  u.cache_read = s->cache_read_tokens();
+  u.cache_write = s->cache_write_tokens();
+  u.reasoning = s->reasoning_tokens();
+  const double cost = CostOf(*m, u, s->start_ns());
+  bool changed = !s->has_computed_cost_usd() || s->computed_cost_usd() != cost;
+  s->set_computed_cost_usd(cost);
+  if (!reported) {
+    changed = changed || !s->has_cost_usd() || s->cost_usd() != cost || s->cost_source() != model::v1::COST_COMPUTED;
+    s->set_cost_usd(cost);
+    s->set_cost_source(model::v1::COST_COMPUTED);
+  }
+  return changed;
+}
+
 std::vector<UnpricedModel> PricingService::Unpriced() const {
   std::vector<UnpricedModel> out;
   {

@@ -98,6 +98,13 @@ class Catalogue {
   mutable std::unordered_map<std::string, int> cache_;  // provider '\0' model -> index or -1
 };
 
+// Reprices one stored span against cat (`sightline reprice`, docs/pricing.md): a model
+// call the catalogue prices gets computed_cost_usd, and cost_usd with cost_source
+// computed unless its cost was reported; one it no longer prices loses its computed
+// cost (and a computed cost_usd, becoming unknown). Other spans are left alone.
+// Returns true when any cost field changed.
+bool RepriceSpan(const Catalogue& cat, model::Span* span);
+
 // The shipped catalogue's text (data/pricing.toml, embedded at build time).
 std::string_view ShippedPricingToml();
 

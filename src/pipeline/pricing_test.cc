@@ -187,6 +187,59 @@ Status WriteFile(MemEnv* env, const std::string& path, const std::string& text) 
   return (*f)->Close();
 }
 
+// `sightline reprice`: a stored span takes the catalogue in force; a reported cost
+// stays (only its computed cost moves); a model no longer priced loses its computed cost.
+TEST(PricingTest, RepriceSpanRecomputesComputedCostsOnly) {
+  auto models = Catalogue::Parse(R"([[model]]
+id = "acme/m"
+provider = "acme"
+match = "m"
+[[model.price]]
+from = "2020-01-01"
+input = 2.0
+output = 0
+)", "test.toml");
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  Catalogue cat(std::move(*models));
+  model::Span computed = Llm("acme", "m", 1000000, 0);
+  computed.set_cost_usd(1.0);
+  computed.set_computed_cost_usd(1.0);
+  computed.set_cost_source(model::v1::COST_COMPUTED);
+  EXPECT_TRUE(RepriceSpan(cat, &computed));
+  EXPECT_DOUBLE_EQ(computed.cost_usd(), 2.0);
+  EXPECT_DOUBLE_EQ(computed.computed_cost_usd(), 2.0);
+  EXPECT_FALSE(RepriceSpan(cat, &computed));  // already at the price in force
+
+  model::Span reported = Llm("acme", "m", 1000000, 0);
+  reported.set_cost_usd(0.7);
+  reported.set_computed_cost_usd(1.0);
+  reported.set_cost_source(model::v1::COST_REPORTED);
+  EXPECT_TRUE(RepriceSpan(cat, &reported));
+  EXPECT_DOUBLE_EQ(reported.cost_usd(), 0.7);
+  EXPECT_EQ(reported.cost_source(), model::v1::COST_REPORTED);
+  EXPECT_DOUBLE_EQ(reported.computed_cost_usd(), 2.0);
+
+  model::Span unknown = Llm("acme", "m", 500000, 0);  // unpriced when it arrived
+  EXPECT_TRUE(RepriceSpan(cat, &unknown));
+  EXPECT_DOUBLE_EQ(unknown.cost_usd(), 1.0);
+  EXPECT_EQ(unknown.cost_source(), model::v1::COST_COMPUTED);
+
+  model::Span gone = Llm("acme", "retired", 1000000, 0);
+  gone.set_cost_usd(1.0);
+  gone.set_computed_cost_usd(1.0);
+  gone.set_cost_source(model::v1::COST_COMPUTED);
+  EXPECT_TRUE(RepriceSpan(cat, &gone));
+  EXPECT_FALSE(gone.has_cost_usd());
+  EXPECT_FALSE(gone.has_computed_cost_usd());
+  EXPECT_EQ(gone.cost_source(), model::v1::COST_UNKNOWN);
+
+  model::Span tool;
+  tool.set_kind(model::v1::KIND_TOOL);
+  tool.set_cost_usd(0.1);
+  EXPECT_FALSE(RepriceSpan(cat, &tool));
+  EXPECT_DOUBLE_EQ(tool.cost_usd(), 0.1);
+}
+
 TEST(PricingTest, UserFileOverridesShippedPricesAndReloadsWithoutRestart) {
   MemEnv env;
   ASSERT_TRUE(env.CreateDir("/data").ok());

@@ -261,16 +261,20 @@ Status EmbeddedStore::Recover() {
     {
       std::unique_lock<std::shared_mutex> w(mu_);
       rollup_base_.MergeFrom(scratch->rollup());
+      rollup_base_covered_ = covered;
     }
     Log("rollups: added the spans of " + std::to_string(catch_up.size()) +
         " WAL file(s) flushed before the rollup file was written");
-    Status p = PersistRollups(covered);
+    Status p = PersistRollups();
     if (p.ok()) {
       for (uint64_t num : catch_up) (void)env_->RemoveFile(JoinPath(wal_dir_, wal::WalFileName(num)));
     } else {
       Log("rollups: could not write the rollup file (its WAL files are kept): " + p.ToString());
     }
   }
+  // A reprice step a crash interrupted: its cost changes join the rollups if its files
+  // were installed and the rollup file does not hold them yet.
+  SL_RETURN_IF_ERROR(RecoverRepriceStep(state));
   for (size_t i = 0; i < wal_numbers.size(); ++i) {
     SL_RETURN_IF_ERROR(ReplayWal(JoinPath(wal_dir_, wal::WalFileName(wal_numbers[i])), i + 1 == wal_numbers.size()));
     ++recovery_.wal_files;

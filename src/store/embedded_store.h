@@ -160,7 +160,9 @@ class EmbeddedStore final : public SpanStore {
   Result<SessionPage> SearchSessions(const SessionQuery& query) override;
   Result<SessionDetail> GetSession(const std::string& session_id, const std::vector<std::string>& projects) override;
   Result<AggregateResult> Aggregate(const AggregateQuery& query) override;  // embedded_store_aggregate.cc
+  Result<ResumeCounts> CountResumes(const AggregateFilter& filter) override;  // embedded_store_aggregate.cc
   Result<DeletionRecord> Delete(const DeletionRequest& request) override;  // embedded_store_delete.cc
+  Result<RepriceProgress> Reprice(const RepriceRequest& request) override;  // embedded_store_reprice.cc
   std::vector<DeletionRecord> Deletions() override;
   std::vector<SamplingCount> SamplingCounts() override;
   StoreStats Stats() override;
@@ -233,8 +235,10 @@ class EmbeddedStore final : public SpanStore {
   void CompactLoop();
   Result<bool> CompactOnce();  // compact_mu_ held; false: nothing to do
   Status RetentionPass(int64_t now_ns);  // compact_mu_ held
-  // quarantine: the inputs are renamed *.corrupt instead of being deleted.
-  Status Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result, bool quarantine = false);
+  // quarantine: the inputs are renamed *.corrupt instead of being deleted. in_step, when
+  // given, runs inside the exclusive-lock step that swaps the files (mu_ held).
+  Status Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result, bool quarantine = false,
+                 const std::function<void()>& in_step = nullptr);
   // A read found damage in segment `number`: the compaction thread salvages it.
   void ReportDamage(uint64_t number);
   // Copies the readable traces of a damaged file into a new one (the damaged parts
@@ -267,8 +271,18 @@ class EmbeddedStore final : public SpanStore {
   // Open: reads DATA/ROLLUPS and decides whether rollups are on (fresh: no segments).
   // Sets *file_covered to the WAL number the file covers.
   Status LoadRollups(bool fresh, uint64_t* file_covered);
-  // Writes the base rollup as covering WAL files <= covered (the caller holds no lock).
-  Status PersistRollups(uint64_t covered);
+  // Writes the base rollup to DATA/ROLLUPS with the WAL number it covers
+  // (rollup_base_covered_). PersistRollups takes rollup_file_mu_ (the caller holds no
+  // lock); PersistRollupsLocked needs it held.
+  Status PersistRollups();
+  Status PersistRollupsLocked();
+
+  // Repricing (embedded_store_reprice.cc). Installs one repriced file (compact_mu_
+  // held): journal, manifest edit with the cost changes, rollup file.
+  Status InstallRepriced(uint64_t number, compaction::MergeResult* merged);
+  // Open: finishes the reprice step DATA/REPRICE records, if any (after the rollups
+  // and their WAL catch-up are loaded).
+  Status RecoverRepriceStep(const manifest::ManifestState& state);
   // Open with rollups off: removes the rollup file, which would stop covering the spans
   // written from now on (turned on again, the store scans span-level queries).
   Status DiscardRollups();
@@ -365,6 +379,16 @@ class EmbeddedStore final : public SpanStore {
   bool rollups_on_ = false;         // set at Open: enabled and the base covers every segment
   rollup::RollupTable rollup_base_; // guarded by mu_
   std::atomic<uint64_t> rollup_covered_wal_{0};  // WAL files <= this are in the rollup file
+  uint64_t rollup_base_covered_ = 0;  // guarded by mu_: WAL files <= this are in rollup_base_
+  // Serialises writes of DATA/ROLLUPS, so the file never goes back to an older base, and
+  // holds them off during a reprice step (store/reprice). Lock order: compact_mu_ before
+  // rollup_file_mu_ before mu_.
+  std::mutex rollup_file_mu_;
+
+  // Repricing: one at a time (reprice_mu_ before compact_mu_). reprice_blocked_: a step
+  // whose install or rollup write failed leaves the journal to Open; guarded by reprice_mu_.
+  std::mutex reprice_mu_;
+  Status reprice_blocked_;
 
   // Flush coordination.
   std::mutex flush_mu_;

@@ -236,6 +236,33 @@ SpanSource SegmentBlocksSource(std::shared_ptr<segment::SegmentReader> reader, s
 
 }  // namespace
 
+Result<ResumeCounts> EmbeddedStore::CountResumes(const AggregateFilter& f) {
+  if (!f.attrs.empty() || !f.text.empty())
+    return Status::InvalidArgument("resumes are not counted with attr.* or text filters");
+  ResumeCounts out;
+  std::shared_lock<std::shared_mutex> r(mu_);
+  const Compiled c = Compile(index_.pool(), f);
+  if (c.impossible) return out;
+  // One pass over the trace records (no span is read); the sessions of the interrupted
+  // ones are looked up, and interrupted runs are few.
+  for (uint32_t i = 0; i < index_.size(); ++i) {
+    const TraceAgg& a = index_.record(i).agg;
+    if (a.Status() != model::v1::STATUS_INTERRUPT || !TraceMatches(a, c, f)) continue;
+    ++out.interrupted;
+    if (a.session_id == 0) continue;
+    const TraceIndex::Session* s = index_.FindSession(a.project, a.session_id);
+    if (!s) continue;
+    for (uint32_t t : s->traces) {
+      const TraceAgg& later = index_.record(t).agg;
+      if (t != i && later.span_count > 0 && later.start_ns > a.start_ns) {
+        ++out.resumed;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
   SL_RETURN_IF_ERROR(Aggregator::Validate(q));
   if (auto answer = AggregateFromRollups(q)) return std::move(*answer);

@@ -313,7 +313,8 @@ Status EmbeddedStore::SalvageOne(uint64_t number) {
   return Status::OK();
 }
 
-Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result, bool quarantine) {
+Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::MergeResult* result, bool quarantine,
+                              const std::function<void()>& in_step) {
   manifest::ManifestEdit edit;
   edit.removed = inputs;
   for (const auto& o : result->outputs) edit.added.push_back(o.meta);
@@ -363,6 +364,7 @@ Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::M
       index_.Remove(*ti);
       ++dropped;
     }
+    if (in_step) in_step();
     index_bytes_ = static_cast<int64_t>(index_.MemoryBytes());
   }
   segment_count_ += static_cast<int64_t>(result->outputs.size()) - static_cast<int64_t>(inputs.size());

@@ -188,6 +188,7 @@ Status EmbeddedStore::FlushImmutable() {
     if (rollups_on_) {  // in the step that drops imm_: queries see its delta exactly once
       rollup_base_.MergeFrom(imm->rollup());
       rollup_base_.Fold(RollupCuts());
+      rollup_base_covered_ = covered;
     }
     if (opts_.rollups.enabled) index_.FoldRuns(RollupCuts());
     imm_.reset();
@@ -197,7 +198,7 @@ Status EmbeddedStore::FlushImmutable() {
   // then the WAL files stay (Open adds them to the rollups only).
   uint64_t deletable = covered;
   if (rollups_on_) {
-    Status p = PersistRollups(covered);
+    Status p = PersistRollups();
     if (!p.ok()) Log("rollups: could not write the rollup file (its WAL files are kept, retried at the next flush): " + p.ToString());
     deletable = std::min(covered, rollup_covered_wal_.load());
   }

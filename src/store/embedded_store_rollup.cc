@@ -63,6 +63,7 @@ Status EmbeddedStore::LoadRollups(bool fresh, uint64_t* file_covered) {
   {
     std::unique_lock<std::shared_mutex> w(mu_);
     rollup_base_ = std::move(table);
+    rollup_base_covered_ = covered;
   }
   rollups_on_ = true;
   *file_covered = covered;
@@ -78,10 +79,17 @@ Status EmbeddedStore::DiscardRollups() {
   return Status::OK();
 }
 
-Status EmbeddedStore::PersistRollups(uint64_t covered) {
+Status EmbeddedStore::PersistRollups() {
+  std::lock_guard<std::mutex> f(rollup_file_mu_);
+  return PersistRollupsLocked();
+}
+
+Status EmbeddedStore::PersistRollupsLocked() {
   std::string bytes;
+  uint64_t covered;
   {
     std::shared_lock<std::shared_mutex> r(mu_);
+    covered = rollup_base_covered_;
     rollup_base_.Encode(index_.pool(), covered, &bytes);
   }
   SL_RETURN_IF_ERROR(WriteFileAtomically(env_, JoinPath(opts_.dir, kRollupFile), bytes));

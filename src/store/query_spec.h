@@ -131,6 +131,18 @@ struct AggregateFilter {
   std::string text;  // case-insensitive substring of input or output
 };
 
+// Interrupt and resume (GET /api/v1/metrics/overview, docs/api.md): a run is
+// interrupted when its status is interrupt (e.g. waiting for a human's approval); it is
+// resumed when a later run of the same session (same project and session_id) started
+// after it did, i.e. the conversation went on. A run without a session id cannot be
+// seen resuming. Counted over the runs the filter keeps (trace level, as the overview's
+// runs, with exact times); attr.* and text filters are refused (the overview then says
+// null).
+struct ResumeCounts {
+  int64_t interrupted = 0;
+  int64_t resumed = 0;
+};
+
 struct AggregateQuery {
   AggLevel level = AggLevel::kSpan;
   AggregateFilter filter;

@@ -18,6 +18,7 @@
 #include "model/span.h"
 #include "store/deletion/deletion.h"
 #include "store/query_spec.h"
+#include "store/reprice/reprice.h"
 
 namespace sightline::store {
 
@@ -105,6 +106,17 @@ class SpanStore {
   // takes the data off disk is done too (otherwise it is retried in the background).
   virtual Result<DeletionRecord> Delete(const DeletionRequest& request) {
     return Status::Internal("this store does not implement deletion");
+  }
+  // Interrupted runs the filter keeps, and those a later run of their session resumed
+  // (query_spec.h ResumeCounts). InvalidArgument with attr or text filters.
+  virtual Result<ResumeCounts> CountResumes(const AggregateFilter& filter) {
+    return Status::Internal("this store does not count resumes");
+  }
+  // Repricing (store/reprice/reprice.h, docs/pricing.md): rewrites the stored spans that
+  // start in the period with the costs request.reprice gives them, and moves every
+  // derived total (trace and session summaries, rollups) to the new costs.
+  virtual Result<RepriceProgress> Reprice(const RepriceRequest& request) {
+    return Status::Internal("this store does not implement repricing");
   }
   // Tail sampling's decision counts since start (empty: no sampling).
   virtual std::vector<SamplingCount> SamplingCounts() { return {}; }

@@ -79,6 +79,13 @@ void TraceIndex::RemoveCounts(uint32_t i, const SpanCounts& c) {
   starts_[i] = records_[i].agg.start_ns;
 }
 
+void TraceIndex::AdjustCost(uint32_t i, double delta) {
+  Release();
+  Contribution before = ContributionOf(i);
+  records_[i].agg.cost_usd += delta;
+  UpdateSession(i, before, ContributionOf(i));
+}
+
 void TraceIndex::MergePartial(uint32_t i, const TraceAgg& partial) {
   Release();
   Contribution before = ContributionOf(i);

@@ -79,6 +79,9 @@ class TraceIndex {
     held_ = kNotHeld;
     UpdateSession(i, held_before_, ContributionOf(i));
   }
+  // A stored span's cost changed by delta (a reprice): the trace's cost, its session's
+  // and its run rollup row follow.
+  void AdjustCost(uint32_t i, double delta);
   void MergePartial(uint32_t i, const TraceAgg& partial);
   void AddSegLoc(uint32_t i, const SegLoc& loc) { records_[i].segs.push_back(loc); }
   // Compaction: drops the locations whose slot is_old names, adds loc (when given), and

@@ -256,4 +256,24 @@ expect_in "$TMP/metrics.txt" '^sightline_spans_priced_total 3$' "priced spans co
 expect_in "$TMP/metrics.txt" '^sightline_pricing_reload_errors_total 1$' "the refused edit counted"
 pass "pricing file, live reload, /api/v1/pricing/models"
 
+# --- reprice: the stored spans of a period take the prices in force (docs/pricing.md)
+expect_exit 2 "$BIN" reprice --from yesterday --to 2025-10-31 --server "$URL"
+expect_exit 2 "$BIN" reprice --from 2025-10-31 --to 2025-10-01 --server "$URL"
+expect_exit 0 "$BIN" reprice --from 2025-10-01 --to 2025-10-31 --server "$URL"
+expect_in "$TMP/last.out" "3 spans examined, 2 repriced in 1 of 1 files; cost 6\.000000 -> 10\.000000 USD" \
+  "reprice of the two spans priced at 3 before the edit"
+expect_not_in "$TMP/last.err" $'\x1b' "no progress bar when stderr is not a terminal"
+for n in 1 2 3; do
+  curl -fsS "$URL/api/v1/traces/e2e0000000000000000000000000000$n/spans/e2e000000000000$n" >"$TMP/span$n.json" ||
+    fail "reading span $n back"
+  expect_in "$TMP/span$n.json" '"cost_usd":5(\.0)?,"cost_source":"computed"' "span $n at the price in force"
+done
+curl -fsS "$URL/api/v1/traces/e2e00000000000000000000000000001" >"$TMP/trace1.json" || fail "GET trace 1"
+expect_in "$TMP/trace1.json" '"cost_usd":5(\.0)?,' "the trace summary follows"
+expect_exit 0 "$BIN" reprice --from 2025-10-01 --to 2025-10-31 --server "$URL" --json
+expect_in "$TMP/last.out" '"spans_repriced": 0' "a second reprice changes nothing"
+curl -fsS "$URL/api/v1/audit?action=pricing.reprice" >"$TMP/audit.json" || fail "GET /api/v1/audit"
+expect_in "$TMP/audit.json" 'pricing\.reprice' "reprices are audited"
+pass "reprice"
+
 echo "cli_e2e: all checks passed"

@@ -194,11 +194,46 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       keep[i] = seen.insert(parsed[i].span_id()).second;
     }
     kept.clear();
+    const size_t changes_before = result.cost_changes.size();
+    const uint64_t repriced_before = result.spans_repriced;
     for (size_t i = 0; i < views.size(); ++i) {
       facts.AddMeta(parsed[i], 0, 0);
       if (!keep[i]) {
         out.removed.push_back(SpanCounts::Of(facts.Facts(facts.metas.size() - 1)));
         continue;
+      }
+      if (hooks.reprice) {
+        const SpanMeta was = facts.metas.back();
+        if (hooks.reprice(&parsed[i])) {
+          ++result.spans_repriced;
+          facts.AddMeta(parsed[i], 0, 0);
+          const SpanFacts now = facts.Facts(facts.metas.size() - 1);
+          if (now.has_cost != was.has_cost || (now.has_cost && now.cost_usd != was.cost_usd)) {
+            CostChange c;
+            c.trace = id;
+            c.start_ns = now.start_ns;
+            StringPool& cp = *result.change_pool;
+            c.project = cp.Intern(now.project);
+            c.agent = cp.Intern(now.agent_name);
+            c.tool = cp.Intern(now.tool_name);
+            c.model = cp.Intern(now.model);
+            c.service = cp.Intern(now.service);
+            c.environment = cp.Intern(now.environment);
+            c.status = static_cast<uint8_t>(now.status);
+            c.kind = static_cast<uint8_t>(now.kind);
+            c.had_cost = was.has_cost;
+            c.before = was.has_cost ? was.cost_usd : 0;
+            c.has_cost = now.has_cost;
+            c.after = now.has_cost ? now.cost_usd : 0;
+            result.cost_changes.push_back(c);
+          }
+          storage.emplace_back();
+          if (!parsed[i].SerializeToString(&storage.back())) {
+            cleanup();
+            return Status::Internal("repricing: a repriced span does not serialise");
+          }
+          views[i] = storage.back();
+        }
       }
       kept.push_back(views[i]);
       agg.AddSpan(facts.Facts(facts.metas.size() - 1), &pool);
@@ -207,6 +242,10 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     result.duplicates += out.removed.size();
     result.bytes_read += read;
     out.fate = hooks.fate ? hooks.fate(id, agg, pool) : retention::Fate::kFull;
+    if (out.fate == retention::Fate::kGone) {  // dropped (deleted on request): nothing to reprice
+      result.cost_changes.resize(changes_before);
+      result.spans_repriced = repriced_before;
+    }
     if (out.fate != retention::Fate::kGone && agg.span_count > 0) {
       if (out.fate == retention::Fate::kSummary) kept.clear();
       int64_t partition = hooks.partition_of ? hooks.partition_of(id, agg, pool) : 0;

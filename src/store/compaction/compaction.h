@@ -30,7 +30,9 @@
 #include <vector>
 
 #include "common/env.h"
+#include "model/span.h"
 #include "store/manifest/manifest.h"
+#include "store/reprice/reprice.h"
 #include "store/retention/retention_policy.h"
 #include "store/segment/segment_file.h"
 #include "store/segment_io.h"
@@ -74,6 +76,10 @@ struct MergeHooks {
   bool salvage = false;
   // The format outputs are written in (a span only v1 can hold makes it v1).
   SegmentFormat format = kDefaultSegmentFormat;
+  // Repricing (store/reprice): called for every span kept; it may change the span's
+  // cost fields only and returns true when it changed any, and the span is written
+  // changed. Each change of cost_usd is reported in MergeResult::cost_changes.
+  std::function<bool(model::Span*)> reprice;
 };
 
 struct OutputFile {
@@ -95,6 +101,11 @@ struct MergeResult {
   uint64_t bytes_read = 0, spans_in = 0, spans_out = 0, duplicates = 0;
   uint64_t damaged_parts = 0;            // salvage: trace parts kept as summaries only
   std::vector<std::string> damage;       // salvage: what each of them reported
+  // Repricing: spans the hook changed, and the changes of cost_usd among them
+  // (strings in change_pool), in trace order.
+  uint64_t spans_repriced = 0;
+  std::unique_ptr<StringPool> change_pool = std::make_unique<StringPool>();
+  std::vector<CostChange> cost_changes;
 };
 
 // Merges inputs (any order; sorted here oldest first). On error every output written

@@ -12,7 +12,8 @@ namespace sightline::store::rollup {
 namespace {
 
 constexpr char kMagic[] = "SLROLLUP";
-constexpr uint32_t kVersion = 1;
+// 2 added rewrite_seq after hour_cut; version 1 files read with rewrite_seq 0.
+constexpr uint32_t kVersion = 2;
 constexpr int64_t kMaxTime = int64_t{1} << 62;  // clamp: floor division stays in range
 
 int64_t ClampTime(int64_t t) { return std::clamp(t, -kMaxTime, kMaxTime); }
@@ -422,6 +423,35 @@ void RollupTable::Apply(const SpanFacts& f, StringPool* pool, int sign) {
   }
 }
 
+void RollupTable::AdjustCost(const SpanFacts& f, bool had_cost, double before, bool has_cost, double after,
+                             StringPool* pool) {
+  const int64_t start = ClampTime(f.start_ns);
+  const int64_t width = cuts_.WidthAt(start);
+  Tuple t;
+  t.project = pool->Intern(f.project);
+  t.agent = pool->Intern(f.agent_name);
+  t.tool = pool->Intern(f.tool_name);
+  t.model = pool->Intern(f.model);
+  t.service = pool->Intern(f.service);
+  t.environment = pool->Intern(f.environment);
+  t.status = static_cast<uint8_t>(f.status);
+  t.kind = static_cast<uint8_t>(f.kind);
+  auto b = buckets_.find(FloorTo(start, width));
+  if (b == buckets_.end()) return;
+  Values* v = b->second.Find(t);
+  if (!v) return;
+  if (had_cost) {
+    v->cost_usd -= before;
+    v->cost_known -= 1;
+    v->cost.Remove(before);
+  }
+  if (has_cost) {
+    v->cost_usd += after;
+    v->cost_known += 1;
+    v->cost.Add(after);
+  }
+}
+
 void RollupTable::MergeFrom(const RollupTable& o) {
   for (const auto& [start, ob] : o.buckets_) {
     const int64_t w = std::max(ob.width_ns, cuts_.WidthAt(start));
@@ -488,6 +518,7 @@ void RollupTable::Encode(const StringPool& pool, uint64_t covered_wal, std::stri
   PutFixed64(out, covered_wal);
   PutFixed64(out, static_cast<uint64_t>(cuts_.minute_cut));
   PutFixed64(out, static_cast<uint64_t>(cuts_.hour_cut));
+  PutFixed64(out, rewrite_seq_);
   std::unordered_map<uint32_t, uint32_t> index;  // pool id -> string table index
   std::vector<uint32_t> ids;
   auto ref = [&](uint32_t id) {
@@ -533,12 +564,17 @@ Status RollupTable::Decode(std::string_view in, StringPool* pool, RollupTable* o
   in = in.substr(0, in.size() - 8);
   in.remove_prefix(8);
   const uint32_t version = DecodeFixed32(in.data());
-  if (version != kVersion) return bad("unknown version " + std::to_string(version));
+  if (version != 1 && version != kVersion) return bad("unknown version " + std::to_string(version));
   *covered_wal = DecodeFixed64(in.data() + 4);
   RollupTable t(out->max_tuples_);
   t.cuts_.minute_cut = static_cast<int64_t>(DecodeFixed64(in.data() + 12));
   t.cuts_.hour_cut = static_cast<int64_t>(DecodeFixed64(in.data() + 20));
   in.remove_prefix(28);
+  if (version >= 2) {
+    if (in.size() < 8) return bad("truncated header");
+    t.rewrite_seq_ = DecodeFixed64(in.data());
+    in.remove_prefix(8);
+  }
   uint64_t n_strings, n_buckets;
   if (!GetVarint64(&in, &n_strings) || n_strings > in.size()) return bad("bad string table");
   std::vector<uint32_t> ids(static_cast<size_t>(n_strings));

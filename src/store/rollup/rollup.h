@@ -149,6 +149,15 @@ class RollupTable {
   // Folds one span in (sign +1) or takes it back (-1), at minute granularity.
   void Add(const SpanFacts& f, StringPool* pool) { Apply(f, pool, +1); }
   void Remove(const SpanFacts& f, StringPool* pool) { Apply(f, pool, -1); }
+  // A stored span's cost changed (a reprice): its row (found by f's tuple and start)
+  // trades the old cost for the new in cost_usd, cost_known and the cost sketch;
+  // counts, tokens and durations stay. A row that is not there (expired, overflowed)
+  // is left alone.
+  void AdjustCost(const SpanFacts& f, bool had_cost, double before, bool has_cost, double after, StringPool* pool);
+  // The last store rewrite (a reprice step, store/reprice) whose cost changes this
+  // table holds; saved in the file, so Open knows whether a step's changes are in it.
+  uint64_t rewrite_seq() const { return rewrite_seq_; }
+  void set_rewrite_seq(uint64_t seq) { rewrite_seq_ = seq; }
   // Adds one run (sign +1) or takes it back (-1).
   void AddRun(const RunFacts& r, int sign);
   // A run changed (a span arrived): AddRun(before, -1) then AddRun(after, +1), in one
@@ -182,6 +191,7 @@ class RollupTable {
   Cuts cuts_;
   std::map<int64_t, Bucket> buckets_;  // by bucket start
   size_t rows_ = 0;
+  uint64_t rewrite_seq_ = 0;
 };
 
 // Span rollups answer span-level queries; run rollups (TraceIndex::runs) trace-level

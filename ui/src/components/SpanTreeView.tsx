@@ -1,5 +1,7 @@
 // The trace's span tree beside its waterfall timeline, in one virtualised list: each
-// row is a tree cell (step number, indentation, toggle, kind, name, badges) and a
+// row is a tree cell (step number, indentation, toggle, kind, name, badges), a cost
+// cell of fixed width (the span's own cost, and for a span with children its subtree's
+// total: "≥" when a model call under it has no price, "?" when none has), and a
 // timeline cell (the span's bar on the trace's axis, coloured by kind, with error and
 // interrupt markers). Only the rows in view (plus a margin) are in the DOM, so a
 // 20,000-span trace scrolls like a 20-span one; tree and timeline can never drift
@@ -8,7 +10,8 @@
 // Keyboard: ↑/↓ move, ←/→ collapse/expand (or go to parent/child), Home/End, Enter
 // opens the span's detail.
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
-import { formatDuration, formatOffset } from '../lib/format';
+import { formatSubtreeCost, subtreeCostTitle, subtreeState, type CostRollup } from '../lib/cost';
+import { formatCost, formatDuration, formatOffset } from '../lib/format';
 import { keyMove, type SpanTree } from '../lib/tree';
 import type { LightSpan } from '../lib/types';
 import { barLayout, kindColorVar, markerPosition, ticks } from '../lib/waterfall';
@@ -21,6 +24,7 @@ const MAX_INDENT_DEPTH = 24;
 
 interface Props {
   tree: SpanTree<LightSpan>;
+  costs: CostRollup;  // rollUpCosts(tree)
   rows: number[];
   collapsed: ReadonlySet<number>;
   selected: number;
@@ -29,7 +33,7 @@ interface Props {
   onToggle: (i: number) => void;
 }
 
-export function SpanTreeView({ tree, rows, collapsed, selected, onSelect, onCollapsedChange, onToggle }: Props) {
+export function SpanTreeView({ tree, costs, rows, collapsed, selected, onSelect, onCollapsedChange, onToggle }: Props) {
   const [scrollRef, height] = useElementHeight<HTMLDivElement>();
   const [scrollTop, setScrollTop] = useState(0);
   const total = tree.endNs - tree.startNs;
@@ -55,6 +59,7 @@ export function SpanTreeView({ tree, rows, collapsed, selected, onSelect, onColl
     <div className="span-tree" data-testid="span-tree">
       <div className="tree-head">
         <div className="tree-head-name">Span</div>
+        <div className="tree-head-cost" title="the span's own cost · its subtree's total">Cost · subtree</div>
         <div className="tree-head-axis">
           {axis.map((t) => (
             <span key={t.offsetNs} className="tick" style={{ left: `${t.at * 100}%` }}>{formatOffset(t.offsetNs)}</span>
@@ -96,6 +101,7 @@ export function SpanTreeView({ tree, rows, collapsed, selected, onSelect, onColl
             <Row
               key={ni}
               tree={tree}
+              costs={costs}
               ni={ni}
               top={(first + k) * ROW_HEIGHT}
               isCollapsed={collapsed.has(ni)}
@@ -110,8 +116,8 @@ export function SpanTreeView({ tree, rows, collapsed, selected, onSelect, onColl
   );
 }
 
-const Row = memo(function Row({ tree, ni, top, isCollapsed, isSelected, onSelect, onToggle }: {
-  tree: SpanTree<LightSpan>; ni: number; top: number; isCollapsed: boolean; isSelected: boolean;
+const Row = memo(function Row({ tree, costs, ni, top, isCollapsed, isSelected, onSelect, onToggle }: {
+  tree: SpanTree<LightSpan>; costs: CostRollup; ni: number; top: number; isCollapsed: boolean; isSelected: boolean;
   onSelect: (i: number) => void; onToggle: (i: number) => void;
 }) {
   const node = tree.nodes[ni];
@@ -119,6 +125,7 @@ const Row = memo(function Row({ tree, ni, top, isCollapsed, isSelected, onSelect
   const bar = barLayout(s.start_ns, s.end_ns, tree.startNs, tree.endNs);
   const indent = Math.min(node.depth, MAX_INDENT_DEPTH) * INDENT;
   const color = kindColorVar(s.kind);
+  const own = costs.own[ni];
   const exceptionsAt = (s.exception_ns ?? []).map((t) => markerPosition(t, tree.startNs, tree.endNs));
   return (
     <div
@@ -156,6 +163,16 @@ const Row = memo(function Row({ tree, ni, top, isCollapsed, isSelected, onSelect
         {s.status === 'error' && <span className="mark-err" title={s.status_message || 'error'}>!</span>}
         {s.status === 'interrupt' && <span className="mark-int" title={s.interrupt_reason || 'interrupt'}>II</span>}
         {node.orphan && <span className="orphan" title="parent span has not arrived">orphan</span>}
+      </div>
+      <div className="cost-cell">
+        <span className={`cost-own${own === null && costs.unpriced[ni] && node.childCount === 0 ? ' unknown' : ''}`}
+          data-testid="cost-own"
+          title={own !== null ? 'this span\'s cost' : costs.unpriced[ni] && node.childCount === 0 ? 'model call without a price' : ''}>
+          {own !== null ? formatCost(own) : costs.unpriced[ni] && node.childCount === 0 ? '?' : ''}
+        </span>
+        <span className={`cost-sub cost-${subtreeState(costs, ni)}`} data-testid="cost-subtree" title={node.childCount > 0 ? subtreeCostTitle(costs, ni) : ''}>
+          {node.childCount > 0 ? formatSubtreeCost(costs, ni) : ''}
+        </span>
       </div>
       <div className="time-cell">
         <div className={`bar bar-${s.status}`} style={{ left: `${bar.left * 100}%`, width: `${bar.width * 100}%`, background: color }} />

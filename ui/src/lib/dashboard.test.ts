@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  resumeTile,
   alignSeries, dashFromSearch, dashToSearch, formatMs, formatRate, hasPoints, histogramBars, localDateTime, median,
   mergeTop, metricsQuery, outcomeSeries, rangeWindow, tracesLink, type Distribution, type Timeseries, type Top,
 } from './dashboard';
@@ -172,5 +173,17 @@ describe('formatting', () => {
     expect(formatMs(850.4)).toBe('850ms');
     expect(formatMs(1520)).toBe('1.52s');
     expect(formatMs(125_000)).toBe('2m 5s');
+  });
+});
+
+describe('resumeTile', () => {
+  it('shows the share of interrupted runs that a later run of their session continued', () => {
+    expect(resumeTile({ interrupts: 4, resumes: 1, resume_rate: 0.25 })).toEqual({ v: '25%', sub: '1 resumed in a later run of the session' });
+    expect(resumeTile({ interrupts: 2, resumes: 0, resume_rate: 0 }).v).toBe('0%');
+  });
+  it('says when there is nothing to rate, or the server did not count', () => {
+    expect(resumeTile({ interrupts: 0, resumes: 0, resume_rate: null })).toEqual({ v: '—', sub: 'no interrupted runs' });
+    expect(resumeTile({ interrupts: 3, resumes: null, resume_rate: null }).v).toBe('—');
+    expect(resumeTile({ interrupts: 3 }).sub).toBe('not counted for this filter');
   });
 });

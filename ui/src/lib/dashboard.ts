@@ -16,6 +16,10 @@ export interface Overview {
   runs: {
     count: number; ok: number; errors: number; interrupts: number;
     success_rate: MaybeNum; error_rate: MaybeNum; interrupt_rate: MaybeNum;
+    // Interrupted runs a later run of their session continued (null: not counted, e.g.
+    // with an attr.* or q filter; absent from older servers); resume_rate = resumes /
+    // interrupted runs.
+    resumes?: number | null; resume_rate?: MaybeNum;
     cost_usd: number; input_tokens: number; output_tokens: number; llm_calls: number; tool_calls: number;
     duration_ms: { p50: MaybeNum; p95: MaybeNum; p99: MaybeNum };
     cost_per_run_usd: { mean: MaybeNum; p50: MaybeNum; p95: MaybeNum };
@@ -286,6 +290,14 @@ export function histogramBars(d: Distribution | null | undefined, fmt: (x: numbe
 }
 
 // A rate as a percentage with one decimal below 10% ("4.5%", "20%"); a dash for null.
+// The resume tile's value and line: "50%" and "1 of 2 interrupted runs resumed"; "—"
+// with no interrupted run, or when the server did not count resumes.
+export function resumeTile(r: { interrupts: number; resumes?: number | null; resume_rate?: MaybeNum }): { v: string; sub: string } {
+  if (r.resumes === null || r.resumes === undefined) return { v: '—', sub: 'not counted for this filter' };
+  if (r.interrupts === 0 && r.resumes === 0) return { v: '—', sub: 'no interrupted runs' };
+  return { v: formatRate(r.resume_rate), sub: `${r.resumes} resumed in a later run of the session` };
+}
+
 export function formatRate(r: MaybeNum | undefined): string {
   if (r === null || r === undefined || !Number.isFinite(r)) return '—';
   const pct = r * 100;

@@ -7,7 +7,7 @@ import { api } from '../api';
 import { ErrorBox } from '../components/common';
 import { PALETTE, TimeChart, type ChartSeries } from '../components/TimeChart';
 import {
-  alignSeries, DASH_GROUPS, DASH_RANGES, dashFromSearch, dashToSearch, formatMs, formatRate, GROUP_FILTER,
+  alignSeries, DASH_GROUPS, DASH_RANGES, dashFromSearch, dashToSearch, formatMs, formatRate, GROUP_FILTER, resumeTile,
   hasPoints, histogramBars, intervalFor, median, mergeTop, metricsQuery, outcomeSeries, rangeWindow,
   tracesLink, type BreakdownRow, type DashGroup, type DashState, type Distribution, type MaybeNum,
   type Overview, type Timeseries, type Top, type TracesTarget,
@@ -222,6 +222,7 @@ function Body({ d, state, link }: { d: Data; state: DashState; link: (t: Omit<Tr
         <Tile testId="tile-runs" k="Runs" v={String(r.count)} sub={`${r.ok} succeeded · ${r.errors} failed`} to={link({})} />
         <Tile testId="tile-success" k="Success rate" v={formatRate(r.success_rate)} sub={`${r.errors} failed`} to={link({ status: 'error' })} bad={(r.error_rate ?? 0) > 0} />
         <Tile testId="tile-interrupts" k="Interrupt rate" v={formatRate(r.interrupt_rate)} sub={`${r.interrupts} interrupted runs`} to={link({ status: 'interrupt' })} />
+        <Tile testId="tile-resumes" k="Resume rate" v={resumeTile(r).v} sub={resumeTile(r).sub} to={link({ status: 'interrupt' })} />
         <Tile testId="tile-latency" k="Run latency p50 / p95" v={`${formatMs(r.duration_ms.p50)} / ${formatMs(r.duration_ms.p95)}`} sub={`p99 ${formatMs(r.duration_ms.p99)}`} />
         <Tile testId="tile-cost" k="Cost per run (median)" v={formatCost(r.cost_per_run_usd.p50)} sub={`mean ${formatCost(r.cost_per_run_usd.mean)} · p95 ${formatCost(r.cost_per_run_usd.p95)} · total ${formatCost(r.cost_usd)}`} />
         <Tile testId="tile-steps" k="Steps per run (median)" v={num(r.steps.p50)} sub={`p95 ${num(r.steps.p95)} · max ${num(r.steps.max)}`} />

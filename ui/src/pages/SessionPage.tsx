@@ -1,10 +1,12 @@
 // One session: its turns in order, each with what the user asked, what the agent
-// answered, status, cost and duration, and a way into the trace. The question and
+// answered, status, cost (the turn's, and the session's running total after it: "≥"
+// once a turn with model calls had no price) and duration, and a way into the trace. The question and
 // answer come from each turn's root span (or its model calls when the root carries
 // no payload); they are fetched a few at a time so a 50-turn session fills in fast.
 import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api';
 import { ErrorBox, Loading, StatusBadge } from '../components/common';
+import { formatRunningCost, formatTurnCost, pricedSpans, runningCosts, unpricedCalls } from '../lib/cost';
 import { formatCost, formatDuration, formatTimestamp, formatTokens } from '../lib/format';
 import { previewText } from '../lib/messages';
 import type { SessionDetail, Span, TraceDetail } from '../lib/types';
@@ -12,7 +14,7 @@ import { Link } from '../router';
 
 const PARALLEL = 4;
 
-export interface TurnText { asked: string; answered: string; failure: string }
+export interface TurnText { asked: string; answered: string; failure: string; priced?: number; unpriced?: number }
 
 // What a turn was about, from its spans (tree order): the root's input/output, else
 // the first model call's last user message and the last model call's answer.
@@ -28,7 +30,7 @@ export function turnText(spans: readonly Span[]): TurnText {
   const first = (st: string) => spans.filter((s) => s.status === st).sort((a, b) => a.end_ns - b.end_ns)[0];
   const bad = first('error') ?? first('interrupt');
   const failure = bad ? `${bad.name}: ${bad.status === 'error' ? bad.status_message || bad.error_type || 'error' : bad.interrupt_reason || 'interrupted'}` : '';
-  return { asked, answered, failure };
+  return { asked, answered, failure, priced: pricedSpans(spans), unpriced: unpricedCalls(spans) };
 }
 
 export function SessionPage({ sessionId }: { sessionId: string }) {
@@ -66,6 +68,8 @@ export function SessionPage({ sessionId }: { sessionId: string }) {
   }
   if (!data) return <div className="page"><Loading what="session" /></div>;
   const s = data.session;
+  const costs = runningCosts(data.traces.map((t) => ({ ...t, priced: texts[t.trace_id]?.priced, unpriced: texts[t.trace_id]?.unpriced })));
+  const partial = costs.length > 0 && costs[costs.length - 1].partial;
   return (
     <div className="page session-page" data-testid="session-page">
       <div className="trace-head">
@@ -80,7 +84,7 @@ export function SessionPage({ sessionId }: { sessionId: string }) {
           <div className="total"><div className="total-k">Spans</div><div className="total-v">{s.span_count}</div></div>
           <div className="total"><div className="total-k">Errored turns</div><div className={`total-v ${s.error_traces ? 'bad' : ''}`}>{s.error_traces}</div></div>
           <div className="total"><div className="total-k">Tokens in / out</div><div className="total-v">{formatTokens(s.input_tokens)} / {formatTokens(s.output_tokens)}</div></div>
-          <div className="total"><div className="total-k">Cost</div><div className="total-v">{formatCost(s.cost_usd)}</div></div>
+          <div className="total"><div className="total-k">Cost</div><div className={`total-v${partial ? ' warn' : ''}`} data-testid="session-cost" title={partial ? 'some turns made model calls without a price: not counted' : ''}>{partial ? '≥ ' : ''}{formatCost(s.cost_usd)}</div></div>
           <div className="total"><div className="total-k">From – to</div><div className="total-v">{formatTimestamp(s.first_start_ns)} → {formatDuration(s.last_end_ns - s.first_start_ns)}</div></div>
         </div>
       </div>
@@ -95,7 +99,8 @@ export function SessionPage({ sessionId }: { sessionId: string }) {
                   <StatusBadge status={t.status} />
                   <span>{formatTimestamp(t.start_ns)}</span>
                   <span>{formatDuration(t.duration_ns)}</span>
-                  <span>{formatCost(t.cost_usd)}</span>
+                  <span className={`turn-cost${costs[i].unknown || costs[i].turnPartial ? ' unknown' : ''}`} data-testid="turn-cost" title="this turn's cost">{formatTurnCost(costs[i])}</span>
+                  <span className={`turn-running${costs[i].partial ? ' partial' : ''}`} data-testid="turn-running" title="the session's cost so far">Σ {formatRunningCost(costs[i])}</span>
                   <span>{t.llm_calls} LLM · {t.tool_calls} tools · {t.span_count} spans</span>
                   <Link to={`/traces/${t.trace_id}`} className="open-trace">open trace →</Link>
                 </div>

@@ -8,6 +8,7 @@ import { api, ApiError } from '../api';
 import { CopyButton, ErrorBox, Loading, StatusBadge } from '../components/common';
 import { SpanDetail } from '../components/SpanDetail';
 import { SpanTreeView } from '../components/SpanTreeView';
+import { rollUpCosts } from '../lib/cost';
 import { formatCost, formatDuration, formatTimestamp, formatTokens } from '../lib/format';
 import { SpanCache } from '../lib/spanCache';
 import { defaultCollapsed, nextAfter, reveal, treeOf, visibleRows } from '../lib/tree';
@@ -33,6 +34,7 @@ export function TracePage({ traceId }: { traceId: string }) {
   // Full spans for the detail pane, fetched on demand; a reload (tick) starts afresh.
   const cache = useMemo(() => new SpanCache<Span>((spanId) => api.span(traceId, spanId)), [traceId, tick]);
   const tree = useMemo(() => (data ? treeOf(data.spans) : null), [data]);
+  const costs = useMemo(() => (tree ? rollUpCosts(tree) : null), [tree]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<number>>(new Set());
   useEffect(() => { if (tree) setCollapsed(defaultCollapsed(tree, 3)); }, [tree]);
   const rows = useMemo(() => (tree ? visibleRows(tree, collapsed) : []), [tree, collapsed]);
@@ -71,7 +73,7 @@ export function TracePage({ traceId }: { traceId: string }) {
     }
     return <div className="page"><ErrorBox error={error} onRetry={() => setTick((t) => t + 1)} /></div>;
   }
-  if (!data || !tree) return <div className="page"><Loading what="trace" /></div>;
+  if (!data || !tree || !costs) return <div className="page"><Loading what="trace" /></div>;
 
   const t = data.trace;
   const node = selected >= 0 ? tree.nodes[selected] : undefined;
@@ -122,6 +124,7 @@ export function TracePage({ traceId }: { traceId: string }) {
       <div className="trace-body">
         <SpanTreeView
           tree={tree}
+          costs={costs}
           rows={rows}
           collapsed={collapsed}
           selected={selected}
