@@ -67,7 +67,7 @@ $(FUZZ_BUILD)/build.ninja:
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGHTLINE_FUZZ=ON
 
 # Each libFuzzer target runs briefly over its seed corpus.
-FUZZERS = otlp_protobuf_fuzz otlp_json_fuzz gunzip_fuzz normalize_fuzz wal_reader_fuzz columnar_reader_fuzz redaction_policy_fuzz manifest_reader_fuzz audit_reader_fuzz pricing_catalogue_fuzz config_fuzz
+FUZZERS = otlp_protobuf_fuzz otlp_json_fuzz gunzip_fuzz normalize_fuzz wal_reader_fuzz columnar_reader_fuzz redaction_policy_fuzz manifest_reader_fuzz audit_reader_fuzz pricing_catalogue_fuzz config_fuzz auth_credentials_fuzz
 fuzz-test: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZERS)
 	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)

@@ -191,6 +191,8 @@ class ServerFixture : public ::testing::Test {
   virtual pipeline::RedactionService* Redaction() { return nullptr; }
   // The authenticator the router asks; null (the default): open, as before auth.
   virtual auth::Authenticator* Auth() { return nullptr; }
+  // Proxies whose X-Forwarded-For the login limit believes; none by default.
+  virtual std::vector<IpNetwork> TrustedProxies() { return {}; }
 
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -219,6 +221,7 @@ class ServerFixture : public ::testing::Test {
     ro.audit = Audit();
     ro.redaction = Redaction();
     ro.auth = Auth();
+    ro.trusted_proxies = TrustedProxies();
     router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, ro);
     HttpServerOptions ho;
     ho.port = 0;

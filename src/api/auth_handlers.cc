@@ -12,10 +12,15 @@
 // double-submit pattern). 401 for every wrong user/password alike; 429 with
 // Retry-After after 5 failures per user and client address in 15 minutes.
 // POST /api/v1/auth/logout ends the session and clears both cookies.
+// Logins (both outcomes) and logouts are written to the audit trail (docs/audit.md):
+// the user's name (only when it names a user with a password: an unknown name may be
+// a password typed into the wrong field), the client's address; never the password.
+// A login whose record cannot be made durable opens no session (503).
 #include <boost/beast/http/field.hpp>
 
 #include <rapidjson/document.h>
 
+#include "api/client_address.h"
 #include "api/json_encode.h"
 #include "api/router.h"
 #include "auth/kdf.h"
@@ -59,7 +64,8 @@ std::string Cookie(std::string_view name, std::string_view value, bool http_only
 
 }  // namespace
 
-void ApiRouter::Login(const std::string& body, const std::string& peer, const Responder& respond) {
+void ApiRouter::Login(const std::string& body, const std::string& client, const std::string& remote,
+                      const Responder& respond) {
   if (options_.auth == nullptr || !options_.auth->required())
     return respond(Error(Status::InvalidArgument("auth is off: there are no users to log in as")));
   rapidjson::Document d;
@@ -69,7 +75,38 @@ void ApiRouter::Login(const std::string& body, const std::string& peer, const Re
     return respond(Error(Status::InvalidArgument("expected {\"user\":\"...\",\"password\":\"...\"}")));
   std::string user(d["user"].GetString(), d["user"].GetStringLength());
   std::string password(d["password"].GetString(), d["password"].GetStringLength());
-  auto r = options_.auth->Login(user, password, peer);
+  auto r = options_.auth->Login(user, password, client);
+  // Into the audit trail: failures (not the refusals while rate-limited, which cost
+  // nothing and would let anyone grow the trail at will) and successes.
+  if (options_.audit != nullptr && r.status.code() != StatusCode::kResourceExhausted) {
+    audit::AuditRecord rec;
+    rec.kind = audit::Kind::kAdmin;
+    rec.actor.principal = r.status.ok() ? "user:" + user : "anonymous";
+    rec.actor.remote = remote;
+    rec.action = "auth.login";
+    rec.target = r.known_user ? "user/" + user : "user";
+    rec.outcome = r.status.ok() ? "ok" : r.status.code() == StatusCode::kUnauthenticated ? "denied" : "error";
+    rapidjson::StringBuffer b;
+    JsonWriter dw(b);
+    dw.StartObject();
+    dw.Key("address");
+    Str(dw, client);
+    if (!r.status.ok()) {
+      dw.Key("known_user");
+      dw.Bool(r.known_user);
+      if (r.now_limited) {
+        dw.Key("limited");
+        dw.Bool(true);
+      }
+    }
+    dw.EndObject();
+    rec.details_json.assign(b.GetString(), b.GetSize());
+    Status st = options_.audit->Append(std::move(rec));
+    if (!st.ok() && r.status.ok()) {
+      options_.auth->Logout(r.session_id);  // no record, no session
+      return respond(Error(Status::Unavailable("audit trail: " + st.message())));
+    }
+  }
   if (!r.status.ok()) {
     HttpResponse res = Error(r.status);
     if (r.retry_after_s > 0) res.set(http::field::retry_after, std::to_string(r.retry_after_s));
@@ -91,12 +128,22 @@ void ApiRouter::Login(const std::string& body, const std::string& peer, const Re
   respond(std::move(res));
 }
 
-HttpResponse ApiRouter::Logout(const auth::Principal& caller) {
+void ApiRouter::Logout(const auth::Principal& caller, audit::Actor actor, Responder respond) {
   if (options_.auth != nullptr && !caller.session_id.empty()) options_.auth->Logout(caller.session_id);
   HttpResponse res = Json(200, "{}");
   res.insert(http::field::set_cookie, Cookie(auth::kSessionCookie, "", true, options_.secure_cookies, 0));
   res.insert(http::field::set_cookie, Cookie(auth::kCsrfCookie, "", false, options_.secure_cookies, 0));
-  return res;
+  if (options_.audit == nullptr || caller.session_id.empty()) return respond(std::move(res));
+  // The session is over whatever the trail says; the answer waits for the record.
+  audit::AuditRecord rec;
+  rec.kind = audit::Kind::kAdmin;
+  rec.actor = std::move(actor);
+  rec.action = "auth.logout";
+  rec.target = "user/" + caller.subject;
+  std::vector<audit::AuditRecord> v;
+  v.push_back(std::move(rec));
+  auto shared = std::make_shared<HttpResponse>(std::move(res));
+  options_.audit->AppendAsync(std::move(v), [respond, shared](Status) { respond(std::move(*shared)); });
 }
 
 Result<auth::Principal> ApiRouter::Caller(const HttpRequest& req) {
@@ -106,6 +153,16 @@ Result<auth::Principal> ApiRouter::Caller(const HttpRequest& req) {
   c.api_key = View(req["x-sightline-api-key"]);
   c.cookie = View(req[http::field::cookie]);
   return options_.auth->Authenticate(c);
+}
+
+std::string ApiRouter::LoginAddress(const HttpRequest& req) const {
+  std::string forwarded;
+  auto range = req.equal_range("x-forwarded-for");  // several headers are one list
+  for (auto it = range.first; it != range.second; ++it) {
+    if (!forwarded.empty()) forwarded += ',';
+    forwarded.append(it->value().data(), it->value().size());
+  }
+  return ClientAddress(std::string(View(req[kPeerAddressField])), forwarded, options_.trusted_proxies);
 }
 
 HttpResponse ApiRouter::AuthStatus(const HttpRequest& req) {

@@ -87,20 +87,23 @@ void ApiRouter::ListDeletions(const auth::Principal& caller, const Responder& re
   w.StartObject();
   w.Key("deletions");
   w.StartArray();
+  // Deletions are admin business: only those of projects where the caller is admin.
   for (const auto& r : store_->Deletions())
-    if (caller.all_projects || (!r.project.empty() && caller.CanRead(r.project))) WriteDeletion(w, r);
+    if (caller.all_projects || (!r.project.empty() && caller.HasRole(r.project, auth::Role::kAdmin)))
+      WriteDeletion(w, r);
   w.EndArray();
   w.EndObject();
   respond(Json(200, std::string(buf.GetString(), buf.GetSize())));
 }
 
-HttpResponse ApiRouter::SamplingCounts() {
+HttpResponse ApiRouter::SamplingCounts(const auth::Principal& caller) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   w.Key("decisions");
   w.StartArray();
   for (const auto& c : store_->SamplingCounts()) {
+    if (!caller.HasRole(c.project, auth::Role::kAdmin)) continue;  // only the caller's admin projects
     w.StartObject();
     Str(w, "project", c.project);
     Str(w, "decision", c.kept ? "keep" : "drop");

@@ -77,31 +77,49 @@ class DemoLoad {
 
 }  // namespace
 
-void ApiRouter::LoadDemo(const auth::Principal& caller, audit::Actor actor, Responder respond) {
-  // With auth on, the demo goes into the project of the API key that asked for it; a
-  // user's token names no one project to write to.
-  if (!caller.all_projects && caller.ingest_project.empty())
-    return respond(Error(Status::PermissionDenied("loading the demo needs a project API key")));
+void ApiRouter::LoadDemo(const auth::Principal& caller, const QueryParams& params, audit::Actor actor,
+                         Responder respond) {
+  // The project it goes to: an API key's own; for a user (token or UI session) the one
+  // named by ?project=, else the only project where the user is a member or admin. It
+  // needs the member role there (docs/auth.md, "Roles").
+  std::string project = caller.ingest_project;
+  if (!caller.all_projects && project.empty()) {
+    auto named = ParseProjectOnly(params);
+    if (!named.ok()) return respond(Error(named.status()));
+    if (named->size() > 1) return respond(Error(Status::InvalidArgument("the demo goes to one project")));
+    if (named->size() == 1) {
+      project = named->front();
+    } else {
+      for (const auto& [name, role] : caller.projects) {
+        if (role < auth::Role::kMember) continue;
+        if (!project.empty())
+          return respond(Error(Status::InvalidArgument("name the project the demo goes to: ?project=NAME")));
+        project = name;
+      }
+    }
+    if (project.empty() || !caller.HasRole(project, auth::Role::kMember))
+      return respond(Error(Status::PermissionDenied("loading the demo needs the member role in the project")));
+  }
   if (options_.audit != nullptr) {
     // An admin action: recorded (durably) before it runs.
     audit::AuditRecord rec;
     rec.kind = audit::Kind::kAdmin;
     rec.actor = std::move(actor);
     rec.action = "demo.load";
-    rec.target = "project/" + (caller.ingest_project.empty() ? std::string("default") : caller.ingest_project);
+    rec.target = "project/" + (project.empty() ? std::string("default") : project);
     std::vector<audit::AuditRecord> v;
     v.push_back(std::move(rec));
-    options_.audit->AppendAsync(std::move(v), [this, respond, caller](Status s) {
+    options_.audit->AppendAsync(std::move(v), [this, respond, project](Status s) {
       if (!s.ok()) return respond(Error(Status::Unavailable("audit trail: " + s.message())));
       // Off the trail's writer thread.
-      boost::asio::post(query_pool_, [this, respond, caller] { LoadDemoNow(caller, respond); });
+      boost::asio::post(query_pool_, [this, respond, project] { LoadDemoNow(project, respond); });
     });
     return;
   }
-  LoadDemoNow(caller, std::move(respond));
+  LoadDemoNow(project, std::move(respond));
 }
 
-void ApiRouter::LoadDemoNow(const auth::Principal& caller, Responder respond) {
+void ApiRouter::LoadDemoNow(const std::string& project, Responder respond) {
   ingest::DemoOptions opts;
   opts.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -119,7 +137,7 @@ void ApiRouter::LoadDemoNow(const auth::Principal& caller, Responder respond) {
     ingest::IngestRequest r;
     r.body = std::move(body);
     r.format = ingest::BodyFormat::kProtobuf;
-    r.project = caller.ingest_project;
+    r.project = project;
     ingest_->Submit(std::move(r), [load](ingest::IngestResult res) { load->Done(res); });
   }
 }

@@ -87,6 +87,43 @@ std::string_view ApiRouter::RouteName(Route r) {
   }
 }
 
+ApiRouter::Access ApiRouter::RequiredAccess(Route r) {
+  switch (r) {
+    case kHealthz:
+    case kReadyz:
+    case kIndex:
+    case kUi:
+    case kAuthStatus:
+    case kLogin:
+    case kUnknown:
+    case kRouteCount: return Access::kPublic;
+    // Reads: any caller, narrowed to the projects it may read (every role reads).
+    case kSearchTraces:
+    case kGetTrace:
+    case kGetSpan:
+    case kSearchSessions:
+    case kGetSession:
+    case kMetricsApi:
+    case kMetrics:
+    case kLogout: return Access::kAuthenticated;
+    // Writes next to ingest (OTLP also needs an API key: tokens and sessions read).
+    case kOtlp:
+    case kOtlpLangfuse:
+    case kDemo: return Access::kMember;
+    // Deletion, the audit trail, and the server-wide policies and what they reveal
+    // (prices, unpriced models, redaction rules, sampling decisions of every project).
+    case kDeleteUser:
+    case kDeleteSession:
+    case kDeletions:
+    case kAudit:
+    case kPricingModels:
+    case kPricingUnpriced:
+    case kSampling:
+    case kRedaction: return Access::kAdmin;
+  }
+  return Access::kAdmin;
+}
+
 HttpResponse ApiRouter::Json(int status, std::string body) {
   HttpResponse res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
@@ -206,9 +243,9 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     case kReadyz: return answer(Readyz());
     case kAuthStatus: return answer(AuthStatus(req));
     case kLogin:
-      return boost::asio::post(query_pool_, [this, body = std::move(req.body()),
-                                             peer = std::string(req[kPeerAddressField]), answer]() {
-        Login(body, peer, answer);
+      return boost::asio::post(query_pool_, [this, body = std::move(req.body()), client = LoginAddress(req),
+                                             remote = AnonymousActor(req).remote, answer]() {
+        Login(body, client, remote, answer);
       });
     case kIndex: return answer(IndexPage(std::string_view(req[http::field::host].data(), req[http::field::host].size())));
     case kUi: {
@@ -227,15 +264,21 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   if (method == http::verb::post && !CsrfOk(req, caller)) {
     return answer(Error(Status::PermissionDenied("missing or wrong x-csrf-token for this session")));
   }
+  if (Access need = RequiredAccess(route); need == Access::kMember || need == Access::kAdmin) {
+    const auth::Role role = need == Access::kAdmin ? auth::Role::kAdmin : auth::Role::kMember;
+    if (!caller.HasRoleAnywhere(role))
+      return answer(Error(Status::PermissionDenied(std::string(RouteName(route)) + " needs the " +
+                                                   std::string(auth::RoleName(role)) + " role in a project")));
+  }
   switch (route) {
-    case kLogout: return answer(Logout(caller));
+    case kLogout: return Logout(caller, ActorOf(req, caller), std::move(answer));
     case kOtlp:
     case kOtlpLangfuse: return HandleOtlp(std::move(req), caller, std::move(answer));
     case kMetrics: return answer(MetricsPage(caller));
-    case kDemo: return LoadDemo(caller, ActorOf(req, caller), std::move(answer));
+    case kDemo: return LoadDemo(caller, target->params, ActorOf(req, caller), std::move(answer));
     case kPricingModels: return answer(PricingModels());
     case kPricingUnpriced: return answer(PricingUnpriced());
-    case kSampling: return answer(SamplingCounts());
+    case kSampling: return answer(SamplingCounts(caller));
     case kRedaction: return answer(RedactionPolicy());
     case kRepriceStatus: return answer(RepriceStatus());
     case kRepriceStart: return StartReprice(target->params, caller, ActorOf(req, caller), answer);
@@ -263,11 +306,12 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
         case kSearchSessions: return SearchSessions(t.params, caller, answer);
         case kGetSession: return GetSession(s[3], t.params, caller, actor, answer);
         case kAudit:
-          // The trail is not divided by project: with auth on it is read on the server
-          // (`sightline audit export`), not through the API.
-          if (caller.kind != auth::Principal::Kind::kOpen)
+          // The trail is not divided by project: with auth on only a user who is admin
+          // of every project reads it through the API (others: `sightline audit
+          // export` on the server).
+          if (!caller.admin_everywhere)
             return answer(Error(Status::PermissionDenied(
-                "the audit trail is read with `sightline audit export` on the server while auth is on")));
+                "the audit trail needs the admin role in every project (or `sightline audit export` on the server)")));
           return SearchAudit(t.params, actor, answer);
         case kMetricsApi: return HandleMetricsRequest(store_, s[3], t.params, caller, answer);
         case kDeleteUser:

@@ -15,9 +15,11 @@
 //     (demo_handler.cc) ingests the demo run for the UI's empty state.
 // Authentication (docs/auth.md): every route but /healthz, /readyz, the UI's files and
 // GET /api/v1/auth/status needs a caller the Authenticator accepts once auth is
-// configured; otherwise 401 with one message whatever was wrong. Reads are narrowed
-// to the caller's projects (auth::ScopeProjects); spans sent with an API key go to its
-// project whatever the request says.
+// configured; otherwise 401 with one message whatever was wrong. Each route then needs
+// a least role (RequiredAccess: reads any caller, narrowed to the caller's projects by
+// auth::ScopeProjects; ingest-adjacent writes member; deletion, the audit trail and the
+// policy reads admin), else 403. Spans sent with an API key go to its project whatever
+// the request says.
 // Every answer is counted in sightline_http_requests_total{route,code} and timed in
 // sightline_http_request_duration_seconds{route}; routes are path templates, so
 // label cardinality stays fixed.
@@ -38,6 +40,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "api/client_address.h"
 #include "api/http_server.h"
 #include "api/query_params.h"
 #include "api/static_files.h"
@@ -77,6 +80,9 @@ struct RouterOptions {
   auth::Authenticator* auth = nullptr;
   // Marks the session cookies Secure (set when the server speaks TLS).
   bool secure_cookies = false;
+  // Reverse proxies whose X-Forwarded-For the login rate limit believes
+  // (--trusted-proxy; api/client_address.h). Empty: the socket's peer is the client.
+  std::vector<IpNetwork> trusted_proxies;
 };
 
 // The default identify: principal "anonymous", remote from kRemoteAddrHeader.
@@ -96,6 +102,11 @@ class ApiRouter {
   void SetDraining() { draining_.store(true); }
   // Waits for queued queries to finish. Call before destroying the store.
   void Shutdown();
+
+  // What a caller needs for a route: nothing (before authentication), to be
+  // authenticated (reads, narrowed to the caller's projects), or at least a role in
+  // some project (the handler may check the one project the request names).
+  enum class Access { kPublic, kAuthenticated, kMember, kAdmin };
 
   // A JSON response with the given status.
   static HttpResponse Json(int status, std::string body);
@@ -135,6 +146,7 @@ class ApiRouter {
     kRouteCount,
   };
   static std::string_view RouteName(Route r);
+  static Access RequiredAccess(Route r);
 
   // Wraps respond with the per-route metrics.
   Responder Instrument(Route route, Responder respond);
@@ -156,7 +168,7 @@ class ApiRouter {
   void DeleteBy(store::DeletionKind kind, const std::string& value, const QueryParams& params,
                 const auth::Principal& caller, const std::string& actor, const Responder& respond);
   void ListDeletions(const auth::Principal& caller, const Responder& respond);
-  HttpResponse SamplingCounts();
+  HttpResponse SamplingCounts(const auth::Principal& caller);
   // audit_handlers.cc: records a read in the audit trail and waits until it is
   // durable; OK when reads are not audited.
   Status AuditRead(const audit::Actor& actor, std::string action, std::string target, std::string details_json);
@@ -172,9 +184,14 @@ class ApiRouter {
   HttpResponse RedactionPolicy();
   // auth_handlers.cc
   HttpResponse AuthStatus(const HttpRequest& request);
-  // POST /api/v1/auth/login (on the query pool: the password hash is slow) and logout.
-  void Login(const std::string& body, const std::string& peer, const Responder& respond);
-  HttpResponse Logout(const auth::Principal& caller);
+  // POST /api/v1/auth/login (on the query pool: the password hash is slow) and logout;
+  // both recorded in the audit trail. client: the address the rate limit keys on;
+  // remote: the socket's peer (ip:port).
+  void Login(const std::string& body, const std::string& client, const std::string& remote,
+             const Responder& respond);
+  void Logout(const auth::Principal& caller, audit::Actor actor, Responder respond);
+  // The client's address for the login limit (X-Forwarded-For from a trusted proxy).
+  std::string LoginAddress(const HttpRequest& request) const;
   // Cookie-authenticated POSTs must echo the session's CSRF token in x-csrf-token.
   static bool CsrfOk(const HttpRequest& request, const auth::Principal& caller);
   // The caller, or the 401 to answer. Open when no authenticator is configured.
@@ -187,9 +204,11 @@ class ApiRouter {
   // pricing_handlers.cc
   HttpResponse PricingModels();
   HttpResponse PricingUnpriced();
-  // demo_handler.cc: ingests the demo run through the ingest service.
-  void LoadDemo(const auth::Principal& caller, audit::Actor actor, Responder respond);
-  void LoadDemoNow(const auth::Principal& caller, Responder respond);
+  // demo_handler.cc: ingests the demo run through the ingest service, into the API
+  // key's project, or a project (?project=, else the only one) where the user is at
+  // least a member.
+  void LoadDemo(const auth::Principal& caller, const QueryParams& params, audit::Actor actor, Responder respond);
+  void LoadDemoNow(const std::string& project, Responder respond);
   // The audit trail's actor for a request: the caller's key or user when auth is on,
   // else "anonymous"; with the peer's address.
   audit::Actor ActorOf(const HttpRequest& request, const auth::Principal& caller) const;

@@ -95,14 +95,44 @@ Status AuditLog::Recover(std::vector<AuditRecord>* system_records) {
     file_synced_size_ = file_->Size();
     break;
   }
+  uint64_t head_seq = 0;
+  bool head_signed_by_us = false;
   if (auto head = ReadChainPoint(env, JoinPath(dir, "HEAD")); head.ok()) {
     if (head->seq >= next_seq_)
       return Status::Corruption("audit trail: records " + std::to_string(next_seq_) + ".." +
                                 std::to_string(head->seq) +
                                 " were made durable but are gone (HEAD); run `sightline audit verify`");
+    head_seq = head->seq;
+    head_signed_by_us = opts_.signer != nullptr &&
+                        CheckSignatureLine(head->signature, HeadMessage(head->seq, head->hash),
+                                           opts_.signer->public_raw())
+                            .ok();
   }
   durable_seq_ = next_seq_ - 1;
   durable_hash_ = prev_hash_;
+  if (durable_seq_ > head_seq) {
+    // Records no HEAD covered: say so in the chain before HEAD (and its signature)
+    // covers them.
+    AuditRecord r;
+    r.kind = Kind::kSystem;
+    r.actor.principal = "system";
+    r.action = "audit.head_behind";
+    r.target = "audit";
+    r.details_json = "{\"head_seq\":" + std::to_string(head_seq) + ",\"last_seq\":" + std::to_string(durable_seq_) +
+                     ",\"signed\":" + (head_signed_by_us ? "true" : "false") + "}";
+    system_records->push_back(std::move(r));
+  } else if (opts_.signer != nullptr && !head_signed_by_us && durable_seq_ > 0) {
+    SL_RETURN_IF_ERROR(WriteHead());  // first start with this key: sign the head as it is
+  }
+  if (opts_.signer != nullptr) {
+    // ANCHOR written before a key was configured (or with another): sign it now.
+    if (auto anchor = ReadChainPoint(env, JoinPath(dir, "ANCHOR")); anchor.ok()) {
+      if (!CheckSignatureLine(anchor->signature, AnchorMessage(anchor->seq, anchor->hash, anchor->file),
+                              opts_.signer->public_raw())
+               .ok())
+        SL_RETURN_IF_ERROR(WriteAnchor(*anchor));
+    }
+  }
   if (dropped_bytes > 0) {
     Log("audit: dropped " + std::to_string(dropped_bytes) + " bytes of an incomplete record at the end of the trail");
     AuditRecord r;
@@ -190,16 +220,31 @@ Status AuditLog::RollIfNeeded() {
 }
 
 Status AuditLog::WriteHead() {
+  // A whole new file renamed over the old one: a crash leaves the old HEAD or the new
+  // one, never a mix. The directory is synced only when HEAD is new: a rename lost to
+  // a crash leaves an older HEAD, which Open notices and repairs (audit.head_behind).
   const std::string path = JoinPath(opts_.dir, "HEAD");
+  const std::string tmp = path + ".tmp";
   const bool existed = opts_.env->FileExists(path);
-  SL_ASSIGN_OR_RETURN(auto f, opts_.env->NewWritableFile(path));
   ChainPoint p;
   p.seq = next_seq_ - 1;
   p.hash = prev_hash_;
-  SL_RETURN_IF_ERROR(f->Append(FormatChainPoint(p)));
-  SL_RETURN_IF_ERROR(f->Sync());
-  SL_RETURN_IF_ERROR(f->Close());
+  std::string text = FormatChainPoint(p);
+  if (opts_.signer) text += opts_.signer->SignatureLine(HeadMessage(p.seq, p.hash)) + "\n";
+  {
+    SL_ASSIGN_OR_RETURN(auto f, opts_.env->NewWritableFile(tmp));
+    SL_RETURN_IF_ERROR(f->Append(text));
+    SL_RETURN_IF_ERROR(f->Sync());
+    SL_RETURN_IF_ERROR(f->Close());
+  }
+  SL_RETURN_IF_ERROR(opts_.env->RenameFile(tmp, path));
   return existed ? Status::OK() : opts_.env->SyncDir(opts_.dir);
+}
+
+Status AuditLog::WriteAnchor(const ChainPoint& anchor) {
+  std::string text = FormatChainPoint(anchor);
+  if (opts_.signer) text += opts_.signer->SignatureLine(AnchorMessage(anchor.seq, anchor.hash, anchor.file)) + "\n";
+  return WriteFileAtomically(opts_.env, JoinPath(opts_.dir, "ANCHOR"), text);
 }
 
 Status AuditLog::WriteGroup(std::vector<Pending>& group) {
@@ -324,7 +369,7 @@ Status AuditLog::ApplyRetention() {
                    ",\"anchor_hash\":\"" + anchor.hash + "\",\"retention_days\":" +
                    std::to_string(opts_.retention_days) + "}";
   SL_RETURN_IF_ERROR(Append(std::move(r)));
-  SL_RETURN_IF_ERROR(WriteFileAtomically(env, JoinPath(opts_.dir, "ANCHOR"), FormatChainPoint(anchor)));
+  SL_RETURN_IF_ERROR(WriteAnchor(anchor));
   for (const auto& f : drop) SL_RETURN_IF_ERROR(env->RemoveFile(JoinPath(opts_.dir, f)));
   SL_RETURN_IF_ERROR(env->SyncDir(opts_.dir));
   Log("audit: retention dropped " + std::to_string(drop.size()) + " file(s) through seq " + std::to_string(anchor.seq));

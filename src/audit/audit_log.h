@@ -7,7 +7,12 @@
 // command reported done). Records queued together are written and synced together
 // (group commit: one writer thread takes everything queued, one fsync), so a burst of
 // reads costs one fsync, not one each. After each batch HEAD is rewritten with the
-// last record's seq and hash, so a trail cut short at its end is noticed (verify).
+// last record's seq and hash, so a trail cut short at its end is noticed (verify);
+// HEAD is replaced whole (a temporary file, fsync, rename), never edited in place, and
+// signed when a signer is configured. Open re-signs HEAD and ANCHOR with the
+// configured key, and records an "audit.head_behind" system record when it finds
+// records HEAD did not cover (a crash between a batch and its HEAD, or lines added
+// while no server ran), so they are never signed silently.
 //
 // Crash: bytes of an unacknowledged batch may survive in part; Open drops an
 // incomplete last line and records that it did (a "audit.recovered" system record).
@@ -33,10 +38,13 @@
 #include <vector>
 
 #include "audit/audit_record.h"
+#include "audit/signing.h"
 #include "common/env.h"
 #include "common/status.h"
 
 namespace sightline::audit {
+
+struct ChainPoint;  // audit/audit_reader.h
 
 struct AuditLogOptions {
   Env* env = Env::Default();
@@ -45,6 +53,8 @@ struct AuditLogOptions {
   int64_t retention_days = 0;               // 0: keep forever
   size_t max_queued_records = 100000;       // more waiting: ResourceExhausted
   std::function<void(const std::string&)> logger = nullptr;
+  // Signs HEAD and ANCHOR (audit/signing.h); null: they are written unsigned.
+  std::shared_ptr<const AuditSigner> signer;
 };
 
 class AuditLog {
@@ -88,6 +98,7 @@ class AuditLog {
   Status WriteGroup(std::vector<Pending>& group);
   Status RollIfNeeded();
   Status WriteHead();
+  Status WriteAnchor(const ChainPoint& anchor);
   void Log(const std::string& s) {
     if (opts_.logger) opts_.logger(s);
   }

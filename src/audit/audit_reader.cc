@@ -4,6 +4,10 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include <rapidjson/document.h>
+
+#include "audit/signing.h"
+
 namespace sightline::audit {
 namespace {
 
@@ -51,15 +55,22 @@ Result<ChainPoint> ReadChainPoint(Env* env, const std::string& path) {
   if (!env->FileExists(path)) return Status::NotFound(path + " does not exist");
   SL_ASSIGN_OR_RETURN(std::string text, ReadFileToString(env, path));
   ChainPoint p;
+  size_t nl = text.find('\n');
+  if (nl == std::string::npos || nl > 256) return Status::Corruption(path + " does not parse");
+  const std::string first = text.substr(0, nl);
   char hash[65] = {0};
   char file[128] = {0};
   unsigned long long seq = 0;
-  int n = std::sscanf(text.c_str(), "%llu %64s %127s", &seq, hash, file);
-  if (n < 2 || std::string_view(hash).size() != 64 || text.find('\n') == std::string::npos)
-    return Status::Corruption(path + " does not parse");
+  int n = std::sscanf(first.c_str(), "%llu %64s %127s", &seq, hash, file);
+  if (n < 2 || std::string_view(hash).size() != 64) return Status::Corruption(path + " does not parse");
   p.seq = seq;
   p.hash = hash;
   if (n == 3) p.file = file;
+  // The optional signature line.
+  std::string rest = text.substr(nl + 1);
+  if (size_t end = rest.find('\n'); end != std::string::npos) rest.resize(end);
+  if (rest.size() > 512) return Status::Corruption(path + " does not parse");
+  p.signature = rest;
   return p;
 }
 
@@ -82,7 +93,7 @@ std::vector<std::string_view> SplitAuditLines(std::string_view data, bool* torn)
   return lines;
 }
 
-Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir) {
+Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir, const VerifyOptions& options) {
   VerifyReport r;
   SL_ASSIGN_OR_RETURN(r.files, ListAuditFiles(env, dir));
   uint64_t expect_seq = 1;
@@ -107,6 +118,8 @@ Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir) {
     r.problem = std::move(problem);
   };
   bool started = false;  // a record past the anchor was seen
+  // Anchors named by audit.retention records in the chain: (seq, hash), oldest first.
+  std::vector<std::pair<uint64_t, std::string>> retention_anchors;
   for (size_t fi = 0; fi < r.files.size(); ++fi) {
     const std::string& name = r.files[fi];
     uint64_t file_first = 0;
@@ -152,6 +165,13 @@ Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir) {
       }
       if (!started) r.first_seq = rec.seq;
       started = true;
+      if (rec.action == "audit.retention" && rec.kind == Kind::kSystem) {
+        rapidjson::Document d;
+        d.Parse(rec.details_json.data(), rec.details_json.size());
+        if (!d.HasParseError() && d.IsObject() && d.HasMember("anchor_seq") && d["anchor_seq"].IsUint64() &&
+            d.HasMember("anchor_hash") && d["anchor_hash"].IsString())
+          retention_anchors.emplace_back(d["anchor_seq"].GetUint64(), d["anchor_hash"].GetString());
+      }
       ++r.records;
       r.last_seq = rec.seq;
       r.head_hash = rec.hash;
@@ -167,7 +187,58 @@ Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir) {
                            " bytes are an incomplete record (being written, or torn by a crash; the server drops them when it opens the trail)");
     }
   }
+  // ANCHOR against the chain: retention appends its record (naming the anchor) before
+  // it writes ANCHOR, so some audit.retention record must name it. A newer one than
+  // ANCHOR is a retention cut short by a crash (the server repeats it).
+  if (r.anchored) {
+    bool confirmed = false;
+    for (const auto& [seq, hash] : retention_anchors) confirmed = confirmed || (seq == r.anchor.seq && hash == r.anchor.hash);
+    if (!confirmed) {
+      fail("ANCHOR", r.anchor.seq,
+           "ANCHOR (seq " + std::to_string(r.anchor.seq) +
+               ") is not confirmed by any audit.retention record in the trail (ANCHOR or the records were changed)");
+      return r;
+    }
+    if (!retention_anchors.empty() && retention_anchors.back().first != r.anchor.seq)
+      r.warnings.push_back("the last audit.retention record names anchor seq " +
+                           std::to_string(retention_anchors.back().first) + " but ANCHOR says " +
+                           std::to_string(r.anchor.seq) + " (a retention run was cut short; the server repeats it)");
+  }
   auto head = ReadChainPoint(env, JoinPath(dir, "HEAD"));
+  if (!options.public_key.empty()) {
+    // Signed mode: HEAD and ANCHOR must be signed by the given key, and HEAD must
+    // cover the whole trail.
+    if (r.anchored) {
+      Status s = CheckSignatureLine(r.anchor.signature, AnchorMessage(r.anchor.seq, r.anchor.hash, r.anchor.file),
+                                    options.public_key);
+      if (!s.ok()) {
+        fail("ANCHOR", r.anchor.seq, "ANCHOR's signature: " + s.message());
+        return r;
+      }
+    }
+    if (!head.ok()) {
+      fail("HEAD", r.last_seq, head.status().code() == StatusCode::kNotFound ? "there is no HEAD to check the signature of"
+                                                                             : "HEAD is unreadable");
+      return r;
+    }
+    r.head_signed = !head->signature.empty();
+    Status s = CheckSignatureLine(head->signature, HeadMessage(head->seq, head->hash), options.public_key);
+    if (!s.ok()) {
+      fail("HEAD", head->seq, "HEAD's signature: " + s.message());
+      return r;
+    }
+    if (head->seq < r.last_seq) {
+      fail(r.files.empty() ? std::string("HEAD") : r.files.back(), head->seq + 1,
+           "records " + std::to_string(head->seq + 1) + ".." + std::to_string(r.last_seq) +
+               " come after the signed HEAD (seq " + std::to_string(head->seq) +
+               "): no signature covers them (added by hand, or the server stopped before re-signing; it re-signs "
+               "and records that when it opens the trail)");
+      return r;
+    }
+    r.signature_checked = true;
+  } else if (head.ok()) {
+    r.head_signed = !head->signature.empty();
+  }
   if (head.ok()) {
     if (head->seq > r.last_seq) {
       fail(r.files.empty() ? std::string("HEAD") : r.files.back(), r.last_seq + 1,

@@ -28,15 +28,24 @@ bool ParseAuditFileName(const std::string& name, uint64_t* first_seq);
 // The audit files in dir, oldest first.
 Result<std::vector<std::string>> ListAuditFiles(Env* env, const std::string& dir);
 
-// "<seq> <hash>[ <file>]\n" files (HEAD, ANCHOR).
+// "<seq> <hash>[ <file>]\n" files (HEAD, ANCHOR), optionally followed by a signature
+// line (audit/signing.h).
 struct ChainPoint {
   uint64_t seq = 0;
   std::string hash;
-  std::string file;  // ANCHOR only: the last file dropped
+  std::string file;       // ANCHOR only: the last file dropped
+  std::string signature;  // the second line, without '\n'; empty: unsigned
 };
 // NotFound when the file does not exist; Corruption when it does not parse.
 Result<ChainPoint> ReadChainPoint(Env* env, const std::string& path);
+// The first line (what the signature covers, with its kind's prefix).
 std::string FormatChainPoint(const ChainPoint& p);
+
+struct VerifyOptions {
+  // The raw Ed25519 public key (audit/signing.h) HEAD and ANCHOR must be signed with;
+  // empty: signatures are not checked.
+  std::string public_key;
+};
 
 struct VerifyReport {
   bool ok = true;
@@ -52,14 +61,21 @@ struct VerifyReport {
   uint64_t bad_seq = 0;
   std::string problem;
   std::vector<std::string> warnings;
+  bool head_signed = false;       // HEAD carries a signature line
+  bool signature_checked = false;  // and it (and ANCHOR's) verified against VerifyOptions::public_key
 };
 
 // Checks the whole trail in dir: every record's own hash, consecutive sequence
 // numbers from the ANCHOR (or 1), each `prev` equal to the hash of the record before,
-// each file starting at the seq its name says, and that HEAD's record is there with
-// HEAD's hash. Returns a report (ok or the first bad record); a Status only when the
-// directory cannot be read.
-Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir);
+// each file starting at the seq its name says, ANCHOR against the audit.retention
+// record that wrote it, and that HEAD's record is there with HEAD's hash. With a
+// public key: HEAD and ANCHOR must carry valid signatures by it, and HEAD must name
+// the last record (records after it are not covered by any signature). Returns a
+// report (ok or the first problem); a Status only when the directory cannot be read.
+Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir, const VerifyOptions& options);
+inline Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir) {
+  return VerifyAuditDir(env, dir, VerifyOptions{});
+}
 
 // Calls fn for every record that parses, in order, with seq > after_seq; stops when fn
 // returns false. Damaged lines are skipped (verify names them).

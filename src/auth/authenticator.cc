@@ -25,6 +25,37 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+// The keys and tokens (ids and hashes) of two snapshots are the same.
+bool SameCredentials(const Snapshot& a, const Snapshot& b) {
+  if (a.keys.size() != b.keys.size() || a.tokens.size() != b.tokens.size()) return false;
+  for (auto i = a.keys.begin(), j = b.keys.begin(); i != a.keys.end(); ++i, ++j)
+    if (i->first != j->first || i->second.secret_hash != j->second.secret_hash) return false;
+  for (auto i = a.tokens.begin(), j = b.tokens.begin(); i != a.tokens.end(); ++i, ++j)
+    if (i->first != j->first || i->second.secret_hash != j->second.secret_hash) return false;
+  return true;
+}
+
+// Admin of every project in the database (and of at least one).
+bool AdminEverywhere(const std::map<std::string, Role>& roles, const Snapshot& snap) {
+  if (snap.projects.empty()) return false;
+  for (const auto& p : snap.projects) {
+    auto it = roles.find(p);
+    if (it == roles.end() || it->second != Role::kAdmin) return false;
+  }
+  return true;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  static const char* kHex = "0123456789abcdef";
+  std::string raw = Sha256(data), out;
+  out.reserve(raw.size() * 2);
+  for (unsigned char ch : raw) {
+    out += kHex[ch >> 4];
+    out += kHex[ch & 15];
+  }
+  return out;
+}
+
 std::optional<std::string> Base64Decode(std::string_view in) {
   if (in.empty() || in.size() % 4 != 0 || in.size() > 4096) return std::nullopt;
   std::string out(in.size() / 4 * 3, '\0');
@@ -34,36 +65,75 @@ std::optional<std::string> Base64Decode(std::string_view in) {
   size_t pad = 0;
   if (in.back() == '=') ++pad;
   if (in.size() >= 2 && in[in.size() - 2] == '=') ++pad;
+  if (static_cast<size_t>(n) < pad) return std::nullopt;  // "====" and the like
   out.resize(static_cast<size_t>(n) - pad);
   return out;
 }
 
-// The secret the request presents, or nullopt when it presents none in a form we know.
-std::optional<std::string> PresentedSecret(const Credentials& c) {
-  std::string_view auth = Trim(c.authorization);
-  if (!auth.empty()) {
-    if (StartsWithNoCase(auth, "bearer ")) return std::string(Trim(auth.substr(7)));
-    if (StartsWithNoCase(auth, "basic ")) {
-      auto decoded = Base64Decode(Trim(auth.substr(6)));
-      if (!decoded) return std::nullopt;
-      size_t colon = decoded->find(':');
-      if (colon == std::string::npos) return std::nullopt;
-      std::string user = decoded->substr(0, colon);
-      std::string secret = decoded->substr(colon + 1);
-      // Langfuse's pair: the public key must name the same key as the secret.
-      auto pub = KeyIdOfPublic(user);
-      auto sec = KeyIdOfSecret(secret);
-      if (!pub || !sec || *pub != *sec) return std::nullopt;
-      return secret;
-    }
-    return std::nullopt;
+}  // namespace
+
+std::string SessionIdFromCookie(std::string_view cookie) {
+  std::string id;
+  // Cookie: a=b; sl_session=<id>; c=d (the last one wins, as browsers send one)
+  while (!cookie.empty()) {
+    size_t semi = cookie.find(';');
+    std::string_view part = Trim(cookie.substr(0, semi));
+    cookie = semi == std::string_view::npos ? std::string_view() : cookie.substr(semi + 1);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos && Trim(part.substr(0, eq)) == kSessionCookie)
+      id = std::string(Trim(part.substr(eq + 1)));
   }
-  std::string_view key = Trim(c.api_key);
-  if (!key.empty()) return std::string(key);
-  return std::nullopt;
+  return id;
 }
 
-}  // namespace
+ParsedCredential ParseCredentials(const Credentials& c) {
+  using K = ParsedCredential::Kind;
+  ParsedCredential out;
+  std::string_view auth = Trim(c.authorization);
+  std::string_view key = Trim(c.api_key);
+  std::string secret;
+  if (!auth.empty()) {
+    out.kind = K::kMalformed;
+    if (StartsWithNoCase(auth, "bearer ")) {
+      secret = std::string(Trim(auth.substr(7)));
+    } else if (StartsWithNoCase(auth, "basic ")) {
+      auto decoded = Base64Decode(Trim(auth.substr(6)));
+      if (!decoded) return out;
+      size_t colon = decoded->find(':');
+      if (colon == std::string::npos) return out;
+      // Langfuse's pair: the public key must name the same key as the secret.
+      auto pub = KeyIdOfPublic(std::string_view(*decoded).substr(0, colon));
+      auto sec = KeyIdOfSecret(std::string_view(*decoded).substr(colon + 1));
+      if (!pub || !sec || *pub != *sec) return out;
+      secret = decoded->substr(colon + 1);
+    } else {
+      return out;
+    }
+  } else if (!key.empty()) {
+    out.kind = K::kMalformed;
+    secret = std::string(key);
+  } else {
+    std::string id = SessionIdFromCookie(c.cookie);
+    if (id.empty()) return out;  // kNone
+    // Session ids are 64 lower-case hex digits; anything else is not one of ours.
+    bool hex = id.size() == 64;
+    for (char ch : id) hex = hex && ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'));
+    out.kind = hex ? K::kSession : K::kMalformed;
+    if (hex) out.id = std::move(id);
+    return out;
+  }
+  if (auto id = KeyIdOfSecret(secret)) {
+    out.kind = K::kApiKey;
+    out.id = *id;
+  } else if (auto tid = TokenIdOf(secret)) {
+    out.kind = K::kToken;
+    out.id = *tid;
+  } else {
+    return out;  // kMalformed
+  }
+  out.secret = std::move(secret);
+  return out;
+}
 
 bool ScopeProjects(const Principal& p, std::vector<std::string>* projects) {
   if (p.all_projects) return true;
@@ -80,7 +150,6 @@ Authenticator::Authenticator(std::unique_ptr<MetadataDb> db, Options options)
     : db_(std::move(db)),
       options_(std::move(options)),
       snapshot_(std::make_shared<Snapshot>()),
-      sessions_(options_.session_lifetime_s),
       limiter_(options_.login_max_failures, options_.login_window_s),
       dummy_hash_(HashSecret("no such user", options_.dummy_iterations)) {}
 
@@ -89,19 +158,11 @@ int64_t Authenticator::Now() const {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-Result<Principal> Authenticator::FromSession(std::string_view cookie, const Snapshot& snap) {
+Result<Principal> Authenticator::FromSession(const std::string& id, const Snapshot& snap) {
   const Status failed = Status::Unauthenticated(std::string(kAuthFailed));
-  std::string id;
-  // Cookie: a=b; sl_session=<id>; c=d
-  while (!cookie.empty()) {
-    size_t semi = cookie.find(';');
-    std::string_view part = Trim(cookie.substr(0, semi));
-    cookie = semi == std::string_view::npos ? std::string_view() : cookie.substr(semi + 1);
-    size_t eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == kSessionCookie) id = std::string(part.substr(eq + 1));
-  }
-  if (id.empty()) return failed;
-  auto s = sessions_.Find(id, Now());
+  auto found = db_->FindSession(Sha256Hex(id), Now());
+  if (!found.ok()) return Status::Unavailable("the metadata database is busy; try again");
+  const auto& s = *found;
   if (!s) return failed;
   auto u = snap.users.find(s->user);
   if (u == snap.users.end() || u->second.password_hash.empty()) return failed;  // removed, or login taken away
@@ -109,6 +170,7 @@ Result<Principal> Authenticator::FromSession(std::string_view cookie, const Snap
   p.kind = Principal::Kind::kSession;
   p.subject = s->user;
   p.projects = u->second.roles;
+  p.admin_everywhere = AdminEverywhere(p.projects, snap);
   p.session_id = id;
   p.csrf = s->csrf;
   return p;
@@ -133,24 +195,41 @@ Authenticator::LoginResult Authenticator::Login(const std::string& user, const s
   auto u = snap->users.find(user);
   bool real = u != snap->users.end() && !u->second.password_hash.empty();
   if (real) stored = &u->second.password_hash;
+  r.known_user = real;
   bool ok = VerifySecret(password, *stored) && real;
   if (!ok) {
     limiter_.Failed(key, now);
+    r.now_limited = limiter_.RetryAfter(key, now) > 0;
     r.status = Status::Unauthenticated("wrong user name or password");
     return r;
   }
   limiter_.Succeeded(key);
-  r.session_id = sessions_.Create(user, now, &r.session);
+  std::string id = RandomHex(32);
+  Session session{user, RandomHex(32), now + options_.session_lifetime_s};
+  Status st = db_->CreateSession(user, Sha256Hex(id), session.csrf, now, session.expires_s,
+                                 options_.max_sessions_per_user);
+  if (!st.ok()) {
+    // The user may have been removed since the snapshot; either way no session.
+    r.status = st.code() == StatusCode::kNotFound ? Status::Unauthenticated("wrong user name or password")
+                                                   : Status::Unavailable("cannot open a session now; try again");
+    return r;
+  }
+  r.session_id = std::move(id);
+  r.session = std::move(session);
   return r;
 }
 
-void Authenticator::Logout(const std::string& session_id) { sessions_.Remove(session_id); }
+void Authenticator::Logout(const std::string& session_id) {
+  if (!session_id.empty()) (void)db_->DeleteSession(Sha256Hex(session_id));
+}
 
 Status Authenticator::Refresh() {
   SL_ASSIGN_OR_RETURN(int64_t version, db_->DataVersion());
   SL_ASSIGN_OR_RETURN(Snapshot snap, db_->LoadSnapshot());
   auto shared = std::make_shared<const Snapshot>(std::move(snap));
   std::lock_guard<std::mutex> lock(mu_);
+  // A wrong secret could only turn right when a key or token changed.
+  if (!SameCredentials(*snapshot_, *shared)) negative_.clear();
   snapshot_ = std::move(shared);
   data_version_ = version;
   return Status::OK();
@@ -178,6 +257,11 @@ uint64_t Authenticator::slow_verifications() const {
   return slow_;
 }
 
+uint64_t Authenticator::negative_hits() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return negative_hits_;
+}
+
 Result<Principal> Authenticator::Resolve(bool token, const std::string& id, const Snapshot& snap) const {
   Principal p;
   if (!token) {
@@ -196,6 +280,7 @@ Result<Principal> Authenticator::Resolve(bool token, const std::string& id, cons
   p.kind = Principal::Kind::kToken;
   p.subject = it->second.user;
   p.projects = u->second.roles;
+  p.admin_everywhere = AdminEverywhere(p.projects, snap);
   return p;
 }
 
@@ -207,40 +292,54 @@ Result<Principal> Authenticator::Authenticate(const Credentials& c) {
   }
   if (!snap->auth_configured()) return Principal::Open();
   const Status failed = Status::Unauthenticated(std::string(kAuthFailed));
-  if (Trim(c.authorization).empty() && Trim(c.api_key).empty() && !c.cookie.empty()) return FromSession(c.cookie, *snap);
-  auto secret = PresentedSecret(c);
-  if (!secret) return failed;
-  bool token = false;
-  std::optional<std::string> id = KeyIdOfSecret(*secret);
-  if (!id) {
-    id = TokenIdOf(*secret);
-    token = true;
-  }
-  if (!id) return failed;
-  std::string fast = Sha256(*secret);
+  ParsedCredential cred = ParseCredentials(c);
+  using K = ParsedCredential::Kind;
+  if (cred.kind == K::kSession) return FromSession(cred.id, *snap);
+  if (cred.kind != K::kApiKey && cred.kind != K::kToken) return failed;
+  const bool token = cred.kind == K::kToken;
+  const std::string& id = cred.id;
+  std::string fast = Sha256(cred.secret);
+  const int64_t now = Now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(fast);
-    if (it != cache_.end() && it->second.token == token && it->second.id == *id) {
+    if (it != cache_.end() && it->second.token == token && it->second.id == id) {
       ++hits_;
-      return Resolve(token, *id, *snap);
+      return Resolve(token, id, *snap);
+    }
+    if (auto n = negative_.find(fast); n != negative_.end()) {
+      if (n->second > now) {
+        ++negative_hits_;
+        return failed;
+      }
+      negative_.erase(n);
     }
   }
   // Not verified yet: the slow hash, outside the lock.
   const std::string* stored = nullptr;
   if (token) {
-    if (auto t = snap->tokens.find(*id); t != snap->tokens.end()) stored = &t->second.secret_hash;
+    if (auto t = snap->tokens.find(id); t != snap->tokens.end()) stored = &t->second.secret_hash;
   } else {
-    if (auto k = snap->keys.find(*id); k != snap->keys.end()) stored = &k->second.secret_hash;
+    if (auto k = snap->keys.find(id); k != snap->keys.end()) stored = &k->second.secret_hash;
   }
-  if (stored == nullptr) return failed;
-  bool ok = VerifySecret(*secret, *stored);
+  if (stored == nullptr) return failed;  // unknown or revoked id: no hash to pay
+  bool ok = VerifySecret(cred.secret, *stored);
   std::lock_guard<std::mutex> lock(mu_);
   ++slow_;
-  if (!ok) return failed;
+  if (!ok) {
+    if (negative_.size() >= options_.negative_cache_entries) {
+      for (auto it = negative_.begin(); it != negative_.end();) {
+        if (it->second <= now) it = negative_.erase(it);
+        else ++it;
+      }
+      if (negative_.size() >= options_.negative_cache_entries) negative_.clear();  // bounded
+    }
+    if (options_.negative_cache_entries > 0) negative_[fast] = now + options_.negative_ttl_s;
+    return failed;
+  }
   if (cache_.size() >= options_.cache_entries) cache_.clear();  // bounded; refills on use
-  cache_[fast] = CacheEntry{token, *id};
-  return Resolve(token, *id, *snap);
+  cache_[fast] = CacheEntry{token, id};
+  return Resolve(token, id, *snap);
 }
 
 }  // namespace sightline::auth

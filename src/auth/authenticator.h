@@ -7,7 +7,10 @@
 // first request with a secret pays the PBKDF2 cost. A cached entry is honoured only
 // while its id is live in the current snapshot, so a revoked key stops working at the
 // next refresh (the server calls MaybeRefresh once a second and re-reads the
-// database's few small tables).
+// database's few small tables). Wrong secrets for a live id are remembered too, in a
+// bounded negative cache with a short lifetime (emptied whenever the keys or tokens
+// change), so a client repeating a wrong secret pays the slow hash once, not on every
+// request.
 //
 // Modes: "open" while the database holds no key and no user (every caller may do
 // everything; the server runs so only on loopback unless --insecure); "required" as
@@ -17,9 +20,11 @@
 // wrong secret, revoked, malformed), so a caller learns nothing about which keys or
 // projects exist.
 //
-// UI sessions: Login checks a user's password (PBKDF2) and opens a session
-// (auth/sessions.h) whose id travels in the HttpOnly cookie sl_session; the session
-// reads what the user's roles allow, looked up at each request.
+// UI sessions: Login checks a user's password (PBKDF2) and opens a session, stored in
+// the metadata database by the SHA-256 of its id (so it survives a restart, and a
+// password change or the user's removal ends it); the id travels in the HttpOnly
+// cookie sl_session; the session reads what the user's roles allow, looked up at each
+// request.
 //
 // Thread-safety: Authenticate may be called concurrently from any thread; Refresh and
 // MaybeRefresh from one thread at a time (they swap the snapshot under mu_).
@@ -55,12 +60,30 @@ struct Principal {
   std::string session_id;
   std::string csrf;
 
+  // Admin of every project that exists (the audit trail, which is not divided by
+  // project, needs it). Open mode counts.
+  bool admin_everywhere = false;
+
   static Principal Open() {
     Principal p;
     p.all_projects = true;
+    p.admin_everywhere = true;
     return p;
   }
   bool CanRead(const std::string& project) const { return all_projects || projects.count(project) > 0; }
+  // At least role min in project (open mode: everywhere).
+  bool HasRole(const std::string& project, Role min) const {
+    if (all_projects) return true;
+    auto it = projects.find(project);
+    return it != projects.end() && it->second >= min;
+  }
+  // At least role min in some project.
+  bool HasRoleAnywhere(Role min) const {
+    if (all_projects) return true;
+    for (const auto& [name, role] : projects)
+      if (role >= min) return true;
+    return false;
+  }
 };
 
 // The credential parts of a request, as received (empty: header absent).
@@ -69,6 +92,24 @@ struct Credentials {
   std::string_view api_key = {};        // x-sightline-api-key
   std::string_view cookie = {};         // Cookie: ... sl_session=<id> (used only when the two above are absent)
 };
+
+// What a request's credential headers say, before any database lookup (pure parsing;
+// the credential fuzz target drives it with arbitrary bytes).
+struct ParsedCredential {
+  enum class Kind {
+    kNone,       // no Authorization, no x-sightline-api-key, no session cookie
+    kMalformed,  // present but not in a form Sightline issues
+    kApiKey,     // secret is sk-lf-..., id its key id
+    kToken,      // secret is slt_..., id its token id
+    kSession,    // id is the session id from the cookie
+  };
+  Kind kind = Kind::kNone;
+  std::string secret;
+  std::string id;
+};
+ParsedCredential ParseCredentials(const Credentials& c);
+// The sl_session value of a Cookie header; empty when absent.
+std::string SessionIdFromCookie(std::string_view cookie);
 
 inline constexpr std::string_view kSessionCookie = "sl_session";
 inline constexpr std::string_view kCsrfCookie = "sl_csrf";
@@ -88,7 +129,12 @@ class Authenticator {
  public:
   struct Options {
     size_t cache_entries = 10000;
+    // Wrong secrets remembered (SHA-256 -> until when); emptied when full or when the
+    // keys or tokens change.
+    size_t negative_cache_entries = 10000;
+    int64_t negative_ttl_s = 30;
     int64_t session_lifetime_s = 12 * 3600;
+    int max_sessions_per_user = 50;
     int login_max_failures = 5;     // per user and client address...
     int64_t login_window_s = 900;   // ...within this window
     // PBKDF2 count of the stand-in hash checked when a login names no user with a
@@ -102,6 +148,11 @@ class Authenticator {
     int64_t retry_after_s = 0;   // with ResourceExhausted
     std::string session_id;      // with OK
     Session session;
+    // For the audit trail: whether the name is a user with a password (a name that is
+    // not may be a password typed into the wrong field, and is not recorded), and
+    // whether this failure started the wait.
+    bool known_user = false;
+    bool now_limited = false;
   };
 
   Authenticator(std::unique_ptr<MetadataDb> db, Options options);
@@ -127,6 +178,7 @@ class Authenticator {
 
   uint64_t cache_hits() const;
   uint64_t slow_verifications() const;
+  uint64_t negative_hits() const;
 
   MetadataDb* db() { return db_.get(); }
 
@@ -136,7 +188,7 @@ class Authenticator {
     std::string id;
   };
   Result<Principal> Resolve(bool token, const std::string& id, const Snapshot& snap) const;
-  Result<Principal> FromSession(std::string_view cookie, const Snapshot& snap);
+  Result<Principal> FromSession(const std::string& id, const Snapshot& snap);
   int64_t Now() const;
 
   std::unique_ptr<MetadataDb> db_;
@@ -145,9 +197,10 @@ class Authenticator {
   std::shared_ptr<const Snapshot> snapshot_;                 // guarded by mu_
   int64_t data_version_ = -1;                                // guarded by mu_ (informational)
   std::unordered_map<std::string, CacheEntry> cache_;        // guarded by mu_; SHA-256 of the secret ->
+  std::unordered_map<std::string, int64_t> negative_;        // guarded by mu_; SHA-256 of a wrong secret -> expiry (s)
   uint64_t hits_ = 0;                                        // guarded by mu_
   uint64_t slow_ = 0;                                        // guarded by mu_
-  SessionStore sessions_;
+  uint64_t negative_hits_ = 0;                               // guarded by mu_
   LoginLimiter limiter_;
   std::string dummy_hash_;  // set once in the constructor
 };

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -174,6 +176,99 @@ TEST_F(AuthenticatorTest, TokensCarryTheUsersRoles) {
   EXPECT_FALSE(Bearer(tok->secret).ok());
 }
 
+// A repeated wrong secret for a live key pays the slow hash once; the memory is
+// bounded, short-lived, and forgotten when the keys change.
+TEST_F(AuthenticatorTest, WrongSecretsAreRememberedBriefly) {
+  MetadataDb::Options o;
+  o.iterations = 1000;
+  Authenticator::Options ao;
+  ao.negative_ttl_s = 30;
+  int64_t now = 1000;
+  ao.now_s = [&now]() { return now; };
+  Authenticator a(std::move(MetadataDb::Open((dir_ / "meta.db").string(), o)).value(), ao);
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  auto key = admin_->CreateApiKey("billing", "k");
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(a.Refresh().ok());
+  std::string wrong = key->secret;
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(a.Authenticate({"Bearer " + wrong, ""}).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(a.slow_verifications(), 1u);
+  EXPECT_EQ(a.negative_hits(), 49u);
+  // The right secret is not held up by the wrong one.
+  EXPECT_TRUE(a.Authenticate({"Bearer " + key->secret, ""}).ok());
+  EXPECT_EQ(a.slow_verifications(), 2u);
+  // Expiry: after the lifetime the wrong secret is checked again (once).
+  now += 31;
+  EXPECT_FALSE(a.Authenticate({"Bearer " + wrong, ""}).ok());
+  EXPECT_FALSE(a.Authenticate({"Bearer " + wrong, ""}).ok());
+  EXPECT_EQ(a.slow_verifications(), 3u);
+  // A reload that changes nothing keeps the memory; one that changes the keys clears it.
+  ASSERT_TRUE(a.Refresh().ok());
+  EXPECT_FALSE(a.Authenticate({"Bearer " + wrong, ""}).ok());
+  EXPECT_EQ(a.slow_verifications(), 3u);
+  ASSERT_TRUE(admin_->CreateApiKey("billing", "k2").ok());
+  ASSERT_TRUE(a.Refresh().ok());
+  EXPECT_FALSE(a.Authenticate({"Bearer " + wrong, ""}).ok());
+  EXPECT_EQ(a.slow_verifications(), 4u);
+}
+
+TEST_F(AuthenticatorTest, NegativeCacheIsBounded) {
+  MetadataDb::Options o;
+  o.iterations = 1000;
+  Authenticator::Options ao;
+  ao.negative_cache_entries = 4;
+  Authenticator a(std::move(MetadataDb::Open((dir_ / "meta.db").string(), o)).value(), ao);
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  auto key = admin_->CreateApiKey("billing", "k");
+  ASSERT_TRUE(a.Refresh().ok());
+  const std::string prefix = key->secret.substr(0, key->secret.size() - 2);
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(a.Authenticate({"Bearer " + prefix + std::to_string(10 + i), ""}).ok());
+  EXPECT_EQ(a.slow_verifications(), 20u);
+  EXPECT_EQ(a.negative_hits(), 0u);
+  EXPECT_FALSE(a.Authenticate({"Bearer " + prefix + "29", ""}).ok());  // the newest is remembered
+  EXPECT_EQ(a.negative_hits(), 1u);
+}
+
+TEST(ParseCredentials, SaysWhatWasPresentedWithoutTheDatabase) {
+  using K = ParsedCredential::Kind;
+  const std::string id = "0123456789ab";
+  const std::string sk = "sk-lf-" + id + "abcdefghijklmnopqrstuvwxyzABCDEF";
+  const std::string tok = "slt_" + id + "abcdefghijklmnopqrstuvwxyzABCDEF";
+  const std::string sid(64, 'f');
+  struct Case {
+    std::string authorization, api_key, cookie;  // owned: Credentials only views them
+    K kind;
+    std::string id;
+  };
+  const std::vector<Case> cases = {
+      {"", "", "", K::kNone, ""},
+      {"Bearer " + sk, "", "", K::kApiKey, id},
+      {"BEARER\t" + sk, "", "", K::kMalformed, ""},  // the scheme and the value are separated by a space
+      {"Bearer " + tok, "", "", K::kToken, id},
+      {"", "  " + sk + " ", "", K::kApiKey, id},
+      {Basic("pk-lf-" + id, sk), "", "", K::kApiKey, id},
+      {Basic("pk-lf-" + id, tok), "", "", K::kMalformed, ""},
+      {Basic("pk-lf-" + id + "0", sk), "", "", K::kMalformed, ""},
+      {"Basic ====", "", "", K::kMalformed, ""},
+      {"Basic " + std::string(5000, 'A'), "", "", K::kMalformed, ""},
+      {"Digest x", "", "", K::kMalformed, ""},
+      {"", "", "a=b; sl_session=" + sid + "; c=d", K::kSession, sid},
+      {"", "", " sl_session = " + sid, K::kSession, sid},
+      {"", "", "sl_session=" + sid + "0", K::kMalformed, ""},
+      {"", "", "sl_session=" + std::string(64, 'F'), K::kMalformed, ""},
+      {"", "", "other=1", K::kNone, ""},
+      {"", "", ";;;=;", K::kNone, ""},
+      {"Bearer " + sk, "", "sl_session=" + sid, K::kApiKey, id},  // an explicit credential wins
+      {"Bearer nope", "", "sl_session=" + sid, K::kMalformed, ""},
+  };
+  for (const auto& c : cases) {
+    ParsedCredential p = ParseCredentials({c.authorization, c.api_key, c.cookie});
+    EXPECT_EQ(p.kind, c.kind) << c.authorization << "|" << c.api_key << "|" << c.cookie;
+    EXPECT_EQ(p.id, c.id) << c.authorization << "|" << c.api_key << "|" << c.cookie;
+  }
+}
+
 TEST(ScopeProjects, NarrowsToWhatTheCallerMayRead) {
   Principal open = Principal::Open();
   std::vector<std::string> v;
@@ -281,6 +376,48 @@ TEST_F(LoginTest, SessionEndsWhenTheUserIsRemovedOrExpires) {
   ASSERT_TRUE(admin_->RemoveUser("ana").ok());
   ASSERT_TRUE(auth_->MaybeRefresh().ok());
   EXPECT_FALSE(WithCookie("sl_session=" + r2.session_id).ok());
+}
+
+TEST_F(LoginTest, SessionsSurviveARestartAndEndWithAPasswordChange) {
+  auto r = auth_->Login("ana", "right-password", "p");
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_TRUE(r.known_user);
+  // A new server process: a new authenticator on the same database.
+  MetadataDb::Options o;
+  o.iterations = 1000;
+  Authenticator::Options ao;
+  ao.dummy_iterations = 1000;
+  ao.now_s = [this]() { return now_; };
+  auth_ = std::make_unique<Authenticator>(std::move(MetadataDb::Open((dir_ / "meta.db").string(), o)).value(), ao);
+  ASSERT_TRUE(auth_->Refresh().ok());
+  auto p = WithCookie("sl_session=" + r.session_id);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->csrf, r.session.csrf);
+  // The database holds only a hash of the session id.
+  {
+    std::ifstream in(dir_ / "meta.db", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ifstream wal(dir_ / "meta.db-wal", std::ios::binary);
+    bytes.append((std::istreambuf_iterator<char>(wal)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(r.session_id), std::string::npos);
+  }
+  // A password change (by `sightline admin`) ends it at once, with no refresh.
+  ASSERT_TRUE(admin_->SetPassword("ana", "new-password").ok());
+  EXPECT_FALSE(WithCookie("sl_session=" + r.session_id).ok());
+  ASSERT_TRUE(auth_->Refresh().ok());
+  auto again = auth_->Login("ana", "new-password", "p");
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  EXPECT_TRUE(WithCookie("sl_session=" + again.session_id).ok());
+}
+
+TEST_F(LoginTest, ResultSaysWhetherTheNameWasAUserAndWhenTheWaitStarts) {
+  auto ghost = auth_->Login("ghost", "x", "9.9.9.9");
+  EXPECT_FALSE(ghost.known_user);
+  auto a1 = auth_->Login("ana", "bad", "8.8.8.8");
+  EXPECT_TRUE(a1.known_user);
+  EXPECT_FALSE(a1.now_limited);
+  EXPECT_FALSE(auth_->Login("ana", "bad", "8.8.8.8").now_limited);
+  EXPECT_TRUE(auth_->Login("ana", "bad", "8.8.8.8").now_limited);  // the third of three
 }
 
 }  // namespace

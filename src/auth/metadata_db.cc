@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "auth/kdf.h"
 
 namespace sightline::auth {
@@ -88,6 +91,37 @@ CREATE TABLE IF NOT EXISTS cli_tokens(
 PRAGMA user_version = 1;
 )sql";
 
+constexpr const char* kMigrate1to2 = R"sql(
+CREATE TABLE IF NOT EXISTS audit_outbox(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT NOT NULL, details TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ui_sessions(
+  id_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, csrf TEXT NOT NULL,
+  created_s INTEGER NOT NULL, expires_s INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ui_sessions_user ON ui_sessions(user_id);
+PRAGMA user_version = 2;
+)sql";
+
+// A small JSON object from (key, value) pairs: strings, or raw JSON when the value
+// starts with '\x01' (numbers, booleans).
+std::string JsonObject(std::initializer_list<std::pair<const char*, std::string>> kv) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.StartObject();
+  for (const auto& [k, v] : kv) {
+    w.Key(k);
+    if (!v.empty() && v[0] == '\x01') {
+      w.RawValue(v.data() + 1, v.size() - 1, rapidjson::kNumberType);
+    } else {
+      w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+  }
+  w.EndObject();
+  return std::string(b.GetString(), b.GetSize());
+}
+std::string Raw(int64_t n) { return "\x01" + std::to_string(n); }
+std::string Raw(bool b) { return std::string("\x01") + (b ? "true" : "false"); }
+
 }  // namespace
 
 std::string_view RoleName(Role r) {
@@ -170,10 +204,11 @@ Status MetadataDb::Migrate() {
   } else if (version > kSchemaVersion) {
     st = Status::Corruption("the metadata database " + path_ + " has schema version " + std::to_string(version) +
                             ", newer than this build's " + std::to_string(kSchemaVersion));
-  } else if (version < 1) {
-    st = Exec(kSchemaV1);
+  } else {
+    if (version < 1) st = Exec(kSchemaV1);
+    if (st.ok() && version < 2) st = Exec(kMigrate1to2);
   }
-  // Later versions: `if (version < 2) st = Exec(kMigrate1to2);` and so on.
+  // Later versions: `if (st.ok() && version < 3) st = Exec(kMigrate2to3);` and so on.
   if (!st.ok()) {
     (void)Exec("ROLLBACK");
     return st;
@@ -193,15 +228,33 @@ Result<int64_t> MetadataDb::UserId(const std::string& name) {
   return u.Int(0);
 }
 
+Status MetadataDb::InTransaction(const std::function<Status()>& body) {
+  SL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status st = body();
+  if (st.ok()) st = Exec("COMMIT");
+  if (!st.ok()) (void)Exec("ROLLBACK");
+  return st;
+}
+
+Status MetadataDb::Outbox(const std::string& action, const std::string& target, const std::string& details_json) {
+  Stmt s(db_, "INSERT INTO audit_outbox(time_ms, actor, action, target, details) VALUES(?, ?, ?, ?, ?)");
+  s.Bind(1, NowMs()).Bind(2, options_.actor).Bind(3, action).Bind(4, target).Bind(5, details_json);
+  if (s.Step() != SQLITE_DONE) return Error("recording an admin action for the audit trail");
+  return Status::OK();
+}
+
 Result<ProjectInfo> MetadataDb::CreateProject(const std::string& name) {
   SL_RETURN_IF_ERROR(ValidateName("project", name));
   std::lock_guard<std::mutex> lock(mu_);
   ProjectInfo p{0, name, NowMs()};
-  Stmt s(db_, "INSERT INTO projects(name, created_ms) VALUES(?, ?)");
-  int rc = s.Bind(1, name).Bind(2, p.created_ms).Step();
-  if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("project " + name + " already exists");
-  if (rc != SQLITE_DONE) return Error("creating a project");
-  p.id = sqlite3_last_insert_rowid(db_);
+  SL_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    Stmt s(db_, "INSERT INTO projects(name, created_ms) VALUES(?, ?)");
+    int rc = s.Bind(1, name).Bind(2, p.created_ms).Step();
+    if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("project " + name + " already exists");
+    if (rc != SQLITE_DONE) return Error("creating a project");
+    p.id = sqlite3_last_insert_rowid(db_);
+    return Outbox("project.create", "project/" + name, "{}");
+  }));
   return p;
 }
 
@@ -231,8 +284,13 @@ Result<NewApiKey> MetadataDb::InsertKey(int64_t project_id, const std::string& p
 
 Result<NewApiKey> MetadataDb::CreateApiKey(const std::string& project, const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  SL_ASSIGN_OR_RETURN(int64_t project_id, ProjectId(project));
-  return InsertKey(project_id, project, name);
+  NewApiKey k;
+  SL_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    SL_ASSIGN_OR_RETURN(int64_t project_id, ProjectId(project));
+    SL_ASSIGN_OR_RETURN(k, InsertKey(project_id, project, name));
+    return Outbox("key.create", "project/" + project + "/key/" + k.info.public_key, JsonObject({{"name", name}}));
+  }));
+  return k;
 }
 
 Result<std::vector<ApiKeyInfo>> MetadataDb::ListApiKeys(const std::string& project) {
@@ -257,10 +315,13 @@ Result<std::vector<ApiKeyInfo>> MetadataDb::ListApiKeys(const std::string& proje
   return out;
 }
 
-Status MetadataDb::RevokeKeyLocked(const std::string& key, std::string* project, std::string* name) {
+Status MetadataDb::RevokeKeyLocked(const std::string& key, std::string* id_out, std::string* project,
+                                   std::string* name) {
   std::string id = key;
   if (auto i = KeyIdOfPublic(key)) id = *i;
   else if (auto j = KeyIdOfSecret(key)) id = *j;
+  if (!IsHexId(id)) return Status::NotFound("no live API key with that id");  // never echo a malformed secret
+  *id_out = id;
   {
     Stmt q(db_,
            "SELECT p.name, k.name FROM api_keys k JOIN projects p ON p.id = k.project_id "
@@ -276,24 +337,25 @@ Status MetadataDb::RevokeKeyLocked(const std::string& key, std::string* project,
 
 Status MetadataDb::RevokeApiKey(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  return RevokeKeyLocked(key, nullptr, nullptr);
+  return InTransaction([&]() -> Status {
+    std::string id, project, name;
+    SL_RETURN_IF_ERROR(RevokeKeyLocked(key, &id, &project, &name));
+    return Outbox("key.revoke", "project/" + project + "/key/" + std::string(kPublicPrefix) + id,
+                  JsonObject({{"name", name}}));
+  });
 }
 
 Result<NewApiKey> MetadataDb::RotateApiKey(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  SL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  std::string project, name;
-  auto attempt = [&]() -> Result<NewApiKey> {
-    SL_RETURN_IF_ERROR(RevokeKeyLocked(key, &project, &name));
+  NewApiKey created;
+  SL_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    std::string id, project, name;
+    SL_RETURN_IF_ERROR(RevokeKeyLocked(key, &id, &project, &name));
     SL_ASSIGN_OR_RETURN(int64_t project_id, ProjectId(project));
-    return InsertKey(project_id, project, name);
-  };
-  Result<NewApiKey> created = attempt();
-  if (!created.ok()) {
-    (void)Exec("ROLLBACK");
-    return created.status();
-  }
-  SL_RETURN_IF_ERROR(Exec("COMMIT"));
+    SL_ASSIGN_OR_RETURN(created, InsertKey(project_id, project, name));
+    return Outbox("key.rotate", "project/" + project + "/key/" + std::string(kPublicPrefix) + id,
+                  JsonObject({{"name", name}, {"new_key", created.info.public_key}}));
+  }));
   return created;
 }
 
@@ -303,50 +365,82 @@ Result<UserInfo> MetadataDb::CreateUser(const std::string& name, const std::stri
   UserInfo u;
   u.name = name;
   u.has_password = !password.empty();
-  Stmt s(db_, "INSERT INTO users(name, password_hash, created_ms) VALUES(?, ?, ?)");
-  s.Bind(1, name);
-  if (password.empty()) s.BindNull(2);
-  else s.Bind(2, HashSecret(password, options_.iterations));
-  int rc = s.Bind(3, NowMs()).Step();
-  if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("user " + name + " already exists");
-  if (rc != SQLITE_DONE) return Error("creating a user");
-  u.id = sqlite3_last_insert_rowid(db_);
+  const std::string hash = password.empty() ? std::string() : HashSecret(password, options_.iterations);
+  SL_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    Stmt s(db_, "INSERT INTO users(name, password_hash, created_ms) VALUES(?, ?, ?)");
+    s.Bind(1, name);
+    if (hash.empty()) s.BindNull(2);
+    else s.Bind(2, hash);
+    int rc = s.Bind(3, NowMs()).Step();
+    if (rc == SQLITE_CONSTRAINT) return Status::InvalidArgument("user " + name + " already exists");
+    if (rc != SQLITE_DONE) return Error("creating a user");
+    u.id = sqlite3_last_insert_rowid(db_);
+    return Outbox("user.create", "user/" + name, JsonObject({{"password", Raw(!hash.empty())}}));
+  }));
   return u;
 }
 
 Status MetadataDb::SetPassword(const std::string& user, const std::string& password) {
+  const std::string hash = password.empty() ? std::string() : HashSecret(password, options_.iterations);
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "UPDATE users SET password_hash = ? WHERE name = ?");
-  if (password.empty()) s.BindNull(1);
-  else s.Bind(1, HashSecret(password, options_.iterations));
-  if (s.Bind(2, user).Step() != SQLITE_DONE) return Error("setting a password");
-  if (sqlite3_changes(db_) == 0) return Status::NotFound("no user " + user);
-  return Status::OK();
+  return InTransaction([&]() -> Status {
+    SL_ASSIGN_OR_RETURN(int64_t user_id, UserId(user));
+    Stmt s(db_, "UPDATE users SET password_hash = ? WHERE id = ?");
+    if (hash.empty()) s.BindNull(1);
+    else s.Bind(1, hash);
+    if (s.Bind(2, user_id).Step() != SQLITE_DONE) return Error("setting a password");
+    // Whoever held a session did so with the old password: all of them end.
+    Stmt d(db_, "DELETE FROM ui_sessions WHERE user_id = ?");
+    if (d.Bind(1, user_id).Step() != SQLITE_DONE) return Error("ending sessions");
+    int64_t ended = sqlite3_changes(db_);
+    return Outbox("user.password", "user/" + user,
+                  JsonObject({{"password", hash.empty() ? "removed" : "set"}, {"sessions_ended", Raw(ended)}}));
+  });
 }
 
 Status MetadataDb::SetRole(const std::string& user, const std::string& project, std::optional<Role> role) {
   std::lock_guard<std::mutex> lock(mu_);
-  SL_ASSIGN_OR_RETURN(int64_t user_id, UserId(user));
-  SL_ASSIGN_OR_RETURN(int64_t project_id, ProjectId(project));
-  if (!role) {
-    Stmt d(db_, "DELETE FROM memberships WHERE user_id = ? AND project_id = ?");
-    if (d.Bind(1, user_id).Bind(2, project_id).Step() != SQLITE_DONE) return Error("removing a role");
-    return Status::OK();
-  }
-  Stmt s(db_,
-         "INSERT INTO memberships(user_id, project_id, role) VALUES(?, ?, ?) "
-         "ON CONFLICT(user_id, project_id) DO UPDATE SET role = excluded.role");
-  if (s.Bind(1, user_id).Bind(2, project_id).Bind(3, std::string(RoleName(*role))).Step() != SQLITE_DONE)
-    return Error("setting a role");
-  return Status::OK();
+  return InTransaction([&]() -> Status {
+    SL_ASSIGN_OR_RETURN(int64_t user_id, UserId(user));
+    SL_ASSIGN_OR_RETURN(int64_t project_id, ProjectId(project));
+    std::string previous = "none";
+    {
+      Stmt q(db_, "SELECT role FROM memberships WHERE user_id = ? AND project_id = ?");
+      if (q.Bind(1, user_id).Bind(2, project_id).Step() == SQLITE_ROW) previous = q.Text(0);
+    }
+    if (!role) {
+      Stmt d(db_, "DELETE FROM memberships WHERE user_id = ? AND project_id = ?");
+      if (d.Bind(1, user_id).Bind(2, project_id).Step() != SQLITE_DONE) return Error("removing a role");
+    } else {
+      Stmt s(db_,
+             "INSERT INTO memberships(user_id, project_id, role) VALUES(?, ?, ?) "
+             "ON CONFLICT(user_id, project_id) DO UPDATE SET role = excluded.role");
+      if (s.Bind(1, user_id).Bind(2, project_id).Bind(3, std::string(RoleName(*role))).Step() != SQLITE_DONE)
+        return Error("setting a role");
+    }
+    return Outbox("user.role", "user/" + user,
+                  JsonObject({{"project", project},
+                              {"role", role ? std::string(RoleName(*role)) : std::string("none")},
+                              {"previous", previous}}));
+  });
 }
 
 Status MetadataDb::RemoveUser(const std::string& user) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "DELETE FROM users WHERE name = ?");
-  if (s.Bind(1, user).Step() != SQLITE_DONE) return Error("removing a user");
-  if (sqlite3_changes(db_) == 0) return Status::NotFound("no user " + user);
-  return Status::OK();
+  return InTransaction([&]() -> Status {
+    SL_ASSIGN_OR_RETURN(int64_t user_id, UserId(user));
+    auto count = [&](const char* sql) -> int64_t {
+      Stmt c(db_, sql);
+      return c.Bind(1, user_id).Step() == SQLITE_ROW ? c.Int(0) : 0;
+    };
+    int64_t tokens = count("SELECT count(*) FROM cli_tokens WHERE user_id = ? AND revoked_ms IS NULL");
+    int64_t sessions = count("SELECT count(*) FROM ui_sessions WHERE user_id = ?");
+    int64_t roles = count("SELECT count(*) FROM memberships WHERE user_id = ?");
+    Stmt s(db_, "DELETE FROM users WHERE id = ?");  // roles, tokens and sessions cascade
+    if (s.Bind(1, user_id).Step() != SQLITE_DONE) return Error("removing a user");
+    return Outbox("user.delete", "user/" + user,
+                  JsonObject({{"roles", Raw(roles)}, {"live_tokens", Raw(tokens)}, {"sessions_ended", Raw(sessions)}}));
+  });
 }
 
 Result<std::vector<UserInfo>> MetadataDb::ListUsers() {
@@ -369,27 +463,40 @@ Result<std::vector<UserInfo>> MetadataDb::ListUsers() {
 }
 
 Result<NewToken> MetadataDb::CreateToken(const std::string& user, const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
-  SL_ASSIGN_OR_RETURN(int64_t user_id, UserId(user));
   NewToken t;
   t.info.id = RandomHex(kIdHexDigits / 2);
   t.info.user = user;
   t.info.name = name;
   t.info.created_ms = NowMs();
   t.secret = std::string(kTokenPrefix) + t.info.id + RandomAlnum(kSecretChars);
-  Stmt s(db_, "INSERT INTO cli_tokens(id, user_id, name, secret_hash, created_ms) VALUES(?, ?, ?, ?, ?)");
-  s.Bind(1, t.info.id).Bind(2, user_id).Bind(3, name).Bind(4, HashSecret(t.secret, options_.iterations));
-  if (s.Bind(5, t.info.created_ms).Step() != SQLITE_DONE) return Error("creating a token");
+  const std::string hash = HashSecret(t.secret, options_.iterations);
+  std::lock_guard<std::mutex> lock(mu_);
+  SL_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    SL_ASSIGN_OR_RETURN(int64_t user_id, UserId(user));
+    Stmt s(db_, "INSERT INTO cli_tokens(id, user_id, name, secret_hash, created_ms) VALUES(?, ?, ?, ?, ?)");
+    s.Bind(1, t.info.id).Bind(2, user_id).Bind(3, name).Bind(4, hash);
+    if (s.Bind(5, t.info.created_ms).Step() != SQLITE_DONE) return Error("creating a token");
+    return Outbox("token.create", "user/" + user + "/token/" + t.info.id, JsonObject({{"name", name}}));
+  }));
   return t;
 }
 
 Status MetadataDb::RevokeToken(const std::string& token) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string id = TokenIdOf(token).value_or(token);
-  Stmt s(db_, "UPDATE cli_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL");
-  if (s.Bind(1, NowMs()).Bind(2, id).Step() != SQLITE_DONE) return Error("revoking a token");
-  if (sqlite3_changes(db_) == 0) return Status::NotFound("no live token " + id);
-  return Status::OK();
+  if (!IsHexId(id)) return Status::NotFound("no live token with that id");  // never echo a malformed secret
+  return InTransaction([&]() -> Status {
+    std::string user;
+    {
+      Stmt q(db_,
+             "SELECT u.name FROM cli_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ? AND t.revoked_ms IS NULL");
+      if (q.Bind(1, id).Step() != SQLITE_ROW) return Status::NotFound("no live token " + id);
+      user = q.Text(0);
+    }
+    Stmt s(db_, "UPDATE cli_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL");
+    if (s.Bind(1, NowMs()).Bind(2, id).Step() != SQLITE_DONE) return Error("revoking a token");
+    return Outbox("token.revoke", "user/" + user + "/token/" + id, "{}");
+  });
 }
 
 Result<std::vector<TokenInfo>> MetadataDb::ListTokens() {
@@ -402,6 +509,63 @@ Result<std::vector<TokenInfo>> MetadataDb::ListTokens() {
   while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Int(3), !s.IsNull(4)});
   if (rc != SQLITE_DONE) return Error("listing tokens");
   return out;
+}
+
+Status MetadataDb::CreateSession(const std::string& user, const std::string& id_hash, const std::string& csrf,
+                                 int64_t now_s, int64_t expires_s, int max_per_user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InTransaction([&]() -> Status {
+    SL_ASSIGN_OR_RETURN(int64_t user_id, UserId(user));
+    Stmt gone(db_, "DELETE FROM ui_sessions WHERE expires_s <= ?");
+    if (gone.Bind(1, now_s).Step() != SQLITE_DONE) return Error("dropping expired sessions");
+    // Bounded per user: the oldest go first.
+    Stmt old(db_,
+             "DELETE FROM ui_sessions WHERE id_hash IN (SELECT id_hash FROM ui_sessions WHERE user_id = ? "
+             "ORDER BY created_s DESC, rowid DESC LIMIT -1 OFFSET ?)");
+    if (old.Bind(1, user_id).Bind(2, int64_t{std::max(0, max_per_user - 1)}).Step() != SQLITE_DONE)
+      return Error("dropping old sessions");
+    Stmt s(db_, "INSERT INTO ui_sessions(id_hash, user_id, csrf, created_s, expires_s) VALUES(?, ?, ?, ?, ?)");
+    s.Bind(1, id_hash).Bind(2, user_id).Bind(3, csrf).Bind(4, now_s).Bind(5, expires_s);
+    if (s.Step() != SQLITE_DONE) return Error("creating a session");
+    return Status::OK();
+  });
+}
+
+Result<std::optional<StoredSession>> MetadataDb::FindSession(const std::string& id_hash, int64_t now_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_,
+         "SELECT u.name, s.csrf, s.expires_s FROM ui_sessions s JOIN users u ON u.id = s.user_id "
+         "WHERE s.id_hash = ? AND s.expires_s > ?");
+  int rc = s.Bind(1, id_hash).Bind(2, now_s).Step();
+  if (rc == SQLITE_DONE) return std::optional<StoredSession>();
+  if (rc != SQLITE_ROW) return Error("reading a session");
+  return std::optional<StoredSession>(StoredSession{s.Text(0), s.Text(1), s.Int(2)});
+}
+
+Status MetadataDb::DeleteSession(const std::string& id_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "DELETE FROM ui_sessions WHERE id_hash = ?");
+  if (s.Bind(1, id_hash).Step() != SQLITE_DONE) return Error("ending a session");
+  return Status::OK();
+}
+
+Result<std::vector<OutboxRecord>> MetadataDb::ReadAuditOutbox(size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<OutboxRecord> out;
+  Stmt s(db_, "SELECT id, time_ms, actor, action, target, details FROM audit_outbox ORDER BY id LIMIT ?");
+  s.Bind(1, static_cast<int64_t>(limit));
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW)
+    out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  if (rc != SQLITE_DONE) return Error("reading the audit outbox");
+  return out;
+}
+
+Status MetadataDb::DeleteAuditOutbox(int64_t up_to_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "DELETE FROM audit_outbox WHERE id <= ?");
+  if (s.Bind(1, up_to_id).Step() != SQLITE_DONE) return Error("clearing the audit outbox");
+  return Status::OK();
 }
 
 Result<Snapshot> MetadataDb::LoadSnapshot() {

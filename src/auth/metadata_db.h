@@ -3,14 +3,29 @@
 // Secrets are stored only as PBKDF2 hashes (auth/kdf.h); a secret is returned once,
 // by the call that creates it.
 //
-// Schema version 1 (PRAGMA user_version; Open migrates an older file forward and
-// refuses a newer one):
+// Schema version 2 (PRAGMA user_version; Open migrates an older file forward inside
+// one transaction and refuses a newer one):
 //   projects(id INTEGER PK, name TEXT UNIQUE, created_ms)
 //   api_keys(id TEXT PK  -- 12 hex digits, also in the public key and the secret,
 //            project_id, name, secret_hash, created_ms, revoked_ms NULL)
 //   users(id INTEGER PK, name TEXT UNIQUE, password_hash NULL, created_ms)
 //   memberships(user_id, project_id, role TEXT CHECK admin|member|viewer, PK(user_id, project_id))
 //   cli_tokens(id TEXT PK -- 12 hex digits, user_id, name, secret_hash, created_ms, revoked_ms NULL)
+//   -- version 2:
+//   audit_outbox(id INTEGER PK AUTOINCREMENT, time_ms, actor, action, target, details)
+//   ui_sessions(id_hash TEXT PK -- SHA-256 hex of the session id, user_id ON DELETE CASCADE,
+//               csrf, created_s, expires_s)
+//
+// The audit outbox: the audit trail has one writer, the server; `sightline admin` runs
+// as another process. So every change made here writes its audit record into
+// audit_outbox in the same transaction as the change (a change without its record, or
+// a record without its change, cannot be committed), and the server moves the rows
+// into the trail (audit/audit_outbox.h), deleting each only after its record is
+// durable. Records never hold a secret: key and token ids, user and project names.
+//
+// UI sessions are kept here, by the SHA-256 of their id (a stolen database opens no
+// session), so they survive a restart; a password change or the user's removal ends
+// all of the user's sessions in the same transaction.
 //
 // Key formats (the id makes a presented secret findable without a scan):
 //   API key   public  pk-lf-<id>          secret  sk-lf-<id><32 alnum>
@@ -24,6 +39,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,7 +53,7 @@ struct sqlite3;
 
 namespace sightline::auth {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 enum class Role { kViewer = 0, kMember = 1, kAdmin = 2 };
 std::string_view RoleName(Role r);
@@ -108,6 +124,24 @@ struct Snapshot {
   bool auth_configured() const { return any_key_ever || !keys.empty() || !users.empty(); }
 };
 
+// One row of the audit outbox (see above): an admin change waiting for the server to
+// copy it into the audit trail.
+struct OutboxRecord {
+  int64_t id = 0;       // increasing, never reused (AUTOINCREMENT)
+  int64_t time_ms = 0;  // when the change was committed
+  std::string actor;    // MetadataDb::Options::actor of the connection that made it
+  std::string action;   // "key.create", "user.role", ...
+  std::string target;   // "project/billing/key/pk-lf-3f2a9c0d1e4b", "user/ana"
+  std::string details;  // a JSON object; never a secret
+};
+
+// A UI session as stored (docs/auth.md, "UI login").
+struct StoredSession {
+  std::string user;
+  std::string csrf;
+  int64_t expires_s = 0;
+};
+
 // [A-Za-z0-9._-]{1,64}: project and user names.
 Status ValidateName(std::string_view what, std::string_view name);
 
@@ -116,6 +150,9 @@ class MetadataDb {
   struct Options {
     int iterations = 0;  // PBKDF2 count for new secrets; 0: kDefaultIterations
     int busy_timeout_ms = 5000;
+    // Who makes the changes through this connection, for their audit records
+    // ("admin-cli:<unix user>" for `sightline admin`).
+    std::string actor = "admin-cli";
   };
 
   // Opens (creating the file and schema when absent) path. IOError naming the path
@@ -151,6 +188,19 @@ class MetadataDb {
   Status RevokeToken(const std::string& token);
   Result<std::vector<TokenInfo>> ListTokens();
 
+  // UI sessions, by the SHA-256 hex of the session id. CreateSession drops the user's
+  // expired sessions and, past max_per_user, their oldest. FindSession: nullopt when
+  // unknown or expired.
+  Status CreateSession(const std::string& user, const std::string& id_hash, const std::string& csrf, int64_t now_s,
+                       int64_t expires_s, int max_per_user);
+  Result<std::optional<StoredSession>> FindSession(const std::string& id_hash, int64_t now_s);
+  Status DeleteSession(const std::string& id_hash);
+
+  // The audit outbox, oldest first, at most limit rows; and the removal of the rows
+  // up to and including id once their records are durable in the trail.
+  Result<std::vector<OutboxRecord>> ReadAuditOutbox(size_t limit);
+  Status DeleteAuditOutbox(int64_t up_to_id);
+
   Result<Snapshot> LoadSnapshot();
   // Changes whenever another connection commits (PRAGMA data_version).
   Result<int64_t> DataVersion();
@@ -162,7 +212,11 @@ class MetadataDb {
   Status Exec(const char* sql);  // mu_ held
   Status Migrate();              // mu_ held
   Result<NewApiKey> InsertKey(int64_t project_id, const std::string& project, const std::string& name);  // mu_ held
-  Status RevokeKeyLocked(const std::string& key, std::string* project, std::string* name);  // mu_ held
+  Status RevokeKeyLocked(const std::string& key, std::string* id, std::string* project, std::string* name);  // mu_ held
+  // Runs body inside BEGIN IMMEDIATE .. COMMIT; rolls back when it fails. mu_ held.
+  Status InTransaction(const std::function<Status()>& body);
+  // Queues the audit record of a change; call inside the change's transaction. mu_ held.
+  Status Outbox(const std::string& action, const std::string& target, const std::string& details_json);
   Status Error(const char* what);  // from sqlite3_errmsg; mu_ held
   Result<int64_t> ProjectId(const std::string& name);  // NotFound; mu_ held
   Result<int64_t> UserId(const std::string& name);     // NotFound; mu_ held

@@ -175,5 +175,94 @@ TEST_F(MetadataDbTest, ReopenKeepsDataAndRefusesNewerSchema) {
   EXPECT_NE(newer.status().message().find("99"), std::string::npos);
 }
 
+// Version 1 files (before the outbox and sessions) migrate forward with their data.
+TEST_F(MetadataDbTest, AVersionOneFileMigratesForward) {
+  db_.reset();
+  std::filesystem::remove(dir_ / "meta.db");
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "meta.db").string().c_str(), &raw), SQLITE_OK);
+    const char* v1 =
+        "CREATE TABLE projects(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
+        "CREATE TABLE api_keys(id TEXT PRIMARY KEY, project_id INTEGER NOT NULL REFERENCES projects(id), name TEXT NOT NULL,"
+        "  secret_hash TEXT NOT NULL, created_ms INTEGER NOT NULL, revoked_ms INTEGER);"
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, password_hash TEXT, created_ms INTEGER NOT NULL);"
+        "CREATE TABLE memberships(user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  project_id INTEGER NOT NULL REFERENCES projects(id), role TEXT NOT NULL, PRIMARY KEY(user_id, project_id));"
+        "CREATE TABLE cli_tokens(id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL, secret_hash TEXT NOT NULL, created_ms INTEGER NOT NULL, revoked_ms INTEGER);"
+        "INSERT INTO projects(name, created_ms) VALUES('old', 1);"
+        "INSERT INTO users(name, created_ms) VALUES('ana', 1);"
+        "PRAGMA user_version = 1;";
+    ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  db_ = OpenDb();
+  ASSERT_NE(db_, nullptr);
+  EXPECT_EQ(db_->ListProjects()->size(), 1u);
+  EXPECT_TRUE(db_->ReadAuditOutbox(10)->empty());
+  ASSERT_TRUE(db_->CreateSession("ana", std::string(64, 'a'), "csrf", 100, 200, 5).ok());
+  EXPECT_TRUE(db_->FindSession(std::string(64, 'a'), 150)->has_value());
+  ASSERT_TRUE(db_->CreateProject("new").ok());
+  EXPECT_EQ(db_->ReadAuditOutbox(10)->size(), 1u);
+}
+
+TEST_F(MetadataDbTest, SessionsExpireAreBoundedAndEndWithThePasswordOrTheUser) {
+  ASSERT_TRUE(db_->CreateUser("ana", "password-1").ok());
+  ASSERT_TRUE(db_->CreateUser("bob", "password-2").ok());
+  auto h = [](char c) { return std::string(64, c); };
+  ASSERT_TRUE(db_->CreateSession("ana", h('a'), "ca", 100, 200, 3).ok());
+  ASSERT_TRUE(db_->CreateSession("bob", h('b'), "cb", 100, 200, 3).ok());
+  auto found = db_->FindSession(h('a'), 150);
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->user, "ana");
+  EXPECT_EQ((*found)->csrf, "ca");
+  EXPECT_FALSE(db_->FindSession(h('a'), 200)->has_value());  // expired
+  EXPECT_FALSE(db_->FindSession(h('z'), 150)->has_value());
+  EXPECT_EQ(db_->CreateSession("ghost", h('g'), "c", 100, 200, 3).code(), StatusCode::kNotFound);
+  // At most 3 per user: the oldest goes.
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(db_->CreateSession("ana", h('0' + i), "c", 100 + i, 300, 3).ok());
+  EXPECT_FALSE(db_->FindSession(h('a'), 150)->has_value());
+  EXPECT_TRUE(db_->FindSession(h('1'), 150)->has_value());
+  // A password change ends all of the user's sessions, and only theirs.
+  ASSERT_TRUE(db_->SetPassword("ana", "password-3").ok());
+  for (char c : {'1', '2', '3'}) EXPECT_FALSE(db_->FindSession(h(c), 150)->has_value());
+  EXPECT_TRUE(db_->FindSession(h('b'), 150)->has_value());
+  // So does removing the user.
+  ASSERT_TRUE(db_->RemoveUser("bob").ok());
+  EXPECT_FALSE(db_->FindSession(h('b'), 150)->has_value());
+  ASSERT_TRUE(db_->CreateSession("ana", h('x'), "c", 100, 300, 3).ok());
+  ASSERT_TRUE(db_->DeleteSession(h('x')).ok());
+  EXPECT_FALSE(db_->FindSession(h('x'), 150)->has_value());
+  // The session's id is never stored, only what the caller hashed.
+  auto outbox = db_->ReadAuditOutbox(100);
+  ASSERT_TRUE(outbox.ok());
+  bool ended = false;
+  for (const auto& r : *outbox) ended = ended || (r.action == "user.password" && r.details.find("\"sessions_ended\":3") != std::string::npos);
+  EXPECT_TRUE(ended);
+}
+
+TEST_F(MetadataDbTest, AdminChangesLeaveTheirRecordInTheSameTransaction) {
+  ASSERT_TRUE(db_->CreateProject("billing").ok());
+  auto k = db_->CreateApiKey("billing", "prod");
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(db_->CreateApiKey("nope", "x").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(db_->RevokeApiKey("sk-lf-garbage").code(), StatusCode::kNotFound);
+  auto rows = db_->ReadAuditOutbox(100);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);  // the refused changes left nothing
+  EXPECT_EQ((*rows)[0].action, "project.create");
+  EXPECT_EQ((*rows)[1].action, "key.create");
+  EXPECT_EQ((*rows)[1].target, "project/billing/key/" + k->info.public_key);
+  EXPECT_EQ((*rows)[1].actor, "admin-cli");
+  EXPECT_LT((*rows)[0].id, (*rows)[1].id);
+  ASSERT_TRUE(db_->DeleteAuditOutbox((*rows)[0].id).ok());
+  EXPECT_EQ(db_->ReadAuditOutbox(100)->size(), 1u);
+  // A key that does not exist is not echoed back when it looks like a secret.
+  Status st = db_->RevokeApiKey("sk-lf-zzzzzzzzzzzzsecretsecret");
+  EXPECT_EQ(st.message().find("secret"), std::string::npos) << st.message();
+}
+
 }  // namespace
 }  // namespace sightline::auth

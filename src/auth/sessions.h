@@ -1,15 +1,12 @@
-// UI login state (docs/auth.md, "UI login"): the sessions that password logins open,
-// and the limiter that slows password guessing.
-//
-// SessionStore: random 256-bit session ids -> (user, CSRF token, expiry), in memory
-// only (a restart logs everyone out), bounded: when full, expired sessions go first,
-// then the one that expires soonest.
+// UI login state (docs/auth.md, "UI login"): what a session is (sessions themselves
+// are rows of the metadata database, auth/metadata_db.h), and the limiter that slows
+// password guessing.
 //
 // LoginLimiter: failures per (user, client address) in a sliding window; after
 // max_failures the key must wait until the oldest failure leaves the window. Bounded
 // like the sessions, so a flood of made-up names cannot grow it without limit.
 //
-// Thread-safety: both are internally locked.
+// Thread-safety: LoginLimiter is internally locked.
 #pragma once
 
 #include <cstdint>
@@ -26,25 +23,6 @@ struct Session {
   std::string user;
   std::string csrf;  // the double-submit token every cookie-authenticated POST must echo
   int64_t expires_s = 0;
-};
-
-class SessionStore {
- public:
-  explicit SessionStore(int64_t lifetime_s = 12 * 3600, size_t max_sessions = 10000)
-      : lifetime_s_(lifetime_s), max_(max_sessions) {}
-  // A new session for user; returns its id.
-  std::string Create(const std::string& user, int64_t now_s, Session* out = nullptr);
-  std::optional<Session> Find(const std::string& id, int64_t now_s);
-  void Remove(const std::string& id);
-  // Drops every session of user (removed, or password changed).
-  void RemoveUser(const std::string& user);
-  size_t size();
-
- private:
-  const int64_t lifetime_s_;
-  const size_t max_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Session> sessions_;  // guarded by mu_
 };
 
 class LoginLimiter {

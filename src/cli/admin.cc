@@ -11,10 +11,16 @@
 //
 // A secret (key or token) is printed once, by the command that creates it; only its
 // PBKDF2 hash is kept. KEY is a key's id, its public key, or its secret.
+// Every change is recorded for the audit trail in the same transaction (meta.db's
+// outbox, which the server moves into DATA/audit/), as "admin-cli:<unix user>".
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <ctime>
 #include <functional>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -42,6 +48,20 @@ std::string DataDir(const AdminArgs& a) {
   return "./sightline-data";
 }
 
+// Who runs the command, for the audit trail: the Unix account (and the account sudo
+// was run from, when it was).
+std::string CliActor() {
+  std::string who = "uid" + std::to_string(geteuid());
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[4096];
+  if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) == 0 && found != nullptr) who = found->pw_name;
+  std::string actor = "admin-cli:" + who;
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0' && std::strlen(sudo) <= 64)
+    actor += " (sudo from " + std::string(sudo) + ")";
+  return actor;
+}
+
 Result<std::unique_ptr<MetadataDb>> OpenDb(const AdminArgs& a, bool create) {
   std::string dir = DataDir(a);
   std::error_code ec;
@@ -50,7 +70,9 @@ Result<std::unique_ptr<MetadataDb>> OpenDb(const AdminArgs& a, bool create) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
   }
-  return MetadataDb::Open((std::filesystem::path(dir) / "meta.db").string());
+  MetadataDb::Options o;
+  o.actor = CliActor();
+  return MetadataDb::Open((std::filesystem::path(dir) / "meta.db").string(), o);
 }
 
 std::string Time(int64_t ms) {

@@ -5,6 +5,10 @@
 // their names, the ANCHOR left by retention and the HEAD left by the writer; prints
 // the first bad record (file and seq) and exits 1, or the head hash and exits 0.
 // export: the records as stored (JSON Lines), optionally by time.
+// keygen: a new Ed25519 signing key for the server's [audit] signing_key (written
+// 0600, never over an existing file); prints the public key verify --public-key takes.
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +18,7 @@
 #include <rapidjson/writer.h>
 
 #include "audit/audit_reader.h"
+#include "audit/signing.h"
 #include "cli/commands.h"
 #include "common/time_util.h"
 
@@ -26,9 +31,26 @@ std::string DataDir(const std::string& flag) {
   return "./sightline-data";
 }
 
-int RunVerify(const std::string& data, bool json) {
+int RunVerify(const std::string& data, const std::string& public_key, bool json) {
   const std::string dir = (std::filesystem::path(data) / "audit").string();
-  auto r = audit::VerifyAuditDir(Env::Default(), dir);
+  audit::VerifyOptions vo;
+  if (!public_key.empty()) {
+    auto key = audit::LoadPublicKey(public_key);
+    if (!key.ok()) {
+      std::fprintf(stderr, "sightline audit verify: %s\n", key.status().message().c_str());
+      return 2;
+    }
+    vo.public_key = *key;
+  }
+  auto r = audit::VerifyAuditDir(Env::Default(), dir, vo);
+  // A running server writes a batch, then re-signs HEAD: a reader in between sees
+  // records after the signed HEAD. Look again before calling that a failure.
+  for (int attempt = 0; attempt < 5 && r.ok() && !r->ok && !vo.public_key.empty() &&
+                        r->problem.find("come after the signed HEAD") != std::string::npos;
+       ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    r = audit::VerifyAuditDir(Env::Default(), dir, vo);
+  }
   if (!r.ok()) {
     std::fprintf(stderr, "sightline audit verify: %s\n", r.status().ToString().c_str());
     return 1;
@@ -49,6 +71,10 @@ int RunVerify(const std::string& data, bool json) {
     w.String(r->head_hash.c_str());
     w.Key("files");
     w.Uint64(r->files.size());
+    w.Key("head_signed");
+    w.Bool(r->head_signed);
+    w.Key("signature_checked");
+    w.Bool(r->signature_checked);
     if (r->anchored) {
       w.Key("anchor_seq");
       w.Uint64(r->anchor.seq);
@@ -82,6 +108,10 @@ int RunVerify(const std::string& data, bool json) {
                   static_cast<unsigned long long>(r->last_seq), r->files.size(),
                   r->anchored ? (", after retention's anchor at seq " + std::to_string(r->anchor.seq)).c_str() : "",
                   r->head_hash.c_str());
+      if (r->signature_checked)
+        std::printf("HEAD%s signed by the given key\n", r->anchored ? " and ANCHOR" : "");
+      else if (r->head_signed)
+        std::printf("HEAD is signed (not checked: pass --public-key)\n");
     }
   }
   return r->ok ? 0 : 1;
@@ -128,9 +158,47 @@ void RegisterAudit(CLI::App& app, CommandContext& ctx) {
   cmd->require_subcommand(1);
   auto data = std::make_shared<std::string>();
   auto* verify = cmd->add_subcommand("verify", "Check the hash chain; name the first edited, removed or reordered record");
+  auto public_key = std::make_shared<std::string>();
   verify->add_option("--data", *data, "Data directory (env SIGHTLINE_DATA; default ./sightline-data)");
+  verify->add_option("--public-key", *public_key,
+                     "Also check that HEAD and ANCHOR are signed by this key (64 hex digits or a file; "
+                     "env SIGHTLINE_AUDIT_PUBLIC_KEY)");
   verify->add_flag("--json", ctx.json, "Machine-readable JSON output");
-  verify->callback([&ctx, data]() { ctx.exit_code = RunVerify(DataDir(*data), ctx.json); });
+  verify->callback([&ctx, data, public_key]() {
+    std::string key = *public_key;
+    if (key.empty())
+      if (const char* k = std::getenv("SIGHTLINE_AUDIT_PUBLIC_KEY"); k != nullptr) key = k;
+    ctx.exit_code = RunVerify(DataDir(*data), key, ctx.json);
+  });
+
+  auto out = std::make_shared<std::string>();
+  auto* keygen = cmd->add_subcommand(
+      "keygen", "Create an Ed25519 key for signing the audit trail's HEAD (keep it outside the data directory)");
+  keygen->add_option("--out", *out, "Where to write the private key (created 0600; never overwritten)")->required();
+  keygen->add_flag("--json", ctx.json, "Machine-readable JSON output");
+  keygen->callback([&ctx, out]() {
+    auto pub = audit::AuditSigner::Generate(*out);
+    if (!pub.ok()) {
+      std::fprintf(stderr, "sightline audit keygen: %s\n", pub.status().message().c_str());
+      ctx.exit_code = pub.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
+      return;
+    }
+    if (ctx.json) {
+      rapidjson::StringBuffer b;
+      rapidjson::Writer<rapidjson::StringBuffer> w(b);
+      w.StartObject();
+      w.Key("private_key_file");
+      w.String(out->c_str());
+      w.Key("public_key");
+      w.String(pub->c_str());
+      w.EndObject();
+      std::printf("%s\n", b.GetString());
+    } else {
+      std::printf("private key  %s (0600; give it to the server: [audit] signing_key, --audit-signing-key)\n"
+                  "public key   %s\n\nVerify with: sightline audit verify --public-key %s\n",
+                  out->c_str(), pub->c_str(), pub->c_str());
+    }
+  });
 
   auto from = std::make_shared<std::string>();
   auto to = std::make_shared<std::string>();

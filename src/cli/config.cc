@@ -9,6 +9,7 @@
 #include "common/env.h"
 #include "common/toml_guard.h"
 
+#include "api/client_address.h"
 #include "api/http_server.h"
 
 namespace sightline::cli {
@@ -68,6 +69,20 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     if (v == "true" || v == "1" || v == "yes") cfg->insecure = true;
     else if (v == "false" || v == "0" || v == "no" || v.empty()) cfg->insecure = false;
     else return Invalid(s, source, v, "expected true or false");
+    return Status::OK();
+  }
+  if (s.key == "audit_signing_key") {
+    std::error_code ec;
+    if (v.empty()) return Invalid(s, source, v, "must name a file");
+    if (!std::filesystem::is_regular_file(v, ec))
+      return Invalid(s, source, v, "no such file (make one with `sightline audit keygen --out FILE`)");
+    cfg->audit_signing_key = v;
+    return Status::OK();
+  }
+  if (s.key == "trusted_proxy") {
+    auto nets = api::ParseNetworks(v);
+    if (!nets.ok()) return Invalid(s, source, v, nets.status().message());
+    cfg->trusted_proxy = v;
     return Status::OK();
   }
   if (s.key == "fsync") {
@@ -338,6 +353,18 @@ Status ParseToml(std::string_view text, const std::string& path, std::map<std::s
       SL_RETURN_IF_ERROR(MetricsToml(path, node, metrics));
       continue;
     }
+    if (key == "audit") {  // [audit] signing_key = "PATH"
+      const toml::table* t = node.as_table();
+      if (!t) return Status::InvalidArgument("config file " + path + ": audit must be a table");
+      for (const auto& [ak, av] : *t) {
+        auto v = av.value<std::string>();
+        if (ak.str() != "signing_key" || !v)
+          return Status::InvalidArgument("config file " + path + ": unknown setting \"audit." + std::string(ak.str()) +
+                                         "\" (expected signing_key = \"PATH\")");
+        (*out)["audit_signing_key"] = *v;
+      }
+      continue;
+    }
     bool known = false;
     for (const auto& s : ServerSettings()) known = known || s.key == key;
     if (!known) return Status::InvalidArgument("config file " + path + ": unknown setting \"" + key + "\"");
@@ -403,6 +430,11 @@ const std::vector<SettingInfo>& ServerSettings() {
        "Redaction policy, re-read on change (default: DATA/redaction.toml; docs/redaction.md)"},
       {"insecure", "--insecure", "SIGHTLINE_INSECURE",
        "Serve on a non-loopback address with no API key or user configured (open to anyone; docs/auth.md)"},
+      {"audit_signing_key", "--audit-signing-key", "SIGHTLINE_AUDIT_SIGNING_KEY",
+       "Ed25519 key that signs the audit trail's HEAD, outside the data directory (TOML [audit] signing_key; "
+       "docs/audit.md)"},
+      {"trusted_proxy", "--trusted-proxy", "SIGHTLINE_TRUSTED_PROXY",
+       "Reverse proxies (CIDR, comma-separated) whose X-Forwarded-For the login rate limit believes (docs/auth.md)"},
   };
   return kSettings;
 }

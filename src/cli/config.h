@@ -64,6 +64,13 @@ struct ServerConfig {
   // Allows serving on a non-loopback address while no API key or user exists, i.e.
   // with no authentication at all (docs/auth.md, "Defaults"). A flag: --insecure.
   bool insecure = false;
+  // The Ed25519 key that signs the audit trail's HEAD and ANCHOR (docs/audit.md,
+  // "Signed head"); kept outside the data directory. Empty: unsigned. TOML:
+  // [audit] signing_key.
+  std::string audit_signing_key;
+  // Reverse proxies (CIDR list) whose X-Forwarded-For the login rate limit believes
+  // (docs/auth.md, "Behind a proxy"). Empty: none.
+  std::string trusted_proxy;
   std::string config_file;  // the TOML file read, empty when none
   // [retention] of the TOML file (docs/retention.md); TOML only, no flags.
   store::retention::RetentionOptions retention;

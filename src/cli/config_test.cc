@@ -246,6 +246,30 @@ TEST_F(ConfigTest, InsecureFromFlagEnvOrToml) {
   EXPECT_NE(bad.status().message().find("insecure"), std::string::npos);
 }
 
+TEST_F(ConfigTest, AuditSigningKeyFromFlagEnvOrTomlSection) {
+  const std::string key = WriteToml("audit.key", "not checked here: serve loads it");
+  EXPECT_TRUE(LoadServerConfig(Sources())->audit_signing_key.empty());
+  EXPECT_EQ(LoadServerConfig(Sources({{"audit_signing_key", key}}))->audit_signing_key, key);
+  EXPECT_EQ(LoadServerConfig(Sources({}, {{"SIGHTLINE_AUDIT_SIGNING_KEY", key}}))->audit_signing_key, key);
+  auto toml = LoadServerConfig(Sources({}, {}, WriteToml("s.toml", "[audit]\nsigning_key = \"" + key + "\"\n")));
+  ASSERT_TRUE(toml.ok()) << toml.status().ToString();
+  EXPECT_EQ(toml->audit_signing_key, key);
+  auto missing = LoadServerConfig(Sources({{"audit_signing_key", (dir_ / "nope").string()}}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("audit_signing_key"), std::string::npos);
+  auto typo = LoadServerConfig(Sources({}, {}, WriteToml("t.toml", "[audit]\nsigning_keys = \"x\"\n")));
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("audit.signing_keys"), std::string::npos);
+}
+
+TEST_F(ConfigTest, TrustedProxyIsAListOfNetworks) {
+  EXPECT_EQ(LoadServerConfig(Sources({{"trusted_proxy", "10.0.0.0/8, ::1"}}))->trusted_proxy, "10.0.0.0/8, ::1");
+  EXPECT_EQ(LoadServerConfig(Sources({}, {{"SIGHTLINE_TRUSTED_PROXY", "127.0.0.1"}}))->trusted_proxy, "127.0.0.1");
+  auto bad = LoadServerConfig(Sources({{"trusted_proxy", "10.0.0.0/40"}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("trusted_proxy"), std::string::npos);
+}
+
 }  // namespace
 // sightline.toml goes through the same guard as the other TOML files.
 TEST(Config, RefusesWhatTomlppMishandles) {

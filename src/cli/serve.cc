@@ -16,7 +16,9 @@
 // Authentication (docs/auth.md): DATA/meta.db is opened (created) before the store;
 // with no API key or user in it the server runs open, which it allows only when every
 // listener is on loopback, unless --insecure (otherwise exit 2). The tick re-reads the
-// database once a second, so new and revoked keys apply within a second.
+// database once a second, so new and revoked keys apply within a second, and moves
+// the audit records `sightline admin` left in its outbox into the audit trail (at
+// start-up too). With [audit] signing_key the trail's HEAD and ANCHOR are signed.
 #include <signal.h>
 
 #include <chrono>
@@ -43,6 +45,7 @@
 
 #include "audit/audit_config.h"
 #include "audit/audit_log.h"
+#include "audit/audit_outbox.h"
 #include "audit/side_effects.h"
 #include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
@@ -177,6 +180,24 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   ao.segment_bytes = audit_cfg->segment_bytes;
   ao.retention_days = audit_cfg->retention_days;
   ao.logger = [](const std::string& line) { std::fprintf(stderr, "sightline: %s\n", line.c_str()); };
+  if (!cfg.audit_signing_key.empty()) {
+    // The key signs HEAD so a rewritten trail is caught; a copy in the data directory
+    // would travel with every backup of it and prove nothing.
+    std::error_code ec;
+    auto key = std::filesystem::weakly_canonical(cfg.audit_signing_key, ec).string();
+    auto data = std::filesystem::weakly_canonical(cfg.data, ec).string();
+    if (key.rfind(data + "/", 0) == 0) {
+      std::fprintf(stderr, "sightline serve: invalid audit_signing_key \"%s\": it is inside the data directory %s; "
+                   "keep it elsewhere (docs/audit.md, \"Signed head\")\n", cfg.audit_signing_key.c_str(), cfg.data.c_str());
+      return 2;
+    }
+    auto signer = audit::AuditSigner::LoadPrivateKey(cfg.audit_signing_key);
+    if (!signer.ok()) {
+      std::fprintf(stderr, "sightline serve: invalid audit_signing_key: %s\n", signer.status().message().c_str());
+      return 2;
+    }
+    ao.signer = std::move(signer).value();
+  }
   auto audit_opened = audit::AuditLog::Open(ao);
   if (!audit_opened.ok()) {
     std::fprintf(stderr, "sightline serve: cannot open the audit trail in %s: %s\n", ao.dir.c_str(),
@@ -184,6 +205,12 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
     return 1;
   }
   std::unique_ptr<audit::AuditLog> audit_log = std::move(audit_opened).value();
+  // `sightline admin`'s changes wait in meta.db's outbox for the trail's one writer.
+  auto drain_outbox = [&audit_log, &authn]() {
+    auto moved = audit::DrainAuditOutbox(authn->db(), audit_log.get());
+    if (!moved.ok()) std::fprintf(stderr, "sightline: audit: %s\n", moved.status().ToString().c_str());
+  };
+  drain_outbox();
   const audit::SideEffectPolicy side_effects(audit_cfg->side_effect_tools);
   // Policy reloads are admin actions; the tick below notices them.
   auto audit_policy = [&audit_log](const char* what, const std::string& file, const Status& outcome) {
@@ -315,6 +342,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   ro.redaction = redaction.get();
   ro.audit_reads = audit_cfg->record_reads;
   ro.auth = authn.get();
+  ro.trusted_proxies = std::move(api::ParseNetworks(cfg.trusted_proxy)).value();  // validated by config.cc
   router = std::make_unique<api::ApiRouter>(store.get(), &ingest, &metrics, ro);
   auto http_port = http.Start();
   if (!http_port.ok()) return fail(http_port.status());
@@ -373,6 +401,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
       } else if (authn->required() != was_required) {
         std::fprintf(stderr, "sightline: auth %s\n", AuthLine(*authn).c_str());
       }
+      drain_outbox();
     }
   }
   std::fprintf(stderr, "sightline: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -218,6 +218,28 @@ describe('authentication and isolation with real clients', () => {
     }
   });
 
+  test('sightline admin changes reach the running server\'s audit trail, without secrets', async () => {
+    // The CLI writes meta.db's outbox in the same transaction as each change; the
+    // server moves the rows into DATA/audit once a second (docs/audit.md).
+    const deadline = Date.now() + 5000;
+    let lines = [];
+    for (;;) {
+      const out = execFileSync(BIN, ['audit', 'export', '--data', server.dataDir], { encoding: 'utf8' });
+      lines = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      if (lines.some((r) => r.action === 'key.revoke')) break;
+      if (Date.now() > deadline) assert.fail(`no key.revoke in the trail after 5 s:\n${out}`);
+      await sleep(100);
+    }
+    const actions = lines.filter((r) => r.principal.startsWith('admin-cli:')).map((r) => r.action);
+    for (const a of ['project.create', 'key.create', 'user.create', 'user.role', 'token.create', 'key.revoke']) {
+      assert.ok(actions.includes(a), `${a} missing from ${actions.join(',')}`);
+    }
+    const text = lines.map((r) => JSON.stringify(r)).join('\n');
+    for (const secret of [keyA.secret_key, keyB.secret_key, token]) assert.ok(!text.includes(secret));
+    const verify = spawnSync(BIN, ['audit', 'verify', '--data', server.dataDir], { encoding: 'utf8' });
+    assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  });
+
   test('the CLI reads with SIGHTLINE_TOKEN', () => {
     const env = { ...process.env, SIGHTLINE_URL: server.baseUrl, SIGHTLINE_TOKEN: token };
     const ok = spawnSync(BIN, ['traces', '--json', '--limit', '100'], { env, encoding: 'utf8' });
@@ -226,6 +248,51 @@ describe('authentication and isolation with real clients', () => {
     const none = spawnSync(BIN, ['traces'], { env: { ...env, SIGHTLINE_TOKEN: '' }, encoding: 'utf8' });
     assert.equal(none.status, 1);
     assert.match(none.stderr, /SIGHTLINE_TOKEN/);
+  });
+});
+
+describe('signed audit head', () => {
+  test('keygen, a signing server, and verify --public-key catching an unsigned HEAD', async () => {
+    const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-audit-key-'));
+    const keyFile = path.join(keyDir, 'audit.key');
+    let server;
+    try {
+      const gen = spawnSync(BIN, ['audit', 'keygen', '--out', keyFile, '--json'], { encoding: 'utf8' });
+      assert.equal(gen.status, 0, gen.stderr);
+      const pub = JSON.parse(gen.stdout).public_key;
+      assert.match(pub, /^[0-9a-f]{64}$/);
+      assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+      assert.equal(spawnSync(BIN, ['audit', 'keygen', '--out', keyFile], { encoding: 'utf8' }).status, 2);
+
+      server = await startServer({ extraArgs: ['--audit-signing-key', keyFile] });
+      const demo = await fetch(`${server.baseUrl}/api/v1/demo`, { method: 'POST' });
+      assert.equal(demo.status, 200);
+      const verify = (...extra) => spawnSync(BIN, ['audit', 'verify', '--data', server.dataDir, ...extra], { encoding: 'utf8' });
+      let ok = verify('--public-key', pub);
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      assert.match(ok.stdout, /signed by the given key/);
+      // HEAD without its signature line (nothing else is written meanwhile): fine for
+      // the chain alone, not with the key.
+      const headPath = path.join(server.dataDir, 'audit', 'HEAD');
+      const head = fs.readFileSync(headPath, 'utf8');
+      fs.writeFileSync(headPath, head.split('\n')[0] + '\n');
+      const plain = verify();
+      assert.equal(plain.status, 0, plain.stdout);
+      const signed = verify('--public-key', pub);
+      assert.equal(signed.status, 1, signed.stdout);
+      assert.match(signed.stdout, /HEAD's signature: not signed/);
+      // A key inside the data directory is refused.
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-auth-'));
+      fs.copyFileSync(keyFile, path.join(dataDir, 'audit.key'));
+      const inside = spawnSync(BIN, ['serve', '--http', '127.0.0.1:0', '--grpc', 'off', '--data', dataDir,
+        '--audit-signing-key', path.join(dataDir, 'audit.key')], { encoding: 'utf8', timeout: 20000 });
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      assert.equal(inside.status, 2, inside.stderr);
+      assert.match(inside.stderr, /inside the data directory/);
+    } finally {
+      if (server) await server.stop();
+      fs.rmSync(keyDir, { recursive: true, force: true });
+    }
   });
 });
 
