@@ -122,6 +122,11 @@ ParsedCredential ParseCredentials(const Credentials& c) {
     if (hex) out.id = std::move(id);
     return out;
   }
+  // Secrets Sightline issues are printable ASCII without spaces. Anything else is
+  // refused before hashing: PBKDF2's HMAC pads a short key with zero bytes, so "s" and
+  // "s\0" would otherwise verify alike (found by auth_credentials_fuzz).
+  for (char ch : secret)
+    if (static_cast<unsigned char>(ch) < 0x21 || static_cast<unsigned char>(ch) > 0x7e) return out;  // kMalformed
   if (auto id = KeyIdOfSecret(secret)) {
     out.kind = K::kApiKey;
     out.id = *id;

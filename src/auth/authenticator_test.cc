@@ -106,6 +106,11 @@ TEST_F(AuthenticatorTest, WrongMissingAndMalformedAllFailAlike) {
       {Basic("pk-lf-" + other->info.id, key->secret), ""},  // pair of two different keys
       {Basic("someone", key->secret), ""},
       {"", wrong},
+      // The real secret with a byte Sightline never issues: HMAC's zero padding would
+      // make "secret\0" hash like "secret", so it is refused before hashing.
+      {"", key->secret + std::string(1, '\0')},
+      {Basic("pk-lf-" + key->info.id, key->secret + std::string(1, '\0')), ""},
+      {"", key->secret + "\x01"},
   };
   for (const auto& [authz, header] : bad) {
     auto p = auth_->Authenticate({authz, header});
