@@ -189,6 +189,9 @@ class ServerFixture : public ::testing::Test {
   virtual pipeline::RedactionService* Redaction() { return nullptr; }
   // The authenticator the router asks; null (the default): open, as before auth.
   virtual auth::Authenticator* Auth() { return nullptr; }
+  // The router as a TLS server configures it (Secure cookies, "tls":true in the auth
+  // status); the test client still speaks plain HTTP to it.
+  virtual bool RouterSaysTls() { return false; }
 
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -217,6 +220,8 @@ class ServerFixture : public ::testing::Test {
     ro.audit = Audit();
     ro.redaction = Redaction();
     ro.auth = Auth();
+    ro.secure_cookies = RouterSaysTls();
+    ro.tls = RouterSaysTls();
     router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, ro);
     HttpServerOptions ho;
     ho.port = 0;

@@ -75,6 +75,8 @@ struct RouterOptions {
   auth::Authenticator* auth = nullptr;
   // Marks the session cookies Secure (set when the server speaks TLS).
   bool secure_cookies = false;
+  // The server speaks TLS (GET /api/v1/auth/status says so, for the UI).
+  bool tls = false;
 };
 
 // The default identify: principal "anonymous", remote from kRemoteAddrHeader.

@@ -53,6 +53,13 @@ struct ServerConfig {
   // Allows serving on a non-loopback address while no API key or user exists, i.e.
   // with no authentication at all (docs/auth.md, "Defaults"). A flag: --insecure.
   bool insecure = false;
+  // TLS on both listeners (docs/tls.md): the certificate chain and its key (PEM), both
+  // or neither; re-read on change. tls_client_ca: clients must present a certificate
+  // signed by it (mutual TLS); needs tls_cert.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  bool tls() const { return !tls_cert.empty(); }
   std::string config_file;  // the TOML file read, empty when none
   // [retention] of the TOML file (docs/retention.md); TOML only, no flags.
   store::retention::RetentionOptions retention;
