@@ -129,6 +129,7 @@ class HttpServer::BasicConnection : public HttpServer::Connection,
     timer_.expires_after(d);  // cancels the previous phase's wait
     timer_.async_wait([self = this->shared_from_this(), gen = ++timer_gen_](beast::error_code ec) {
       if (ec || gen != self->timer_gen_) return;
+      self->deadline_passed_ = true;
       self->Shutdown();
     });
   }
@@ -148,8 +149,8 @@ class HttpServer::BasicConnection : public HttpServer::Connection,
 
   void OnDetect(beast::error_code ec, bool is_tls) {
     if (ec) {
-      // Closed, or silent until the handshake deadline.
-      if (ec != asio::error::eof) server_->tls_handshake_failures_.fetch_add(1);
+      // Silent until the handshake deadline counts; a client that just closed does not.
+      if (ec != asio::error::eof || deadline_passed_) server_->tls_handshake_failures_.fetch_add(1);
       return Shutdown();
     }
     if (!is_tls) return RefusePlain();
@@ -364,6 +365,7 @@ class HttpServer::BasicConnection : public HttpServer::Connection,
   bool linger_ = false;
   bool request_active_ = false;
   bool handshake_done_ = false;
+  bool deadline_passed_ = false;  // the current phase's timer fired
   bool raw_drain_ = false;  // draining the TCP socket itself (plain HTTP refused on the TLS port)
   std::array<char, 16384> drain_{};
   size_t drained_ = 0;
