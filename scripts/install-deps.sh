@@ -16,7 +16,8 @@ PACKAGES=(
   nodejs npm                                       # real OpenTelemetry/Langfuse SDKs in tests
   python3                                          # tests/integration/lib/scan_data_dir.py (libzstd via ctypes)
   sqlite3 libsqlite3-dev
-  libssl-dev                                       # SHA-256 payload addresses (libcrypto)
+  libssl-dev                                       # SHA-256 payload addresses (libcrypto), TLS (libssl)
+  openssl                                          # tests/integration/test/tls.test.js makes a throwaway CA
   libjemalloc-dev                                  # the server's allocator
   libhyperscan-dev                                 # redaction: one-pass multi-pattern scan
   chromium                                         # the web UI's end-to-end tests (headless)

@@ -193,6 +193,9 @@ class ServerFixture : public ::testing::Test {
   virtual auth::Authenticator* Auth() { return nullptr; }
   // Proxies whose X-Forwarded-For the login limit believes; none by default.
   virtual std::vector<IpNetwork> TrustedProxies() { return {}; }
+  // The router as a TLS server configures it (Secure cookies, "tls":true in the auth
+  // status); the test client still speaks plain HTTP to it.
+  virtual bool RouterSaysTls() { return false; }
 
   void SetUp() override {
     static std::atomic<int> counter{0};
@@ -222,6 +225,8 @@ class ServerFixture : public ::testing::Test {
     ro.redaction = Redaction();
     ro.auth = Auth();
     ro.trusted_proxies = TrustedProxies();
+    ro.secure_cookies = RouterSaysTls();
+    ro.tls = RouterSaysTls();
     router_ = std::make_unique<ApiRouter>(store_.get(), ingest_.get(), &metrics_, ro);
     HttpServerOptions ho;
     ho.port = 0;

@@ -315,6 +315,7 @@ TEST_F(AuthApiTest, LoginSessionCookieAndCsrf) {
   std::string session = set_cookie.substr(at + 11, 64);
   EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
   EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos);
+  EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "no TLS, no Secure: " << set_cookie;
   const std::string cookie = "sl_session=" + session + "; sl_csrf=" + csrf;
 
   auto traces = Client(port_).Send(http::verb::get, "/api/v1/traces", "", {{"Cookie", cookie}});
@@ -335,6 +336,35 @@ TEST_F(AuthApiTest, LoginSessionCookieAndCsrf) {
   auto out = Client(port_).Send(http::verb::post, "/api/v1/auth/logout", "", {{"Cookie", cookie}, {"x-csrf-token", csrf}});
   EXPECT_EQ(out.status, 200);
   EXPECT_EQ(Client(port_).Send(http::verb::get, "/api/v1/traces", "", {{"Cookie", cookie}}).status, 401);
+}
+
+// Under TLS both login cookies, and the logout's clearing ones, are Secure.
+class TlsAuthApiTest : public AuthApiTest {
+ protected:
+  bool RouterSaysTls() override { return true; }
+};
+
+TEST_F(TlsAuthApiTest, CookiesAreSecureAndTheStatusSaysTls) {
+  auto login = Client(port_).Send(http::verb::post, "/api/v1/auth/login",
+                                  R"({"user":"carol","password":"carol-password"})",
+                                  {{"Content-Type", "application/json"}});
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string set_cookie = login.Header("set-cookie");  // both cookies, joined by ", "
+  size_t session_at = set_cookie.find("sl_session=");
+  size_t csrf_at = set_cookie.find("sl_csrf=");
+  ASSERT_NE(session_at, std::string::npos) << set_cookie;
+  ASSERT_NE(csrf_at, std::string::npos) << set_cookie;
+  auto cookie_text = [&](size_t at) { return set_cookie.substr(at, set_cookie.find(", sl_", at + 1) - at); };
+  EXPECT_NE(cookie_text(session_at).find("; Secure"), std::string::npos) << set_cookie;
+  EXPECT_NE(cookie_text(csrf_at).find("; Secure"), std::string::npos) << set_cookie;
+  std::string csrf = ParseJson(login.body)["csrf_token"].GetString();
+  std::string session = set_cookie.substr(session_at + 11, 64);
+  auto out = Client(port_).Send(http::verb::post, "/api/v1/auth/logout", "",
+                                {{"Cookie", "sl_session=" + session + "; sl_csrf=" + csrf}, {"x-csrf-token", csrf}});
+  EXPECT_EQ(out.status, 200);
+  EXPECT_NE(out.Header("set-cookie").find("; Secure"), std::string::npos) << out.Header("set-cookie");
+  auto st = ParseJson(Get("/api/v1/auth/status").body);
+  EXPECT_TRUE(st["tls"].GetBool());
 }
 
 TEST_F(AuthApiTest, LoginFailuresAreAlikeAndRateLimited) {
@@ -535,6 +565,7 @@ TEST_F(AuthAuditApiTest, LoginsAndLogoutsAreRecordedWithoutSecrets) {
 class OpenModeApiTest : public ServerFixture {};
 
 TEST_F(OpenModeApiTest, StatusSaysOpen) {
+  EXPECT_FALSE(ParseJson(Get("/api/v1/auth/status").body)["tls"].GetBool());
   auto doc = ParseJson(Get("/api/v1/auth/status").body);
   EXPECT_STREQ(doc["mode"].GetString(), "open");
   EXPECT_TRUE(doc["authenticated"].GetBool());

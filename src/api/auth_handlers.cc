@@ -1,6 +1,6 @@
 // Authentication at the HTTP edge (docs/auth.md): who the caller is, and
 // GET /api/v1/auth/status, which the web UI asks before anything else:
-//   {"mode":"open"|"required","authenticated":bool,"kind":"open"|"api_key"|"token",
+//   {"mode":"open"|"required","tls":bool,"authenticated":bool,"kind":"open"|"api_key"|"token",
 //    "subject":"...","projects":[{"name":"...","role":"..."}]}
 // "open" means no key or user exists yet: everyone may read and write everything (the
 // server allows it only on loopback unless --insecure). The status never names a
@@ -173,6 +173,8 @@ HttpResponse ApiRouter::AuthStatus(const HttpRequest& req) {
   w.StartObject();
   w.Key("mode");
   Str(w, required ? "required" : "open");
+  w.Key("tls");
+  w.Bool(options_.tls);
   w.Key("authenticated");
   w.Bool(who.ok());
   if (who.ok()) {

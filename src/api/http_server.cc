@@ -3,11 +3,15 @@
 #include <array>
 #include <charconv>
 #include <optional>
+#include <type_traits>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -15,8 +19,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "api/json_encode.h"
+#include "tls/server_tls.h"
 
 namespace sightline::api {
 
@@ -33,6 +39,10 @@ constexpr size_t kHeaderLimit = 64 * 1024;
 // RST, which can destroy the answer before the client reads it.
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerBytes = 8u << 20;
+// How long a TLS connection waits for the client's close_notify after sending its own.
+constexpr auto kTlsShutdownTime = std::chrono::seconds(1);
+
+using TlsStream = beast::ssl_stream<tcp::socket>;
 
 HttpResponse ErrorResponse(http::status code, const Status& st) {
   HttpResponse res{code, 11};
@@ -63,41 +73,63 @@ Status ParseHostPort(const std::string& text, std::string* host, int* port) {
   return Status::OK();
 }
 
-// One accepted TCP connection. Lives while an I/O operation or a pending Responder
-// holds it. All of its state is touched only on its strand.
+// One accepted TCP connection, plain or TLS. Lives while an I/O operation or a
+// pending Responder holds it. All of its state is touched only on its strand.
 //
-// Timeouts are one deadline per phase (waiting for a request, reading it, writing the
-// answer), kept by one steady_timer: arming it costs a timer-queue update per phase,
-// where beast::tcp_stream re-arms its timer on every read_some of a large body.
-class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
+// Timeouts are one deadline per phase (the TLS handshake, waiting for a request,
+// reading it, writing the answer), kept by one steady_timer: arming it costs a
+// timer-queue update per phase, where beast::tcp_stream re-arms its timer on every
+// read_some of a large body.
+template <class Stream>
+class HttpServer::BasicConnection : public HttpServer::Connection,
+                                    public std::enable_shared_from_this<BasicConnection<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
  public:
-  Connection(tcp::socket&& socket, HttpServer* server)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server) {
+  BasicConnection(tcp::socket&& socket, HttpServer* server, std::shared_ptr<tls::ServerTlsContext> tls)
+      : tls_(std::move(tls)),
+        stream_(MakeStream(std::move(socket), tls_.get())),
+        timer_(Socket().get_executor()),
+        server_(server) {
     beast::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = Socket().remote_endpoint(ec);
     if (!ec) {
       remote_ = ep.address().is_v6() ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
                                      : ep.address().to_string() + ":" + std::to_string(ep.port());
     }
   }
-  ~Connection() { server_->Unregister(this); }
+  ~BasicConnection() override { server_->Unregister(this); }
 
   void Start() {
-    asio::dispatch(socket_.get_executor(), beast::bind_front_handler(&Connection::ReadHeader, shared_from_this()));
+    if constexpr (kTls) {
+      asio::dispatch(Socket().get_executor(), beast::bind_front_handler(&BasicConnection::Detect, this->shared_from_this()));
+    } else {
+      asio::dispatch(Socket().get_executor(), beast::bind_front_handler(&BasicConnection::ReadHeader, this->shared_from_this()));
+    }
   }
 
-  // Closes the socket (from any thread), cancelling whatever is pending.
-  void Close() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Shutdown(); });
+  void Close() override {
+    asio::post(Socket().get_executor(), [self = this->shared_from_this()] { self->Shutdown(); });
   }
 
  private:
+  static Stream MakeStream(tcp::socket&& socket, tls::ServerTlsContext* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), tls->context());
+    } else {
+      return std::move(socket);
+    }
+  }
+
+  tcp::socket& Socket() { return beast::get_lowest_layer(stream_); }
+
   // Sets the deadline of the current phase: when it passes, the socket closes and the
   // pending read or write ends with an error.
   void Arm(std::chrono::steady_clock::duration d) {
     timer_.expires_after(d);  // cancels the previous phase's wait
-    timer_.async_wait([self = shared_from_this(), gen = ++timer_gen_](beast::error_code ec) {
+    timer_.async_wait([self = this->shared_from_this(), gen = ++timer_gen_](beast::error_code ec) {
       if (ec || gen != self->timer_gen_) return;
+      self->deadline_passed_ = true;
       self->Shutdown();
     });
   }
@@ -107,13 +139,63 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     timer_.cancel();
   }
 
+  // TLS: the first bytes decide. A TLS ClientHello goes to the handshake (with the
+  // bytes already read); anything else is refused in plain text.
+  void Detect() {
+    Arm(server_->options_.handshake_timeout);
+    beast::async_detect_ssl(Socket(), buffer_,
+                            beast::bind_front_handler(&BasicConnection::OnDetect, this->shared_from_this()));
+  }
+
+  void OnDetect(beast::error_code ec, bool is_tls) {
+    if (ec) {
+      // Silent until the handshake deadline counts; a client that just closed does not.
+      if (ec != asio::error::eof || deadline_passed_) server_->tls_handshake_failures_.fetch_add(1);
+      return Shutdown();
+    }
+    if (!is_tls) return RefusePlain();
+    if constexpr (kTls) {
+      stream_.async_handshake(asio::ssl::stream_base::server, buffer_.data(),
+                              beast::bind_front_handler(&BasicConnection::OnHandshake, this->shared_from_this()));
+    }
+  }
+
+  void OnHandshake(beast::error_code ec, size_t used) {
+    if (ec) {
+      // A client that does not trust the certificate, an old protocol version, a
+      // missing client certificate, or the deadline: nothing to answer in TLS.
+      server_->tls_handshake_failures_.fetch_add(1);
+      return Shutdown();
+    }
+    buffer_.consume(used);
+    handshake_done_ = true;
+    ReadHeader();
+  }
+
+  // Plain HTTP on the TLS port: one fixed answer, unencrypted, then close.
+  void RefusePlain() {
+    server_->plain_requests_refused_.fetch_add(1);
+    static const std::string kAnswer = [] {
+      std::string body = "This port speaks HTTPS: use an https:// URL.\n";
+      return "HTTP/1.1 400 Bad Request\r\nServer: sightline\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    buffer_.clear();
+    Arm(server_->options_.read_timeout);
+    asio::async_write(Socket(), asio::buffer(kAnswer), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Shutdown();
+      self->raw_drain_ = true;
+      self->Linger();
+    });
+  }
+
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(server_->options_.max_body_bytes);
     Arm(server_->options_.idle_timeout);
-    http::async_read_header(socket_, buffer_, *parser_,
-                            beast::bind_front_handler(&Connection::OnHeader, shared_from_this()));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&BasicConnection::OnHeader, this->shared_from_this()));
   }
 
   void OnHeader(beast::error_code ec, size_t) {
@@ -128,7 +210,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     if (beast::iequals(req[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
-      http::async_write(socket_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+      http::async_write(stream_, *cont, [self = this->shared_from_this(), cont](beast::error_code wec, size_t) {
         if (wec) return self->Shutdown();
         self->ReadBody();
       });
@@ -139,7 +221,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadBody() {
     Arm(server_->options_.read_timeout);
-    http::async_read(socket_, buffer_, *parser_, beast::bind_front_handler(&Connection::OnRead, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&BasicConnection::OnRead, this->shared_from_this()));
   }
 
   void OnReadError(beast::error_code ec) {
@@ -172,7 +254,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     if (!remote_.empty()) req.set(kRemoteAddrHeader, remote_);
     {
       beast::error_code pec;
-      auto peer = socket_.remote_endpoint(pec);
+      auto peer = Socket().remote_endpoint(pec);
       req.set(kPeerAddressField, pec ? std::string("unknown") : peer.address().to_string());
     }
     if (server_->stopping_.load()) {
@@ -181,9 +263,9 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     }
     request_active_ = true;
     server_->RequestStarted();
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     Responder respond([self](HttpResponse res) {
-      asio::post(self->socket_.get_executor(),
+      asio::post(self->Socket().get_executor(),
                  [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
     });
     try {
@@ -208,7 +290,7 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
     res.prepare_payload();
     response_ = std::make_shared<HttpResponse>(std::move(res));
     Arm(server_->options_.read_timeout);
-    http::async_write(socket_, *response_, [self = shared_from_this(), close](beast::error_code ec, size_t) {
+    http::async_write(stream_, *response_, [self = this->shared_from_this(), close](beast::error_code ec, size_t) {
       self->OnWrite(close, ec);
     });
   }
@@ -220,33 +302,56 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
       server_->RequestFinished();
     }
     if (ec) return Shutdown();
-    if (close) return linger_ ? Linger() : Shutdown();
+    if (close) return linger_ ? Linger() : CloseGracefully();
     ReadHeader();
   }
 
+  // Keeps reading and discarding for a while before closing (see kLingerTime). On a
+  // plain socket the answer's end is signalled by shutting down the sending side; a
+  // TLS client has the whole answer by its Content-Length and closes by itself.
   void Linger() {
-    beast::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (!kTls || raw_drain_) {
+      beast::error_code ec;
+      Socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
     Arm(kLingerTime);
     DrainSome();
   }
 
   void DrainSome() {
-    socket_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    auto next = [self = this->shared_from_this()](beast::error_code ec, size_t n) {
       self->drained_ += n;
       if (ec || self->drained_ > kLingerBytes) return self->Shutdown();
       self->DrainSome();
-    });
+    };
+    if constexpr (kTls) {
+      if (!raw_drain_) return stream_.async_read_some(asio::buffer(drain_), std::move(next));
+    }
+    Socket().async_read_some(asio::buffer(drain_), std::move(next));
+  }
+
+  // After the last answer: TLS says close_notify first (bounded by a short deadline:
+  // a client that never answers it costs no more), a plain socket just closes.
+  void CloseGracefully() {
+    if constexpr (kTls) {
+      if (handshake_done_) {
+        Arm(kTlsShutdownTime);
+        stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->Shutdown(); });
+        return;
+      }
+    }
+    Shutdown();
   }
 
   void Shutdown() {
     Disarm();
     beast::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    Socket().shutdown(tcp::socket::shutdown_both, ec);
+    Socket().close(ec);
   }
 
-  tcp::socket socket_;
+  std::shared_ptr<tls::ServerTlsContext> tls_;  // TLS: the context the stream uses; before stream_
+  Stream stream_;
   std::string remote_;  // "127.0.0.1:53211"
   asio::steady_timer timer_;
   uint64_t timer_gen_ = 0;
@@ -259,6 +364,9 @@ class HttpServer::Connection : public std::enable_shared_from_this<Connection> {
   bool close_after_ = false;
   bool linger_ = false;
   bool request_active_ = false;
+  bool handshake_done_ = false;
+  bool deadline_passed_ = false;  // the current phase's timer fired
+  bool raw_drain_ = false;  // draining the TCP socket itself (plain HTTP refused on the TLS port)
   std::array<char, 16384> drain_{};
   size_t drained_ = 0;
 };
@@ -314,9 +422,15 @@ void HttpServer::Accept() {
       return;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto conn = std::make_shared<Connection>(std::move(socket), this);
-    Register(conn);
-    conn->Start();
+    if (options_.tls != nullptr) {
+      auto conn = std::make_shared<BasicConnection<TlsStream>>(std::move(socket), this, options_.tls->Current());
+      Register(conn);
+      conn->Start();
+    } else {
+      auto conn = std::make_shared<BasicConnection<tcp::socket>>(std::move(socket), this, nullptr);
+      Register(conn);
+      conn->Start();
+    }
     Accept();
   });
 }

@@ -9,6 +9,12 @@
 // also gets 413; headers are bounded too. Connections are keep-alive; one request per
 // connection is in flight at a time (no pipelining), and idle connections time out.
 //
+// TLS (docs/tls.md): with options.tls set, every connection starts with a TLS
+// handshake using the context in force when it was accepted (a certificate rotation
+// applies to new connections), bounded by handshake_timeout. A connection whose
+// first bytes are not a TLS handshake (plain HTTP sent to the HTTPS port) gets a
+// plain-text 400 saying to use https, and is closed.
+//
 // Shutdown: Stop() closes the acceptor, lets in-flight requests finish (up to a
 // grace period), then closes every connection and joins the threads.
 //
@@ -20,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -36,6 +43,10 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include "common/status.h"
+
+namespace sightline::tls {
+class ServerTlsSource;
+}
 
 namespace sightline::api {
 
@@ -72,6 +83,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64u << 20;
   std::chrono::seconds idle_timeout{75};
   std::chrono::seconds read_timeout{60};  // for one whole request once it starts
+  // Speak HTTPS with the source's current context; null: plain HTTP. Not owned; must
+  // outlive the server.
+  tls::ServerTlsSource* tls = nullptr;
+  std::chrono::seconds handshake_timeout{10};  // from accept to the end of the TLS handshake
 };
 
 // "127.0.0.1:4318" / "[::1]:4318" / ":4318" -> address, port. InvalidArgument
@@ -91,10 +106,23 @@ class HttpServer {
   void Stop(std::chrono::milliseconds grace);
 
   int in_flight() const { return in_flight_.load(); }
+  bool tls() const { return options_.tls != nullptr; }
+  // TLS handshakes that failed or timed out, and plain-HTTP requests refused on the
+  // TLS port (for tests and diagnostics).
+  int64_t tls_handshake_failures() const { return tls_handshake_failures_.load(); }
+  int64_t plain_requests_refused() const { return plain_requests_refused_.load(); }
 
  private:
-  class Connection;
-  friend class Connection;
+  // A connection as the registry sees it; BasicConnection<Stream> is the real one
+  // (Stream: a TCP socket, or a TLS stream over one).
+  class Connection {
+   public:
+    virtual ~Connection() = default;
+    // Closes the socket (from any thread), cancelling whatever is pending.
+    virtual void Close() = 0;
+  };
+  template <class Stream>
+  class BasicConnection;
   void Accept();
   void RequestStarted();
   void RequestFinished();
@@ -110,6 +138,8 @@ class HttpServer {
   // Declared before ioc_ so that they outlive it: destroying ioc_ may destroy the
   // last references to connections, whose destructors unregister here.
   std::atomic<int> in_flight_{0};
+  std::atomic<int64_t> tls_handshake_failures_{0};
+  std::atomic<int64_t> plain_requests_refused_{0};
   std::mutex mu_;
   std::condition_variable idle_cv_;  // in_flight_ reached 0, or a connection ended
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_;  // guarded by mu_

@@ -83,6 +83,8 @@ struct RouterOptions {
   // Reverse proxies whose X-Forwarded-For the login rate limit believes
   // (--trusted-proxy; api/client_address.h). Empty: the socket's peer is the client.
   std::vector<IpNetwork> trusted_proxies;
+  // The server speaks TLS (GET /api/v1/auth/status says so, for the UI).
+  bool tls = false;
 };
 
 // The default identify: principal "anonymous", remote from kRemoteAddrHeader.

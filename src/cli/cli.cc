@@ -16,6 +16,9 @@ int Main(int argc, char** argv) {
   app.add_flag("--json", ctx.json, "Machine-readable JSON output");
   if (const char* t = std::getenv("SIGHTLINE_TOKEN"); t != nullptr && *t != '\0') ctx.token = t;
   app.add_option("--token", ctx.token, "CLI token or API key for a server with auth on (env SIGHTLINE_TOKEN)");
+  if (const char* ca = std::getenv("SIGHTLINE_CA_CERT"); ca != nullptr && *ca != '\0') ctx.ca_cert = ca;
+  app.add_option("--ca-cert", ctx.ca_cert,
+                 "PEM CA bundle to verify an https --server against, instead of the system's (env SIGHTLINE_CA_CERT)");
 
   RegisterServe(app, ctx);
   RegisterTrace(app, ctx);

@@ -7,6 +7,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "cli/json_util.h"
+#include "tls/client_tls.h"
 
 namespace sightline::cli {
 
@@ -16,6 +17,8 @@ void AddClientOptions(CLI::App* cmd, CommandContext& ctx) {
   cmd->add_option("--server", ctx.server_url, "Sightline server URL (env SIGHTLINE_URL, default http://127.0.0.1:4318)");
   cmd->add_flag("--json", ctx.json, "Machine-readable JSON output (the API's JSON)");
   cmd->add_option("--token", ctx.token, "CLI token or API key, when the server has auth on (env SIGHTLINE_TOKEN)");
+  cmd->add_option("--ca-cert", ctx.ca_cert,
+                  "PEM CA bundle to verify an https --server against, instead of the system's (env SIGHTLINE_CA_CERT)");
 }
 
 Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx) {
@@ -25,6 +28,12 @@ Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx) {
   // A CLI token (slt_...) reads what its user may; an API key (sk-lf-...) reads and
   // writes its project (docs/auth.md).
   if (!ctx.token.empty()) options.default_headers.emplace_back("Authorization", "Bearer " + ctx.token);
+  options.ca_file = ctx.ca_cert;
+  // A CA file that cannot be used is a usage error, found before any request.
+  if (url->tls && !ctx.ca_cert.empty()) {
+    auto probe = tls::MakeClientContext(ctx.ca_cert);
+    if (!probe.ok()) return probe.status();
+  }
   return std::make_unique<HttpClient>(std::move(url).value(), options);
 }
 

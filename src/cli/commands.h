@@ -12,6 +12,7 @@ struct CommandContext {
   std::string server_url = "http://127.0.0.1:4318";  // --server, env SIGHTLINE_URL
   bool json = false;                                  // --json: machine output
   std::string token;  // --token, env SIGHTLINE_TOKEN: sent as Authorization: Bearer
+  std::string ca_cert;  // --ca-cert, env SIGHTLINE_CA_CERT: the CA an https server's certificate chains to
   int exit_code = 0;                                  // 0 success, 1 failure, 2 usage
 };
 

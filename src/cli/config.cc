@@ -65,6 +65,16 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     cfg->redaction_file = v;
     return Status::OK();
   }
+  if (s.key == "tls_cert" || s.key == "tls_key" || s.key == "tls_client_ca") {
+    // The content is checked when the server loads it (exit 2 naming the file and the
+    // problem); here only that it names a file.
+    std::error_code ec;
+    if (v.empty()) return Invalid(s, source, v, "must name a PEM file");
+    if (!std::filesystem::exists(v, ec)) return Invalid(s, source, v, "no such file");
+    if (std::filesystem::is_directory(v, ec)) return Invalid(s, source, v, "is a directory, not a PEM file");
+    (s.key == "tls_cert" ? cfg->tls_cert : s.key == "tls_key" ? cfg->tls_key : cfg->tls_client_ca) = v;
+    return Status::OK();
+  }
   if (s.key == "insecure") {
     if (v == "true" || v == "1" || v == "yes") cfg->insecure = true;
     else if (v == "false" || v == "0" || v == "no" || v.empty()) cfg->insecure = false;
@@ -428,6 +438,11 @@ const std::vector<SettingInfo>& ServerSettings() {
        "Your model prices, re-read on change (default: DATA/pricing.toml; docs/pricing.md)"},
       {"redaction_file", "--redaction-file", "SIGHTLINE_REDACTION_FILE",
        "Redaction policy, re-read on change (default: DATA/redaction.toml; docs/redaction.md)"},
+      {"tls_cert", "--tls-cert", "SIGHTLINE_TLS_CERT",
+       "TLS certificate chain (PEM) for HTTP and gRPC, re-read on change; needs --tls-key (docs/tls.md)"},
+      {"tls_key", "--tls-key", "SIGHTLINE_TLS_KEY", "TLS private key (PEM, unencrypted) of --tls-cert"},
+      {"tls_client_ca", "--tls-client-ca", "SIGHTLINE_TLS_CLIENT_CA",
+       "CA bundle (PEM): require client certificates signed by it (mutual TLS); needs --tls-cert"},
       {"insecure", "--insecure", "SIGHTLINE_INSECURE",
        "Serve on a non-loopback address with no API key or user configured (open to anyone; docs/auth.md)"},
       {"audit_signing_key", "--audit-signing-key", "SIGHTLINE_AUDIT_SIGNING_KEY",
@@ -458,6 +473,20 @@ std::optional<uint64_t> ParseByteSize(const std::string& text) {
   return n * mult;
 }
 
+// The settings that only make sense together.
+static Status CheckTlsPair(const ServerConfig& cfg) {
+  if (!cfg.tls_cert.empty() && cfg.tls_key.empty())
+    return Status::InvalidArgument("invalid tls_cert \"" + cfg.tls_cert +
+                                   "\": needs tls_key (--tls-key, SIGHTLINE_TLS_KEY), the certificate's private key");
+  if (cfg.tls_cert.empty() && !cfg.tls_key.empty())
+    return Status::InvalidArgument("invalid tls_key \"" + cfg.tls_key +
+                                   "\": needs tls_cert (--tls-cert, SIGHTLINE_TLS_CERT), the certificate it belongs to");
+  if (cfg.tls_cert.empty() && !cfg.tls_client_ca.empty())
+    return Status::InvalidArgument("invalid tls_client_ca \"" + cfg.tls_client_ca +
+                                   "\": client certificates need TLS on (tls_cert and tls_key)");
+  return Status::OK();
+}
+
 Result<ServerConfig> ParseServerConfigText(std::string_view text, const std::string& origin) {
   ServerConfig cfg;
   std::map<std::string, std::string> values;
@@ -465,6 +494,7 @@ Result<ServerConfig> ParseServerConfigText(std::string_view text, const std::str
   cfg.config_file = origin;
   for (const auto& s : ServerSettings())
     if (auto t = values.find(s.key); t != values.end()) SL_RETURN_IF_ERROR(Apply(s, origin, t->second, &cfg));
+  SL_RETURN_IF_ERROR(CheckTlsPair(cfg));
   return cfg;
 }
 
@@ -503,6 +533,7 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
   }
   if (cfg.grpc != "off" && cfg.grpc == cfg.http && cfg.http.substr(cfg.http.rfind(':')) != ":0")
     return Status::InvalidArgument("invalid grpc \"" + cfg.grpc + "\": the same address as http");
+  SL_RETURN_IF_ERROR(CheckTlsPair(cfg));
   return cfg;
 }
 

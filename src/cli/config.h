@@ -71,6 +71,13 @@ struct ServerConfig {
   // Reverse proxies (CIDR list) whose X-Forwarded-For the login rate limit believes
   // (docs/auth.md, "Behind a proxy"). Empty: none.
   std::string trusted_proxy;
+  // TLS on both listeners (docs/tls.md): the certificate chain and its key (PEM), both
+  // or neither; re-read on change. tls_client_ca: clients must present a certificate
+  // signed by it (mutual TLS); needs tls_cert.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  bool tls() const { return !tls_cert.empty(); }
   std::string config_file;  // the TOML file read, empty when none
   // [retention] of the TOML file (docs/retention.md); TOML only, no flags.
   store::retention::RetentionOptions retention;

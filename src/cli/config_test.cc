@@ -270,6 +270,42 @@ TEST_F(ConfigTest, TrustedProxyIsAListOfNetworks) {
   EXPECT_NE(bad.status().message().find("trusted_proxy"), std::string::npos);
 }
 
+TEST_F(ConfigTest, TlsFilesFromFlagEnvOrTomlComeInPairs) {
+  auto none = LoadServerConfig(Sources());
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->tls());
+
+  const std::string cert = WriteToml("cert.pem", "x");
+  const std::string key = WriteToml("key.pem", "x");
+  const std::string ca = WriteToml("ca.pem", "x");
+  auto flags = LoadServerConfig(Sources({{"tls_cert", cert}, {"tls_key", key}, {"tls_client_ca", ca}}));
+  ASSERT_TRUE(flags.ok()) << flags.status().ToString();
+  EXPECT_TRUE(flags->tls());
+  EXPECT_EQ(flags->tls_cert, cert);
+  EXPECT_EQ(flags->tls_key, key);
+  EXPECT_EQ(flags->tls_client_ca, ca);
+  auto env = LoadServerConfig(Sources({}, {{"SIGHTLINE_TLS_CERT", cert}, {"SIGHTLINE_TLS_KEY", key}}));
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->tls_key, key);
+  EXPECT_EQ(env->tls_client_ca, "");
+  auto toml = LoadServerConfig(
+      Sources({}, {}, WriteToml("t.toml", "tls_cert = \"" + cert + "\"\ntls_key = \"" + key + "\"\n")));
+  ASSERT_TRUE(toml.ok()) << toml.status().ToString();
+  EXPECT_EQ(toml->tls_cert, cert);
+
+  auto expect_error = [&](const Result<ServerConfig>& r, const std::string& part) {
+    ASSERT_FALSE(r.ok()) << part;
+    EXPECT_NE(r.status().message().find(part), std::string::npos) << r.status().message();
+  };
+  expect_error(LoadServerConfig(Sources({{"tls_cert", cert}})), "needs tls_key");
+  expect_error(LoadServerConfig(Sources({}, {{"SIGHTLINE_TLS_KEY", key}})), "needs tls_cert");
+  expect_error(LoadServerConfig(Sources({{"tls_client_ca", ca}})), "client certificates need TLS on");
+  expect_error(LoadServerConfig(Sources({{"tls_cert", (dir_ / "nope.pem").string()}, {"tls_key", key}})),
+               "invalid tls_cert");
+  expect_error(LoadServerConfig(Sources({{"tls_cert", cert}, {"tls_key", dir_.string()}})), "is a directory");
+  expect_error(ParseServerConfigText("tls_key = \"" + key + "\"\n", "inline.toml"), "needs tls_cert");
+}
+
 }  // namespace
 // sightline.toml goes through the same guard as the other TOML files.
 TEST(Config, RefusesWhatTomlppMishandles) {

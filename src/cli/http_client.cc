@@ -8,7 +8,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <rapidjson/document.h>
+
+#include "tls/client_tls.h"
 
 namespace sightline::cli {
 
@@ -34,24 +37,25 @@ bool IEquals(std::string_view a, std::string_view b) {
 
 std::string Url::ToString() const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return "http://" + h + ":" + std::to_string(port) + prefix;
+  return (tls ? "https://" : "http://") + h + ":" + std::to_string(port) + prefix;
 }
 
 Result<Url> ParseUrl(std::string_view text) {
   std::string_view s = text;
   if (s.empty()) return Status::InvalidArgument("server URL is empty");
+  bool tls = false;
   if (auto p = s.find("://"); p != std::string_view::npos) {
     std::string_view scheme = s.substr(0, p);
-    if (IEquals(scheme, "https"))
-      return Status::InvalidArgument("server URL '" + std::string(text) +
-                                     "': https is not supported (use http, or a TLS-terminating proxy)");
-    if (!IEquals(scheme, "http"))
-      return Status::InvalidArgument("server URL '" + std::string(text) + "': scheme must be http");
+    tls = IEquals(scheme, "https");
+    if (!tls && !IEquals(scheme, "http"))
+      return Status::InvalidArgument("server URL '" + std::string(text) + "': scheme must be http or https");
     s.remove_prefix(p + 3);
   }
   if (s.find_first_of("?#") != std::string_view::npos)
     return Status::InvalidArgument("server URL '" + std::string(text) + "' must not have a query or fragment");
   Url url;
+  url.tls = tls;
+  url.port = tls ? 443 : 80;
   std::string_view authority = s.substr(0, s.find('/'));
   std::string_view path = authority.size() < s.size() ? s.substr(authority.size()) : std::string_view();
   if (authority.find('@') != std::string_view::npos)
@@ -125,42 +129,88 @@ std::string HttpResponse::Header(std::string_view name) const {
   return "";
 }
 
+// One connection: a TCP stream, or a TLS stream over one (https). At most one is set.
 struct HttpClient::Impl {
   asio::io_context ioc;
+  std::shared_ptr<asio::ssl::context> tls_context;  // made at the first https connection
   std::optional<beast::tcp_stream> stream;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
   beast::flat_buffer buffer;
+
+  bool connected() const { return stream.has_value() || tls_stream.has_value(); }
+  beast::tcp_stream& tcp() { return tls_stream ? beast::get_lowest_layer(*tls_stream) : *stream; }
+  void Reset() {
+    stream.reset();
+    tls_stream.reset();
+  }
 };
 
 HttpClient::HttpClient(Url base, HttpClientOptions options)
     : base_(std::move(base)), options_(options), impl_(std::make_unique<Impl>()) {}
 
 HttpClient::~HttpClient() {
-  if (impl_->stream) {
+  if (impl_->connected()) {
     beast::error_code ec;
-    impl_->stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+    impl_->tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
   }
 }
 
 Status HttpClient::Connect() {
-  impl_->stream.reset();
+  impl_->Reset();
   impl_->buffer.clear();
+  if (base_.tls && !impl_->tls_context) {
+    auto ctx = tls::MakeClientContext(options_.ca_file);
+    if (!ctx.ok()) return ctx.status();
+    impl_->tls_context = std::move(ctx).value();
+  }
   beast::error_code ec;
   tcp::resolver resolver(impl_->ioc);
   auto results = resolver.resolve(base_.host, std::to_string(base_.port), ec);
   if (ec) return Status::Unavailable("cannot resolve " + base_.ToString() + ": " + ec.message());
-  impl_->stream.emplace(impl_->ioc);
-  impl_->stream->expires_after(options_.connect_timeout);
+  if (base_.tls) {
+    impl_->tls_stream.emplace(impl_->ioc, *impl_->tls_context);
+    SL_RETURN_IF_ERROR(tls::PrepareClientConnection(impl_->tls_stream->native_handle(), base_.host));
+  } else {
+    impl_->stream.emplace(impl_->ioc);
+  }
+  impl_->tcp().expires_after(options_.connect_timeout);
   beast::error_code connect_ec = asio::error::would_block;
-  impl_->stream->async_connect(results, [&](beast::error_code e, const tcp::endpoint&) { connect_ec = e; });
+  impl_->tcp().async_connect(results, [&](beast::error_code e, const tcp::endpoint&) { connect_ec = e; });
   impl_->ioc.restart();
   impl_->ioc.run();
   if (connect_ec) {
-    impl_->stream.reset();
+    impl_->Reset();
     if (connect_ec == beast::error::timeout)
       return Status::Unavailable("cannot connect to " + base_.ToString() + ": timed out");
     return Status::Unavailable("cannot connect to " + base_.ToString() + ": " + connect_ec.message());
   }
-  impl_->stream->socket().set_option(tcp::no_delay(true), ec);
+  impl_->tcp().socket().set_option(tcp::no_delay(true), ec);
+  if (base_.tls) {
+    // The handshake verifies the chain and the host name (client_tls.h); the connect
+    // timeout bounds it too.
+    impl_->tcp().expires_after(options_.connect_timeout);
+    beast::error_code hs_ec = asio::error::would_block;
+    impl_->tls_stream->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code e) { hs_ec = e; });
+    impl_->ioc.restart();
+    impl_->ioc.run();
+    if (hs_ec) {
+      std::string why = tls::VerifyFailure(impl_->tls_stream->native_handle());
+      impl_->Reset();
+      std::string msg = "TLS handshake with " + base_.ToString() + " failed: ";
+      if (!why.empty()) {
+        msg += "the server's certificate is not trusted: " + why;
+        msg += options_.ca_file.empty() ? " (for a private CA pass --ca-cert FILE or set SIGHTLINE_CA_CERT)"
+                                        : " (checked against " + options_.ca_file + ")";
+      } else if (hs_ec == beast::error::timeout) {
+        msg += "timed out";
+      } else {
+        msg += hs_ec.message();
+        if (hs_ec.message().find("wrong version number") != std::string::npos)
+          msg += " (is the server speaking plain http? then use an http:// URL)";
+      }
+      return Status::Unavailable(msg);
+    }
+  }
   ++connections_opened_;
   return Status::OK();
 }
@@ -182,14 +232,20 @@ Result<HttpResponse> HttpClient::Exchange(std::string_view method, const std::st
   if (method != "GET" || !body.empty()) req.body() = std::string(body);
   req.prepare_payload();
 
-  auto& stream = *impl_->stream;
-  stream.expires_after(options_.request_timeout);
+  return impl_->tls_stream ? ExchangeOn(*impl_->tls_stream, req, target, sent_any)
+                           : ExchangeOn(*impl_->stream, req, target, sent_any);
+}
+
+template <class Stream, class Message>
+Result<HttpResponse> HttpClient::ExchangeOn(Stream& stream, const Message& req, const std::string& target,
+                                            bool* sent_any) {
+  impl_->tcp().expires_after(options_.request_timeout);
   beast::error_code write_ec = asio::error::would_block;
   http::async_write(stream, req, [&](beast::error_code e, size_t) { write_ec = e; });
   impl_->ioc.restart();
   impl_->ioc.run();
   if (write_ec) {
-    impl_->stream.reset();
+    impl_->Reset();
     return Status::Unavailable("sending to " + base_.ToString() + ": " + write_ec.message());
   }
   http::response_parser<http::string_body> parser;
@@ -205,7 +261,7 @@ Result<HttpResponse> HttpClient::Exchange(std::string_view method, const std::st
   impl_->ioc.run();
   if (read_ec) {
     *sent_any = read_bytes > 0;
-    impl_->stream.reset();
+    impl_->Reset();
     if (read_ec == beast::error::timeout)
       return Status::Unavailable("no answer from " + base_.ToString() + target + " within " +
                                  std::to_string(options_.request_timeout.count()) + " ms");
@@ -217,7 +273,7 @@ Result<HttpResponse> HttpClient::Exchange(std::string_view method, const std::st
   out.status = static_cast<int>(res.result_int());
   for (const auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   out.body = std::move(res.body());
-  if (!res.keep_alive()) impl_->stream.reset();
+  if (!res.keep_alive()) impl_->Reset();
   return out;
 }
 
@@ -226,7 +282,7 @@ Result<HttpResponse> HttpClient::Request(std::string_view method, std::string_vi
   std::string full = base_.prefix + std::string(target);
   if (full.empty() || full.front() != '/') full.insert(full.begin(), '/');
   for (int attempt = 0; attempt < 2; ++attempt) {
-    bool reused = impl_->stream.has_value();
+    bool reused = impl_->connected();
     if (!reused) SL_RETURN_IF_ERROR(Connect());
     bool sent_any = false;
     auto r = Exchange(method, full, body, headers, &sent_any);

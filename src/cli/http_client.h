@@ -1,5 +1,8 @@
 // A small synchronous HTTP/1.1 client for the CLI, on Boost.Beast: one keep-alive
 // connection to one server, reused across requests, with a timeout on every step.
+// https:// URLs speak TLS (docs/tls.md): the server's certificate must chain to the
+// system's trust store, or to HttpClientOptions::ca_file (--ca-cert, SIGHTLINE_CA_CERT),
+// and name the URL's host (DNS name or IP address).
 #pragma once
 
 #include <chrono>
@@ -14,21 +17,22 @@
 
 namespace sightline::cli {
 
-// A server base URL: http://host:port/prefix. The prefix (possibly empty, never ending
+// A server base URL: http[s]://host:port/prefix. The prefix (possibly empty, never ending
 // in '/') is put before every request path, so a server behind a reverse proxy at
 // http://proxy/sightline works.
 struct Url {
   std::string host;    // "127.0.0.1", "localhost", "::1" (brackets removed)
-  uint16_t port = 80;  // 80 when the URL names none
+  uint16_t port = 80;  // 80 (443 for https) when the URL names none
   std::string prefix;  // "" or "/sightline"
+  bool tls = false;    // https
 
-  // "http://host:port/prefix" (IPv6 hosts in brackets), for messages.
+  // "http[s]://host:port/prefix" (IPv6 hosts in brackets), for messages.
   std::string ToString() const;
 };
 
-// Parses "http://host[:port][/prefix]" (scheme optional: "host:port" is taken as http).
-// InvalidArgument naming the problem for https (not supported), an empty host, a
-// bad port, a query or fragment.
+// Parses "http[s]://host[:port][/prefix]" (scheme optional: "host:port" is taken as
+// http). InvalidArgument naming the problem for another scheme, an empty host, a bad
+// port, a query or fragment.
 Result<Url> ParseUrl(std::string_view text);
 
 // Percent-encodes a query-string component (RFC 3986 unreserved characters pass).
@@ -53,12 +57,17 @@ struct HttpClientOptions {
   // Sent with every request (e.g. Authorization: Bearer <token>); a request's own
   // headers of the same name win.
   std::vector<std::pair<std::string, std::string>> default_headers;
+  // https: trust only the CA certificates in this PEM file (a private CA); empty: the
+  // system's trust store.
+  std::string ca_file;
 };
 
 // One connection to one server, reused while the server keeps it open (HTTP/1.1
 // keep-alive). A request on a reused connection that fails before any answer arrives
 // is retried once on a fresh connection (the server may have closed an idle one).
-// Errors are Unavailable (cannot connect, timeout, connection dropped) naming the URL.
+// Errors are Unavailable (cannot connect, timeout, connection dropped, TLS handshake
+// refused, e.g. an untrusted certificate) naming the URL; a ca_file that cannot be used
+// is InvalidArgument, at the first request.
 // Thread-safety: none; one thread uses a client at a time.
 class HttpClient {
  public:
@@ -82,6 +91,9 @@ class HttpClient {
   struct Impl;
   Result<HttpResponse> Exchange(std::string_view method, const std::string& target, std::string_view body,
                                 const std::vector<std::pair<std::string, std::string>>& headers, bool* sent_any);
+  // The write and read of one exchange on the connection's stream (TCP or TLS).
+  template <class Stream, class Message>
+  Result<HttpResponse> ExchangeOn(Stream& stream, const Message& request, const std::string& target, bool* sent_any);
   Status Connect();
 
   Url base_;

@@ -37,7 +37,8 @@ TEST(ParseUrl, Table) {
       {"HTTP://Example.com:8080/sightline/", true, "Example.com", 8080, "/sightline"},
       {"localhost:4318", true, "localhost", 4318, ""},
       {"http://[::1]:4318/x/y", true, "::1", 4318, "/x/y"},
-      {"https://example.com", false, "", 0, ""},
+      {"https://example.com", true, "example.com", 443, ""},
+      {"HTTPS://[::1]:8443/s", true, "::1", 8443, "/s"},
       {"ftp://example.com", false, "", 0, ""},
       {"http://:4318", false, "", 0, ""},
       {"http://host:0", false, "", 0, ""},
@@ -60,8 +61,11 @@ TEST(ParseUrl, Table) {
     EXPECT_EQ(u->port, c.port) << c.text;
     EXPECT_EQ(u->prefix, c.prefix) << c.text;
   }
-  EXPECT_THAT(ParseUrl("https://x").status().message(), HasSubstr("https is not supported"));
+  EXPECT_THAT(ParseUrl("ftp://x").status().message(), HasSubstr("scheme must be http or https"));
   EXPECT_EQ(ParseUrl("http://[::1]:9/p")->ToString(), "http://[::1]:9/p");
+  EXPECT_FALSE(ParseUrl("http://x")->tls);
+  EXPECT_TRUE(ParseUrl("https://x")->tls);
+  EXPECT_EQ(ParseUrl("https://x")->ToString(), "https://x:443");
 }
 
 TEST(QueryString, EncodesKeysAndValues) {

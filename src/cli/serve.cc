@@ -19,11 +19,17 @@
 // database once a second, so new and revoked keys apply within a second, and moves
 // the audit records `sightline admin` left in its outbox into the audit trail (at
 // start-up too). With [audit] signing_key the trail's HEAD and ANCHOR are signed.
+// TLS (docs/tls.md): with --tls-cert and --tls-key both listeners speak TLS; the files
+// load before the store opens (exit 2 naming the file and what is wrong with it), the
+// start line says https:// and tls=on, session cookies get Secure, and the tick
+// re-reads the files (at most every 2 s) so a rotated certificate applies to new
+// connections; a bad new file is logged and the certificate in force stays.
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 
@@ -49,6 +55,7 @@
 #include "audit/side_effects.h"
 #include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
+#include "tls/server_tls.h"
 
 namespace sightline::cli {
 namespace {
@@ -137,6 +144,21 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
     return 2;
   }
   std::unique_ptr<pipeline::RedactionService> redaction = std::move(redacting).value();
+
+  // TLS material, before the store too: a certificate that cannot be used is
+  // configuration. Messages name the file and the problem, never the content.
+  std::unique_ptr<tls::ServerTlsSource> tls_source;
+  if (cfg.tls()) {
+    tls::ServerTlsSource::Options to;
+    to.files = {cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca};
+    to.logger = po.logger;
+    auto loaded = tls::ServerTlsSource::Create(to);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "sightline serve: TLS cannot be used: %s\n", loaded.status().message().c_str());
+      return 2;
+    }
+    tls_source = std::move(loaded).value();
+  }
 
   // Who may call: before the store, since refusing to start is a configuration error.
   std::unique_ptr<auth::Authenticator> authn;
@@ -307,6 +329,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   Status st = api::ParseHostPort(cfg.http, &ho.address, &ho.port);
   ho.threads = cfg.http_threads;
   ho.max_body_bytes = cfg.max_request_bytes;
+  ho.tls = tls_source.get();
 
   ingest::GrpcReceiver grpc(&ingest, &metrics, authn.get());
   std::unique_ptr<api::ApiRouter> router;
@@ -327,13 +350,18 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   // before HTTP accepts its first request.
   std::string grpc_desc = "off";
   if (cfg.grpc != "off") {
-    auto grpc_port = grpc.Start(cfg.grpc, cfg.max_request_bytes);
+    ingest::GrpcTlsFiles grpc_tls;
+    if (cfg.tls()) grpc_tls = {cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca, 2};
+    auto grpc_port = grpc.Start(cfg.grpc, cfg.max_request_bytes, grpc_tls);
     if (!grpc_port.ok()) return fail(grpc_port.status());
     grpc_desc = Endpoint(HostOf(cfg.grpc), *grpc_port);
   }
   api::RouterOptions ro;
   ro.query_threads = cfg.http_threads;
-  ro.grpc_endpoint = grpc_desc == "off" ? "" : "http://" + grpc_desc;
+  const char* scheme = cfg.tls() ? "https://" : "http://";
+  ro.grpc_endpoint = grpc_desc == "off" ? "" : scheme + grpc_desc;
+  ro.secure_cookies = cfg.tls();
+  ro.tls = cfg.tls();
   auto ui = LoadUi(cfg);
   if (!ui.ok()) return fail(ui.status());
   ro.ui = *ui;
@@ -347,23 +375,34 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   auto http_port = http.Start();
   if (!http_port.ok()) return fail(http_port.status());
   std::string http_desc = Endpoint(ho.address, *http_port);
+  // The start line names the scheme when it is https, so nobody points a plain client at it.
+  std::string http_shown = cfg.tls() ? "https://" + http_desc : http_desc;
 
   const auto& rec = store->recovery_report();
   std::fprintf(stderr,
-               "sightline: serving data=%s fsync=%s http=%s grpc=%s ui=%s config=%s pricing=%s (%zu models) redaction=%s "
-               "(recovered %llu spans from %llu segments, %llu WAL files)\n",
-               cfg.data.c_str(), cfg.fsync.c_str(), http_desc.c_str(), grpc_desc.c_str(),
+               "sightline: serving data=%s fsync=%s http=%s grpc=%s tls=%s ui=%s config=%s pricing=%s (%zu models) "
+               "redaction=%s (recovered %llu spans from %llu segments, %llu WAL files)\n",
+               cfg.data.c_str(), cfg.fsync.c_str(), http_shown.c_str(), grpc_desc.c_str(), cfg.tls() ? "on" : "off",
                ro.ui ? ro.ui->dir().c_str() : "none", cfg.config_file.empty() ? "none" : cfg.config_file.c_str(),
                po.user_file.c_str(), pricing->catalogue()->models().size(), redaction->Describe().c_str(), static_cast<unsigned long long>(rec.spans),
                static_cast<unsigned long long>(rec.segments), static_cast<unsigned long long>(rec.wal_files));
+  if (tls_source) {
+    auto in_force = tls_source->Current();
+    std::fprintf(stderr, "sightline: tls=on certificate %s\n", in_force->Describe().c_str());
+    if (in_force->certificate().not_after_s < static_cast<int64_t>(std::time(nullptr)))
+      std::fprintf(stderr, "sightline: warning: the TLS certificate in %s has expired: clients will refuse it\n",
+                   cfg.tls_cert.c_str());
+  }
   std::fprintf(stderr, "sightline: auth %s\n", AuthLine(*authn).c_str());
-  std::fprintf(stdout, "sightline: listening http=%s grpc=%s\n", http_desc.c_str(), grpc_desc.c_str());
+  // Addresses as host:port (scripts parse them); " tls=on" tells them to use https.
+  std::fprintf(stdout, "sightline: listening http=%s grpc=%s%s\n", http_desc.c_str(), grpc_desc.c_str(),
+               cfg.tls() ? " tls=on" : "");
   std::fflush(stdout);
 
   int sig = 0;
   auto prices_in_force = pricing->catalogue();
   auto redaction_in_force = redaction->policy();
-  std::string pricing_error, redaction_error;
+  std::string pricing_error, redaction_error, tls_error;
   int64_t next_retention_ns = 0;
   uint64_t auth_ticks = 0;
   for (;;) {
@@ -388,6 +427,14 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
     if (Status e = redaction->last_error(); e.message() != redaction_error) {
       redaction_error = e.message();
       if (!e.ok()) audit_policy("redaction", redaction->Describe(), e);
+    }
+    if (tls_source) {
+      // New connections get a rotated certificate; the source logs reloads and refusals.
+      if (tls_source->MaybeReload()) audit_policy("tls", cfg.tls_cert, Status::OK());
+      if (Status e = tls_source->last_error(); e.message() != tls_error) {
+        tls_error = e.message();
+        if (!e.ok()) audit_policy("tls", cfg.tls_cert, e);
+      }
     }
     if (int64_t now = Env::Default()->NowNanos(); now >= next_retention_ns) {
       next_retention_ns = now + int64_t{3600} * 1000000000;  // hourly

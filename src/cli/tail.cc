@@ -14,6 +14,7 @@
 #include "cli/render.h"
 #include "cli/terminal.h"
 #include "common/time_util.h"
+#include "tls/client_tls.h"
 
 namespace sightline::cli {
 namespace {
@@ -59,6 +60,10 @@ void RunTail(CommandContext& ctx, const TailArgs& a) {
   HttpClientOptions copts;
   copts.request_timeout = std::chrono::milliseconds(15000);
   if (!ctx.token.empty()) copts.default_headers.emplace_back("Authorization", "Bearer " + ctx.token);
+  copts.ca_file = ctx.ca_cert;
+  if (url->tls && !ctx.ca_cert.empty()) {
+    if (auto probe = tls::MakeClientContext(ctx.ca_cert); !probe.ok()) return ReportUsageError(ctx, "tail", probe.status());
+  }
   HttpClient client(*url, copts);
 
   struct sigaction sa {};

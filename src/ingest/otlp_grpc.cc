@@ -1,6 +1,9 @@
 #include "ingest/otlp_grpc.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/support/byte_buffer.h>
 
 #include <utility>
@@ -101,12 +104,29 @@ GrpcReceiver::GrpcReceiver(IngestService* ingest, MetricsRegistry* metrics, auth
 
 GrpcReceiver::~GrpcReceiver() { Shutdown(std::chrono::milliseconds(0)); }
 
-Result<int> GrpcReceiver::Start(const std::string& address, size_t max_message_bytes) {
+Result<int> GrpcReceiver::Start(const std::string& address, size_t max_message_bytes, const GrpcTlsFiles& tls) {
   if (server_) return Status::Internal("gRPC receiver already started");
   service_ = std::make_unique<Service>(ingest_, metrics_, auth_);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!tls.cert_file.empty()) {
+    // gRPC's TLS (TLS 1.2 minimum, ALPN h2). Its file watcher reads the files at once
+    // and then every refresh_seconds; it keeps the pair in force when a new one fails.
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        tls.key_file, tls.cert_file, tls.client_ca_file, tls.refresh_seconds < 1 ? 1 : tls.refresh_seconds);
+    grpc::experimental::TlsServerCredentialsOptions options(provider);
+    options.watch_identity_key_cert_pairs();
+    if (!tls.client_ca_file.empty()) {
+      options.watch_root_certs();
+      options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    } else {
+      options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    }
+    creds = grpc::experimental::TlsServerCredentials(options);
+    if (!creds) return Status::Unavailable("cannot set up TLS for OTLP/gRPC on " + address);
+  }
+  builder.AddListeningPort(address, creds, &port);
   builder.RegisterService(service_.get());
   int limit = max_message_bytes > static_cast<size_t>(INT32_MAX) ? INT32_MAX : static_cast<int>(max_message_bytes);
   builder.SetMaxReceiveMessageSize(limit);

@@ -15,6 +15,12 @@
 // was wrong; the key's project overrides x-sightline-project and the resource. A user
 // token is PERMISSION_DENIED (tokens read, keys write).
 //
+// TLS (docs/tls.md): with GrpcTlsFiles, the listener speaks TLS with gRPC's own TLS
+// stack (grpc::experimental::TlsServerCredentials), whose file watcher re-reads the
+// certificate, key and client CA every refresh_seconds, so a rotation applies to new
+// connections without a restart, as on the HTTP listener. The caller validates the
+// files first (tls::ServerTlsContext): gRPC would only log a bad file.
+//
 // Thread-safety: Start and Shutdown from one thread; Export runs on gRPC's threads.
 #pragma once
 
@@ -33,6 +39,13 @@ class Server;
 
 namespace sightline::ingest {
 
+struct GrpcTlsFiles {
+  std::string cert_file;       // empty: plaintext
+  std::string key_file;
+  std::string client_ca_file;  // set: clients must present a certificate it signed
+  unsigned refresh_seconds = 2;
+};
+
 class GrpcReceiver {
  public:
   // ingest, metrics and auth must outlive the receiver. auth null: open.
@@ -43,7 +56,7 @@ class GrpcReceiver {
 
   // Binds address ("127.0.0.1:4317"; port 0 picks a free port) and starts serving.
   // Returns the bound port. max_message_bytes bounds a request after inflation.
-  Result<int> Start(const std::string& address, size_t max_message_bytes);
+  Result<int> Start(const std::string& address, size_t max_message_bytes, const GrpcTlsFiles& tls = {});
 
   // Stops accepting calls, waits up to `grace` for in-flight calls (their appends) to
   // finish, then cancels the rest. Idempotent.

@@ -8,6 +8,7 @@
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
+const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -40,9 +41,10 @@ function deadlineTimer(ms) {
 // A running server: http/grpc addresses, its data dir, and the captured output
 // (shown when a test fails to explain what the server said).
 class SightlineServer {
-  constructor(child, dataDir) {
+  constructor(child, dataDir, ca = null) {
     this.child = child;
     this.dataDir = dataDir;
+    this.ca = ca; // PEM of the CA that signed the server's certificate, when it speaks TLS
     this.stdout = '';
     this.stderr = '';
     this.httpAddr = null;
@@ -51,7 +53,7 @@ class SightlineServer {
   }
 
   get baseUrl() {
-    return `http://${this.httpAddr}`;
+    return `${this.ca ? 'https' : 'http'}://${this.httpAddr}`;
   }
 
   // Output tail, for assertion messages.
@@ -77,13 +79,32 @@ class SightlineServer {
   }
 }
 
+// One HTTP(S) request without connection reuse; resolves to {status, headers, text}.
+// `ca` (PEM) is the only CA trusted for https.
+function request(url, { method = 'GET', headers = {}, body, ca } = {}) {
+  const mod = url.startsWith('https:') ? https : require('node:http');
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, { method, headers, ca, agent: false, timeout: 15000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: timed out`)));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
 // Starts `sightline serve` and resolves once it has printed its listening line and
-// answers GET /readyz with 200.
-async function startServer({ extraArgs = [] } = {}) {
+// answers GET /readyz with 200. With `ca` (the PEM of the CA that signed the
+// certificate given in extraArgs), the server is reached over https.
+async function startServer({ extraArgs = [], ca = null } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sightline-integ-'));
   const args = ['serve', '--http', '127.0.0.1:0', '--grpc', '127.0.0.1:0', '--data', dataDir, ...extraArgs];
   const child = spawn(binaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const server = new SightlineServer(child, dataDir);
+  const server = new SightlineServer(child, dataDir, ca);
 
   const listening = new Promise((resolve, reject) => {
     const re = /sightline: listening http=(\S+) grpc=(\S+)/;
@@ -117,7 +138,7 @@ async function startServer({ extraArgs = [] } = {}) {
     timer.cancel();
     for (;;) {
       try {
-        const res = await fetch(`${server.baseUrl}/readyz`);
+        const res = ca ? await request(`${server.baseUrl}/readyz`, { ca }) : await fetch(`${server.baseUrl}/readyz`);
         if (res.status === 200) break;
       } catch (_) { /* not accepting yet */ }
       if (server.exited) throw new Error(`sightline exited before ready\n${server.logs()}`);
@@ -134,11 +155,20 @@ async function startServer({ extraArgs = [] } = {}) {
 
 // GET a JSON API path; returns {status, body} (body parsed when it is JSON).
 async function getJSON(server, apiPath) {
-  const res = await fetch(server.baseUrl + apiPath);
-  const text = await res.text();
+  let status;
+  let text;
+  let headers;
+  if (server.ca) {
+    ({ status, text, headers } = await request(server.baseUrl + apiPath, { ca: server.ca }));
+  } else {
+    const res = await fetch(server.baseUrl + apiPath);
+    status = res.status;
+    text = await res.text();
+    headers = res.headers;
+  }
   let body = text;
   try { body = JSON.parse(text); } catch (_) { /* leave as text */ }
-  return { status: res.status, body, headers: res.headers };
+  return { status, body, headers };
 }
 
 // Polls GET /api/v1/traces/{id} until it answers 200 with at least `minSpans` spans,
@@ -225,6 +255,6 @@ function assertTreeOrder(assert, spans) {
 }
 
 module.exports = {
-  startServer, getJSON, waitForTrace, binaryPath, waitForQuery, byName, messageText, partsOfType,
+  startServer, getJSON, request, waitForTrace, binaryPath, waitForQuery, byName, messageText, partsOfType,
   assertTreeOrder, sleep, REPO_ROOT, QUERY_DEADLINE_MS,
 };

@@ -1,0 +1,32 @@
+// Client-side TLS for the CLI (docs/tls.md): a context that verifies the server's
+// certificate chain against the system's trust store, or against a given CA bundle
+// (--ca-cert, for a private CA), with TLS 1.2 as the minimum; and the per-connection
+// settings that make OpenSSL check the certificate names the host the URL named
+// (DNS name or IP address) and send SNI.
+//
+// Thread-safety: a context is safe to share once made; Prepare* touch one SSL object.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
+
+#include "common/status.h"
+
+namespace sightline::tls {
+
+// ca_file empty: the system's trust store (OpenSSL's default paths, as curl uses).
+// Otherwise only the certificates in ca_file are trusted. InvalidArgument naming the
+// file when it cannot be read or holds no certificate.
+Result<std::shared_ptr<boost::asio::ssl::context>> MakeClientContext(const std::string& ca_file);
+
+// Sets hostname (or IP address) verification and SNI on a new connection's SSL.
+Status PrepareClientConnection(SSL* ssl, const std::string& host);
+
+// Why a handshake failed, for a message: the verification result when the server's
+// certificate was refused ("certificate has expired", "Hostname mismatch"), else "".
+std::string VerifyFailure(SSL* ssl);
+
+}  // namespace sightline::tls
