@@ -47,7 +47,9 @@ class OtlpGrpcTlsTest : public ::testing::Test {
   }
   void TearDown() override {
     if (receiver_) receiver_->Shutdown(std::chrono::seconds(5));
-    if (store_) EXPECT_TRUE(store_->Close().ok());
+    if (store_) {
+      EXPECT_TRUE(store_->Close().ok());
+    }
     std::filesystem::remove_all(dir_);
   }
 
