@@ -102,7 +102,9 @@ void ApiRouter::StartReprice(const QueryParams& params, const auth::Principal& c
     return respond(Error(Status::PermissionDenied("repricing rewrites every project's spans: it needs an all-projects "
                                                   "admin (or the server without auth)")));
   std::optional<int64_t> from, to;
-  for (const auto& [k, v] : params) {
+  for (const auto& param : params) {
+    const std::string& k = param.first;  // not a structured binding: lambdas capture it
+    const std::string& v = param.second;
     auto parse = [&](std::optional<int64_t>* out) -> Status {
       if (out->has_value()) return Status::InvalidArgument("`" + k + "` given twice");
       *out = ParseTimeParam(v);
