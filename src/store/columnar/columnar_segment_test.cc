@@ -276,7 +276,7 @@ TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
   for (const std::string& kv : {std::string("\x0a\x01k\x0a\x01k"), std::string("\x0a\x01k\x12\x04\x10\x01\x18\x02"),
                                 std::string("\x0a\x01k\x18\x01"), std::string("\x0a\x01\xff")}) {
     model::Span s;
-    s.add_attributes()->set_key("placeholder");
+    s.add_attributes()->set_key("k");  // its bytes are replaced below
     std::string bytes = s.SerializeAsString();
     // The span holds only the attribute: its tag (field 38, two bytes), then the new bytes.
     std::string field = bytes.substr(0, 2);

@@ -373,9 +373,8 @@ Values* RollupTable::Row(int64_t start, int64_t width, const Tuple& t) {
   return b.Insert(t);
 }
 
-void RollupTable::Apply(const SpanFacts& f, StringPool* pool, int sign) {
-  const int64_t start = ClampTime(f.start_ns);
-  const int64_t width = cuts_.WidthAt(start);
+// The span rollup's row of a span: its rolled dimensions, interned.
+static Tuple SpanTuple(const SpanFacts& f, StringPool* pool) {
   Tuple t;
   t.project = pool->Intern(f.project);
   t.agent = pool->Intern(f.agent_name);
@@ -385,6 +384,13 @@ void RollupTable::Apply(const SpanFacts& f, StringPool* pool, int sign) {
   t.environment = pool->Intern(f.environment);
   t.status = static_cast<uint8_t>(f.status);
   t.kind = static_cast<uint8_t>(f.kind);
+  return t;
+}
+
+void RollupTable::Apply(const SpanFacts& f, StringPool* pool, int sign) {
+  const int64_t start = ClampTime(f.start_ns);
+  const int64_t width = cuts_.WidthAt(start);
+  const Tuple t = SpanTuple(f, pool);
   const int64_t bstart = FloorTo(start, width);
   if (sign < 0) {  // take back: only from a row that exists
     auto b = buckets_.find(bstart);
@@ -427,15 +433,7 @@ void RollupTable::AdjustCost(const SpanFacts& f, bool had_cost, double before, b
                              StringPool* pool) {
   const int64_t start = ClampTime(f.start_ns);
   const int64_t width = cuts_.WidthAt(start);
-  Tuple t;
-  t.project = pool->Intern(f.project);
-  t.agent = pool->Intern(f.agent_name);
-  t.tool = pool->Intern(f.tool_name);
-  t.model = pool->Intern(f.model);
-  t.service = pool->Intern(f.service);
-  t.environment = pool->Intern(f.environment);
-  t.status = static_cast<uint8_t>(f.status);
-  t.kind = static_cast<uint8_t>(f.kind);
+  const Tuple t = SpanTuple(f, pool);
   auto b = buckets_.find(FloorTo(start, width));
   if (b == buckets_.end()) return;
   Values* v = b->second.Find(t);
