@@ -3,9 +3,6 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 
-#include <algorithm>
-#include <cstring>
-
 #include <unordered_map>
 
 #include "common/hex.h"
@@ -175,31 +172,22 @@ Status SegmentOutput::AddTrace(const TraceKey& id, const std::vector<std::string
   dedup_.clear();
   const std::vector<std::string_view>* use = &spans;
   if (spans.size() > 1) {
-    // The 8-byte ids as integers, sorted with their positions: repeats are neighbours,
-    // and of each run the last position (the newest copy) is kept.
-    ids_.clear();
+    std::unordered_map<std::string_view, size_t> last;
+    last.reserve(spans.size());
+    std::vector<std::string_view> ids(spans.size());
     for (size_t i = 0; i < spans.size(); ++i) {
-      std::string_view sid;
       size_t parent_len = 0;
-      if (!PeekIds(spans[i], &sid, &parent_len))
+      if (!PeekIds(spans[i], &ids[i], &parent_len))
         return Status::Corruption(path_ + ": trace " + HexEncode(id.ToBytes()) + ": a span does not parse");
-      if (sid.size() != 8 || (parent_len != 0 && parent_len != 8)) {
+      if (ids[i].size() != 8 || (parent_len != 0 && parent_len != 8)) {
         needs_v1_ = true;
         return Status::InvalidArgument(path_ + ": trace " + HexEncode(id.ToBytes()) + " has a span id the columnar format cannot hold");
       }
-      uint64_t k = 0;
-      std::memcpy(&k, sid.data(), 8);
-      ids_.emplace_back(k, static_cast<uint32_t>(i));
+      last[ids[i]] = i;
     }
-    std::sort(ids_.begin(), ids_.end());
-    bool repeated = false;
-    for (size_t i = 1; i < ids_.size() && !repeated; ++i) repeated = ids_[i].first == ids_[i - 1].first;
-    if (repeated) {
-      std::vector<uint8_t> keep(spans.size(), 0);
-      for (size_t i = 0; i < ids_.size(); ++i)
-        if (i + 1 == ids_.size() || ids_[i + 1].first != ids_[i].first) keep[ids_[i].second] = 1;
+    if (last.size() != spans.size()) {
       for (size_t i = 0; i < spans.size(); ++i)
-        if (keep[i]) dedup_.push_back(spans[i]);
+        if (last[ids[i]] == i) dedup_.push_back(spans[i]);
       use = &dedup_;
     }
   } else if (spans.size() == 1) {

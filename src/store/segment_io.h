@@ -93,7 +93,6 @@ class SegmentOutput {
   uint64_t span_count_ = 0;
   bool needs_v1_ = false;
   std::vector<std::string_view> dedup_;  // v2: the spans of one trace after dedup
-  std::vector<std::pair<uint64_t, uint32_t>> ids_;  // v2: (span id, position), sorted to find repeats
 };
 
 }  // namespace sightline::store
