@@ -160,8 +160,9 @@ void ExpectSameAnswer(EmbeddedStore* s, AggregateQuery q, const std::string& wha
   ASSERT_EQ(fast->rows.size(), scan->rows.size()) << what;
   EXPECT_EQ(fast->groups, scan->groups) << what;
   EXPECT_EQ(std::isnan(fast->group_median), std::isnan(scan->group_median)) << what;
-  if (!std::isnan(scan->group_median))
+  if (!std::isnan(scan->group_median)) {
     EXPECT_NEAR(fast->group_median, scan->group_median, 1e-9 * std::max(1.0, std::abs(scan->group_median))) << what;
+  }
   for (size_t i = 0; i < fast->rows.size(); ++i) {
     const AggregateRow &a = fast->rows[i], &b = scan->rows[i];
     const std::string at = what + " row " + std::to_string(i);
