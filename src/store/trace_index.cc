@@ -138,21 +138,28 @@ void TraceIndex::UpdateSession(uint32_t i, const Contribution& b, const Contribu
     user_runs_.ReplaceRun(by_user(b.run), by_user(a.run));
   }
   if (b.key != 0 && b.key != a.key) {  // the trace leaves its old session
-    auto it = sessions_.find(b.key);
-    if (it != sessions_.end()) {
-      Session& s = it->second;
+    auto it = session_at_.find(b.key);
+    if (it != session_at_.end()) {
+      const uint32_t at = it->second;
+      Session& s = sessions_[at];
       auto pos = std::find(s.traces.begin(), s.traces.end(), i);
       if (pos != s.traces.end()) s.traces.erase(pos);
       if (s.traces.empty()) {
-        sessions_.erase(it);
+        session_at_.erase(it);
+        if (at + 1 != sessions_.size()) {
+          s = std::move(sessions_.back());
+          session_at_[SessionKey(s.project, s.session_id)] = at;
+        }
+        sessions_.pop_back();
       } else {
         Recompute(&s);
       }
     }
   }
   if (a.key == 0) return;
-  auto [it, created] = sessions_.try_emplace(a.key);
-  Session& s = it->second;
+  auto [it, created] = session_at_.try_emplace(a.key, static_cast<uint32_t>(sessions_.size()));
+  if (created) sessions_.emplace_back();
+  Session& s = sessions_[it->second];
   const TraceAgg& agg = records_[i].agg;
   if (created) {
     s.project = agg.project;
@@ -218,8 +225,8 @@ model::v1::SpanStatus TraceIndex::SessionStatus(const Session& s) const {
 }
 
 const TraceIndex::Session* TraceIndex::FindSession(uint32_t project, uint32_t session_id) const {
-  auto it = sessions_.find(SessionKey(project, session_id));
-  return it == sessions_.end() ? nullptr : &it->second;
+  auto it = session_at_.find(SessionKey(project, session_id));
+  return it == session_at_.end() ? nullptr : &sessions_[it->second];
 }
 
 model::SessionSummary TraceIndex::SessionSummaryOf(const Session& s) const {
@@ -241,7 +248,9 @@ model::SessionSummary TraceIndex::SessionSummaryOf(const Session& s) const {
 
 size_t TraceIndex::MemoryBytes() const {
   constexpr size_t kNode = sizeof(TraceKey) + sizeof(uint32_t) + 2 * sizeof(void*);
-  size_t sessions = sessions_.size() * (sizeof(Session) + sizeof(uint64_t) + 2 * sizeof(void*));
+  size_t sessions = sessions_.capacity() * sizeof(Session) +
+                    session_at_.size() * (sizeof(uint64_t) + sizeof(uint32_t) + 2 * sizeof(void*)) +
+                    session_at_.bucket_count() * sizeof(void*);
   return runs_.MemoryBytes() + user_runs_.MemoryBytes() + pool_.MemoryBytes() + records_.size() * sizeof(TraceRecord) + agg_bytes_ + ids_.size() * kNode +
          ids_.bucket_count() * sizeof(void*) + sessions + records_.size() * sizeof(uint32_t) +
          starts_.capacity() * sizeof(int64_t);

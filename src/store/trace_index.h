@@ -98,7 +98,7 @@ class TraceIndex {
   const std::vector<uint32_t>& projects() const { return projects_; }
   template <typename F>
   void ForEachSession(F&& f) const {
-    for (const auto& [k, s] : sessions_) f(s);
+    for (const Session& s : sessions_) f(s);
   }
   model::SessionSummary SessionSummaryOf(const Session& s) const;
 
@@ -146,7 +146,12 @@ class TraceIndex {
   std::deque<TraceRecord> records_;
   std::vector<int64_t> starts_;  // records_[i].agg.start_ns, kept in step
   std::unordered_map<TraceKey, uint32_t, TraceKeyHash> ids_;
-  std::unordered_map<uint64_t, Session> sessions_;
+  // Sessions in one array (a scan over every session, as top sessions by cost makes,
+  // reads them in order instead of chasing a node per session: 840 ns -> a few ns a
+  // session at 100k sessions), found by key through session_at_. Removing one moves the
+  // last into its place, so a Session pointer is good only until the next change.
+  std::vector<Session> sessions_;
+  std::unordered_map<uint64_t, uint32_t> session_at_;
   std::vector<uint32_t> projects_;  // distinct project ids seen
   size_t agg_bytes_ = 0;
   bool runs_on_ = false;
