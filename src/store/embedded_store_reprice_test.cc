@@ -161,10 +161,11 @@ void ExpectConsistent(EmbeddedStore* s, int traces, const std::function<double(i
         EXPECT_EQ(fast->rows[i].cost_known, scan->rows[i].cost_known) << at << " row " << i;
         EXPECT_EQ(fast->rows[i].count, scan->rows[i].count) << at << " row " << i;
         EXPECT_EQ(fast->rows[i].cost.count(), scan->rows[i].cost.count()) << at << " row " << i;
-        if (!scan->rows[i].cost.empty())
+        if (!scan->rows[i].cost.empty()) {
           EXPECT_NEAR(fast->rows[i].cost.Quantile(0.5), scan->rows[i].cost.Quantile(0.5),
                       0.02 * scan->rows[i].cost.Quantile(0.5))
               << at << " row " << i;
+        }
       }
     }
   }
@@ -181,7 +182,9 @@ void Load(EmbeddedStore* s) {
     std::vector<model::Span> chunk(spans.begin() + static_cast<ptrdiff_t>(part * per),
                                    spans.begin() + static_cast<ptrdiff_t>((part + 1) * per));
     ASSERT_TRUE(AppendSync(s, std::move(chunk)).ok());
-    if (part < 2) ASSERT_TRUE(s->FlushNow().ok());
+    if (part < 2) {
+      ASSERT_TRUE(s->FlushNow().ok());
+    }
   }
 }
 
