@@ -469,10 +469,14 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     }
     emit(kColParentSpanId, roots == n ? std::string() : bm + ids, roots);
   }
+  // Written after kColRest (ids ascending) when chosen: received_ns as running deltas,
+  // computed_cost_usd by reference to cost_usd.
+  std::string received_run, computed_ref;
+  uint32_t computed_ref_nulls = 0;
   {
     std::string starts, ends, received;
     bool any_end = false, any_received = false;
-    int64_t prev = 0;
+    int64_t prev = 0, prev_received = 0;
     for (size_t r = 0; r < n; ++r) {
       const model::Span& c = rows[r].cols;
       PutSigned(&starts, WrapSub(c.start_ns(), prev));
@@ -483,7 +487,14 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
       int64_t rd = WrapSub(c.received_ns(), c.end_ns());
       any_received |= rd != 0;
       PutSigned(&received, rd);
+      PutSigned(&received_run, WrapSub(c.received_ns(), prev_received));
+      prev_received = c.received_ns();
     }
+    // The spans of one request share a receive time, and a block's rows (grouped by
+    // trace) come mostly from a few requests: the running form is then mostly zeros,
+    // where the offset from the end varies with every span. The smaller one is kept.
+    if (!any_received || received.size() <= received_run.size()) received_run.clear();
+    if (!received_run.empty()) received.clear();
     emit(kColStart, std::move(starts), 0);
     emit(kColEnd, any_end ? std::move(ends) : std::string(), 0);
     // Byte columns (ids 6..9) come before received_ns (10) in id order.
@@ -526,6 +537,28 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
       }
       SetBit(&bm, r);
       PutDouble(&vals, f.get(rows[r].cols));
+    }
+    if (f.id == kColComputedCostUsd && nulls < n) {
+      // A computed cost is usually the span's cost too (cost_source computed): those rows
+      // refer to cost_usd (the same bits), the others keep their value.
+      std::string differs(bm_len, '\0'), own;
+      uint32_t same = 0;
+      for (size_t r = 0; r < n; ++r) {
+        const model::Span& c = rows[r].cols;
+        if (!c.has_computed_cost_usd()) continue;
+        const double v = c.computed_cost_usd(), cost = c.cost_usd();
+        if (c.has_cost_usd() && std::memcmp(&v, &cost, sizeof v) == 0) {
+          ++same;
+          continue;
+        }
+        SetBit(&differs, r);
+        PutDouble(&own, v);
+      }
+      if (same > 0) {
+        computed_ref = bm + differs + own;
+        computed_ref_nulls = nulls;
+        continue;
+      }
     }
     emit(f.id, nulls == n ? std::string() : bm + vals, nulls);
   }
@@ -607,6 +640,8 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     }
     emit(kColRest, empties == n ? std::string() : std::move(raw), empties);
   }
+  emit(kColReceivedRun, std::move(received_run), 0);
+  emit(kColComputedCostRef, std::move(computed_ref), computed_ref_nulls);
 }
 
 }  // namespace sightline::store::columnar

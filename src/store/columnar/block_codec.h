@@ -106,6 +106,10 @@ bool DecodeBytes(std::string_view raw, size_t rows, std::vector<uint8_t>* out);
 bool DecodeStrings(std::string_view raw, size_t rows, std::vector<std::string_view>* out);
 // Nulls become kNullInt / NaN; present[r] tells a real INT64_MIN or NaN from a null.
 bool DecodeNullableInts(std::string_view raw, size_t rows, std::vector<int64_t>* out, std::vector<uint8_t>* present);
+// kColComputedCostRef: the rows whose computed cost is not marked as differing take
+// cost_usd's value (which they must have).
+bool DecodeComputedCostRef(std::string_view raw, const std::vector<double>& cost, const std::vector<uint8_t>& cost_present,
+                           std::vector<double>* out, std::vector<uint8_t>* present);
 bool DecodeNullableDoubles(std::string_view raw, size_t rows, std::vector<double>* out,
                            std::vector<uint8_t>* present);
 // Attribute keys: offsets has rows + 1 entries.

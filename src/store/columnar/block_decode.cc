@@ -162,6 +162,26 @@ bool DecodeNullableDoubles(std::string_view in, size_t rows, std::vector<double>
   return in.empty();
 }
 
+bool DecodeComputedCostRef(std::string_view in, const std::vector<double>& cost, const std::vector<uint8_t>& cost_present,
+                           std::vector<double>* out, std::vector<uint8_t>* present) {
+  const size_t rows = cost.size();
+  out->assign(rows, std::numeric_limits<double>::quiet_NaN());
+  std::vector<uint8_t> differs;
+  size_t set, own;
+  if (!TakeBitmap(&in, rows, present, &set) || !TakeBitmap(&in, rows, &differs, &own) || in.size() != own * 8 ||
+      cost_present.size() != rows)
+    return false;
+  for (size_t r = 0; r < rows; ++r) {
+    if (differs[r]) {
+      if (!(*present)[r] || !GetDouble(&in, &(*out)[r])) return false;
+    } else if ((*present)[r]) {
+      if (!cost_present[r]) return false;
+      (*out)[r] = cost[r];
+    }
+  }
+  return in.empty();
+}
+
 bool DecodeAttrKeys(std::string_view in, size_t rows, std::vector<uint32_t>* offsets,
                     std::vector<std::string_view>* keys) {
   offsets->assign(rows + 1, 0);

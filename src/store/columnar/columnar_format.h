@@ -112,7 +112,12 @@ enum ColumnId : uint8_t {
   kColOutput = 44,       // per row a payload reference list (output_json)
   kColScope = 45,        // dictionary-encoded serialized Span: resource, scope name/version/attributes
   kColRest = 46,         // per row a length-prefixed serialized Span of every other field
-  kColMax = 47,          // one past the last id
+  // Alternative encodings, written instead of an older id when they are smaller (a block
+  // holds one or the other, never both; files without them read as before).
+  kColReceivedRun = 47,  // received_ns: zigzag varint received - previous row's received
+  kColComputedCostRef = 48,  // computed_cost_usd: presence bitmap, "differs from cost_usd"
+                             // bitmap, f64 per row with both bits; the rest equal cost_usd
+  kColMax = 49,          // one past the last id
 };
 // "name", "attr_keys", ...; "?" for an unknown id.
 std::string_view ColumnName(uint32_t id);

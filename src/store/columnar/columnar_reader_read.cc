@@ -269,8 +269,14 @@ Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) 
   auto& rests = d->rests;
   if (!DecodeTraceIds(v.col(kColTraceId), n, &tids) || !DecodeSpanIds(v.col(kColSpanId), n, &sids) ||
       !DecodeParents(v.col(kColParentSpanId), n, &parents, &has_parent) || !DecodeStarts(v.col(kColStart), n, &starts) ||
-      !DecodeOffsets(v.col(kColEnd), starts, &ends) || !DecodeOffsets(v.col(kColReceived), ends, &received))
+      !DecodeOffsets(v.col(kColEnd), starts, &ends))
     return Corrupt(bn + ": id or time column does not decode");
+  if (!v.col(kColReceivedRun).empty()) {  // running deltas (DecodeStarts' form) instead of offsets from end
+    if (!v.col(kColReceived).empty() || !DecodeStarts(v.col(kColReceivedRun), n, &received))
+      return Corrupt(bn + " column 'received_ns_run' does not decode");
+  } else if (!DecodeOffsets(v.col(kColReceived), ends, &received)) {
+    return Corrupt(bn + ": id or time column does not decode");
+  }
   bytes.resize(ByteColumnIds().size());
   for (size_t k = 0; k < bytes.size(); ++k)
     if (!DecodeBytes(v.col(ByteColumnIds()[k]), n, &bytes[k]))
@@ -289,6 +295,15 @@ Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) 
   for (size_t k = 0; k < dbls.size(); ++k)
     if (!DecodeNullableDoubles(v.col(DoubleColumnIds()[k]), n, &dbls[k], &dbl_present[k]))
       return Corrupt(bn + " column '" + std::string(ColumnName(DoubleColumnIds()[k])) + "' does not decode");
+  if (!v.col(kColComputedCostRef).empty()) {
+    const auto& ids = DoubleColumnIds();
+    const size_t cost = static_cast<size_t>(std::find(ids.begin(), ids.end(), kColCostUsd) - ids.begin());
+    const size_t computed = static_cast<size_t>(std::find(ids.begin(), ids.end(), kColComputedCostUsd) - ids.begin());
+    if (!v.col(kColComputedCostUsd).empty() ||
+        !DecodeComputedCostRef(v.col(kColComputedCostRef), dbls[cost], dbl_present[cost], &dbls[computed],
+                               &dbl_present[computed]))
+      return Corrupt(bn + " column 'computed_cost_usd_ref' does not decode");
+  }
   const uint32_t npieces = payload_piece_count();
   if (!DecodeAttrs(v, n, npieces, true, &attrs)) return Corrupt(bn + ": attribute columns do not decode");
   if (!DecodeRefLists(v.col(kColInput), n, npieces, &inputs) ||

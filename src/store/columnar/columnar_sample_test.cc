@@ -33,6 +33,22 @@ TraceMap SampleTraces() {
   return m;
 }
 
+// The second v2 sample, written once the reference columns existed (ids 47, 48:
+// received_ns_run, computed_cost_usd_ref); frozen like the first.
+TraceMap RefsSampleTraces() {
+  TraceMap m = LeanTraces(6, 1'767'225'900'000'000'000);
+  int64_t i = 0;
+  for (auto& [id, spans] : m) {
+    for (auto& s : spans) {
+      s.set_received_ns(1'767'226'000'000'000'000 + (i / 2) * 1'000'000'000);  // two traces a request
+      if (s.has_cost_usd()) s.set_computed_cost_usd(s.cost_usd());
+    }
+    ++i;
+  }
+  m.begin()->second[0].set_computed_cost_usd(0.0625);  // one that differs from its cost
+  return m;
+}
+
 bool WriteSamplesRequested() {
   const char* v = std::getenv("SIGHTLINE_WRITE_SAMPLES");
   return v && std::string(v) == "1";
@@ -41,6 +57,11 @@ bool WriteSamplesRequested() {
 TEST(SegmentSamples, WriteV2Sample) {
   if (!WriteSamplesRequested()) GTEST_SKIP() << "set SIGHTLINE_WRITE_SAMPLES=1 to rewrite the committed samples";
   ASSERT_TRUE(WriteSegment(Env::Default(), kSampleDir, "v2_sample.slseg", SampleTraces()).ok());
+}
+
+TEST(SegmentSamples, WriteV2RefsSample) {
+  if (!WriteSamplesRequested()) GTEST_SKIP() << "set SIGHTLINE_WRITE_SAMPLES=1 to rewrite the committed samples";
+  ASSERT_TRUE(WriteSegment(Env::Default(), kSampleDir, "v2_refs_sample.slseg", RefsSampleTraces()).ok());
 }
 
 TEST(SegmentSamples, WriteV1Sample) {
@@ -60,8 +81,7 @@ TEST(SegmentSamples, WriteV1Sample) {
   ASSERT_TRUE(env->RenameFile((*b)->path(), kSampleDir + "/v1_sample.seg").ok());
 }
 
-TEST(SegmentSamples, ReadsCommittedV2Sample) {
-  const std::string path = kSampleDir + "/v2_sample.slseg";
+void ExpectSampleReads(const std::string& path, const TraceMap& want) {
   auto v = PeekFormatVersion(Env::Default(), path);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(*v, 2u);
@@ -73,7 +93,6 @@ TEST(SegmentSamples, ReadsCommittedV2Sample) {
     return Status::OK();
   });
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  TraceMap want = SampleTraces();
   ASSERT_EQ(entries.size(), want.size());
   EXPECT_EQ((*r)->span_count(), CountSpans(want));
   size_t i = 0;
@@ -85,7 +104,26 @@ TEST(SegmentSamples, ReadsCommittedV2Sample) {
     EXPECT_TRUE(SameSpans(spans, got)) << "trace " << i;
     ++i;
   }
+}
+
+TEST(SegmentSamples, ReadsCommittedV2Sample) {
+  const std::string path = kSampleDir + "/v2_sample.slseg";
+  ExpectSampleReads(path, SampleTraces());
+  auto r = ColumnarReader::Open(Env::Default(), path, [](const TraceEntry&) { return Status::OK(); });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE((*r)->MayContainSession("ticket-11"));
+}
+
+TEST(SegmentSamples, ReadsCommittedV2RefsSample) {
+  const std::string path = kSampleDir + "/v2_refs_sample.slseg";
+  ExpectSampleReads(path, RefsSampleTraces());
+  // The sample holds what it is kept for: both reference columns.
+  auto r = ColumnarReader::Open(Env::Default(), path, [](const TraceEntry&) { return Status::OK(); });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ColumnarReader::BlockView v;
+  ASSERT_TRUE((*r)->LoadBlockColumns(0, {kColReceivedRun, kColComputedCostRef}, &v).ok());
+  EXPECT_FALSE(v.col(kColReceivedRun).empty());
+  EXPECT_FALSE(v.col(kColComputedCostRef).empty());
 }
 
 TEST(SegmentSamples, V1ReaderKeepsReadingCommittedV1Sample) {

@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <limits>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "common/hex.h"
@@ -151,6 +153,87 @@ TEST(ColumnarSegment, AttributeValuesOfEveryTypeComeBackExactly) {
     EXPECT_EQ(back.attributes(i).key(), s.attributes(i).key());
     EXPECT_EQ(back.attributes(i).SerializeAsString(), s.attributes(i).SerializeAsString()) << s.attributes(i).key();
   }
+}
+
+// Receive times shared by a request's spans go in the running form (kColReceivedRun),
+// and computed costs equal to the span's cost by reference (kColComputedCostRef); every
+// value comes back bit for bit, the cases the reference cannot hold included.
+TEST(ColumnarSegment, ReceiveTimesAndComputedCostsByReferenceComeBackExactly) {
+  MemEnv env;
+  TraceMap m;
+  uint64_t nan_bits = 0x7ff8000000000abcull;
+  double nan_payload;
+  std::memcpy(&nan_payload, &nan_bits, 8);
+  // (cost_usd, computed_cost_usd), absent as nullopt.
+  const std::pair<std::optional<double>, std::optional<double>> costs[] = {
+      {0.25, 0.25},      {1e-9, 1e-9},   {0.0, -0.0},        {-0.0, -0.0},          {std::nullopt, 0.5},
+      {0.75, std::nullopt}, {0.5, 0.125}, {nan_payload, nan_payload}, {std::nullopt, std::nullopt}, {3.0, 3.0}};
+  std::vector<model::Span> all;
+  for (uint64_t t = 0; t < 4; ++t) {
+    const int64_t request_received = 1'767'225'600'000'000'000 + static_cast<int64_t>(t / 2) * 1'000'000'000;
+    for (uint64_t k = 0; k < std::size(costs); ++k) {
+      model::Span s = store::testing::MakeSpan({900 + t, 10 * t + k + 1, k ? 10 * t + 1 : 0, "step", model::v1::KIND_LLM,
+                                                model::v1::STATUS_OK, 1'767'225'500'000'000'000 + static_cast<int64_t>(k) * 7'000,
+                                                1'767'225'500'000'000'000 + static_cast<int64_t>(k) * 9'000 + 123});
+      s.set_received_ns(request_received);  // two requests, two traces each
+      if (costs[k].first) s.set_cost_usd(*costs[k].first);
+      if (costs[k].second) s.set_computed_cost_usd(*costs[k].second);
+      s.set_cost_source(model::v1::COST_COMPUTED);
+      AddToMap(&m, s);
+      all.push_back(s);
+    }
+  }
+  ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", m).ok());
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries);
+  ASSERT_TRUE(r);
+  ColumnarReader::BlockView v;
+  ASSERT_TRUE(r->LoadBlockColumns(0, {kColReceived, kColComputedCostUsd, kColReceivedRun, kColComputedCostRef}, &v).ok());
+  EXPECT_TRUE(v.col(kColReceived).empty());
+  EXPECT_FALSE(v.col(kColReceivedRun).empty());
+  EXPECT_TRUE(v.col(kColComputedCostUsd).empty());
+  EXPECT_FALSE(v.col(kColComputedCostRef).empty());
+  std::map<std::string, std::string> want;  // span id -> serialized span
+  for (const auto& s : all) want[s.span_id()] = s.SerializeAsString();
+  size_t seen = 0;
+  for (const auto& e : entries) {
+    std::vector<std::string> got;
+    ASSERT_TRUE(r->ReadTrace(e.first_row, e.row_count, &got).ok());
+    for (const auto& g : got) {
+      model::Span back;
+      ASSERT_TRUE(back.ParseFromString(g));
+      EXPECT_EQ(back.SerializeAsString(), want[back.span_id()]) << back.DebugString();
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, all.size());
+
+  // Spans received one by one, right after they end, keep the offset form; spans with no
+  // computed cost equal to their cost keep the plain one.
+  MemEnv env2;
+  TraceMap m2;
+  for (uint64_t k = 0; k < 20; ++k) {
+    model::Span s = store::testing::MakeSpan({1000, k + 1, k ? uint64_t{1} : uint64_t{0}, "streamed", model::v1::KIND_TOOL, model::v1::STATUS_OK,
+                                              1'767'225'500'000'000'000 + static_cast<int64_t>(k) * 40'000'000'000,
+                                              1'767'225'500'000'000'000 + static_cast<int64_t>(k) * 40'000'000'000 + 5'000});
+    s.set_received_ns(s.end_ns() + 700 + static_cast<int64_t>(k));
+    s.set_cost_usd(0.5);
+    s.set_computed_cost_usd(0.25);
+    AddToMap(&m2, s);
+  }
+  ASSERT_TRUE(WriteSegment(&env2, kDir, "000001.slseg", m2).ok());
+  std::vector<TraceEntry> entries2;
+  auto r2 = OpenOrDie(&env2, kDir + "/000001.slseg", &entries2);
+  ASSERT_TRUE(r2);
+  ColumnarReader::BlockView v2;
+  ASSERT_TRUE(r2->LoadBlockColumns(0, {kColReceived, kColComputedCostUsd, kColReceivedRun, kColComputedCostRef}, &v2).ok());
+  EXPECT_FALSE(v2.col(kColReceived).empty());
+  EXPECT_TRUE(v2.col(kColReceivedRun).empty());
+  EXPECT_FALSE(v2.col(kColComputedCostUsd).empty());
+  EXPECT_TRUE(v2.col(kColComputedCostRef).empty());
+  std::vector<std::string> got2;
+  ASSERT_TRUE(r2->ReadTrace(entries2[0].first_row, entries2[0].row_count, &got2).ok());
+  EXPECT_TRUE(SameSpans(m2.begin()->second, got2));
 }
 
 // A span whose attributes SplitWire leaves to the parser (here a KeyValue naming its key
