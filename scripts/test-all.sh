@@ -13,7 +13,7 @@ $MAKE --no-print-directory build
 
 log=$(mktemp "${TMPDIR:-/tmp}/sightline-clang-build.XXXXXX")
 echo "make test: the clang build (ASan+UBSan, fuzz targets) starts at $(date -u +%T), niced, log in $log"
-setsid nice -n 19 $MAKE --no-print-directory fuzz-build >"$log" 2>&1 &
+setsid -w nice -n 19 $MAKE --no-print-directory fuzz-build >"$log" 2>&1 &
 clang_build=$!
 trap 'kill -- -"$clang_build" 2>/dev/null || true' EXIT
 
