@@ -49,6 +49,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -327,8 +328,15 @@ class EmbeddedStore final : public SpanStore {
   // Gather does) when a part does not read.
   Status ReadNewest(const TraceParts& t, std::deque<std::string>* storage, std::vector<std::string_view>* newest,
                     std::vector<std::string_view>* stale);
+  // A query's text memos, by columnar file: passed to every ScanVerdicts call of one
+  // query, so each payload frame is searched once per query, not once per batch.
+  struct ScanMemos {
+    std::unordered_map<const columnar::ColumnarReader*,
+                       std::pair<std::shared_ptr<const columnar::ColumnarReader>, std::shared_ptr<columnar::TextMemo>>>
+        files;
+  };
   Status ScanVerdicts(const std::vector<uint32_t>& records, const TraceQuery& q, const std::string& text_lower,
-                      std::vector<uint8_t>* verdicts);
+                      std::vector<uint8_t>* verdicts, ScanMemos* memos = nullptr);
 
   EmbeddedStoreOptions opts_;
   Env* env_;

@@ -11,6 +11,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
 #include "store/segment/segment_reader.h"
 
@@ -304,12 +305,16 @@ Status EmbeddedStore::SalvageOne(uint64_t number) {
     return Status::OK();
   }
   const uint64_t parts = merged->damaged_parts, traces = merged->traces.size();
+  const uint64_t lost = merged->spans_lost, rebuilt = merged->spans_rebuilt;
   const std::string first = merged->damage.empty() ? "" : merged->damage.front();
   SL_RETURN_IF_ERROR(Install({number}, &merged.value(), /*quarantine=*/true));
   forget();
   Log("SEGMENT CORRUPTION: " + file->path() + ": " + std::to_string(parts) + " of " + std::to_string(traces) +
-      " traces lost their spans (their summaries stay; first: " + first + "); the readable rest was copied to " +
-      std::to_string(merged->outputs.size()) + " new file(s); quarantined as " + file->path() + ".corrupt");
+      " traces damaged: " + std::to_string(lost) + " spans lost, " + std::to_string(rebuilt) +
+      " of their spans kept (those missing a damaged field say so in the attribute " +
+      columnar::ColumnarReader::kSalvageLostAttribute + "); their summaries stay (first damage: " + first +
+      "); the readable rest was copied to " + std::to_string(merged->outputs.size()) + " new file(s); quarantined as " +
+      file->path() + ".corrupt");
   return Status::OK();
 }
 

@@ -11,6 +11,7 @@
 
 #include "common/fault_injection_env.h"
 #include "common/mem_env.h"
+#include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
 #include "store/retention/retention_plan.h"
 #include "store/store_test_util.h"
@@ -315,6 +316,86 @@ TEST(Damage, BadBlockFailsOnlyThatTracesReadNamingTheFile) {
   EXPECT_TRUE(s->recovery_report().quarantined.empty());
   EXPECT_EQ(SpanIdsOf(s.get(), 2).size(), 1u);
   EXPECT_TRUE(s->GetTrace(TraceId(1), {}).ok());
+}
+
+// A columnar (v2) file with a bit flipped in one column chunk: the read that finds it
+// fails with Corruption naming the file; salvage then keeps every span of the damaged
+// block without that column's field, marked (where salvage used to keep summaries only,
+// losing the block's spans), the summaries as written, and a flip in the span_id column
+// loses the block's spans but keeps their summaries.
+TEST(Damage, DamagedColumnOfAColumnarFileCostsOnlyItsField) {
+  for (const std::string column : {"model", "span_id"}) {
+    SCOPED_TRACE(column);
+    MemEnv env;
+    auto opts = Opts(&env);
+    opts.segment_format = SegmentFormat::kV2Columnar;
+    {
+      auto s = OpenOrDie(opts);
+      std::vector<model::Span> spans;
+      for (uint64_t t = 1; t <= 20; ++t) {
+        for (uint64_t k = 1; k <= 3; ++k) {
+          model::Span sp = MakeSpan({.trace = t, .span = k, .parent = k > 1 ? 1u : 0u, .name = "step " + std::to_string(k)});
+          sp.set_model(k == 2 ? "gpt-4o" : "");
+          sp.set_input_tokens(static_cast<int64_t>(100 * t + k));
+          spans.push_back(sp);
+        }
+      }
+      ASSERT_TRUE(AppendSync(s.get(), spans).ok());
+      ASSERT_TRUE(s->FlushNow().ok());
+      ASSERT_TRUE(s->Close().ok());
+    }
+    std::string path;
+    auto names = env.GetChildren("/data/segments");
+    ASSERT_TRUE(names.ok());
+    for (const auto& n : *names) path = "/data/segments/" + n;
+    uint64_t at = 0;
+    {
+      auto r = columnar::ColumnarReader::Open(&env, path, [](const columnar::TraceEntry&) { return Status::OK(); });
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      for (const auto& reg : (*r)->regions())
+        if (reg.what == "block 0 column '" + column + "'") at = reg.offset + reg.length / 2;
+    }
+    ASSERT_NE(at, 0u);
+    std::string bytes = *ReadFileToString(&env, path);
+    bytes[static_cast<size_t>(at)] ^= 0x20;
+    env.PutFile(path, bytes);
+
+    auto s = OpenOrDie(opts);
+    auto d = s->GetTrace(TraceId(7), {});
+    EXPECT_EQ(d.status().code(), StatusCode::kCorruption);
+    EXPECT_NE(d.status().message().find(path), std::string::npos) << d.status().ToString();
+    for (int i = 0; i < 500 && !env.FileExists(path + ".corrupt"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(env.FileExists(path + ".corrupt"));
+    for (int round = 0; round < 2; ++round) {
+      for (uint64_t t = 1; t <= 20; ++t) {
+        auto got = s->GetTrace(TraceId(t), {});
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        EXPECT_EQ(got->summary.span_count, 3);  // the summary as written
+        EXPECT_EQ(got->summary.input_tokens, static_cast<int64_t>(300 * t + 6));
+        if (column == "span_id") {
+          EXPECT_TRUE(got->spans.empty());
+          continue;
+        }
+        ASSERT_EQ(got->spans.size(), 3u);
+        std::set<std::string> names, ids;
+        int64_t tokens = 0;
+        for (const auto& sp : got->spans) {
+          EXPECT_TRUE(sp.model().empty());
+          EXPECT_TRUE(SpanHasAttr(sp, columnar::ColumnarReader::kSalvageLostAttribute, "model"));
+          names.insert(sp.name());
+          ids.insert(sp.span_id());
+          tokens += sp.input_tokens();
+        }
+        EXPECT_EQ(names, (std::set<std::string>{"step 1", "step 2", "step 3"}));
+        EXPECT_EQ(ids, (std::set<std::string>{SpanId(1), SpanId(2), SpanId(3)}));
+        EXPECT_EQ(tokens, static_cast<int64_t>(300 * t + 6));
+      }
+      ASSERT_TRUE(s->Close().ok());
+      s = OpenOrDie(opts);  // the salvaged file reads the same after a restart
+      EXPECT_TRUE(s->recovery_report().quarantined.empty());
+    }
+  }
 }
 
 TEST(Retention, KeepsFailuresDropsSpansThenSummariesPerProject) {

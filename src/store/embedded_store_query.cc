@@ -159,12 +159,13 @@ Result<TracePage> EmbeddedStore::SearchTraces(const TraceQuery& q) {
       // absent one scans them all in a few batches.
       std::vector<uint32_t> records;
       std::vector<uint8_t> verdicts;
+      ScanMemos memos;  // pieces searched in one batch are not searched again in the next
       for (size_t pos = 0, batch = std::max<size_t>(kFirstScanBatch, 8 * want); pos < cands.size() && kept.size() < want;
            batch *= 4) {
         const size_t end = std::min(cands.size(), pos + batch);
         records.clear();
         for (size_t i = pos; i < end; ++i) records.push_back(cands[i].idx);
-        SL_RETURN_IF_ERROR(ScanVerdicts(records, q, text_lower, &verdicts));
+        SL_RETURN_IF_ERROR(ScanVerdicts(records, q, text_lower, &verdicts, &memos));
         for (size_t i = pos; i < end && kept.size() < want; ++i) {
           const uint8_t v = verdicts[i - pos];
           if (v == kYes || (v == kVerify && MatchesExpensive(cands[i].idx, q, text_lower))) kept.push_back(cands[i]);

@@ -8,7 +8,9 @@
 // files, span bytes of the memtables. Then, holding no lock, work units run on two
 // threads: a v2 unit asks ColumnarReader::MatchRows for the ranges of a stretch of one
 // file (only the blocks holding them; attribute, scope and payload columns only; each
-// payload piece searched once); v1 and memtable units parse their spans and apply
+// payload frame decompressed and its pieces searched once per query: the units of a
+// file share its TextMemo, and a search's batches share them through ScanMemos); v1
+// and memtable units parse their spans and apply
 // SpanHasAttr and ContainsIgnoreCase, as MatchesExpensive does. A trace's answer is the
 // OR of its spans' bits.
 //
@@ -58,13 +60,14 @@ uint32_t SpanBits(const model::Span& s, const RowMatchSpec& spec) {
 struct FileParts {
   std::shared_ptr<SegmentFile> file;
   std::shared_ptr<const columnar::ColumnarReader> columnar;  // null: a v1 file
+  std::shared_ptr<columnar::TextMemo> memo;                   // columnar files, text searches: shared by its units
   std::vector<std::pair<SegLoc, uint32_t>> parts;             // location, candidate position
 };
 
 }  // namespace
 
 Status EmbeddedStore::ScanVerdicts(const std::vector<uint32_t>& records, const TraceQuery& q,
-                                   const std::string& text_lower, std::vector<uint8_t>* verdicts) {
+                                   const std::string& text_lower, std::vector<uint8_t>* verdicts, ScanMemos* memos) {
   const size_t n = records.size();
   verdicts->assign(n, kVerify);
   if (q.attrs.size() > RowMatchSpec::kMaxAttrs) return Status::OK();
@@ -102,6 +105,15 @@ Status EmbeddedStore::ScanVerdicts(const std::vector<uint32_t>& records, const T
         if (!fp.file) {
           fp.file = file;
           fp.columnar = ColumnarOf(file);
+          if (fp.columnar && !spec.text_lower.empty()) {
+            if (memos) {
+              auto& m = memos->files[fp.columnar.get()];
+              if (!m.second) m = {fp.columnar, fp.columnar->NewTextMemo(spec.text_lower)};
+              fp.memo = m.second;
+            } else {
+              fp.memo = fp.columnar->NewTextMemo(spec.text_lower);
+            }
+          }
         }
         fp.parts.emplace_back(loc, static_cast<uint32_t>(p));
       }
@@ -133,11 +145,11 @@ Status EmbeddedStore::ScanVerdicts(const std::vector<uint32_t>& records, const T
           owners.push_back(fp.parts[i].second);
           rows += loc.length;
         }
-        units.push_back([&spec, reader = fp.columnar, ranges = std::move(ranges),
+        units.push_back([&spec, reader = fp.columnar, memo = fp.memo, ranges = std::move(ranges),
                          owners = std::move(owners)](std::vector<uint32_t>* bits) {
           std::vector<uint32_t> got;
           std::vector<uint8_t> unreadable;
-          if (!reader->MatchRows(spec, ranges, &got, &unreadable).ok()) unreadable.assign(ranges.size(), 1);
+          if (!reader->MatchRows(spec, ranges, &got, &unreadable, memo.get()).ok()) unreadable.assign(ranges.size(), 1);
           for (size_t k = 0; k < ranges.size(); ++k) (*bits)[owners[k]] |= unreadable[k] ? kUnreadable : got[k];
         });
       }

@@ -71,6 +71,24 @@ class ColumnarSegmentFile final : public SegmentFile {
     return Status::OK();
   }
 
+  Status SalvageTrace(const SegLoc& loc, const TraceKey& id, std::deque<std::string>* storage,
+                      std::vector<std::string_view>* spans, Status* damage) const override {
+    if (loc.length == 0) return Status::OK();
+    if (loc.offset > UINT32_MAX) {
+      *damage = Status::Corruption(path() + ": trace location past the file's rows");
+      return Status::OK();
+    }
+    std::vector<std::string> out;
+    columnar::ColumnarReader::SalvageReport report;
+    SL_RETURN_IF_ERROR(reader_->SalvageTrace(id, static_cast<uint32_t>(loc.offset), loc.length, &out, &report));
+    for (auto& s : out) {
+      storage->push_back(std::move(s));
+      spans->push_back(storage->back());
+    }
+    *damage = std::move(report.damage);
+    return Status::OK();
+  }
+
   Status ListTraces(const std::function<Status(const SegmentTraceEntry&)>& fn) const override {
     // Re-reads the meta region (compaction and retention only, never on a query path).
     auto again = columnar::ColumnarReader::Open(env_, reader_->path(), [&](const columnar::TraceEntry& e) {

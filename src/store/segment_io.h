@@ -32,6 +32,7 @@ namespace sightline::store {
 
 namespace columnar {
 class ColumnarReader;
+class TextMemo;
 }
 
 enum class SegmentFormat : uint32_t { kV1Rows = 1, kV2Columnar = 2 };

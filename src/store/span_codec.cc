@@ -1,7 +1,9 @@
 #include "store/span_codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 
 #include "common/hex.h"
 #include "store/coding.h"
@@ -241,6 +243,37 @@ std::string AsciiLower(std::string_view s) {
   for (char& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
+}
+
+namespace {
+inline char FoldAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+CaseFoldFinder::CaseFoldFinder(std::string needle_lower) : needle_(std::move(needle_lower)) {
+  const size_t n = needle_.size();
+  std::fill(std::begin(shift_), std::end(shift_), static_cast<uint8_t>(n == 0 || n > 255 ? 1 : n));
+  if (n == 0 || n > 255) return;
+  for (size_t i = 0; i + 1 < n; ++i) shift_[static_cast<uint8_t>(needle_[i])] = static_cast<uint8_t>(n - 1 - i);
+}
+
+bool CaseFoldFinder::In(std::string_view h) const {
+  const size_t n = needle_.size();
+  if (n == 0) return true;
+  if (h.size() < n) return false;
+  if (n < 3 || n > 255) return ContainsIgnoreCase(h, needle_);
+  const char* hay = h.data();
+  const char* nd = needle_.data();
+  const char last = nd[n - 1];
+  for (size_t i = 0; i + n <= h.size();) {
+    const char c = FoldAscii(hay[i + n - 1]);
+    if (c == last) {
+      size_t j = 0;
+      while (j + 1 < n && FoldAscii(hay[i + j]) == nd[j]) ++j;
+      if (j + 1 == n) return true;
+    }
+    i += shift_[static_cast<uint8_t>(c)];
+  }
+  return false;
 }
 
 bool ContainsIgnoreCase(std::string_view h, std::string_view needle) {

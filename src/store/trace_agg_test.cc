@@ -185,6 +185,55 @@ TEST(SpanCodec, AttributeTextRendering) {
   EXPECT_FALSE(ContainsIgnoreCase("The Quick Fox", "slow"));
 }
 
+// CaseFoldFinder (Horspool over case-folded text) gives ContainsIgnoreCase's answers:
+// random haystacks over a small alphabet (both cases, brackets, commas, spaces, bytes
+// above 127) and needles cut from them, altered, or made up, of every length.
+TEST(SpanCodec, CaseFoldFinderAnswersAsContainsIgnoreCase) {
+  const std::string alphabet = "abAB[], \xc3\xa9Zz";
+  uint64_t x = 88172645463325252ull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  auto text = [&](size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s.push_back(alphabet[next() % alphabet.size()]);
+    return s;
+  };
+  size_t found = 0, total = 0;
+  for (int round = 0; round < 4000; ++round) {
+    const std::string hay = text(next() % 300);
+    std::string needle;
+    switch (next() % 3) {
+      case 0:
+        if (!hay.empty()) {
+          const size_t at = next() % hay.size();
+          needle = hay.substr(at, 1 + next() % 40);
+        }
+        break;
+      case 1: needle = text(1 + next() % 8); break;
+      default: needle = text(1 + next() % 300); break;
+    }
+    if (next() % 4 == 0 && !needle.empty()) needle[next() % needle.size()] ^= 0x20;  // other case, or another byte
+    const std::string lower = AsciiLower(needle);
+    CaseFoldFinder f(lower);
+    const bool want = ContainsIgnoreCase(hay, lower);
+    EXPECT_EQ(f.In(hay), want) << "haystack '" << hay << "' needle '" << lower << "'";
+    found += want;
+    ++total;
+  }
+  EXPECT_GT(found, total / 5);
+  EXPECT_LT(found, total * 4 / 5);
+  EXPECT_TRUE(CaseFoldFinder("quick f").In("The Quick Fox"));
+  EXPECT_FALSE(CaseFoldFinder("quick fix").In("The Quick Fox"));
+  EXPECT_TRUE(CaseFoldFinder("").In(""));
+  const std::string long_needle(300, 'a');
+  EXPECT_TRUE(CaseFoldFinder(long_needle).In(std::string(400, 'A')));
+  EXPECT_FALSE(CaseFoldFinder(long_needle).In(std::string(299, 'a')));
+}
+
 TEST(SpanCodec, EncodedBatchIsASerializedSpanBatch) {
   std::vector<model::Span> spans = {MakeSpan({.span = 1}), MakeSpan({.span = 2, .parent = 1, .name = "x"})};
   EncodedBatch b;

@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes as a columnar (version 2) segment file, read through
-// a MemEnv as the store reads its files: Open, every trace of the trace table, and a
-// scan of every column (with and without block filters). Must never crash, hang or read
+// a MemEnv as the store reads its files: Open, every trace of the trace table (read and
+// salvaged), a text search over them (with a memo, twice), and a scan of every column
+// (with and without block filters). Must never crash, hang or read
 // out of bounds; every failure must be Corruption (or InvalidArgument for a row range
 // the damaged table names outside the file).
 #include <cstddef>
@@ -38,6 +39,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::string> spans;
     ok_or_expected((*r)->ReadTrace(e.first_row, e.row_count, &spans));
     (void)(*r)->MayContainTrace(e.id);
+  }
+  std::vector<RowRange> ranges;
+  for (const TraceEntry& e : entries) {
+    std::vector<std::string> salvaged;
+    ColumnarReader::SalvageReport report;
+    ok_or_expected((*r)->SalvageTrace(e.id, e.first_row, e.row_count, &salvaged, &report));
+    if (!report.damage.ok() && report.damage.code() != StatusCode::kCorruption) __builtin_trap();
+    ranges.push_back(RowRange{e.first_row, e.row_count});
+  }
+  for (const char* needle : {"ticket", "\"},{\"role"}) {  // a needle inside pieces, one across joins
+    RowMatchSpec spec;
+    spec.text_lower = needle;
+    auto memo = (*r)->NewTextMemo(spec.text_lower);
+    for (int round = 0; round < 2; ++round) {
+      std::vector<uint32_t> bits;
+      std::vector<uint8_t> unreadable;
+      ok_or_expected((*r)->MatchRows(spec, ranges, &bits, &unreadable, memo.get()));
+    }
   }
   ok_or_expected((*r)->Scan(kAll, {}, [&](const SpanColumns& c, uint32_t) {
     if (c.trace_id.size() != c.rows || c.attr_offsets.size() != c.rows + 1) __builtin_trap();

@@ -1,10 +1,15 @@
 // Columnar segment (format v2) facing damaged files: truncation and a flipped byte in
 // every region (header, each column chunk, payload frames, meta, tail) give Corruption
-// naming the file, never a crash; the version check.
+// naming the file, never a crash; the version check; salvage of a file with one damaged
+// column chunk or payload frame keeps every span it can rebuild.
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
 
 #include "common/mem_env.h"
 #include "store/coding.h"
+#include "store/columnar/block_fields.h"
 #include "store/columnar/columnar_test_util.h"
 
 namespace sightline::store::columnar {
@@ -122,6 +127,173 @@ TEST(ColumnarCorruption, EveryByteFlipOfASmallFile) {
     if (at >= 8 && at < 12) continue;  // version
     EXPECT_EQ(s.code(), StatusCode::kCorruption) << "byte " << at;
   }
+}
+
+// Clears what column `name` holds (as ColumnName spells it) from a span.
+void ClearColumn(std::string_view name, model::Span* s) {
+  uint8_t id = 0;
+  for (uint8_t c = 1; c < kColMax; ++c)
+    if (ColumnName(c) == name) id = c;
+  ASSERT_NE(id, 0) << "no column named " << name;
+  for (const auto& f : fields::kStrFields)
+    if (f.id == id) f.mut(s)->clear();
+  for (const auto& f : fields::kByteFields)
+    if (f.id == id) f.set(s, 0);
+  for (const auto& f : fields::kIntFields)
+    if (f.id == id) f.clear(s);
+  for (const auto& f : fields::kDoubleFields)
+    if (f.id == id) f.clear(s);
+  switch (id) {
+    case kColReceived: s->clear_received_ns(); break;
+    case kColAttrKeys:
+    case kColAttrText:
+    case kColAttrTypes: s->clear_attributes(); break;
+    case kColAttrPayload: {
+      auto* a = s->mutable_attributes();
+      for (int i = a->size(); i-- > 0;)
+        if (a->Get(i).value().string_value().size() >= kLargeAttrBytes) a->DeleteSubrange(i, 1);
+      break;
+    }
+    case kColInput: s->clear_input_json(); break;
+    case kColOutput: s->clear_output_json(); break;
+    case kColScope:
+      s->clear_resource();
+      s->clear_scope_name();
+      s->clear_scope_version();
+      s->clear_scope_attributes();
+      break;
+    case kColRest:
+      s->clear_events();
+      s->clear_links();
+      s->clear_trace_state();
+      s->clear_dropped_attributes_count();
+      s->clear_dropped_events_count();
+      s->clear_dropped_links_count();
+      break;
+    default: break;
+  }
+}
+
+// The columns a rebuilt span says it lost (kSalvageLostAttribute), removed from it.
+std::vector<std::string> TakeLost(model::Span* s) {
+  std::vector<std::string> out;
+  auto* a = s->mutable_attributes();
+  for (int i = a->size(); i-- > 0;) {
+    if (a->Get(i).key() != ColumnarReader::kSalvageLostAttribute) continue;
+    std::string names = a->Get(i).value().string_value();
+    for (size_t at = 0; at <= names.size();) {
+      size_t comma = std::min(names.find(',', at), names.size());
+      out.push_back(names.substr(at, comma - at));
+      at = comma + 1;
+    }
+    a->DeleteSubrange(i, 1);
+  }
+  return out;
+}
+
+// A bit flipped in one column chunk or one payload frame at a time: salvage gives every
+// span back whose ids, times and project read; a span rebuilt without a field names
+// the lost column, and equals the span written in every other field; a damaged
+// trace_id column costs nothing (the trace table names the rows' trace); the damage
+// is Corruption naming the file and the block and column, or frame. A plain trace read
+// fails the same traces (all of the block's), which is what salvage used to lose.
+TEST(ColumnarCorruption, SalvageKeepsTheSpansADamagedColumnOrFrameDoesNotHold) {
+  MemEnv env;
+  TraceMap m = PayloadSession(3, 6, 1'000'000'000);
+  for (int k = 0; k < 3; ++k) AddToMap(&m, FullSpan(9, static_cast<uint64_t>(k) + 1, k ? 1 : 0, 100 + k, k));
+  ASSERT_TRUE(WriteSegment(&env, "/seg", "c.slseg", m).ok());
+  const std::string good = *ReadFileToString(&env, kPath);
+  std::map<std::string, model::Span> sent;  // span id -> span
+  for (const auto& [id, spans] : m)
+    for (const auto& sp : spans) sent[sp.span_id()] = sp;
+  const std::set<std::string> essential = {"span_id", "parent_span_id", "start_ns", "end_ns", "project"};
+
+  std::vector<ColumnarReader::Region> regions;
+  {
+    auto r = ColumnarReader::Open(&env, kPath, [](const TraceEntry&) { return Status::OK(); });
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ((*r)->block_count(), 1u);
+    regions = (*r)->regions();
+  }
+  size_t tried = 0, kept_partial = 0, lost_rows = 0;
+  for (const auto& reg : regions) {
+    const bool frame = reg.what.rfind("payload frame", 0) == 0;
+    if (!frame && reg.what.rfind("block", 0) != 0) continue;
+    SCOPED_TRACE(reg.what);
+    const size_t q1 = reg.what.find('\''), q2 = reg.what.rfind('\'');
+    const std::string column = frame ? "" : reg.what.substr(q1 + 1, q2 - q1 - 1);
+    std::string bad = good;
+    bad[static_cast<size_t>(reg.offset + reg.length / 2)] ^= 0x08;
+    env.PutFile(kPath, bad);
+    std::vector<TraceEntry> entries;
+    auto r = ColumnarReader::Open(&env, kPath, [&](const TraceEntry& e) {
+      entries.push_back(e);
+      entries.back().agg = {};
+      return Status::OK();
+    });
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ++tried;
+    size_t damaged_traces = 0;
+    for (const TraceEntry& e : entries) {
+      std::vector<std::string> plain;
+      const bool plain_ok = (*r)->ReadTrace(e.first_row, e.row_count, &plain).ok();
+      std::vector<std::string> got;
+      ColumnarReader::SalvageReport rep;
+      ASSERT_TRUE((*r)->SalvageTrace(e.id, e.first_row, e.row_count, &got, &rep).ok());
+      if (rep.damage.ok()) {
+        EXPECT_TRUE(plain_ok);
+        EXPECT_EQ(rep.spans_lost + rep.spans_partial, 0u);
+        EXPECT_TRUE(SameSpans(m[e.id.ToBytes()], got));
+        continue;
+      }
+      ++damaged_traces;
+      EXPECT_FALSE(plain_ok);
+      EXPECT_EQ(rep.damage.code(), StatusCode::kCorruption);
+      EXPECT_NE(rep.damage.message().find(kPath), std::string::npos) << rep.damage.ToString();
+      EXPECT_NE(rep.damage.message().find(frame ? "payload frame" : "column '" + column + "'"), std::string::npos)
+          << rep.damage.ToString();
+      EXPECT_EQ(got.size() + rep.spans_lost, e.row_count);
+      if (!frame && essential.count(column)) {
+        EXPECT_EQ(rep.spans_lost, e.row_count);
+        lost_rows += rep.spans_lost;
+        continue;
+      }
+      EXPECT_EQ(rep.spans_lost, 0u);
+      size_t partial = 0;
+      for (const std::string& bytes : got) {
+        model::Span g;
+        ASSERT_TRUE(g.ParseFromString(bytes));
+        ASSERT_TRUE(sent.count(g.span_id()));
+        model::Span want = sent[g.span_id()];
+        std::vector<std::string> lost = TakeLost(&g);
+        partial += !lost.empty();
+        for (const std::string& col : lost) {
+          if (frame) {
+            EXPECT_TRUE(col == "input" || col == "output" || col == "attr_payload") << col;
+          } else if (column == "attr_keys" || column == "attr_text" || column == "attr_types") {
+            EXPECT_TRUE(col == "attr_keys" || col == "attr_text" || col == "attr_types") << col;
+          } else {
+            EXPECT_EQ(col, column);
+          }
+          ClearColumn(col, &want);
+          ClearColumn(col, &g);
+        }
+        std::string diff;
+        google::protobuf::util::MessageDifferencer d;
+        d.ReportDifferencesToString(&diff);
+        EXPECT_TRUE(d.Compare(want, g)) << "span differs beyond its lost columns: " << diff;
+      }
+      EXPECT_EQ(partial, rep.spans_partial);
+      if (column == "trace_id") {
+        EXPECT_EQ(partial, 0u);  // the table names the trace
+      }
+      kept_partial += partial;
+    }
+    EXPECT_GT(damaged_traces, 0u) << "the flip must damage some trace";
+  }
+  EXPECT_GT(tried, 25u);
+  EXPECT_GT(kept_partial, 50u);
+  EXPECT_GT(lost_rows, 0u);
 }
 
 }  // namespace

@@ -11,13 +11,16 @@
 // Every read is verified: bad magic, version, tail, meta or chunk checksums, lengths or
 // offsets outside the file, or chunks that do not decode give Corruption naming the
 // file (and block, column or frame); nothing here asserts on file contents.
-// Thread-safety: after Open the reader is immutable; every method may run concurrently
-// (reads are preads through RandomAccessFile).
+// Thread-safety: after Open the reader is immutable (but for salvage's one-block cache,
+// under its mutex); every method may run concurrently (reads are preads through
+// RandomAccessFile).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,12 +30,14 @@
 #include "common/env.h"
 #include "store/columnar/columnar_format.h"
 #include "store/columnar/span_columns.h"
+#include "store/span_codec.h"
 #include "store/trace_agg.h"
 
 namespace sightline::store::columnar {
 
 namespace internal {
-struct DecodedBlock;  // columnar_reader_read.cc
+struct DecodedBlock;   // columnar_reader_read.cc
+struct SalvagedBlock;  // columnar_reader_read.cc
 }
 
 struct TraceEntry {
@@ -63,6 +68,35 @@ struct RowMatchSpec {
   std::string text_lower;
 };
 
+class ColumnarReader;
+
+// What a text search learned about one file's payload pieces, kept for one query across
+// its MatchRows calls (work units, batches), so each payload frame is decompressed and
+// its pieces searched once per query, not once per unit that names them
+// (ColumnarReader::NewTextMemo). Holds per piece whether it contains the needle and,
+// when a match could cross the joins of an array value (the needle holds '[', ']', ','
+// or starts with a space: the only bytes a join adds), its edge bytes.
+// Thread-safety: MatchRows calls on several threads may share one memo; a frame is
+// claimed by one of them and the others wait for its answers.
+class TextMemo {
+ public:
+  TextMemo(const TextMemo&) = delete;
+  TextMemo& operator=(const TextMemo&) = delete;
+  // Frames decompressed for this memo (tests, profiling).
+  uint64_t frames_loaded() const { return frames_loaded_.load(); }
+
+ private:
+  friend class ColumnarReader;
+  TextMemo(std::string needle_lower, size_t frames, size_t pieces);
+  enum : uint8_t { kTodo = 0, kBusy = 1, kDone = 2, kUnreadable = 3 };
+  CaseFoldFinder finder_;
+  bool joins_;  // whether a match may cross a join (then edges_ are kept)
+  std::unique_ptr<std::atomic<uint8_t>[]> frame_state_;
+  std::vector<uint8_t> contains_;  // per piece; valid once its frame is kDone
+  std::vector<std::string> edges_;  // per piece (joins_ only): whole, or first k then last k bytes
+  std::atomic<uint64_t> frames_loaded_{0};
+};
+
 // Rows [first_row, first_row + row_count) of a file (one trace's rows, a v2 SegLoc).
 struct RowRange {
   uint32_t first_row = 0, row_count = 0;
@@ -88,6 +122,26 @@ class ColumnarReader {
   // serialized model::v1::Span, to *spans, in (start_ns, span_id) order.
   Status ReadTrace(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans) const;
 
+  // Salvage of a damaged file (compaction with MergeHooks::salvage): appends the spans of
+  // trace `id` (rows [first_row, first_row + row_count)) that can be rebuilt, as
+  // ReadTrace would, reading each column chunk and payload frame on its own so damage
+  // costs only what it touches. A span is lost when its span id, parent id, start or
+  // end time, or project does not read (the trace id comes from the trace table when its
+  // column does not); any other damaged column or payload frame leaves the fields it
+  // held unset, and the span carries the attribute kSalvageLostAttribute listing those
+  // columns (comma-separated column names, as in docs/segment_format.md), so a rebuilt
+  // span never passes for the one that was written. report->damage is the first damage
+  // (Corruption naming the file, block and column or frame), OK when the trace read
+  // whole. Non-OK only for errors that are not damage (I/O, a range outside the file).
+  struct SalvageReport {
+    Status damage;
+    uint32_t spans_lost = 0;     // rows that could not be rebuilt
+    uint32_t spans_partial = 0;  // rows rebuilt without some fields
+  };
+  static constexpr char kSalvageLostAttribute[] = "sightline.salvage.lost";
+  Status SalvageTrace(const TraceKey& id, uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
+                      SalvageReport* report) const;
+
   // Calls fn once per block the filter cannot exclude, in row order, with the block's
   // rows decoded for the columns in column_mask (a Column bit set) and the block's
   // first row. fn's non-OK status stops the scan and is returned.
@@ -106,8 +160,11 @@ class ColumnarReader {
   // cannot be read or decoded gets (*unreadable)[i] = 1 and its bits are not to be
   // trusted: the caller decides through another path (a trace read), which reports the
   // damage.
+  // memo (from this reader's NewTextMemo(spec.text_lower)), when given, carries the
+  // searched pieces from call to call; without it each call searches afresh.
   Status MatchRows(const RowMatchSpec& spec, const std::vector<RowRange>& ranges, std::vector<uint32_t>* bits,
-                   std::vector<uint8_t>* unreadable) const;
+                   std::vector<uint8_t>* unreadable, TextMemo* memo = nullptr) const;
+  std::shared_ptr<TextMemo> NewTextMemo(const std::string& needle_lower) const;
 
   // For each range (ascending first_row, none overlapping), sets (*ids)[i] to its rows'
   // span ids (8 raw bytes memcpy'd into a uint64, as SpanColumns::span_id), reading only
@@ -192,10 +249,17 @@ class ColumnarReader {
   bool BlockMayMatch(const Block& b, const BlockFilter& f) const;
   // Reads and verifies the chunks of block b named in columns (ids); absent ones stay empty.
   Status LoadBlock(uint32_t b, const std::vector<uint8_t>& columns, BlockView* view) const;
+  // Loads and decodes block b column by column, damaged ones left as defaults (salvage).
+  Status SalvageBlock(uint32_t b, std::shared_ptr<const internal::SalvagedBlock>* out) const;
   // Loads and decodes every column of block b (ReadTrace; the block cache keeps it).
   Status DecodeWholeBlock(uint32_t b, internal::DecodedBlock* out) const;
   // Decompresses the frames holding `pieces`; piece(i) then gives piece i's bytes.
   Status LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src) const;
+  // Reads, verifies and decompresses payload frame fi.
+  Status LoadFrame(uint32_t fi, std::string* raw) const;
+  // Makes sure the memo knows the pieces of every frame in `frames` (ascending, unique):
+  // false when one of them does not read.
+  bool SearchFrames(const std::vector<uint32_t>& frames, TextMemo* memo) const;
   Status Corrupt(const std::string& what) const;
 
   std::string path_;
@@ -211,6 +275,10 @@ class ColumnarReader {
   std::vector<uint32_t> piece_len_;
   std::string trace_bloom_, session_bloom_, user_bloom_;
   uint64_t meta_offset_ = 0;
+  // SalvageBlock's last block (salvage reads a damaged block's traces one after another).
+  mutable std::mutex salvage_mu_;
+  mutable uint32_t salvage_block_ = 0;
+  mutable std::shared_ptr<const internal::SalvagedBlock> salvage_cache_;
 };
 
 }  // namespace sightline::store::columnar

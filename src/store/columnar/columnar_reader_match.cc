@@ -15,6 +15,8 @@
 // "some token contains it, or some run does" is exactly "the rendered value contains
 // it", with the same byte comparison (store::ContainsIgnoreCase).
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <unordered_map>
 
 #include "store/columnar/block_codec.h"
@@ -25,75 +27,147 @@
 namespace sightline::store::columnar {
 namespace {
 
-// Finds a lowercased needle in reference lists whose pieces were each Add()ed once.
+// Whether a value contains the needle, from the memo's answers for its pieces. Without
+// joins (the needle has none of the bytes a join adds: see TextMemo), a match lies inside
+// one piece: the value matches when one of its pieces does. Otherwise the runs around
+// the joins are searched as the proof sketch above says, from the pieces' edges.
 class PhraseMatcher {
  public:
-  explicit PhraseMatcher(std::string_view needle_lower) : needle_(needle_lower), k_(needle_.size() - 1) {
+  PhraseMatcher(const std::vector<uint8_t>& contains, const std::vector<std::string>& edges, const std::string& needle,
+                bool joins)
+      : contains_(contains), edges_(edges), needle_(needle), k_(needle.size() - 1), joins_(joins) {
     for (std::string_view lit : {std::string_view("["), std::string_view("]"), std::string_view(","),
                                  std::string_view(", ")})
       literals_.emplace(lit, Make(lit));
   }
 
-  bool Known(uint32_t piece) const { return pieces_.count(piece) != 0; }
-  void Add(uint32_t piece, std::string_view bytes) { pieces_.emplace(piece, Make(bytes)); }
-
-  // Whether the value the list names contains the needle. Every piece must be Known.
+  // Whether the value the list names contains the needle. Every piece's frame must be
+  // known to the memo.
   bool Contains(const RefList& l) const {
     if (l.kind == kRefAbsent) return false;
-    std::string run;
-    if (l.kind == kRefWhole) return !l.pieces.empty() && Visit(Piece(l.pieces[0]), &run);
-    const std::string_view sep = l.kind == kRefArraySpaced ? ", " : ",";
-    if (Visit(Literal("["), &run)) return true;
-    for (size_t i = 0; i < l.pieces.size(); ++i) {
-      if (i > 0 && Visit(Literal(sep), &run)) return true;
-      if (Visit(Piece(l.pieces[i]), &run)) return true;
+    if (!joins_) {
+      for (uint32_t p : l.pieces)
+        if (contains_[p]) return true;
+      return false;
     }
-    return Visit(Literal("]"), &run) || ContainsIgnoreCase(run, needle_);
+    std::string run;
+    if (l.kind == kRefWhole) return !l.pieces.empty() && contains_[l.pieces[0]];
+    const std::string_view sep = l.kind == kRefArraySpaced ? ", " : ",";
+    if (VisitLiteral("[", &run)) return true;
+    for (size_t i = 0; i < l.pieces.size(); ++i) {
+      if (i > 0 && VisitLiteral(sep, &run)) return true;
+      if (Visit(contains_[l.pieces[i]] != 0, edges_[l.pieces[i]], &run)) return true;
+    }
+    return VisitLiteral("]", &run) || ContainsIgnoreCase(run, needle_);
+  }
+
+  // The edges a piece keeps: the whole piece, or (longer than 2k) its first k then its
+  // last k bytes.
+  static std::string Edges(std::string_view bytes, size_t k) {
+    if (bytes.size() <= 2 * k) return std::string(bytes);
+    std::string e(bytes.substr(0, k));
+    e.append(bytes.substr(bytes.size() - k));
+    return e;
   }
 
  private:
   struct Token {
     bool contains = false;
-    bool is_long = false;  // longer than 2k: has an interior
-    std::string edges;     // the whole token, or (long) its first k then its last k bytes
+    std::string edges;
   };
-  Token Make(std::string_view bytes) const {
-    Token t;
-    t.contains = ContainsIgnoreCase(bytes, needle_);
-    t.is_long = bytes.size() > 2 * k_;
-    if (t.is_long) {
-      t.edges.assign(bytes.substr(0, k_));
-      t.edges.append(bytes.substr(bytes.size() - k_));
-    } else {
-      t.edges.assign(bytes);
-    }
-    return t;
+  Token Make(std::string_view bytes) const { return Token{ContainsIgnoreCase(bytes, needle_), Edges(bytes, k_)}; }
+  bool VisitLiteral(std::string_view lit, std::string* run) const {
+    const Token& t = literals_.at(lit);
+    return Visit(t.contains, t.edges, run);
   }
-  const Token& Piece(uint32_t p) const { return pieces_.at(p); }
-  const Token& Literal(std::string_view s) const { return literals_.at(s); }
-  // Adds a token to the current run; true when the needle is found.
-  bool Visit(const Token& t, std::string* run) const {
-    if (t.contains) return true;
-    if (!t.is_long) {
-      run->append(t.edges);
+  // Adds a token to the current run; true when the needle is found. A token whose
+  // edges are 2k bytes long is long (it has an interior) when it was cut: the two cases
+  // run the same way, since an uncut token of exactly 2k bytes has no interior either
+  // and its first and last k bytes are all of it.
+  bool Visit(bool contains, const std::string& edges, std::string* run) const {
+    if (contains) return true;
+    if (edges.size() < 2 * k_ || k_ == 0) {
+      run->append(edges);
       return false;
     }
-    run->append(t.edges, 0, k_);
+    run->append(edges, 0, k_);
     if (ContainsIgnoreCase(*run, needle_)) return true;
-    run->assign(t.edges, k_, std::string::npos);
+    run->assign(edges, k_, std::string::npos);
     return false;
   }
 
-  std::string needle_;
+  const std::vector<uint8_t>& contains_;
+  const std::vector<std::string>& edges_;
+  const std::string& needle_;
   size_t k_;
-  std::unordered_map<uint32_t, Token> pieces_;
+  bool joins_;
   std::unordered_map<std::string_view, Token> literals_;
 };
 
+// Whether a match of the needle can cross a join of an array value: the join adds "[",
+// "]", "," or ", " between pieces, so a match crossing one holds '[', ']' or ',', or
+// holds only the space of ", " and then starts with it.
+bool NeedleCrossesJoins(std::string_view needle) {
+  return needle.find_first_of("[],") != std::string_view::npos || (!needle.empty() && needle[0] == ' ');
+}
+
 }  // namespace
 
+TextMemo::TextMemo(std::string needle_lower, size_t frames, size_t pieces)
+    : finder_(std::move(needle_lower)),
+      joins_(NeedleCrossesJoins(finder_.needle())),
+      frame_state_(new std::atomic<uint8_t>[frames]),
+      contains_(pieces, 0) {
+  for (size_t i = 0; i < frames; ++i) frame_state_[i].store(kTodo, std::memory_order_relaxed);
+  if (joins_) edges_.resize(pieces);
+}
+
+std::shared_ptr<TextMemo> ColumnarReader::NewTextMemo(const std::string& needle_lower) const {
+  return std::shared_ptr<TextMemo>(new TextMemo(needle_lower, frames_.size(), piece_frame_.size()));
+}
+
+bool ColumnarReader::SearchFrames(const std::vector<uint32_t>& frames, TextMemo* memo) const {
+  std::vector<uint32_t> others;  // claimed by another thread: their answers are awaited last
+  std::string raw;
+  const size_t k = memo->finder_.needle().empty() ? 0 : memo->finder_.needle().size() - 1;
+  for (uint32_t fi : frames) {
+    std::atomic<uint8_t>& state = memo->frame_state_[fi];
+    const uint8_t now = state.load(std::memory_order_acquire);
+    if (now == TextMemo::kDone) continue;
+    if (now == TextMemo::kUnreadable) return false;
+    uint8_t expect = TextMemo::kTodo;
+    if (!state.compare_exchange_strong(expect, TextMemo::kBusy, std::memory_order_acq_rel)) {
+      others.push_back(fi);
+      continue;
+    }
+    if (!LoadFrame(fi, &raw).ok()) {
+      state.store(TextMemo::kUnreadable, std::memory_order_release);
+      return false;
+    }
+    memo->frames_loaded_.fetch_add(1, std::memory_order_relaxed);
+    // The frame's pieces are consecutive: the first is the first piece naming it.
+    auto first = std::lower_bound(piece_frame_.begin(), piece_frame_.end(), fi);
+    const std::string_view bytes(raw);
+    for (auto p = static_cast<size_t>(first - piece_frame_.begin()); p < piece_frame_.size() && piece_frame_[p] == fi;
+         ++p) {
+      const std::string_view piece = bytes.substr(static_cast<size_t>(piece_offset_[p]), piece_len_[p]);
+      memo->contains_[p] = memo->finder_.In(piece) ? 1 : 0;
+      if (memo->joins_) memo->edges_[p] = PhraseMatcher::Edges(piece, k);
+    }
+    state.store(TextMemo::kDone, std::memory_order_release);
+  }
+  for (uint32_t fi : others) {
+    uint8_t now;
+    while ((now = memo->frame_state_[fi].load(std::memory_order_acquire)) == TextMemo::kBusy)
+      std::this_thread::yield();
+    if (now != TextMemo::kDone) return false;
+  }
+  return true;
+}
+
 Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<RowRange>& ranges,
-                                 std::vector<uint32_t>* bits, std::vector<uint8_t>* unreadable) const {
+                                 std::vector<uint32_t>* bits, std::vector<uint8_t>* unreadable,
+                                 TextMemo* memo) const {
   if (spec.attrs.size() > RowMatchSpec::kMaxAttrs) return Status::InvalidArgument("too many attribute filters");
   bits->assign(ranges.size(), 0);
   unreadable->assign(ranges.size(), 0);
@@ -106,8 +180,18 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
   if (want_text)
     for (uint8_t id : {kColInput, kColOutput}) columns.push_back(id);
   const uint32_t npieces = payload_piece_count();
+  std::shared_ptr<TextMemo> own_memo;
   std::optional<PhraseMatcher> phrase;
-  if (want_text) phrase.emplace(spec.text_lower);
+  if (want_text) {
+    if (!memo || memo->finder_.needle() != spec.text_lower || memo->contains_.size() != npieces) {
+      own_memo = NewTextMemo(spec.text_lower);
+      memo = own_memo.get();
+    }
+    phrase.emplace(memo->contains_, memo->edges_, memo->finder_.needle(), memo->joins_);
+  }
+  std::vector<uint32_t> frames;
+  std::vector<uint32_t> frame_stamp(want_text ? frames_.size() : 0, 0);  // == stamp: listed for this block
+  uint32_t stamp = 0;
   std::unordered_map<const char*, uint32_t> scope_bits;  // resource matches by scope entry, per block
 
   // Evaluates the rows [from, to) of block bi for ranges [i, j); false when the block's
@@ -161,20 +245,26 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
       if (!DecodeRefLists(v.col(kColInput), n, npieces, &inputs) ||
           !DecodeRefLists(v.col(kColOutput), n, npieces, &outputs))
         return false;
+      frames.clear();
+      ++stamp;
       for (const auto& rr : rows) {
         const size_t row = rr.first;
-        for (const RefList* l : {&inputs[row], &outputs[row]})
-          for (uint32_t p : l->pieces)
-            if (!phrase->Known(p)) need.push_back(p);
+        for (const RefList* l : {&inputs[row], &outputs[row]}) {
+          for (uint32_t p : l->pieces) {  // DecodeRefLists checked p < npieces
+            const uint32_t f = piece_frame_[p];
+            if (frame_stamp[f] == stamp) continue;
+            frame_stamp[f] = stamp;
+            if (memo->frame_state_[f].load(std::memory_order_acquire) != TextMemo::kDone) frames.push_back(f);
+          }
+        }
       }
+      std::sort(frames.begin(), frames.end());
+      if (!SearchFrames(frames, memo)) return false;
     }
     std::sort(need.begin(), need.end());
     need.erase(std::unique(need.begin(), need.end()), need.end());
     PieceSource src;
     if (!LoadPieces(need, &src).ok()) return false;
-    if (want_text)
-      for (uint32_t p : need)
-        if (!phrase->Known(p)) phrase->Add(p, src.piece(p));
 
     scope_bits.clear();
     std::string value;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -69,19 +70,24 @@ Status ColumnarReader::ForEachPiece(
   return Status::OK();
 }
 
+Status ColumnarReader::LoadFrame(uint32_t fi, std::string* raw) const {
+  const Frame& f = frames_[fi];
+  std::string stored, why;
+  std::string where = "payload frame " + std::to_string(fi) + " at offset " + std::to_string(f.offset);
+  SL_RETURN_IF_ERROR(file_->Read(f.offset, static_cast<size_t>(f.stored_len), &stored).WithContext(path_));
+  if (stored.size() != f.stored_len) return Corrupt(where + ": short read");
+  if (XXH3_64bits(stored.data(), stored.size()) != f.checksum) return Corrupt(where + ": bad checksum");
+  if (!DecompressChunk(stored, f.codec, f.raw_len, raw, &why)) return Corrupt(where + ": " + why);
+  return Status::OK();
+}
+
 Status ColumnarReader::LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src) const {
   src->reader = this;
-  std::string stored, why;
   for (uint32_t p : pieces) {
     if (p >= piece_frame_.size()) return Corrupt("payload piece " + std::to_string(p) + " out of range");
     uint32_t fi = piece_frame_[p];
     if (src->frames.count(fi)) continue;
-    const Frame& f = frames_[fi];
-    std::string where = "payload frame " + std::to_string(fi) + " at offset " + std::to_string(f.offset);
-    SL_RETURN_IF_ERROR(file_->Read(f.offset, static_cast<size_t>(f.stored_len), &stored).WithContext(path_));
-    if (stored.size() != f.stored_len) return Corrupt(where + ": short read");
-    if (XXH3_64bits(stored.data(), stored.size()) != f.checksum) return Corrupt(where + ": bad checksum");
-    if (!DecompressChunk(stored, f.codec, f.raw_len, &src->frames[fi], &why)) return Corrupt(where + ": " + why);
+    SL_RETURN_IF_ERROR(LoadFrame(fi, &src->frames[fi]));
   }
   return Status::OK();
 }
@@ -415,6 +421,304 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
       spans->push_back(s.SerializeAsString());
     }
   }
+  return Status::OK();
+}
+
+namespace internal {
+
+// A block decoded column by column for salvage: the columns that did not read or
+// decode are marked in `bad` and hold defaults.
+struct SalvagedBlock {
+  DecodedBlock d;
+  uint64_t bad = 0;  // bit id: column id is damaged
+  Status damage;     // the first damage found in the block; OK when none
+  bool tids_ok = false, rows_ok = false, large_ok = false;
+  bool ok(uint8_t col) const { return ((bad >> col) & 1) == 0; }
+};
+
+}  // namespace internal
+
+Status ColumnarReader::SalvageBlock(uint32_t bi, std::shared_ptr<const internal::SalvagedBlock>* out) const {
+  // The last block salvaged: a damaged block's traces are salvaged one after the other,
+  // and each would otherwise decode the whole block again.
+  {
+    std::lock_guard<std::mutex> l(salvage_mu_);
+    if (salvage_cache_ && salvage_block_ == bi) {
+      *out = salvage_cache_;
+      return Status::OK();
+    }
+  }
+  const Block& b = blocks_[bi];
+  const size_t n = b.row_count;
+  const std::string bn = "block " + std::to_string(bi);
+  const uint32_t npieces = payload_piece_count();
+  auto sb = std::make_shared<internal::SalvagedBlock>();
+  DecodedBlock* d = &sb->d;
+  BlockView& v = d->view;
+  auto damage = [&](const Status& st) {
+    if (sb->damage.ok()) sb->damage = st;
+  };
+  // Each chunk on its own: a damaged one costs its column only.
+  for (const Chunk& c : b.chunks) {
+    Status st = LoadBlock(bi, {c.id}, &v);
+    if (st.ok()) continue;
+    if (st.code() != StatusCode::kCorruption) return st;
+    sb->bad |= uint64_t{1} << c.id;
+    v.raw[c.id].clear();
+    damage(st);
+  }
+  // Decodes column col with fn unless its chunk is damaged; a failure marks it damaged.
+  auto decode = [&](uint8_t col, const std::function<bool()>& fn) {
+    if (!sb->ok(col)) return false;
+    if (fn()) return true;
+    sb->bad |= uint64_t{1} << col;
+    damage(Corrupt(bn + " column '" + std::string(ColumnName(col)) + "' does not decode"));
+    return false;
+  };
+  sb->tids_ok = decode(kColTraceId, [&] { return DecodeTraceIds(v.col(kColTraceId), n, &d->tids); });
+  const bool ids_ok = decode(kColSpanId, [&] { return DecodeSpanIds(v.col(kColSpanId), n, &d->sids); });
+  const bool parents_ok =
+      decode(kColParentSpanId, [&] { return DecodeParents(v.col(kColParentSpanId), n, &d->parents, &d->has_parent); });
+  const bool starts_ok = decode(kColStart, [&] { return DecodeStarts(v.col(kColStart), n, &d->starts); });
+  const bool ends_ok = starts_ok && decode(kColEnd, [&] { return DecodeOffsets(v.col(kColEnd), d->starts, &d->ends); });
+  if (!ends_ok || !decode(kColReceived, [&] { return DecodeOffsets(v.col(kColReceived), d->ends, &d->received); }))
+    d->received.assign(n, 0);
+  d->bytes.resize(ByteColumnIds().size());
+  for (size_t k = 0; k < d->bytes.size(); ++k)
+    if (!decode(ByteColumnIds()[k], [&] { return DecodeBytes(v.col(ByteColumnIds()[k]), n, &d->bytes[k]); }))
+      d->bytes[k].assign(n, 0);
+  d->strs.resize(StringColumnIds().size());
+  bool project_ok = true;
+  for (size_t k = 0; k < d->strs.size(); ++k) {
+    if (!decode(StringColumnIds()[k], [&] { return DecodeStrings(v.col(StringColumnIds()[k]), n, &d->strs[k]); })) {
+      d->strs[k].assign(n, std::string_view());
+      if (StringColumnIds()[k] == kColProject) project_ok = false;
+    }
+  }
+  d->ints.resize(IntColumnIds().size());
+  d->int_present.resize(d->ints.size());
+  for (size_t k = 0; k < d->ints.size(); ++k)
+    if (!decode(IntColumnIds()[k],
+                [&] { return DecodeNullableInts(v.col(IntColumnIds()[k]), n, &d->ints[k], &d->int_present[k]); }))
+      d->int_present[k].assign(n, 0);
+  d->dbls.resize(DoubleColumnIds().size());
+  d->dbl_present.resize(d->dbls.size());
+  for (size_t k = 0; k < d->dbls.size(); ++k)
+    if (!decode(DoubleColumnIds()[k],
+                [&] { return DecodeNullableDoubles(v.col(DoubleColumnIds()[k]), n, &d->dbls[k], &d->dbl_present[k]); }))
+      d->dbl_present[k].assign(n, 0);
+  // Attributes: keys, text and types together (without any one of them no value is
+  // exact); large values also need their reference lists.
+  Attrs& a = d->attrs;
+  const bool attrs_ok =
+      decode(kColAttrKeys, [&] { return DecodeAttrKeys(v.col(kColAttrKeys), n, &a.offsets, &a.keys); }) &&
+      decode(kColAttrText, [&] { return DecodeAttrText(v.col(kColAttrText), a.keys.size(), &a.text, &a.large); }) &&
+      decode(kColAttrTypes, [&] { return DecodeAttrTypes(v.col(kColAttrTypes), a.keys.size(), &a.types, &a.raw_values); });
+  if (!attrs_ok) {
+    for (uint8_t col : {kColAttrKeys, kColAttrText, kColAttrTypes}) sb->bad |= uint64_t{1} << col;  // all three lost
+    a.offsets.assign(n + 1, 0);
+    a.keys.clear();
+  }
+  sb->large_ok = attrs_ok;
+  if (attrs_ok) {
+    size_t nlarge = 0;
+    a.large_index.assign(a.keys.size(), 0);
+    for (size_t i = 0; i < a.keys.size(); ++i)
+      if (a.large[i]) a.large_index[i] = static_cast<uint32_t>(nlarge++);
+    if (nlarge > 0)
+      sb->large_ok = decode(kColAttrPayload, [&] {
+        return DecodeRefLists(v.col(kColAttrPayload), nlarge, npieces, &a.large_lists) &&
+               std::all_of(a.large_lists.begin(), a.large_lists.end(),
+                           [](const RefList& l) { return l.kind != kRefAbsent; });
+      });
+  }
+  if (!decode(kColInput, [&] { return DecodeRefLists(v.col(kColInput), n, npieces, &d->inputs); }))
+    d->inputs.assign(n, RefList());
+  if (!decode(kColOutput, [&] { return DecodeRefLists(v.col(kColOutput), n, npieces, &d->outputs); }))
+    d->outputs.assign(n, RefList());
+  if (!decode(kColScope, [&] { return DecodeStrings(v.col(kColScope), n, &d->scopes); }))
+    d->scopes.assign(n, std::string_view());
+  if (!decode(kColRest, [&] { return DecodeLengthPrefixed(v.col(kColRest), n, &d->rests); }))
+    d->rests.assign(n, std::string_view());
+  sb->rows_ok = ids_ok && parents_ok && ends_ok && project_ok;
+  {
+    std::lock_guard<std::mutex> l(salvage_mu_);
+    salvage_block_ = bi;
+    salvage_cache_ = sb;
+  }
+  *out = std::move(sb);
+  return Status::OK();
+}
+
+Status ColumnarReader::SalvageTrace(const TraceKey& id, uint32_t first_row, uint32_t row_count,
+                                    std::vector<std::string>* spans, SalvageReport* report) const {
+  if (row_count == 0) return Status::OK();
+  // Most traces of a damaged file read whole: the plain read (and its block cache) first.
+  std::vector<std::string> whole;
+  Status plain = ReadTrace(first_row, row_count, &whole);
+  if (plain.ok()) {
+    for (auto& s : whole) spans->push_back(std::move(s));
+    return Status::OK();
+  }
+  if (plain.code() != StatusCode::kCorruption) return plain;
+  auto it = std::upper_bound(blocks_.begin(), blocks_.end(), first_row,
+                             [](uint32_t row, const Block& b) { return row < b.first_row; });
+  size_t bi = static_cast<size_t>(it - blocks_.begin()) - 1;  // blocks_[0].first_row == 0
+  const uint64_t end_row = static_cast<uint64_t>(first_row) + row_count;
+  auto damage = [&](const Status& st) {
+    if (report->damage.ok()) report->damage = st;
+  };
+  for (; bi < blocks_.size() && blocks_[bi].first_row < end_row; ++bi) {
+    const Block& b = blocks_[bi];
+    const size_t n = b.row_count;
+    const std::string bn = "block " + std::to_string(bi);
+    std::shared_ptr<const internal::SalvagedBlock> sb;
+    SL_RETURN_IF_ERROR(SalvageBlock(static_cast<uint32_t>(bi), &sb));
+    if (!sb->damage.ok()) damage(sb->damage);
+    const DecodedBlock* d = &sb->d;
+    const Attrs& a = d->attrs;
+    auto ok = [&](uint8_t col) { return sb->ok(col); };
+    const bool rows_ok = sb->rows_ok, large_ok = sb->large_ok;
+
+    const size_t lo = first_row > b.first_row ? first_row - b.first_row : 0;
+    const size_t hi = static_cast<size_t>(std::min<uint64_t>(n, end_row - b.first_row));
+    // Payload frames one by one: a damaged frame costs the values naming its pieces.
+    std::vector<uint32_t> need;
+    for (size_t r = lo; r < hi && rows_ok; ++r) {
+      CollectPieces(d->inputs[r], &need);
+      CollectPieces(d->outputs[r], &need);
+      if (large_ok)
+        for (uint32_t i = a.offsets[r]; i < a.offsets[r + 1]; ++i)
+          if (a.large[i]) CollectPieces(a.large_lists[a.large_index[i]], &need);
+    }
+    std::sort(need.begin(), need.end());
+    need.erase(std::unique(need.begin(), need.end()), need.end());
+    PieceSource src;
+    src.reader = this;
+    std::vector<uint32_t> bad_frames;
+    for (uint32_t p : need) {
+      const uint32_t fi = piece_frame_[p];  // DecodeRefLists checked p < npieces
+      if (src.frames.count(fi) || std::binary_search(bad_frames.begin(), bad_frames.end(), fi)) continue;
+      Status st = LoadFrame(fi, &src.frames[fi]);
+      if (st.ok()) continue;
+      if (st.code() != StatusCode::kCorruption) return st;
+      src.frames.erase(fi);
+      bad_frames.insert(std::upper_bound(bad_frames.begin(), bad_frames.end(), fi), fi);
+      damage(st);
+    }
+    auto readable = [&](const RefList& l) {
+      return std::all_of(l.pieces.begin(), l.pieces.end(), [&](uint32_t p) { return src.frames.count(piece_frame_[p]) > 0; });
+    };
+    auto piece = [&](uint32_t p) { return src.piece(p); };
+
+    // The columns every row of this block lost (the essential ones lose the rows).
+    std::vector<std::string> block_lost;
+    for (uint8_t col = 1; col < kColMax; ++col)
+      if (!ok(col) && col != kColTraceId) block_lost.emplace_back(ColumnName(col));
+    std::unordered_map<const char*, std::pair<bool, model::Span>> scope_cache;  // parsed?, the scope
+    std::string text;
+    for (size_t r = lo; r < hi; ++r) {
+      if (!rows_ok || (sb->tids_ok && !(d->tids[r] == id))) {
+        ++report->spans_lost;
+        continue;
+      }
+      std::vector<std::string> lost = block_lost;
+      model::Span s;
+      if (!d->rests[r].empty() && !s.ParseFromArray(d->rests[r].data(), static_cast<int>(d->rests[r].size()))) {
+        s.Clear();
+        lost.emplace_back(ColumnName(kColRest));
+        damage(Corrupt(bn + " row " + std::to_string(b.first_row + r) + ": rest does not parse"));
+      }
+      if (!d->scopes[r].empty()) {
+        auto [sit, fresh] = scope_cache.try_emplace(d->scopes[r].data());
+        if (fresh)
+          sit->second.first =
+              sit->second.second.ParseFromArray(d->scopes[r].data(), static_cast<int>(d->scopes[r].size()));
+        if (sit->second.first) {
+          s.MergeFrom(sit->second.second);
+        } else {
+          lost.emplace_back(ColumnName(kColScope));
+          damage(Corrupt(bn + " row " + std::to_string(b.first_row + r) + ": scope does not parse"));
+        }
+      }
+      s.set_trace_id(id.ToBytes());
+      s.set_span_id(std::string(reinterpret_cast<const char*>(&d->sids[r]), 8));
+      if (d->has_parent[r]) s.set_parent_span_id(std::string(reinterpret_cast<const char*>(&d->parents[r]), 8));
+      s.set_start_ns(d->starts[r]);
+      s.set_end_ns(d->ends[r]);
+      if (ok(kColReceived)) s.set_received_ns(d->received[r]);
+      for (size_t k = 0; k < d->bytes.size(); ++k)
+        if (d->bytes[k][r]) SetByteColumn(ByteColumnIds()[k], d->bytes[k][r], &s);
+      for (size_t k = 0; k < d->strs.size(); ++k)
+        if (!d->strs[k][r].empty()) SetStringColumn(StringColumnIds()[k], d->strs[k][r], &s);
+      for (size_t k = 0; k < d->ints.size(); ++k)
+        if (d->int_present[k][r]) SetIntColumn(IntColumnIds()[k], d->ints[k][r], &s);
+      for (size_t k = 0; k < d->dbls.size(); ++k)
+        if (d->dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], d->dbls[k][r], &s);
+      bool attr_lost = false, large_lost = false;
+      for (uint32_t i = a.offsets[r]; i < a.offsets[r + 1]; ++i) {
+        if (a.large[i]) {
+          if (!large_ok || !readable(a.large_lists[a.large_index[i]])) {
+            large_lost = true;
+            continue;
+          }
+          auto* kv = s.add_attributes();
+          kv->set_key(std::string(a.keys[i]));
+          RenderRefList(a.large_lists[a.large_index[i]], piece, &text);
+          kv->mutable_value()->set_string_value(text);
+          continue;
+        }
+        opentelemetry::proto::common::v1::AnyValue value;
+        if (a.types[i] == kAttrNoValue) {
+          if (!a.text[i].empty()) {
+            attr_lost = true;
+            continue;
+          }
+          s.add_attributes()->set_key(std::string(a.keys[i]));
+          continue;
+        }
+        if (!AnyValueFromText(a.types[i], a.text[i], a.raw_values[i], &value)) {
+          attr_lost = true;
+          continue;
+        }
+        auto* kv = s.add_attributes();
+        kv->set_key(std::string(a.keys[i]));
+        *kv->mutable_value() = std::move(value);
+      }
+      if (attr_lost) {
+        lost.emplace_back(ColumnName(kColAttrText));
+        damage(Corrupt(bn + " row " + std::to_string(b.first_row + r) + ": an attribute does not decode"));
+      }
+      if (large_lost && ok(kColAttrPayload)) lost.emplace_back(ColumnName(kColAttrPayload));
+      for (const uint8_t col : {kColInput, kColOutput}) {
+        const RefList& l = (col == kColInput ? d->inputs : d->outputs)[r];
+        if (l.kind == kRefAbsent) continue;
+        if (!readable(l)) {
+          if (ok(col)) lost.emplace_back(ColumnName(col));
+          continue;
+        }
+        RenderRefList(l, piece, &text);
+        if (text.empty()) continue;
+        if (col == kColInput) {
+          s.set_input_json(text);
+        } else {
+          s.set_output_json(text);
+        }
+      }
+      if (!lost.empty()) {
+        std::sort(lost.begin(), lost.end());
+        lost.erase(std::unique(lost.begin(), lost.end()), lost.end());
+        std::string names;
+        for (const auto& x : lost) names += (names.empty() ? "" : ",") + x;
+        auto* kv = s.add_attributes();
+        kv->set_key(kSalvageLostAttribute);
+        kv->mutable_value()->set_string_value(names);
+        ++report->spans_partial;
+      }
+      spans->push_back(s.SerializeAsString());
+    }
+  }
+  if (report->damage.ok()) report->damage = plain;  // whatever the plain read refused
   return Status::OK();
 }
 

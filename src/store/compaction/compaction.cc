@@ -128,6 +128,7 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
   std::deque<std::string> storage;
   std::vector<std::string_view> views, kept;
   std::vector<size_t> view_part;
+  std::vector<bool> view_counted;  // false: a salvaged part's span, counted by the part's table aggregate
   std::vector<model::Span> parsed;
   std::string agg_bytes;
   for (size_t b = 0; b < entries.size();) {
@@ -141,6 +142,7 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     storage.clear();
     views.clear();
     view_part.clear();
+    view_counted.clear();
     TraceAgg agg;
     uint64_t read = 0;
     for (size_t k = b; k < e; ++k) {
@@ -155,7 +157,9 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
         continue;
       }
       const size_t views_before = views.size();
-      Status s = inputs[p.input]->ReadTrace(p.loc, &storage, &views);
+      Status damage;  // salvage: what the part lost; its spans that could be rebuilt are in views
+      Status s = hooks.salvage ? inputs[p.input]->SalvageTrace(p.loc, id, &storage, &views, &damage)
+                               : inputs[p.input]->ReadTrace(p.loc, &storage, &views);
       if (s.ok()) {
         // Every span of the part must parse, or the part counts as damaged too.
         model::Span probe;
@@ -163,20 +167,32 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
           if (!probe.ParseFromArray(views[v].data(), static_cast<int>(views[v].size())))
             s = Status::Corruption(inputs[p.input]->path() + ": a stored span of a trace does not parse");
       }
-      if (!s.ok()) {
+      if (!s.ok() || !damage.ok()) {
         TraceAgg partial;
-        if (!hooks.salvage || s.code() != StatusCode::kCorruption || !TraceAgg::Decode(p.agg, &pool, &partial)) {
+        if (!hooks.salvage || (!s.ok() && s.code() != StatusCode::kCorruption) ||
+            !TraceAgg::Decode(p.agg, &pool, &partial)) {
           cleanup();
-          return s;
+          return s.ok() ? damage : s;
         }
-        views.resize(views_before);
-        agg.Merge(partial);  // the table's aggregate stands for the spans that are lost
+        if (!s.ok()) views.resize(views_before);
+        // The table's aggregate stands for the part's spans, lost or rebuilt without some
+        // fields (their counts, costs and tokens as written): the rebuilt spans are kept
+        // but not counted again. (Salvage merges one file, so no other part holds copies
+        // of them.)
+        agg.Merge(partial);
+        const uint64_t rebuilt = views.size() - views_before;
         ++result.damaged_parts;
-        result.damage.push_back(s.ToString());
+        result.spans_rebuilt += rebuilt;
+        if (partial.span_count > 0 && static_cast<uint64_t>(partial.span_count) > rebuilt)
+          result.spans_lost += static_cast<uint64_t>(partial.span_count) - rebuilt;
+        result.damage.push_back((s.ok() ? damage : s).ToString());
+        view_part.resize(views.size(), k);
+        view_counted.resize(views.size(), false);
         continue;
       }
       read += p.loc.length;
       view_part.resize(views.size(), k);
+      view_counted.resize(views.size(), true);
     }
     // Newest copy of each span id wins; surviving spans keep their oldest-first order.
     parsed.resize(views.size());
@@ -236,7 +252,7 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
         }
       }
       kept.push_back(views[i]);
-      agg.AddSpan(facts.Facts(facts.metas.size() - 1), &pool);
+      if (view_counted[i]) agg.AddSpan(facts.Facts(facts.metas.size() - 1), &pool);
     }
     result.spans_in += views.size();
     result.duplicates += out.removed.size();

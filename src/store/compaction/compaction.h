@@ -70,9 +70,12 @@ struct MergeHooks {
   std::function<bool()> stop;
   uint64_t max_output_bytes = uint64_t{256} << 20;
   uint64_t max_bytes_per_sec = 0;
-  // Salvage: a trace part whose spans cannot be read (Corruption) keeps only its
-  // aggregate from the file's table (a summary without those spans) instead of failing
-  // the merge; used to copy the readable rest of a damaged file before quarantining it.
+  // Salvage: a trace part that does not read whole (Corruption) keeps the spans that can
+  // be rebuilt (SegmentFile::SalvageTrace: a v1 part none, a v2 part all but those whose
+  // ids, times or project are damaged, some without the fields a damaged column or
+  // payload frame held, marked so) and its aggregate from the file's table (the summary
+  // as written) instead of failing the merge; used to copy the readable rest of a
+  // damaged file before quarantining it.
   bool salvage = false;
   // The format outputs are written in (a span only v1 can hold makes it v1).
   SegmentFormat format = kDefaultSegmentFormat;
@@ -99,7 +102,9 @@ struct MergeResult {
   std::vector<OutputFile> outputs;
   std::vector<TraceOutcome> traces;  // every trace of the inputs, ascending id
   uint64_t bytes_read = 0, spans_in = 0, spans_out = 0, duplicates = 0;
-  uint64_t damaged_parts = 0;            // salvage: trace parts kept as summaries only
+  uint64_t damaged_parts = 0;            // salvage: trace parts that did not read whole
+  uint64_t spans_lost = 0;               // salvage: spans of those parts that could not be rebuilt
+  uint64_t spans_rebuilt = 0;            // salvage: spans of those parts kept (some without damaged fields)
   std::vector<std::string> damage;       // salvage: what each of them reported
   // Repricing: spans the hook changed, and the changes of cost_usd among them
   // (strings in change_pool), in trace order.

@@ -51,6 +51,23 @@ class SegmentFile {
   // the file when the bytes fail their checksum or do not parse.
   virtual Status ReadTrace(const SegLoc& loc, std::deque<std::string>* storage,
                            std::vector<std::string_view>* spans) const = 0;
+  // Salvage of a damaged file (compaction::MergeHooks::salvage): appends the spans of
+  // trace `id` at loc that can be rebuilt and sets *damage to what did not read
+  // (Corruption naming the file; OK when the trace read whole). A v1 trace is one
+  // checksummed block: damage loses its spans (this default). A v2 file loses only the
+  // spans whose ids, times or project do not read, and rebuilds the others without the
+  // fields a damaged column or payload frame held (ColumnarReader::SalvageTrace).
+  // Non-OK only for errors that are not damage (I/O).
+  virtual Status SalvageTrace(const SegLoc& loc, const TraceKey& id, std::deque<std::string>* storage,
+                              std::vector<std::string_view>* spans, Status* damage) const {
+    (void)id;
+    const size_t before = spans->size();
+    Status s = ReadTrace(loc, storage, spans);
+    if (s.ok() || s.code() != StatusCode::kCorruption) return s;
+    spans->resize(before);
+    *damage = std::move(s);
+    return Status::OK();
+  }
   // Calls fn for every trace in ascending trace_id order (re-reads the table; used by
   // compaction and retention, never on the query path).
   virtual Status ListTraces(const std::function<Status(const SegmentTraceEntry&)>& fn) const = 0;
