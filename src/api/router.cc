@@ -119,6 +119,8 @@ ApiRouter::Access ApiRouter::RequiredAccess(Route r) {
     case kPricingModels:
     case kPricingUnpriced:
     case kSampling:
+    case kRepriceStart:
+    case kRepriceStatus:
     case kRedaction: return Access::kAdmin;
   }
   return Access::kAdmin;

@@ -201,6 +201,16 @@ TEST(ColumnarCorruption, SalvageKeepsTheSpansADamagedColumnOrFrameDoesNotHold) {
   MemEnv env;
   TraceMap m = PayloadSession(3, 6, 1'000'000'000);
   for (int k = 0; k < 3; ++k) AddToMap(&m, FullSpan(9, static_cast<uint64_t>(k) + 1, k ? 1 : 0, 100 + k, k));
+  // Receive times shared by a trace's spans and computed costs equal to the cost: the
+  // block holds received_ns_run and computed_cost_usd_ref (ids 47, 48), damaged in turn too.
+  int64_t request = 0;
+  for (auto& [id, spans] : m) {
+    ++request;
+    for (auto& sp : spans) {
+      sp.set_received_ns(2'000'000'000'000 + request);
+      if (sp.has_cost_usd() && sp.span_id() != FullSpan(9, 1, 0, 100, 0).span_id()) sp.set_computed_cost_usd(sp.cost_usd());
+    }
+  }
   ASSERT_TRUE(WriteSegment(&env, "/seg", "c.slseg", m).ok());
   const std::string good = *ReadFileToString(&env, kPath);
   std::map<std::string, model::Span> sent;  // span id -> span
@@ -272,6 +282,12 @@ TEST(ColumnarCorruption, SalvageKeepsTheSpansADamagedColumnOrFrameDoesNotHold) {
             EXPECT_TRUE(col == "input" || col == "output" || col == "attr_payload") << col;
           } else if (column == "attr_keys" || column == "attr_text" || column == "attr_types") {
             EXPECT_TRUE(col == "attr_keys" || col == "attr_text" || col == "attr_types") << col;
+          } else if (column == "received_ns_run") {
+            EXPECT_EQ(col, "received_ns");  // reported as the field it holds
+          } else if (column == "computed_cost_usd_ref") {
+            EXPECT_EQ(col, "computed_cost_usd");
+          } else if (column == "cost_usd") {
+            EXPECT_TRUE(col == "cost_usd" || col == "computed_cost_usd") << col;  // computed refers to it
           } else {
             EXPECT_EQ(col, column);
           }
@@ -292,6 +308,16 @@ TEST(ColumnarCorruption, SalvageKeepsTheSpansADamagedColumnOrFrameDoesNotHold) {
     EXPECT_GT(damaged_traces, 0u) << "the flip must damage some trace";
   }
   EXPECT_GT(tried, 25u);
+  {  // the alternative encodings were there to be damaged
+    auto r = ColumnarReader::Open(&env, kPath, [](const TraceEntry&) { return Status::OK(); });
+    env.PutFile(kPath, good);
+    auto rg = ColumnarReader::Open(&env, kPath, [](const TraceEntry&) { return Status::OK(); });
+    ASSERT_TRUE(rg.ok());
+    ColumnarReader::BlockView v;
+    ASSERT_TRUE((*rg)->LoadBlockColumns(0, {kColReceivedRun, kColComputedCostRef}, &v).ok());
+    EXPECT_FALSE(v.col(kColReceivedRun).empty());
+    EXPECT_FALSE(v.col(kColComputedCostRef).empty());
+  }
   EXPECT_GT(kept_partial, 50u);
   EXPECT_GT(lost_rows, 0u);
 }

@@ -481,7 +481,13 @@ Status ColumnarReader::SalvageBlock(uint32_t bi, std::shared_ptr<const internal:
       decode(kColParentSpanId, [&] { return DecodeParents(v.col(kColParentSpanId), n, &d->parents, &d->has_parent); });
   const bool starts_ok = decode(kColStart, [&] { return DecodeStarts(v.col(kColStart), n, &d->starts); });
   const bool ends_ok = starts_ok && decode(kColEnd, [&] { return DecodeOffsets(v.col(kColEnd), d->starts, &d->ends); });
-  if (!ends_ok || !decode(kColReceived, [&] { return DecodeOffsets(v.col(kColReceived), d->ends, &d->received); }))
+  // received_ns is in one of two columns (10, or 47's running form): either damaged loses it.
+  if (!sb->ok(kColReceivedRun)) sb->bad |= uint64_t{1} << kColReceived;
+  if (!ends_ok || !decode(kColReceived, [&] {
+        if (!v.col(kColReceivedRun).empty())
+          return v.col(kColReceived).empty() && DecodeStarts(v.col(kColReceivedRun), n, &d->received);
+        return DecodeOffsets(v.col(kColReceived), d->ends, &d->received);
+      }))
     d->received.assign(n, 0);
   d->bytes.resize(ByteColumnIds().size());
   for (size_t k = 0; k < d->bytes.size(); ++k)
@@ -507,6 +513,19 @@ Status ColumnarReader::SalvageBlock(uint32_t bi, std::shared_ptr<const internal:
     if (!decode(DoubleColumnIds()[k],
                 [&] { return DecodeNullableDoubles(v.col(DoubleColumnIds()[k]), n, &d->dbls[k], &d->dbl_present[k]); }))
       d->dbl_present[k].assign(n, 0);
+  {  // computed_cost_usd by reference (48) needs cost_usd too: a damage to either loses it
+    const auto& ids = DoubleColumnIds();
+    const size_t cost = static_cast<size_t>(std::find(ids.begin(), ids.end(), kColCostUsd) - ids.begin());
+    const size_t computed = static_cast<size_t>(std::find(ids.begin(), ids.end(), kColComputedCostUsd) - ids.begin());
+    const bool by_ref = !v.col(kColComputedCostRef).empty() || !sb->ok(kColComputedCostRef);
+    if (by_ref && (!sb->ok(kColComputedCostRef) || !sb->ok(kColCostUsd))) sb->bad |= uint64_t{1} << kColComputedCostUsd;
+    if (by_ref && !decode(kColComputedCostUsd, [&] {
+          return v.col(kColComputedCostUsd).empty() &&
+                 DecodeComputedCostRef(v.col(kColComputedCostRef), d->dbls[cost], d->dbl_present[cost], &d->dbls[computed],
+                                       &d->dbl_present[computed]);
+        }))
+      d->dbl_present[computed].assign(n, 0);
+  }
   // Attributes: keys, text and types together (without any one of them no value is
   // exact); large values also need their reference lists.
   Attrs& a = d->attrs;
@@ -614,7 +633,9 @@ Status ColumnarReader::SalvageTrace(const TraceKey& id, uint32_t first_row, uint
     // The columns every row of this block lost (the essential ones lose the rows).
     std::vector<std::string> block_lost;
     for (uint8_t col = 1; col < kColMax; ++col)
-      if (!ok(col) && col != kColTraceId) block_lost.emplace_back(ColumnName(col));
+      // The alternative encodings (47, 48) are reported as the fields they hold (10, 38).
+      if (!ok(col) && col != kColTraceId && col != kColReceivedRun && col != kColComputedCostRef)
+        block_lost.emplace_back(ColumnName(col));
     std::unordered_map<const char*, std::pair<bool, model::Span>> scope_cache;  // parsed?, the scope
     std::string text;
     for (size_t r = lo; r < hi; ++r) {
