@@ -10,7 +10,8 @@
 // with two cookies: sl_session (HttpOnly, SameSite=Strict; Secure under TLS) and
 // sl_csrf (readable by the page, which echoes it in x-csrf-token on every POST: the
 // double-submit pattern). 401 for every wrong user/password alike; 429 with
-// Retry-After after 5 failures per user and client address in 15 minutes.
+// Retry-After after 5 failures per user and client address in 15 minutes; 503 with
+// Retry-After while every slow-hash slot is taken (docs/auth.md).
 // POST /api/v1/auth/logout ends the session and clears both cookies.
 // Logins (both outcomes) and logouts are written to the audit trail (docs/audit.md):
 // the user's name (only when it names a user with a password: an unknown name may be
@@ -76,9 +77,10 @@ void ApiRouter::Login(const std::string& body, const std::string& client, const 
   std::string user(d["user"].GetString(), d["user"].GetStringLength());
   std::string password(d["password"].GetString(), d["password"].GetStringLength());
   auto r = options_.auth->Login(user, password, client);
-  // Into the audit trail: failures (not the refusals while rate-limited, which cost
-  // nothing and would let anyone grow the trail at will) and successes.
-  if (options_.audit != nullptr && r.status.code() != StatusCode::kResourceExhausted) {
+  // Into the audit trail: failures (not the refusals while rate-limited or while every
+  // slow-hash slot is taken, which cost nothing and would let anyone grow the trail at
+  // will) and successes.
+  if (options_.audit != nullptr && r.status.code() != StatusCode::kResourceExhausted && !r.busy) {
     audit::AuditRecord rec;
     rec.kind = audit::Kind::kAdmin;
     rec.actor.principal = r.status.ok() ? "user:" + user : "anonymous";

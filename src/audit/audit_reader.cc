@@ -118,6 +118,9 @@ Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir, const Veri
     r.problem = std::move(problem);
   };
   bool started = false;  // a record past the anchor was seen
+  // The witness's record, when the walk passes it.
+  std::string witnessed_hash, witnessed_file;
+  bool head_seen = false;
   // Anchors named by audit.retention records in the chain: (seq, hash), oldest first.
   std::vector<std::pair<uint64_t, std::string>> retention_anchors;
   for (size_t fi = 0; fi < r.files.size(); ++fi) {
@@ -172,6 +175,11 @@ Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir, const Veri
             d.HasMember("anchor_hash") && d["anchor_hash"].IsString())
           retention_anchors.emplace_back(d["anchor_seq"].GetUint64(), d["anchor_hash"].GetString());
       }
+      if (options.expect_seq != 0 && rec.seq == options.expect_seq) {
+        witnessed_hash = rec.hash;
+        witnessed_file = name;
+      }
+      if (!options.expect_head.empty() && rec.hash == options.expect_head) head_seen = true;
       ++r.records;
       r.last_seq = rec.seq;
       r.head_hash = rec.hash;
@@ -256,6 +264,45 @@ Result<VerifyReport> VerifyAuditDir(Env* env, const std::string& dir, const Veri
     r.warnings.push_back("HEAD is unreadable (a crash while it was rewritten); the end of the trail is not checked");
   } else if (r.records > 0) {
     r.warnings.push_back("no HEAD file; the end of the trail is not checked");
+  }
+  // The outside witness: what the directory cannot vouch for itself, since an older
+  // copy of it (HEAD and signature included) is valid on its own.
+  if (options.expect_seq != 0 || !options.expect_head.empty()) {
+    const std::string last_file = r.files.empty() ? std::string("HEAD") : r.files.back();
+    if (options.expect_seq != 0 && r.last_seq < options.expect_seq) {
+      fail(last_file, options.expect_seq,
+           "the trail ends at seq " + std::to_string(r.last_seq) + " but the witness saw seq " +
+               std::to_string(options.expect_seq) + ": records " + std::to_string(r.last_seq + 1) + ".." +
+               std::to_string(options.expect_seq) +
+               " are gone (the directory was rolled back to an older state, or its end was removed)");
+      return r;
+    }
+    if (!options.expect_head.empty()) {
+      const bool dropped = r.anchored && options.expect_seq != 0 && options.expect_seq <= r.anchor.seq;
+      if (dropped && options.expect_seq == r.anchor.seq) {
+        if (r.anchor.hash != options.expect_head) {
+          fail("ANCHOR", r.anchor.seq,
+               "ANCHOR's hash for seq " + std::to_string(r.anchor.seq) + " is not the witness's (the trail was rewritten)");
+          return r;
+        }
+      } else if (dropped) {
+        r.warnings.push_back("the witnessed seq " + std::to_string(options.expect_seq) +
+                             " was dropped by retention: only that the trail reaches it was checked, not its hash");
+      } else if (options.expect_seq != 0) {
+        if (witnessed_hash != options.expect_head) {
+          fail(witnessed_file, options.expect_seq,
+               "seq " + std::to_string(options.expect_seq) +
+                   " is not the record the witness saw (its hash differs): the trail was rolled back and written "
+                   "again, or rewritten");
+          return r;
+        }
+      } else if (!head_seen && !(r.anchored && r.anchor.hash == options.expect_head)) {
+        fail(last_file, r.last_seq,
+             "no record has the witness's hash: the trail was rolled back to before it, or rewritten");
+        return r;
+      }
+    }
+    r.witness_checked = true;
   }
   return r;
 }

@@ -45,6 +45,14 @@ struct VerifyOptions {
   // The raw Ed25519 public key (audit/signing.h) HEAD and ANCHOR must be signed with;
   // empty: signatures are not checked.
   std::string public_key;
+  // An outside witness of a later state (docs/audit.md, "Witness"): a seq the trail
+  // reached, and/or the hash of its record (as an earlier verify printed them). The
+  // trail must still reach expect_seq, and the record there (or, without expect_seq,
+  // some record) must have the hash expect_head: a whole directory rolled back to an
+  // older (even validly signed) state fails, and so does one rolled back and grown
+  // again. 0 / empty: no witness.
+  uint64_t expect_seq = 0;
+  std::string expect_head;  // 64 lower-case hex digits
 };
 
 struct VerifyReport {
@@ -63,6 +71,7 @@ struct VerifyReport {
   std::vector<std::string> warnings;
   bool head_signed = false;       // HEAD carries a signature line
   bool signature_checked = false;  // and it (and ANCHOR's) verified against VerifyOptions::public_key
+  bool witness_checked = false;    // VerifyOptions::expect_seq / expect_head held
 };
 
 // Checks the whole trail in dir: every record's own hash, consecutive sequence

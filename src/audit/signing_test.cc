@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -266,6 +267,96 @@ TEST(AuditSignature, MalformedLinesAreCorruptionNotACrash) {
   for (const std::string& line : lines) {
     EXPECT_EQ(CheckSignatureLine(line, "m", key).code(), StatusCode::kCorruption) << line;
   }
+}
+
+// The outside witness (docs/audit.md, "Witness"): the whole directory put back to an
+// older copy is a valid, validly signed trail on its own; `verify --expect-seq N
+// --expect-head HASH`, with a seq and hash kept elsewhere, catches it, and catches a
+// copy put back and then grown past N again.
+TEST_F(SignedTrailTest, AWitnessCatchesARollbackOfTheWholeDirectory) {
+  auto snapshot = [this]() {
+    std::map<std::string, std::string> files;
+    const auto names = env_.GetChildren(kDir);
+    EXPECT_TRUE(names.ok());
+    if (!names.ok()) return files;
+    for (const auto& name : *names) {
+      auto data = ReadFileToString(&env_, JoinPath(kDir, name));
+      EXPECT_TRUE(data.ok()) << name;
+      if (data.ok()) files[name] = *data;
+    }
+    return files;
+  };
+  auto restore = [this](const std::map<std::string, std::string>& files) {
+    const auto names = env_.GetChildren(kDir);
+    ASSERT_TRUE(names.ok());
+    for (const auto& name : *names) ASSERT_TRUE(env_.RemoveFile(JoinPath(kDir, name)).ok());
+    for (const auto& [name, data] : files) env_.PutFile(JoinPath(kDir, name), data);
+  };
+  auto verify = [this](uint64_t seq, const std::string& head) {
+    VerifyOptions vo;
+    vo.public_key = public_raw_;
+    vo.expect_seq = seq;
+    vo.expect_head = head;
+    auto r = VerifyAuditDir(&env_, kDir, vo);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : VerifyReport{};
+  };
+  {
+    auto log = Open();
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(log->Append(Rec("early" + std::to_string(i))).ok());
+  }
+  const auto older = snapshot();
+  const VerifyReport at_older = verify(0, "");
+  ASSERT_TRUE(at_older.ok) << at_older.problem;
+  {
+    auto log = Open();
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(log->Append(Rec("later" + std::to_string(i))).ok());
+  }
+  // What a witness keeps: the seq and hash of the newest record.
+  const VerifyReport now = verify(0, "");
+  ASSERT_TRUE(now.ok) << now.problem;
+  ASSERT_GT(now.last_seq, at_older.last_seq);
+  const uint64_t seq = now.last_seq;
+  const std::string head = now.head_hash;
+
+  VerifyReport r = verify(seq, head);
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_TRUE(r.witness_checked);
+  // An older record's witness holds too (the trail still has it), and a hash alone.
+  EXPECT_TRUE(verify(at_older.last_seq, at_older.head_hash).ok);
+  EXPECT_TRUE(verify(0, at_older.head_hash).ok);
+
+  // The directory put back as it was: valid and signed on its own...
+  restore(older);
+  r = verify(0, "");
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_TRUE(r.signature_checked);
+  EXPECT_FALSE(r.witness_checked);
+  // ... but not what the witness saw.
+  r = verify(seq, "");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, seq);
+  EXPECT_NE(r.problem.find("rolled back"), std::string::npos) << r.problem;
+  EXPECT_NE(r.problem.find("ends at seq " + std::to_string(at_older.last_seq)), std::string::npos) << r.problem;
+  r = verify(0, head);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("no record has the witness's hash"), std::string::npos) << r.problem;
+
+  // Put back, then grown past the witnessed seq with other records: the seq is there,
+  // its record is not the one seen.
+  {
+    auto log = Open();
+    for (int i = 0; i < 8; ++i) ASSERT_TRUE(log->Append(Rec("forged" + std::to_string(i))).ok());
+  }
+  r = verify(0, "");
+  ASSERT_TRUE(r.ok) << r.problem;
+  ASSERT_GE(r.last_seq, seq);
+  EXPECT_TRUE(verify(seq, "").ok);  // the seq alone cannot tell
+  r = verify(seq, head);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, seq);
+  EXPECT_NE(r.problem.find("not the record the witness saw"), std::string::npos) << r.problem;
+  EXPECT_FALSE(verify(0, head).ok);
 }
 
 }  // namespace

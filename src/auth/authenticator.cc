@@ -201,7 +201,15 @@ Authenticator::LoginResult Authenticator::Login(const std::string& user, const s
   bool real = u != snap->users.end() && !u->second.password_hash.empty();
   if (real) stored = &u->second.password_hash;
   r.known_user = real;
+  if (!AcquireSlot()) {
+    r.status = Status::Unavailable("too many credential checks in progress; retry shortly");
+    r.retry_after_s = 1;
+    r.busy = true;
+    return r;
+  }
+  if (options_.verify_hook) options_.verify_hook();
   bool ok = VerifySecret(password, *stored) && real;
+  ReleaseSlot();
   if (!ok) {
     limiter_.Failed(key, now);
     r.now_limited = limiter_.RetryAfter(key, now) > 0;
@@ -229,6 +237,7 @@ void Authenticator::Logout(const std::string& session_id) {
 }
 
 Status Authenticator::Refresh() {
+  std::lock_guard<std::mutex> one_at_a_time(refresh_mu_);
   SL_ASSIGN_OR_RETURN(int64_t version, db_->DataVersion());
   SL_ASSIGN_OR_RETURN(Snapshot snap, db_->LoadSnapshot());
   auto shared = std::make_shared<const Snapshot>(std::move(snap));
@@ -289,18 +298,46 @@ Result<Principal> Authenticator::Resolve(bool token, const std::string& id, cons
   return p;
 }
 
+bool Authenticator::AcquireSlot() {
+  const int max = options_.max_concurrent_verifications < 1 ? 1 : options_.max_concurrent_verifications;
+  int n = verifying_.load();
+  while (n < max) {
+    if (verifying_.compare_exchange_weak(n, n + 1)) return true;
+  }
+  refused_.fetch_add(1);
+  return false;
+}
+
+PendingVerification::~PendingVerification() {
+  if (auth_ != nullptr) auth_->ReleaseSlot();
+}
+
+Result<Principal> PendingVerification::Finish() { return auth_->FinishVerification(*this); }
+
 Result<Principal> Authenticator::Authenticate(const Credentials& c) {
+  Attempt a = Begin(c);
+  if (a.pending) return a.pending->Finish();
+  return std::move(a.result);
+}
+
+Authenticator::Attempt Authenticator::Begin(const Credentials& c) {
+  Attempt out;
   std::shared_ptr<const Snapshot> snap;
   {
     std::lock_guard<std::mutex> lock(mu_);
     snap = snapshot_;
   }
-  if (!snap->auth_configured()) return Principal::Open();
-  const Status failed = Status::Unauthenticated(std::string(kAuthFailed));
+  if (!snap->auth_configured()) {
+    out.result = Principal::Open();
+    return out;
+  }
   ParsedCredential cred = ParseCredentials(c);
   using K = ParsedCredential::Kind;
-  if (cred.kind == K::kSession) return FromSession(cred.id, *snap);
-  if (cred.kind != K::kApiKey && cred.kind != K::kToken) return failed;
+  if (cred.kind == K::kSession) {
+    out.result = FromSession(cred.id, *snap);
+    return out;
+  }
+  if (cred.kind != K::kApiKey && cred.kind != K::kToken) return out;  // failed
   const bool token = cred.kind == K::kToken;
   const std::string& id = cred.id;
   std::string fast = Sha256(cred.secret);
@@ -310,25 +347,45 @@ Result<Principal> Authenticator::Authenticate(const Credentials& c) {
     auto it = cache_.find(fast);
     if (it != cache_.end() && it->second.token == token && it->second.id == id) {
       ++hits_;
-      return Resolve(token, id, *snap);
+      out.result = Resolve(token, id, *snap);
+      return out;
     }
     if (auto n = negative_.find(fast); n != negative_.end()) {
       if (n->second > now) {
         ++negative_hits_;
-        return failed;
+        return out;  // failed
       }
       negative_.erase(n);
     }
   }
-  // Not verified yet: the slow hash, outside the lock.
+  // Not verified yet: the slow hash, if a slot is free.
   const std::string* stored = nullptr;
   if (token) {
     if (auto t = snap->tokens.find(id); t != snap->tokens.end()) stored = &t->second.secret_hash;
   } else {
     if (auto k = snap->keys.find(id); k != snap->keys.end()) stored = &k->second.secret_hash;
   }
-  if (stored == nullptr) return failed;  // unknown or revoked id: no hash to pay
-  bool ok = VerifySecret(cred.secret, *stored);
+  if (stored == nullptr) return out;  // unknown or revoked id: no hash to pay
+  if (!AcquireSlot()) {
+    out.result = Status::Unavailable("too many credential checks in progress; retry shortly");
+    return out;
+  }
+  out.pending.reset(new PendingVerification());
+  PendingVerification& p = *out.pending;
+  p.auth_ = this;
+  p.token_ = token;
+  p.id_ = id;
+  p.secret_ = std::move(cred.secret);
+  p.fast_ = std::move(fast);
+  p.stored_ = *stored;
+  return out;
+}
+
+Result<Principal> Authenticator::FinishVerification(PendingVerification& p) {
+  const Status failed = Status::Unauthenticated(std::string(kAuthFailed));
+  if (options_.verify_hook) options_.verify_hook();
+  bool ok = VerifySecret(p.secret_, p.stored_);
+  const int64_t now = Now();
   std::lock_guard<std::mutex> lock(mu_);
   ++slow_;
   if (!ok) {
@@ -339,12 +396,13 @@ Result<Principal> Authenticator::Authenticate(const Credentials& c) {
       }
       if (negative_.size() >= options_.negative_cache_entries) negative_.clear();  // bounded
     }
-    if (options_.negative_cache_entries > 0) negative_[fast] = now + options_.negative_ttl_s;
+    if (options_.negative_cache_entries > 0) negative_[p.fast_] = now + options_.negative_ttl_s;
     return failed;
   }
   if (cache_.size() >= options_.cache_entries) cache_.clear();  // bounded; refills on use
-  cache_[fast] = CacheEntry{token, id};
-  return Resolve(token, id, *snap);
+  cache_[p.fast_] = CacheEntry{p.token_, p.id_};
+  // The snapshot in force now: a key revoked while its secret was being hashed fails.
+  return Resolve(p.token_, p.id_, *snapshot_);
 }
 
 }  // namespace sightline::auth

@@ -12,6 +12,16 @@
 // change), so a client repeating a wrong secret pays the slow hash once, not on every
 // request.
 //
+// Slow hashes are capped: at most Options::max_concurrent_verifications PBKDF2 checks
+// (about 100 ms of a core each) run at once, API keys, tokens and logins together.
+// A check that finds every slot taken is refused at once with Unavailable (HTTP 503 /
+// gRPC UNAVAILABLE, with Retry-After), never queued, so a flood of distinct wrong
+// secrets for a live key id costs at most that many cores and a queue of nothing;
+// secrets already verified (the cache) and wrong ones already seen (the negative
+// cache) are answered without a slot, so known callers keep working through a flood.
+// Begin/PendingVerification split the check so the HTTP router can run the slow half
+// off its io threads.
+//
 // Modes: "open" while the database holds no key and no user (every caller may do
 // everything; the server runs so only on loopback unless --insecure); "required" as
 // soon as one exists.
@@ -26,10 +36,11 @@
 // cookie sl_session; the session reads what the user's roles allow, looked up at each
 // request.
 //
-// Thread-safety: Authenticate may be called concurrently from any thread; Refresh and
-// MaybeRefresh from one thread at a time (they swap the snapshot under mu_).
+// Thread-safety: everything may be called concurrently from any thread (Refresh and
+// MaybeRefresh run one at a time and swap the snapshot under mu_).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -125,6 +136,25 @@ inline constexpr std::string_view kAuthFailed =
     "authentication required: send a valid API key (Authorization: Basic pk:sk or Bearer sk-lf-..., or "
     "x-sightline-api-key) or token";
 
+class Authenticator;
+
+// A slow check that holds one verification slot until it is destroyed (Begin hands
+// it out; Finish pays the PBKDF2 hash and updates the caches). Any thread.
+class PendingVerification {
+ public:
+  ~PendingVerification();
+  PendingVerification(const PendingVerification&) = delete;
+  PendingVerification& operator=(const PendingVerification&) = delete;
+  Result<Principal> Finish();
+
+ private:
+  friend class Authenticator;
+  PendingVerification() = default;
+  Authenticator* auth_ = nullptr;
+  bool token_ = false;
+  std::string id_, secret_, fast_, stored_;
+};
+
 class Authenticator {
  public:
   struct Options {
@@ -141,11 +171,25 @@ class Authenticator {
     // password, so the answer takes as long as a wrong password does.
     int dummy_iterations = kDefaultIterations;
     std::function<int64_t()> now_s;  // seconds; null: the system clock
+    // PBKDF2 checks (keys, tokens, logins) at once; more are refused (Unavailable).
+    int max_concurrent_verifications = 2;
+    // Called inside a slot just before the slow hash (tests hold slots with it).
+    std::function<void()> verify_hook;
+  };
+
+  // What Begin found: the answer, or a slow check still to run (pending non-null;
+  // result is then meaningless).
+  struct Attempt {
+    Result<Principal> result = Status::Unauthenticated(std::string(kAuthFailed));
+    std::unique_ptr<PendingVerification> pending;
   };
 
   struct LoginResult {
-    Status status;               // OK, Unauthenticated, or ResourceExhausted (rate-limited)
-    int64_t retry_after_s = 0;   // with ResourceExhausted
+    // OK, Unauthenticated, ResourceExhausted (rate-limited), or Unavailable (busy:
+    // every verification slot taken; nothing was checked or counted against the user)
+    Status status;
+    int64_t retry_after_s = 0;   // with ResourceExhausted and busy
+    bool busy = false;
     std::string session_id;      // with OK
     Session session;
     // For the audit trail: whether the name is a user with a password (a name that is
@@ -168,7 +212,11 @@ class Authenticator {
 
   // The caller. Open mode: Principal::Open() whatever was sent. Otherwise a live API
   // key or CLI token, else Unauthenticated(kAuthFailed).
+  // Unavailable when the check needs the slow hash and every slot is taken.
   Result<Principal> Authenticate(const Credentials& c);
+  // The same in two halves: everything cheap (open mode, parsing, sessions, both
+  // caches, unknown ids, the slot), then, when needed, the slow hash in Finish.
+  Attempt Begin(const Credentials& c);
 
   // How many verifications hit the cache / paid the slow hash (for tests and metrics).
   // Password login for the web UI: a new session, or one message for every failure
@@ -179,6 +227,10 @@ class Authenticator {
   uint64_t cache_hits() const;
   uint64_t slow_verifications() const;
   uint64_t negative_hits() const;
+  // Slow checks refused for want of a slot, and those running now.
+  uint64_t refused_verifications() const { return refused_.load(); }
+  int verifications_in_progress() const { return verifying_.load(); }
+  int max_concurrent_verifications() const { return options_.max_concurrent_verifications; }
 
   MetadataDb* db() { return db_.get(); }
 
@@ -187,12 +239,18 @@ class Authenticator {
     bool token = false;
     std::string id;
   };
+  friend class PendingVerification;
+  // Takes a slot; false (counted as refused) when all are taken.
+  bool AcquireSlot();
+  void ReleaseSlot() { verifying_.fetch_sub(1); }
+  Result<Principal> FinishVerification(PendingVerification& p);
   Result<Principal> Resolve(bool token, const std::string& id, const Snapshot& snap) const;
   Result<Principal> FromSession(const std::string& id, const Snapshot& snap);
   int64_t Now() const;
 
   std::unique_ptr<MetadataDb> db_;
   const Options options_;
+  std::mutex refresh_mu_;  // one Refresh at a time (the server's tick and the admin API)
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_;                 // guarded by mu_
   int64_t data_version_ = -1;                                // guarded by mu_ (informational)
@@ -201,6 +259,8 @@ class Authenticator {
   uint64_t hits_ = 0;                                        // guarded by mu_
   uint64_t slow_ = 0;                                        // guarded by mu_
   uint64_t negative_hits_ = 0;                               // guarded by mu_
+  std::atomic<int> verifying_{0};
+  std::atomic<uint64_t> refused_{0};
   LoginLimiter limiter_;
   std::string dummy_hash_;  // set once in the constructor
 };

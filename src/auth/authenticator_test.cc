@@ -3,6 +3,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -233,6 +237,103 @@ TEST_F(AuthenticatorTest, NegativeCacheIsBounded) {
   EXPECT_EQ(a.negative_hits(), 0u);
   EXPECT_FALSE(a.Authenticate({"Bearer " + prefix + "29", ""}).ok());  // the newest is remembered
   EXPECT_EQ(a.negative_hits(), 1u);
+}
+
+// The cap on slow hashes (docs/auth.md, "Slow hashes are capped"): with every slot
+// held, a further unknown secret is refused at once (Unavailable), not queued, and so
+// is a login; a secret already verified and a wrong one already seen still answer.
+// Then a flood of distinct wrong secrets from 16 threads never runs more than the cap
+// at once.
+TEST_F(AuthenticatorTest, SlowVerificationsAreCappedAndRefusedBeyondTheCap) {
+  std::atomic<int> inside{0}, peak{0};
+  std::atomic<bool> hold{false};
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  Authenticator::Options ao;
+  ao.max_concurrent_verifications = 2;
+  ao.dummy_iterations = 1000;
+  ao.verify_hook = [&]() {
+    int now = ++inside;
+    int p = peak.load();
+    while (now > p && !peak.compare_exchange_weak(p, now)) {
+    }
+    if (hold.load()) {
+      std::unique_lock<std::mutex> l(m);
+      cv.wait(l, [&]() { return release; });
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+    --inside;
+  };
+  Authenticator a(Open(), ao);
+  ASSERT_TRUE(admin_->CreateProject("billing").ok());
+  auto key = admin_->CreateApiKey("billing", "k");
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(admin_->CreateUser("ana", "right-password").ok());
+  ASSERT_TRUE(a.Refresh().ok());
+  auto as = [&a](const std::string& secret) { return a.Authenticate({"Bearer " + secret, ""}).status().code(); };
+  // Distinct wrong secrets of the live key's id, in the form Sightline issues.
+  // (A character before the digits always differs, so none is the right one.)
+  std::string prefix = key->secret.substr(0, key->secret.size() - 4);
+  prefix.back() = prefix.back() == 'x' ? 'y' : 'x';
+  auto wrong = [&prefix](int i) {
+    std::string n = std::to_string(1000 + i);
+    return prefix + n.substr(n.size() - 4);
+  };
+  ASSERT_EQ(as(key->secret), StatusCode::kOk);        // verified: cached
+  ASSERT_EQ(as(wrong(1)), StatusCode::kUnauthenticated);  // seen: negatively cached
+  ASSERT_EQ(peak.load(), 1);
+
+  hold = true;
+  StatusCode held[2] = {StatusCode::kOk, StatusCode::kOk};
+  std::vector<std::thread> holders;
+  for (int i = 0; i < 2; ++i) holders.emplace_back([&, i]() { held[i] = as(wrong(10 + i)); });
+  for (int spins = 0; inside.load() < 2 && spins < 5000; ++spins) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(inside.load(), 2);
+  EXPECT_EQ(a.verifications_in_progress(), 2);
+  EXPECT_EQ(as(wrong(20)), StatusCode::kUnavailable);  // at once, not queued
+  EXPECT_EQ(a.refused_verifications(), 1u);
+  EXPECT_EQ(as(key->secret), StatusCode::kOk);
+  EXPECT_EQ(as(wrong(1)), StatusCode::kUnauthenticated);
+  EXPECT_EQ(as("sk-lf-000000000000abcdefabcdefabcdefabcdefabcdefabcd"), StatusCode::kUnauthenticated);  // no such id
+  auto login = a.Login("ana", "right-password", "127.0.0.1");
+  EXPECT_EQ(login.status.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(login.busy);
+  EXPECT_GT(login.retry_after_s, 0);
+  EXPECT_EQ(a.refused_verifications(), 2u);
+  {
+    std::lock_guard<std::mutex> l(m);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& t : holders) t.join();
+  EXPECT_EQ(held[0], StatusCode::kUnauthenticated);
+  EXPECT_EQ(held[1], StatusCode::kUnauthenticated);
+  EXPECT_EQ(a.verifications_in_progress(), 0);
+  // The busy refusal did not count against the user's login limit.
+  EXPECT_TRUE(a.Login("ana", "right-password", "127.0.0.1").status.ok());
+
+  hold = false;
+  peak = 0;
+  const uint64_t refused_before = a.refused_verifications();
+  std::atomic<int> other{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 16; ++t) {
+    flood.emplace_back([&, t]() {
+      for (int i = 0; i < 20; ++i) {
+        StatusCode c = as(wrong(100 + t * 20 + i));
+        if (c != StatusCode::kUnauthenticated && c != StatusCode::kUnavailable) ++other;
+      }
+    });
+  }
+  for (auto& t : flood) t.join();
+  EXPECT_LE(peak.load(), 2);
+  EXPECT_GE(peak.load(), 1);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(a.refused_verifications(), refused_before);
+  EXPECT_EQ(a.verifications_in_progress(), 0);
+  EXPECT_EQ(as(key->secret), StatusCode::kOk);
 }
 
 TEST(ParseCredentials, SaysWhatWasPresentedWithoutTheDatabase) {

@@ -52,8 +52,16 @@ class GrpcReceiver::Service : public TraceService::WithRawCallbackMethod_Export<
     if (auth_ != nullptr) {
       auto who = auth_->Authenticate({meta("authorization"), meta("x-sightline-api-key")});
       if (!who.ok()) {
-        Count(grpc::StatusCode::UNAUTHENTICATED);
-        reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, who.status().message()));
+        // UNAUTHENTICATED, or UNAVAILABLE with RetryInfo while every slow-hash slot is
+        // taken (docs/auth.md, "Slow hashes are capped").
+        auto code = static_cast<grpc::StatusCode>(GrpcCodeFor(who.status().code()));
+        Count(code);
+        if (IsRetryable(who.status().code())) {
+          reactor->Finish(grpc::Status(code, who.status().message(),
+                                       EncodeRpcStatusProto(who.status(), kRetryAfterSeconds)));
+        } else {
+          reactor->Finish(grpc::Status(code, who.status().message()));
+        }
         return reactor;
       }
       caller = std::move(who).value();

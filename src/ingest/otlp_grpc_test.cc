@@ -5,12 +5,17 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "auth/authenticator.h"
 #include "ingest/otlp_decode.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
 #include "store/embedded_store.h"
@@ -62,6 +67,8 @@ class GateStore : public store::SpanStore {
 
 class OtlpGrpcTest : public ::testing::Test {
  protected:
+  // The authenticator the receiver asks; null (the default): open.
+  virtual auth::Authenticator* Auth() { return nullptr; }
   void SetUp() override {
     static std::atomic<int> n{0};
     dir_ = std::filesystem::temp_directory_path() / ("sightline_grpc_test_" + std::to_string(getpid()) + "_" +
@@ -78,7 +85,7 @@ class OtlpGrpcTest : public ::testing::Test {
     IngestOptions io;
     io.max_request_bytes = 1u << 20;
     ingest_ = std::make_unique<IngestService>(gate_.get(), &metrics_, io);
-    receiver_ = std::make_unique<GrpcReceiver>(ingest_.get(), &metrics_);
+    receiver_ = std::make_unique<GrpcReceiver>(ingest_.get(), &metrics_, Auth());
     auto port = receiver_->Start("127.0.0.1:0", io.max_request_bytes);
     ASSERT_TRUE(port.ok()) << port.status().ToString();
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(*port), grpc::InsecureChannelCredentials());
@@ -92,8 +99,10 @@ class OtlpGrpcTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  grpc::Status Export(const ExportRequest& req, ExportResponse* resp, bool gzip = false, std::string project = "") {
+  grpc::Status Export(const ExportRequest& req, ExportResponse* resp, bool gzip = false, std::string project = "",
+                      std::string api_key = "") {
     grpc::ClientContext ctx;
+    if (!api_key.empty()) ctx.AddMetadata("x-sightline-api-key", api_key);
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     if (gzip) ctx.set_compression_algorithm(GRPC_COMPRESS_GZIP);
     if (!project.empty()) ctx.AddMetadata("x-sightline-project", project);
@@ -188,6 +197,95 @@ TEST_F(OtlpGrpcTest, MessageOverTheLimitIsRefused) {
   // Compressed below the limit but inflating past it: refused as well.
   st = Export(req, &resp, true);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+// The cap on slow credential hashes over gRPC (docs/auth.md, "Slow hashes are
+// capped"): with the one slot held by a wrong secret, another unknown secret is
+// refused at once with UNAVAILABLE and RetryInfo, while a key already verified sends.
+class OtlpGrpcAuthTest : public OtlpGrpcTest {
+ protected:
+  auth::Authenticator* Auth() override {
+    if (!authn_) {
+      meta_dir_ = std::filesystem::temp_directory_path() / ("sightline_grpc_auth_" + std::to_string(getpid()));
+      std::filesystem::remove_all(meta_dir_);
+      std::filesystem::create_directories(meta_dir_);
+      auth::MetadataDb::Options o;
+      o.iterations = 1000;
+      const std::string path = (meta_dir_ / "meta.db").string();
+      auto admin = std::move(auth::MetadataDb::Open(path, o)).value();
+      EXPECT_TRUE(admin->CreateProject("alpha").ok());
+      key_ = std::move(admin->CreateApiKey("alpha", "k")).value();
+      auth::Authenticator::Options ao;
+      ao.max_concurrent_verifications = 1;
+      ao.dummy_iterations = 1000;
+      ao.verify_hook = [this]() {
+        std::unique_lock<std::mutex> l(mu_);
+        ++inside_;
+        cv_.notify_all();
+        cv_.wait(l, [this]() { return !hold_; });
+      };
+      authn_ = std::make_unique<auth::Authenticator>(std::move(auth::MetadataDb::Open(path, o)).value(), ao);
+      EXPECT_TRUE(authn_->Refresh().ok());
+    }
+    return authn_.get();
+  }
+  void TearDown() override {
+    OtlpGrpcTest::TearDown();
+    receiver_.reset();
+    authn_.reset();
+    std::filesystem::remove_all(meta_dir_);
+  }
+  // Distinct wrong secrets of the live key's id (never the right one: a character
+  // before the last always differs).
+  std::string Wrong(char last) {
+    std::string w = key_.secret;
+    char& c = w[w.size() - 3];
+    c = c == 'x' ? 'y' : 'x';
+    w.back() = last;
+    return w;
+  }
+
+  std::filesystem::path meta_dir_;
+  std::unique_ptr<auth::Authenticator> authn_;
+  auth::NewApiKey key_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = false;  // guarded by mu_
+  int inside_ = 0;     // guarded by mu_
+};
+
+TEST_F(OtlpGrpcAuthTest, BusyVerificationSlotsAnswerUnavailableAndKnownKeysStillSend) {
+  ExportResponse resp;
+  ASSERT_TRUE(Export(Request(20, 1), &resp, false, "", key_.secret).ok());  // verified: cached
+  EXPECT_EQ(Export(Request(20, 1), &resp, false, "", Wrong('a')).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    hold_ = true;
+    inside_ = 0;
+  }
+  grpc::StatusCode held = grpc::StatusCode::OK;
+  std::thread holder([&]() {
+    ExportResponse r;
+    held = Export(Request(21, 1), &r, false, "", Wrong('b')).error_code();
+  });
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    ASSERT_TRUE(cv_.wait_for(l, std::chrono::seconds(20), [this]() { return inside_ == 1; }));
+  }
+  auto busy = Export(Request(22, 1), &resp, false, "", Wrong('c'));
+  EXPECT_EQ(busy.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(busy.error_details().find("google.rpc.RetryInfo"), std::string::npos);
+  EXPECT_TRUE(Export(Request(23, 1), &resp, false, "", key_.secret).ok());
+  EXPECT_EQ(Export(Request(24, 1), &resp, false, "", Wrong('a')).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(authn_->refused_verifications(), 1u);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    hold_ = false;
+  }
+  cv_.notify_all();
+  holder.join();
+  EXPECT_EQ(held, grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(metrics_.Render().find("sightline_grpc_requests_total{code=\"14\"} 1"), std::string::npos);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 
 namespace sightline::tls {
 
-Result<std::shared_ptr<boost::asio::ssl::context>> MakeClientContext(const std::string& ca_file) {
+Result<std::shared_ptr<boost::asio::ssl::context>> MakeClientContext(const std::string& ca_file,
+                                                                     const std::string& cert_file,
+                                                                     const std::string& key_file) {
   auto ctx = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client);
   SSL_CTX* c = ctx->native_handle();
   ERR_clear_error();
@@ -30,6 +32,31 @@ Result<std::shared_ptr<boost::asio::ssl::context>> MakeClientContext(const std::
           ERR_GET_REASON(ERR_peek_last_error()) != X509_R_CERT_ALREADY_IN_HASH_TABLE)
         return Status::InvalidArgument(what + ": " + TakeOpenSslError("cannot use the certificate"));
       ERR_clear_error();
+    }
+  }
+  if (cert_file.empty() != key_file.empty())
+    return Status::InvalidArgument(cert_file.empty() ? "--client-key needs --client-cert" : "--client-cert needs --client-key");
+  if (!cert_file.empty()) {
+    const std::string cwhat = "client certificate file " + cert_file;
+    const std::string kwhat = "client key file " + key_file;
+    auto ctext = ReadPemFile(cert_file, cwhat);
+    if (!ctext.ok()) return ctext.status();
+    auto chain = ParseCertificates(*ctext, cwhat);
+    if (!chain.ok()) return chain.status();
+    auto ktext = ReadPemFile(key_file, kwhat);
+    if (!ktext.ok()) return ktext.status();
+    auto key = ParsePrivateKey(*ktext, kwhat);
+    if (!key.ok()) return key.status();
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate(c, (*chain)[0].get()) != 1)
+      return Status::InvalidArgument(cwhat + ": " + TakeOpenSslError("cannot use the certificate"));
+    for (size_t i = 1; i < chain->size(); ++i) {
+      if (SSL_CTX_add1_chain_cert(c, (*chain)[i].get()) != 1)
+        return Status::InvalidArgument(cwhat + ": " + TakeOpenSslError("cannot use a chain certificate"));
+    }
+    if (SSL_CTX_use_PrivateKey(c, key->get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+      ERR_clear_error();
+      return Status::InvalidArgument(kwhat + " is not the key of " + cwhat);
     }
   }
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);

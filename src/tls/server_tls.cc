@@ -166,9 +166,22 @@ Result<std::unique_ptr<ServerTlsSource>> ServerTlsSource::Create(Options options
   auto ctx = ServerTlsContext::FromPem(s->opts_.files, texts->cert, texts->key, texts->client_ca);
   if (!ctx.ok()) return ctx.status();
   s->current_ = std::move(ctx).value();
+  s->Publish(*s->current_, true);
   s->text_in_force_ = texts->Joined();
   s->next_check_ns_ = Env::Default()->MonotonicNanos() + s->opts_.reload_interval_ms * 1000000;
   return s;
+}
+
+void ServerTlsSource::Publish(const ServerTlsContext& in_force, bool reload_ok) const {
+  if (opts_.metrics == nullptr) return;
+  opts_.metrics
+      ->GetGauge("sightline_tls_certificate_expiry_timestamp_seconds",
+                 "notAfter of the TLS certificate in force for new connections, in Unix seconds (docs/tls.md).")
+      ->Set(static_cast<double>(in_force.certificate().not_after_s));
+  opts_.metrics
+      ->GetGauge("sightline_tls_certificate_reload_ok",
+                 "1 while the certificate files on disk are the ones in force; 0 after a refused reload.")
+      ->Set(reload_ok ? 1 : 0);
 }
 
 std::shared_ptr<ServerTlsContext> ServerTlsSource::Current() const {
@@ -195,6 +208,7 @@ bool ServerTlsSource::MaybeReload(bool force) {
       last_error_ = st;
     }
     refused_text_ = std::move(text);
+    Publish(*Current(), false);
     if (news && opts_.logger)
       opts_.logger("tls: the changed certificate files are refused, the certificate in force stays: " + st.message());
     return false;
@@ -205,9 +219,12 @@ bool ServerTlsSource::MaybeReload(bool force) {
   if (!texts.ok()) return refuse(texts.status(), std::string());
   std::string joined = texts->Joined();
   if (joined == text_in_force_) {
-    std::lock_guard<std::mutex> l(mu_);
-    last_error_ = Status::OK();  // a bad edit reverted
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      last_error_ = Status::OK();  // a bad edit reverted
+    }
     refused_text_.clear();
+    Publish(*Current(), true);
     return false;
   }
   if (!refused_text_.empty() && joined == refused_text_) return false;  // refused already
@@ -221,6 +238,7 @@ bool ServerTlsSource::MaybeReload(bool force) {
   }
   text_in_force_ = std::move(joined);
   refused_text_.clear();
+  Publish(*Current(), true);
   if (opts_.logger) opts_.logger("tls: certificate reloaded for new connections: " + description);
   return true;
 }

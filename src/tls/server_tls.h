@@ -28,6 +28,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace sightline::tls {
@@ -78,6 +79,10 @@ class ServerTlsSource {
     int64_t reload_interval_ms = 2000;
     // Reloads and refused reloads ("tls: ..."); may be null.
     std::function<void(const std::string&)> logger;
+    // Where the certificate in force is described: its notAfter as
+    // sightline_tls_certificate_expiry_timestamp_seconds, and whether the files on disk
+    // are the ones in force (sightline_tls_certificate_reload_ok); may be null.
+    MetricsRegistry* metrics = nullptr;
   };
   // Loads the files once; their error when they do not load.
   static Result<std::unique_ptr<ServerTlsSource>> Create(Options options);
@@ -98,6 +103,8 @@ class ServerTlsSource {
     std::string Joined() const { return cert + '\0' + key + '\0' + client_ca; }
   };
   Result<Texts> ReadAll() const;
+  // Sets the gauges from the context in force and the last reload's outcome.
+  void Publish(const ServerTlsContext& in_force, bool reload_ok) const;
 
   const Options opts_;
   std::mutex reload_mu_;  // serialises MaybeReload

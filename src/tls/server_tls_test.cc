@@ -5,10 +5,13 @@
 
 #include <sys/stat.h>
 
+#include <ctime>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tls/client_tls.h"
+#include "tls/pem.h"
 #include "tls/tls_test_util.h"
 
 namespace sightline::tls {
@@ -176,6 +179,61 @@ TEST(ClientTls, CaFileErrorsNameTheFile) {
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("CA file " + pki.dir.Path("none.pem") + ": cannot read"));
   EXPECT_THAT(MakeClientContext(pki.key_file).status().message(), HasSubstr("not a certificate"));
+}
+
+// /metrics (docs/tls.md, "Metrics"): the certificate in force's notAfter, following
+// a rotation, and whether the files on disk are the ones in force.
+TEST(ServerTlsSource, PublishesTheExpiryOfTheCertificateInForce) {
+  TestPki pki;
+  MetricsRegistry metrics;
+  ServerTlsSource::Options o;
+  o.files = {pki.cert_file, pki.key_file, ""};
+  o.metrics = &metrics;
+  auto src = ServerTlsSource::Create(o);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  auto gauge = [&](const char* name) { return metrics.GetGauge(name, "")->Value(); };
+  const double first = gauge("sightline_tls_certificate_expiry_timestamp_seconds");
+  EXPECT_EQ(first, static_cast<double>(NotAfterOf(pki.server.x509.get())));
+  EXPECT_GT(first, static_cast<double>(std::time(nullptr)));
+  EXPECT_EQ(gauge("sightline_tls_certificate_reload_ok"), 1);
+  EXPECT_NE(metrics.Render().find("sightline_tls_certificate_expiry_timestamp_seconds "), std::string::npos);
+
+  CertSpec longer;
+  longer.common_name = "longer";
+  longer.valid_to_s = 90L * 24 * 3600;
+  auto next = MakeCert(longer, &pki.ca);
+  pki.dir.Write("cert.pem", next.Pem());
+  pki.dir.Write("key.pem", next.key.Pem());
+  ASSERT_TRUE((*src)->MaybeReload(true));
+  EXPECT_EQ(gauge("sightline_tls_certificate_expiry_timestamp_seconds"), static_cast<double>(NotAfterOf(next.x509.get())));
+  EXPECT_GT(gauge("sightline_tls_certificate_expiry_timestamp_seconds"), first + 50.0 * 24 * 3600);
+
+  pki.dir.Write("key.pem", "not a key");
+  EXPECT_FALSE((*src)->MaybeReload(true));
+  EXPECT_EQ(gauge("sightline_tls_certificate_reload_ok"), 0);
+  EXPECT_EQ(gauge("sightline_tls_certificate_expiry_timestamp_seconds"), static_cast<double>(NotAfterOf(next.x509.get())));
+  pki.dir.Write("key.pem", next.key.Pem());  // the bad edit reverted
+  EXPECT_FALSE((*src)->MaybeReload(true));
+  EXPECT_EQ(gauge("sightline_tls_certificate_reload_ok"), 1);
+}
+
+// The client's own certificate for mutual TLS (--client-cert, --client-key).
+TEST(ClientTls, ClientCertificateFilesAreCheckedAndNamed) {
+  TestPki pki;
+  EXPECT_TRUE(MakeClientContext(pki.ca_file, pki.cert_file, pki.key_file).ok());
+  EXPECT_THAT(MakeClientContext(pki.ca_file, pki.cert_file, "").status().message(), HasSubstr("needs --client-key"));
+  EXPECT_THAT(MakeClientContext(pki.ca_file, "", pki.key_file).status().message(), HasSubstr("needs --client-cert"));
+  auto other = MakeCert(CertSpec{"other"}, &pki.ca);
+  const std::string other_key = pki.dir.Write("other-key.pem", other.key.Pem());
+  auto mismatch = MakeClientContext(pki.ca_file, pki.cert_file, other_key);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.status().message(), "client key file " + other_key + " is not the key of client certificate file " +
+                                             pki.cert_file);
+  const std::string encrypted = pki.dir.Write("enc.pem", pki.server.key.EncryptedPem("pass"));
+  EXPECT_THAT(MakeClientContext(pki.ca_file, pki.cert_file, encrypted).status().message(),
+              HasSubstr("client key file " + encrypted));
+  EXPECT_THAT(MakeClientContext(pki.ca_file, pki.key_file, pki.key_file).status().message(),
+              HasSubstr("client certificate file " + pki.key_file));
 }
 
 }  // namespace
