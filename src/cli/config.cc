@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 
 #include <toml++/toml.h>
@@ -223,6 +224,11 @@ Status SamplingPolicyToml(const std::string& path, const std::string& where, con
       SL_RETURN_IF_ERROR(seconds(&p->quiet_ms));
     } else if (key == "timeout_seconds") {
       SL_RETURN_IF_ERROR(seconds(&p->timeout_ms));
+    } else if (key == "flag_score_below") {
+      auto v = node.value<double>();
+      if (!v || !std::isfinite(*v))
+        return Status::InvalidArgument("config file " + path + ": " + name + " must be a number");
+      p->flag_score_below = *v;
     } else if (opts && key == "projects" && node.is_table()) {
       for (const auto& [pk, pnode] : *node.as_table()) {
         std::string project(pk.str());
@@ -535,6 +541,29 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources) {
     return Status::InvalidArgument("invalid grpc \"" + cfg.grpc + "\": the same address as http");
   SL_RETURN_IF_ERROR(CheckTlsPair(cfg));
   return cfg;
+}
+
+Status ParseSamplingFile(std::string_view text, const std::string& path, store::sampling::SamplingOptions* out) {
+  if (Status g = CheckTomlText(text, path); !g.ok()) return Status::InvalidArgument("sampling file " + g.message());
+  toml::table table;
+  try {
+    table = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return Status::InvalidArgument("sampling file " + path + ":" + std::to_string(where.line) + ":" +
+                                   std::to_string(where.column) + ": " + std::string(e.description()));
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("sampling file " + path + ": " + e.what());
+  }
+  store::sampling::SamplingOptions opts;
+  for (const auto& [k, node] : table) {
+    if (k.str() != "sampling")
+      return Status::InvalidArgument("sampling file " + path + ": unknown setting \"" + std::string(k.str()) +
+                                     "\" (the file holds a [sampling] table only)");
+    SL_RETURN_IF_ERROR(SamplingToml(path, node, &opts));
+  }
+  *out = std::move(opts);
+  return Status::OK();
 }
 
 }  // namespace sightline::cli

@@ -114,6 +114,11 @@ Result<ServerConfig> LoadServerConfig(const ConfigSources& sources);
 // errors; for tests and the config fuzzer.
 Result<ServerConfig> ParseServerConfigText(std::string_view text, const std::string& origin);
 
+// DATA/sampling.toml (docs/sampling.md "Changing the policy while running"): a
+// [sampling] table with the keys of sightline.toml's, the whole policy while the file
+// exists. InvalidArgument naming the file, line or key for anything else.
+Status ParseSamplingFile(std::string_view text, const std::string& path, store::sampling::SamplingOptions* out);
+
 // "64MiB", "4M", "1048576", "512KiB", "1G" -> bytes.
 std::optional<uint64_t> ParseByteSize(const std::string& text);
 

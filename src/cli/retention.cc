@@ -12,6 +12,8 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/sampling_source.h"
+#include "common/env.h"
 #include "store/retention/retention_plan.h"
 
 namespace sightline::cli {
@@ -49,7 +51,8 @@ std::string When(const std::vector<store::retention::Transition>& t) {
 
 // The policy of each project: the default, then each override (docs/retention.md
 // "Per-project plan"): spans of successes, of failures, summaries, rollups (kept as long
-// as the longest of the three), and tail sampling's share (docs/sampling.md).
+// as the longest of the three), and tail sampling's share (docs/sampling.md; from
+// DATA/sampling.toml while it exists, else [sampling]).
 struct PolicyRow {
   std::string project;  // "" for the default
   store::retention::RetentionPolicy r;
@@ -236,7 +239,18 @@ void RegisterRetention(CLI::App& app, CommandContext& ctx) {
       ctx.exit_code = 1;
       return;
     }
-    auto policies = Policies(cfg->retention, cfg->sampling);
+    // The sampling policy in force: DATA/sampling.toml while it exists (docs/sampling.md).
+    SamplingSource::Options smo;
+    smo.file = JoinPath(cfg->data, "sampling.toml");
+    smo.base = cfg->sampling;
+    smo.logger = [](const std::string&) {};
+    auto sampling = SamplingSource::Create(smo);
+    if (!sampling.ok()) {
+      std::fprintf(stderr, "sightline retention: %s\n", sampling.status().message().c_str());
+      ctx.exit_code = 2;
+      return;
+    }
+    auto policies = Policies(cfg->retention, (*sampling)->policy());
     if (ctx.json) {
       PrintJson(*plan, policies);
     } else {

@@ -12,7 +12,9 @@
 // exit 0. While running, the main thread re-checks the pricing file (at most every
 // reload interval, 2 s) on a 250 ms tick, so an edit applies (or a bad one is logged,
 // once) even when no span arrives; the redaction policy (DATA/redaction.toml or
-// --redaction-file) is re-checked the same way, and a bad one at start-up is exit 2.
+// --redaction-file) is re-checked the same way, and a bad one at start-up is exit 2;
+// so is the tail-sampling policy (DATA/sampling.toml, cli/sampling_source.h), handed to
+// the store (EmbeddedStore::SetSampling) when it changes.
 // Authentication (docs/auth.md): DATA/meta.db is opened (created) before the store;
 // with no API key or user in it the server runs open, which it allows only when every
 // listener is on loopback, unless --insecure (otherwise exit 2). The tick re-reads the
@@ -39,6 +41,7 @@
 #include "auth/authenticator.h"
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/sampling_source.h"
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
 #include "ingest/otlp_grpc.h"
@@ -144,6 +147,20 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
     return 2;
   }
   std::unique_ptr<pipeline::RedactionService> redaction = std::move(redacting).value();
+
+  // The tail-sampling policy: DATA/sampling.toml while it exists, else sightline.toml's
+  // [sampling]; re-read on the tick below (docs/sampling.md).
+  SamplingSource::Options smo;
+  smo.file = (std::filesystem::path(cfg.data) / "sampling.toml").string();
+  smo.base = cfg.sampling;
+  smo.logger = po.logger;
+  auto sampling_opened = SamplingSource::Create(smo);
+  if (!sampling_opened.ok()) {
+    std::fprintf(stderr, "sightline serve: the sampling policy cannot be used: %s\n",
+                 sampling_opened.status().message().c_str());
+    return 2;
+  }
+  std::unique_ptr<SamplingSource> sampling_source = std::move(sampling_opened).value();
 
   // TLS material, before the store too: a certificate that cannot be used is
   // configuration. Messages name the file and the problem, never the content.
@@ -262,7 +279,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   so.memtable_limit_bytes = cfg.memtable_limit_bytes;
   store::columnar::ColumnarReader::SetBlockCacheBytes(static_cast<size_t>(cfg.block_cache_bytes));
   so.retention = cfg.retention;
-  so.sampling = cfg.sampling;
+  so.sampling = sampling_source->policy();
   // Deletion on request (docs/deletion.md): counted, logged and written to the audit
   // trail, each without the id asked for (its SHA-256 only).
   so.on_deleted = [&metrics, &audit_log, log = po.logger](const store::DeletionRecord& r) {
@@ -402,7 +419,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   int sig = 0;
   auto prices_in_force = pricing->catalogue();
   auto redaction_in_force = redaction->policy();
-  std::string pricing_error, redaction_error, tls_error;
+  std::string pricing_error, redaction_error, tls_error, sampling_error;
   int64_t next_retention_ns = 0;
   uint64_t auth_ticks = 0;
   for (;;) {
@@ -427,6 +444,16 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
     if (Status e = redaction->last_error(); e.message() != redaction_error) {
       redaction_error = e.message();
       if (!e.ok()) audit_policy("redaction", redaction->Describe(), e);
+    }
+    if (sampling_source->MaybeReload()) {
+      // Traces not decided yet are judged by the new policy; decided ones stay decided.
+      Status applied = store->SetSampling(sampling_source->policy());
+      if (!applied.ok()) std::fprintf(stderr, "sightline: sampling: %s\n", applied.ToString().c_str());
+      audit_policy("sampling", sampling_source->Describe(), applied);
+    }
+    if (Status e = sampling_source->last_error(); e.message() != sampling_error) {
+      sampling_error = e.message();
+      if (!e.ok()) audit_policy("sampling", sampling_source->Describe(), e);
     }
     if (tls_source) {
       // New connections get a rotated certificate; the source logs reloads and refusals.

@@ -22,7 +22,8 @@ EmbeddedStore::EmbeddedStore(const EmbeddedStoreOptions& options)
       wal_dir_(JoinPath(options.dir, "wal")),
       seg_dir_(JoinPath(options.dir, "segments")),
       mem_(std::make_shared<Memtable>()),
-      rollup_base_(options.rollups.max_tuples_per_bucket) {}
+      rollup_base_(options.rollups.max_tuples_per_bucket),
+      sampling_(options.sampling) {}
 
 EmbeddedStore::~EmbeddedStore() { (void)Close(); }
 
@@ -202,10 +203,24 @@ Status EmbeddedStore::Recover() {
     std::lock_guard<std::mutex> l(del_mu_);
     deletions_ = std::move(dels);
   }
+  {
+    // So do the traces tail sampling dropped whose data may still be on disk. Without
+    // the file (sampling never wrote one), every trace complete now counts as decided:
+    // turning sampling on does not reach back to traces stored before.
+    sampling::SamplingState st;
+    bool found = false;
+    SL_RETURN_IF_ERROR(sampling::ReadSamplingState(env_, opts_.dir, &st, &found));
+    if (!found) st.decided_until_ns = env_->NowNanos();
+    std::unique_lock<std::shared_mutex> w(mu_);
+    sample_state_ = std::move(st);
+  }
   SL_RETURN_IF_ERROR(OpenSegments(&state));
   {
     std::unique_lock<std::shared_mutex> w(mu_);
     ApplyTombstonesLocked();
+    for (const auto& d : sample_state_.drops)
+      if (auto i = index_.Find(d.first)) index_.Remove(*i);
+    flushed_wal_ = state.log_number;
   }
 
   // Orphans: outputs of a flush or compaction that crashed before its manifest edit,
@@ -276,8 +291,16 @@ Status EmbeddedStore::Recover() {
   // were installed and the rollup file does not hold them yet.
   SL_RETURN_IF_ERROR(RecoverRepriceStep(state));
   for (size_t i = 0; i < wal_numbers.size(); ++i) {
+    {
+      std::unique_lock<std::shared_mutex> w(mu_);
+      apply_wal_ = wal_numbers[i];
+    }
     SL_RETURN_IF_ERROR(ReplayWal(JoinPath(wal_dir_, wal::WalFileName(wal_numbers[i])), i + 1 == wal_numbers.size()));
     ++recovery_.wal_files;
+  }
+  {
+    std::unique_lock<std::shared_mutex> w(mu_);
+    RebuildUndecidedLocked();
   }
   if (recovery_.records > 0 || recovery_.segments > 0 || !recovery_.corruptions.empty()) {
     Log("recovered " + std::to_string(recovery_.segments) + " segments, " + std::to_string(recovery_.spans) +
@@ -357,13 +380,25 @@ void EmbeddedStore::ApplyLocked(const EncodedBatch& b) {
   for (size_t i = 0; i < b.metas.size(); ++i) {
     SpanFacts f = b.Facts(i);
     // A deleted or sampled-out trace: late spans are dropped (docs/deletion.md, sampling.md).
-    if (DeletedLocked(f.trace) || SampledOutLocked(f.trace)) {
+    if (DeletedLocked(f.trace)) {
+      mem_dropped_ = true;
+      continue;
+    }
+    if (SampledOutLocked(f.trace)) {
+      // Its WAL file now holds a span of it: the drop stays in DATA/SAMPLING (written at
+      // the next sweep) until that file is flushed, so a restart does not bring it back.
+      sampling::PendingDrop& d = sample_state_.drops[f.trace];
+      d.wal = std::max(d.wal, apply_wal_);
+      sample_dirty_ = true;
       mem_dropped_ = true;
       continue;
     }
     SpanCounts old;
     bool dup = mem_->Add(f, b.SpanBytes(i), &index_.pool(), &old);
+    const size_t records = index_.size();
     uint32_t ti = index_.FindOrAdd(f.trace);
+    // A new trace in a project that samples: decided once it is complete.
+    if (index_.size() != records && sampling_.For(f.project).enabled()) undecided_.insert(f.trace);
     if (ti != held) {
       index_.Hold(ti);
       held = ti;

@@ -32,7 +32,7 @@
 // segments) under a shared lock, and decode span bytes outside it.
 //
 // Thread-safety: every public method may be called from any thread concurrently.
-// Lock order: compact_mu_ before mu_; q_mu_ and mu_ are never held together;
+// Lock order: compact_mu_ before mu_; sample_mu_ before mu_; q_mu_ and mu_ are never held together;
 // flush_mu_ and comp_wait_mu_ are leaves.
 #pragma once
 
@@ -62,6 +62,7 @@
 #include "store/retention/retention_policy.h"
 #include "store/rollup/rollup.h"
 #include "store/sampling/sampling_policy.h"
+#include "store/sampling/sampling_state.h"
 #include "store/span_codec.h"
 #include "store/span_store.h"
 #include "store/trace_index.h"
@@ -111,8 +112,10 @@ struct EmbeddedStoreOptions {
   compaction::CompactionOptions compaction;        // background merging of segments
   retention::RetentionOptions retention;           // per-project ages; also the partition width
   RollupOptions rollups;
-  // Tail sampling per project (store/sampling, docs/sampling.md), applied at flush.
+  // Tail sampling per project (store/sampling, docs/sampling.md): decided per trace once
+  // it is complete, at each flush and every sampling_interval_ms; SetSampling replaces it.
   sampling::SamplingOptions sampling;
+  int64_t sampling_interval_ms = 5000;
   bool paranoid_checks = false;  // Open fails on any WAL corruption instead of skipping the damage
   // Close writes the memtable as a segment (and drops the WAL files it covers), so the
   // next start replays nothing; false leaves it to WAL replay (faster to stop).
@@ -182,6 +185,12 @@ class EmbeddedStore final : public SpanStore {
   Status ApplyRetentionNow(int64_t now_ns);
   // The live segment files, as the manifest lists them.
   std::vector<manifest::FileMeta> LiveSegments();
+  // Tail sampling: decides every trace that is complete as of now_ns (tests; the store
+  // does it at each flush and every sampling_interval_ms with the clock).
+  Status SampleNow(int64_t now_ns);
+  // Replaces the sampling policy (a reload): InvalidArgument, and the old policy kept,
+  // when it does not validate. Traces already decided keep their decision.
+  Status SetSampling(const sampling::SamplingOptions& sampling);
 
  private:
   struct Pending {
@@ -248,12 +257,22 @@ class EmbeddedStore final : public SpanStore {
   retention::Fate FateOf(const TraceKey& id, const TraceAgg& partial, const StringPool& pool, int64_t partition,
                          int64_t now_ns);
 
-  // Tail sampling (embedded_store_sampling.cc): decides the complete traces whose
-  // spans all sit in imm (and nowhere else); those dropped leave the index and are
-  // added to *drop (the flush leaves them out). mu_ not held.
-  void SampleForFlush(const Memtable& imm, std::unordered_set<TraceKey, TraceKeyHash>* drop);
-  void CountSampling(std::string_view project, bool kept, sampling::Reason reason, int64_t n = 1);
-  bool SampledOutLocked(const TraceKey& id) const { return !sampled_out_.empty() && sampled_out_.count(id) > 0; }
+  // Tail sampling (embedded_store_sampling.cc). Sweep decides every undecided trace
+  // complete at now_ns (by its merged aggregate): a kept one is only counted; a dropped
+  // one is written to DATA/SAMPLING (with the files and WAL that may hold it), then
+  // leaves the index, in one exclusive-lock step; entries whose data is gone from disk
+  // are pruned. sample_mu_ held (flushes hold it throughout: a sweep never drops a
+  // trace while a flush writes its spans).
+  Status SweepSamplingLocked(int64_t now_ns);
+  // Whether trace id was dropped by sampling (mu_ held).
+  bool SampledOutLocked(const TraceKey& id) const {
+    return (!sampled_out_.empty() && sampled_out_.count(id) > 0) ||
+           (!sample_state_.drops.empty() && sample_state_.drops.count(id) > 0);
+  }
+  // Deleted on request or dropped by sampling (mu_ held): never written again.
+  bool GoneLocked(const TraceKey& id) const { return DeletedLocked(id) || SampledOutLocked(id); }
+  // Open: after WAL replay, every trace not complete at decided_until_ns is undecided.
+  void RebuildUndecidedLocked();
 
   // Deletion (embedded_store_delete.cc). Finishes every pending deletion: flushes the
   // memtable without the tombstoned traces (retiring the WAL files that held them),
@@ -414,11 +433,20 @@ class EmbeddedStore final : public SpanStore {
   std::vector<DeletionRecord> deletions_;  // guarded by del_mu_: DATA/DELETIONS as on disk
   std::unordered_set<TraceKey, TraceKeyHash> tombstones_;  // guarded by mu_
   std::atomic<bool> deletions_pending_{false};  // a deletion's rewrite is not done yet
-  // Sampling: traces dropped since start (late spans of them are dropped too); cleared
-  // past kMaxSampledOut entries.
-  std::unordered_set<TraceKey, TraceKeyHash> sampled_out_;  // guarded by mu_
-  std::mutex sampling_mu_;  // a leaf
-  std::map<std::tuple<std::string, bool, int>, int64_t> sampling_counts_;  // guarded by sampling_mu_
+  // Sampling. Lock order: sample_mu_ before mu_.
+  std::mutex sample_mu_;  // one sweep (or flush) at a time
+  sampling::SamplingOptions sampling_;  // guarded by mu_ (SetSampling replaces it)
+  // Traces not decided yet (their project samples and they are not complete).
+  std::unordered_set<TraceKey, TraceKeyHash> undecided_;  // guarded by mu_
+  // Traces dropped since start whose data is gone from disk (late spans of them are
+  // dropped too); cleared past kMaxSampledOut entries. Guarded by mu_.
+  std::unordered_set<TraceKey, TraceKeyHash> sampled_out_;
+  // DATA/SAMPLING as on disk, except drops' wal numbers, which late spans raise in
+  // memory. Guarded by mu_ (counts: also copied under sampling_mu_ for readers).
+  sampling::SamplingState sample_state_;
+  bool sample_dirty_ = false;  // guarded by mu_: sample_state_ differs from the file
+  uint64_t apply_wal_ = 0;     // guarded by mu_: the WAL file the spans being applied are in
+  uint64_t flushed_wal_ = 0;   // guarded by mu_: WAL files <= this are in segments
 
   // Compaction coordination.
   std::mutex compact_mu_;          // one compaction or retention pass at a time

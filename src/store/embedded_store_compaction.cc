@@ -23,7 +23,7 @@ void EmbeddedStore::CompactLoop() {
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
   }
   int failures = 0;
-  int64_t next_retention = 0;
+  int64_t next_retention = 0, next_sampling = 0;
   for (;;) {
     int64_t wait_ms = failures > 0 ? Backoff(failures) : std::max<int64_t>(1, opts_.compaction.interval_ms);
     {
@@ -48,6 +48,14 @@ void EmbeddedStore::CompactLoop() {
         salvage_queue_.push_back(number);  // retried after the backoff
         break;
       }
+    }
+    if (env_->MonotonicNanos() >= next_sampling) {
+      // Tail sampling: traces that became complete since the last flush or sweep.
+      std::lock_guard<std::mutex> sm(sample_mu_);
+      if (comp_stop_flag_) return;
+      Status w = SweepSamplingLocked(env_->NowNanos());
+      if (!w.ok()) Log("sampling: a sweep failed (its traces stay undecided; retried): " + w.ToString());
+      next_sampling = env_->MonotonicNanos() + std::max<int64_t>(1, opts_.sampling_interval_ms) * 1000000;
     }
     if (s.ok() && deletions_pending_) {  // a deletion whose rewrite failed: try again
       std::lock_guard<std::mutex> run(del_run_mu_);
@@ -108,7 +116,7 @@ retention::Fate EmbeddedStore::FateOf(const TraceKey& id, const TraceAgg& partia
   {
     // The merged aggregate decides (a failure may sit in another part of the trace).
     std::shared_lock<std::shared_mutex> r(mu_);
-    if (DeletedLocked(id)) return retention::Fate::kGone;
+    if (GoneLocked(id)) return retention::Fate::kGone;  // deleted on request, or dropped by sampling
     auto ti = index_.Find(id);
     if (ti) {
       const TraceAgg& a = index_.record(*ti).agg;
@@ -156,7 +164,8 @@ Result<bool> EmbeddedStore::CompactOnce() {
   hooks.partition_of = [partition](const TraceKey&, const TraceAgg&, const StringPool&) { return partition; };
   hooks.fate = [this](const TraceKey& id, const TraceAgg&, const StringPool&) {
     std::shared_lock<std::shared_mutex> r(mu_);
-    return DeletedLocked(id) ? retention::Fate::kGone : retention::Fate::kFull;  // deletion on request
+    // Deleted on request, or dropped by tail sampling.
+    return GoneLocked(id) ? retention::Fate::kGone : retention::Fate::kFull;
   };
   hooks.stop = [this] { return comp_stop_flag_.load(); };
   hooks.max_output_bytes = opts_.compaction.max_output_bytes;
@@ -295,6 +304,10 @@ Status EmbeddedStore::SalvageOne(uint64_t number) {
   hooks.max_output_bytes = opts_.compaction.max_output_bytes;
   hooks.salvage = true;
   hooks.format = opts_.segment_format;
+  hooks.fate = [this](const TraceKey& id, const TraceAgg&, const StringPool&) {
+    std::shared_lock<std::shared_mutex> r(mu_);  // deleted or sampled out: not copied
+    return GoneLocked(id) ? retention::Fate::kGone : retention::Fate::kFull;
+  };
   auto merged = compaction::Merge({file}, hooks);
   if (!merged.ok()) return merged.status().WithContext("salvaging " + file->path());
   if (merged->damaged_parts == 0) {

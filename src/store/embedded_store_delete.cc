@@ -173,8 +173,10 @@ Status EmbeddedStore::RewriteForDeletions(uint64_t* rewritten) {
     hooks.dir = seg_dir_;
     hooks.new_file_number = [this] { return manifest_->NewFileNumber(); };
     hooks.partition_of = [p = l.partition](const TraceKey&, const TraceAgg&, const StringPool&) { return p; };
-    hooks.fate = [&tomb](const TraceKey& id, const TraceAgg&, const StringPool&) {
-      return tomb.count(id) ? retention::Fate::kGone : retention::Fate::kFull;
+    hooks.fate = [this, &tomb](const TraceKey& id, const TraceAgg&, const StringPool&) {
+      if (tomb.count(id)) return retention::Fate::kGone;
+      std::shared_lock<std::shared_mutex> r(mu_);  // dropped by tail sampling: not copied either
+      return SampledOutLocked(id) ? retention::Fate::kGone : retention::Fate::kFull;
     };
     hooks.max_output_bytes = opts_.compaction.max_output_bytes;
     hooks.format = opts_.segment_format;

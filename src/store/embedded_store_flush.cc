@@ -67,6 +67,8 @@ void EmbeddedStore::FlushLoop() {
 }
 
 Status EmbeddedStore::FlushImmutable() {
+  // Held throughout: a sampling sweep never drops a trace while its spans are written.
+  std::lock_guard<std::mutex> sampling_step(sample_mu_);
   std::shared_ptr<Memtable> imm;
   uint64_t covered;
   {
@@ -76,8 +78,9 @@ Status EmbeddedStore::FlushImmutable() {
   }
   if (!imm) return Status::OK();
   const auto& traces = imm->traces();
-  std::unordered_set<TraceKey, TraceKeyHash> sampled_out;  // tail sampling drops these now
-  if (opts_.sampling.AnyEnabled()) SampleForFlush(*imm, &sampled_out);
+  // Tail sampling decides what is complete first, so a dropped trace is not written.
+  if (Status s = SweepSamplingLocked(env_->NowNanos()); !s.ok())
+    Log("sampling: deciding at flush failed (those traces stay undecided; retried): " + s.ToString());
   // One file per time partition of the traces' start (the merged aggregate's: the
   // best knowledge of when the trace began), traces ascending by id inside each.
   std::vector<std::pair<int64_t, uint32_t>> order;
@@ -86,9 +89,8 @@ Status EmbeddedStore::FlushImmutable() {
   for (size_t begin = 0; begin < traces.size(); begin += kChunk) {
     std::shared_lock<std::shared_mutex> r(mu_);
     for (size_t i = begin; i < std::min(traces.size(), begin + kChunk); ++i) {
-      if (DeletedLocked(traces[i].id)) continue;  // deleted on request: never written
-      // Sampled out (now, or by an earlier attempt of this flush that failed).
-      if (SampledOutLocked(traces[i].id) || (!sampled_out.empty() && sampled_out.count(traces[i].id))) continue;
+      // Deleted on request, or dropped by tail sampling: never written.
+      if (GoneLocked(traces[i].id)) continue;
       auto ti = index_.Find(traces[i].id);
       int64_t start = ti ? index_.record(*ti).agg.start_ns : traces[i].agg.start_ns;
       order.emplace_back(retention::PartitionOf(start, opts_.retention.partition_width_ns), static_cast<uint32_t>(i));
@@ -191,6 +193,7 @@ Status EmbeddedStore::FlushImmutable() {
       rollup_base_covered_ = covered;
     }
     if (opts_.rollups.enabled) index_.FoldRuns(RollupCuts());
+    flushed_wal_ = std::max(flushed_wal_, covered);
     imm_.reset();
     index_bytes_ = static_cast<int64_t>(index_.MemoryBytes());
   }

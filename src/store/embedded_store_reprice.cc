@@ -65,7 +65,7 @@ Result<RepriceProgress> EmbeddedStore::Reprice(const RepriceRequest& req) {
     hooks.partition_of = [part = l.partition](const TraceKey&, const TraceAgg&, const StringPool&) { return part; };
     hooks.fate = [this](const TraceKey& id, const TraceAgg&, const StringPool&) {
       std::shared_lock<std::shared_mutex> r(mu_);
-      return DeletedLocked(id) ? retention::Fate::kGone : retention::Fate::kFull;
+      return GoneLocked(id) ? retention::Fate::kGone : retention::Fate::kFull;
     };
     hooks.stop = stopped;
     hooks.max_output_bytes = opts_.compaction.max_output_bytes;

@@ -107,6 +107,7 @@ void EmbeddedStore::WriterLoop() {
     }
     {
       std::unique_lock<std::shared_mutex> w(mu_);
+      if (wal_) apply_wal_ = wal_->file_number();
       for (const auto& p : group) ApplyLocked(p->batch);
       mem_bytes_ = static_cast<int64_t>(mem_->MemoryBytes());
     }

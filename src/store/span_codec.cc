@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <iterator>
+#include <limits>
 
 #include "common/hex.h"
 #include "store/coding.h"
@@ -149,6 +151,45 @@ Status EncodedBatch::EncodeAll(const Spans& spans) {
   return Status::OK();
 }
 
+namespace {
+
+// Evaluation results (OpenTelemetry GenAI semantic conventions: the event
+// gen_ai.evaluation.result, or a span carrying its attributes, as SDKs that emit
+// events as spans do): gen_ai.evaluation.score.value is a score; error.type on one
+// means the evaluator failed. A span of kind evaluator that failed is an evaluator
+// failure too. Tail sampling flags traces by them (docs/sampling.md).
+void ReadEvaluation(const ::google::protobuf::RepeatedPtrField<::opentelemetry::proto::common::v1::KeyValue>& attrs,
+                    bool is_event, SpanMeta* m) {
+  bool is_eval = is_event, failed = false;
+  double score = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& kv : attrs) {
+    const std::string& k = kv.key();
+    if (k.size() < 10 || (k[0] != 'g' && k[0] != 'e')) continue;  // most keys: one compare
+    const auto& v = kv.value();
+    if (k == "gen_ai.evaluation.score.value") {
+      is_eval = true;
+      if (v.value_case() == v.kDoubleValue) score = v.double_value();
+      if (v.value_case() == v.kIntValue) score = static_cast<double>(v.int_value());
+    } else if (k == "gen_ai.evaluation.name") {
+      is_eval = true;
+    } else if (k == "error.type") {
+      failed = true;
+    }
+  }
+  if (!is_eval) return;
+  if (failed) m->eval_failed = true;
+  if (!std::isnan(score) && !(score >= m->min_score)) m->min_score = score;  // NaN min_score: none yet
+}
+
+void ReadEvaluations(const model::Span& s, SpanMeta* m) {
+  if (s.kind() == model::v1::KIND_EVALUATOR && s.status() == model::v1::STATUS_ERROR) m->eval_failed = true;
+  ReadEvaluation(s.attributes(), false, m);
+  for (const auto& e : s.events())
+    if (e.name() == "gen_ai.evaluation.result") ReadEvaluation(e.attributes(), true, m);
+}
+
+}  // namespace
+
 void EncodedBatch::AddMeta(const model::Span& s, uint32_t off, uint32_t len) {
   SpanMeta m;
   m.trace = TraceKey::FromBytes(s.trace_id());
@@ -172,6 +213,7 @@ void EncodedBatch::AddMeta(const model::Span& s, uint32_t off, uint32_t len) {
     m.flagged = (v.value_case() == v.kBoolValue && v.bool_value()) ||
                 (v.value_case() == v.kStringValue && v.string_value() == "true");
   }
+  ReadEvaluations(s, &m);
   m.bytes = {off, len};
   m.project = AddString(&strings, s.project());
   m.name = AddString(&strings, s.name());
@@ -206,6 +248,8 @@ SpanFacts EncodedBatch::Facts(size_t i) const {
   f.has_cost = m.has_cost;
   f.truncated = m.truncated;
   f.flagged = m.flagged;
+  f.eval_failed = m.eval_failed;
+  f.min_score = m.min_score;
   f.project = get(m.project);
   f.name = get(m.name);
   f.service = get(m.service);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,9 @@ struct SpanMeta {
   int64_t cache_read_tokens = 0, cache_write_tokens = 0, reasoning_tokens = 0;
   bool has_cost = false, truncated = false;
   bool flagged = false;  // carries sightline.keep = true (tail sampling keeps its trace)
+  // Evaluations it carries (store/sampling): an evaluator failed; the lowest score (NaN: none).
+  bool eval_failed = false;
+  double min_score = std::numeric_limits<double>::quiet_NaN();
   Ref bytes;  // the span's serialized bytes, in payload
   Ref project, name, service, environment, session_id, user_id, agent_name, model, tool_name;  // in strings
 };

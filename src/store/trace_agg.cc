@@ -56,6 +56,9 @@ void TraceAgg::AddSpan(const SpanFacts& f, StringPool* pool) {
   start_ns = std::min(start_ns, f.start_ns);
   end_ns = std::max(end_ns, std::max(f.end_ns, f.start_ns));
   ++span_count;
+  if (f.flagged) flagged = true;
+  if (f.eval_failed) eval_failed = true;
+  if (f.min_score < min_score) min_score = f.min_score;  // false for NaN (no score)
   if (f.status == model::v1::STATUS_ERROR) ++error_count;
   if (f.status == model::v1::STATUS_INTERRUPT) ++interrupt_count;
   if (f.kind == model::v1::KIND_LLM) {
@@ -114,6 +117,9 @@ void TraceAgg::Merge(const TraceAgg& b) {
 
   start_ns = std::min(start_ns, b.start_ns);
   end_ns = std::max(end_ns, b.end_ns);
+  flagged = flagged || b.flagged;
+  eval_failed = eval_failed || b.eval_failed;
+  min_score = std::min(min_score, b.min_score);
   span_count += b.span_count;
   error_count += b.error_count;
   interrupt_count += b.interrupt_count;
@@ -170,13 +176,16 @@ size_t TraceAgg::MemoryBytes() const {
 }
 
 // Layout: flags varint (bit0 has_root, bit1 session_from_root, bit2 user_from_root,
-// bit3 env_from_root), root_status varint, kinds_mask varint, seven strings (project,
+// bit3 env_from_root, bit4 flagged, bit5 eval_failed, bit6 has a score; older files
+// never set bits 4-6), root_status varint, kinds_mask varint, seven strings (project,
 // root_name, service, agent_name, environment, session_id, user_id), start, end,
 // fallback_start (zigzag), seven counters (zigzag), cost (f64), then four string sets
-// (count, strings): models, agents, names, tools.
+// (count, strings): models, agents, names, tools; then, with bit 6, the lowest
+// evaluation score (f64).
 void TraceAgg::Encode(const StringPool& pool, std::string* out) const {
   PutVarint64(out, (has_root ? 1u : 0u) | (session_from_root ? 2u : 0u) | (user_from_root ? 4u : 0u) |
-                       (env_from_root ? 8u : 0u));
+                       (env_from_root ? 8u : 0u) | (flagged ? 16u : 0u) | (eval_failed ? 32u : 0u) |
+                       (has_score() ? 64u : 0u));
   PutVarint64(out, root_status);
   PutVarint64(out, kinds_mask);
   for (uint32_t id : {project, root_name, service, agent_name, environment, session_id, user_id})
@@ -189,6 +198,7 @@ void TraceAgg::Encode(const StringPool& pool, std::string* out) const {
     PutVarint64(out, set->size());
     for (uint32_t id : *set) PutLengthPrefixed(out, pool.Get(id));
   }
+  if (has_score()) PutDouble(out, min_score);
 }
 
 bool TraceAgg::Decode(std::string_view in, StringPool* pool, TraceAgg* a) {
@@ -199,6 +209,9 @@ bool TraceAgg::Decode(std::string_view in, StringPool* pool, TraceAgg* a) {
   a->session_from_root = flags & 2;
   a->user_from_root = flags & 4;
   a->env_from_root = flags & 8;
+  a->flagged = flags & 16;
+  a->eval_failed = flags & 32;
+  a->min_score = std::numeric_limits<double>::infinity();
   a->root_status = static_cast<uint8_t>(status);
   a->kinds_mask = static_cast<uint32_t>(kinds);
   for (uint32_t* id : {&a->project, &a->root_name, &a->service, &a->agent_name, &a->environment, &a->session_id,
@@ -221,6 +234,8 @@ bool TraceAgg::Decode(std::string_view in, StringPool* pool, TraceAgg* a) {
       AddId(set, pool->Intern(s));
     }
   }
+  if ((flags & 64) && (!GetDouble(&in, &a->min_score) || !(a->min_score < std::numeric_limits<double>::infinity())))
+    return false;
   return in.empty();
 }
 

@@ -86,6 +86,9 @@ struct SpanFacts {
   int64_t cache_read_tokens = 0, cache_write_tokens = 0, reasoning_tokens = 0;
   bool has_cost = false, truncated = false;
   bool flagged = false;  // tail sampling: the span asks that its trace be kept
+  // Evaluations it carries (store/span_codec.cc): an evaluator failed; its lowest score (NaN: none).
+  bool eval_failed = false;
+  double min_score = std::numeric_limits<double>::quiet_NaN();
 };
 
 // The part of a span's contribution that a replacement (duplicate span id) must take back.
@@ -107,6 +110,10 @@ struct TraceAgg {
   uint32_t project = 0, root_name = 0, service = 0, agent_name = 0, environment = 0, session_id = 0, user_id = 0;
   bool has_root = false;
   bool session_from_root = false, user_from_root = false, env_from_root = false;
+  bool flagged = false;  // tail sampling: a span of it asks that the trace be kept (SpanFacts::flagged)
+  bool eval_failed = false;  // an evaluation of it failed (SpanFacts::eval_failed)
+  // The lowest evaluation score of its spans (+infinity: none).
+  double min_score = std::numeric_limits<double>::infinity();
   uint8_t root_status = 0;
   uint32_t kinds_mask = 0;
   int64_t start_ns = std::numeric_limits<int64_t>::max();
@@ -123,6 +130,7 @@ struct TraceAgg {
   void RemoveCounts(const SpanCounts& c);
   void Merge(const TraceAgg& newer);
 
+  bool has_score() const { return min_score < std::numeric_limits<double>::infinity(); }
   model::SpanStatus Status() const;
   int64_t DurationNs() const { return span_count > 0 && end_ns > start_ns ? end_ns - start_ns : 0; }
   model::TraceSummary ToSummary(const TraceKey& key, const StringPool& pool) const;

@@ -12,6 +12,7 @@ Status SamplingPolicy::Validate(std::string_view where) const {
     return Status::InvalidArgument(w + ".keep_fraction must be between 0 and 1");
   if (quiet_ms < 0) return Status::InvalidArgument(w + ".quiet_seconds must be >= 0");
   if (timeout_ms <= 0) return Status::InvalidArgument(w + ".timeout_seconds must be > 0");
+  if (std::isinf(flag_score_below)) return Status::InvalidArgument(w + ".flag_score_below must be a finite number");
   return Status::OK();
 }
 

@@ -2,7 +2,8 @@
 // once it is complete — its root has ended and a quiet period has passed since its
 // last span ended, or a timeout has passed since it started (long runs) — and then
 // kept when it failed, was interrupted or is flagged (a span with the attribute
-// `sightline.keep` = true or "true"), and otherwise kept for a configured fraction of sessions,
+// `sightline.keep` = true or "true", an evaluation score below flag_score_below, or a
+// failed evaluator: store/span_codec.cc reads them), and otherwise kept for a configured fraction of sessions,
 // chosen by a hash of the session id (so a session's traces stay or go together;
 // traces without a session by a hash of the trace id).
 //
@@ -13,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <string_view>
@@ -26,8 +28,12 @@ struct SamplingPolicy {
   double keep_fraction = 1.0;            // of sessions without errors, interrupts or flags; 1: sampling off
   int64_t quiet_ms = 30000;              // after the root ended and the last span ended
   int64_t timeout_ms = 3600000;          // a trace started this long ago is decided anyway
+  // A trace with an evaluation score below this is flagged (kept); NaN: scores do not flag.
+  double flag_score_below = std::numeric_limits<double>::quiet_NaN();
 
   bool enabled() const { return keep_fraction < 1.0; }
+  // Whether a trace whose lowest score is min_score (+infinity: none) is flagged by it.
+  bool FlagsScore(double min_score) const { return min_score < flag_score_below; }
   Status Validate(std::string_view where) const;
 };
 
