@@ -277,8 +277,9 @@ TEST_F(RepriceApiTest, APriceEditAppliesToStoredSpansOnceRepriced) {
                 audited = true;
                 EXPECT_EQ(r.kind, audit::Kind::kAdmin);
                 EXPECT_EQ(r.outcome, "ok");
-                if (r.details_json.find("\"reprice\":1,") != std::string::npos)
+                if (r.details_json.find("\"reprice\":1,") != std::string::npos) {
                   EXPECT_NE(r.details_json.find("\"spans_repriced\":2"), std::string::npos) << r.details_json;
+                }
                 return true;
               }).ok());
   EXPECT_TRUE(audited);
