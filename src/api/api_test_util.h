@@ -221,6 +221,7 @@ class ServerFixture : public ::testing::Test {
     ingest_ = std::make_unique<ingest::IngestService>(store_.get(), &metrics_, io);
     RouterOptions ro;
     ro.pricing = Pricing();
+    ro.agent_metrics = &agent_metrics_;
     ro.audit = Audit();
     ro.redaction = Redaction();
     ro.auth = Auth();

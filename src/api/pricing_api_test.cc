@@ -183,6 +183,19 @@ class RepriceApiTest : public PricingApiTest {
     ADD_FAILURE() << "the reprice did not finish";
     return ParseJson("{}");
   }
+  // The sum of the /metrics samples of family whose labels contain `with`.
+  double MetricSum(const std::string& family, const std::string& with) {
+    const std::string text = Get("/metrics").body;
+    double sum = 0;
+    const std::string prefix = "\n" + family + "{";
+    for (size_t pos = text.find(prefix); pos != std::string::npos; pos = text.find(prefix, pos + 1)) {
+      size_t eol = text.find('\n', pos + 1);
+      const std::string line = text.substr(pos + 1, eol - pos - 1);
+      if (line.find(with) == std::string::npos) continue;
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return sum;
+  }
   double SpanCost(int trace, int span) {
     auto s = ParseJson(Get("/api/v1/traces/" + HexEncode(TraceId(trace)) + "/spans/" + HexEncode(SpanId(span))).body);
     return s["cost_usd"].IsNumber() ? s["cost_usd"].GetDouble() : -1;
@@ -237,6 +250,26 @@ TEST_F(RepriceApiTest, APriceEditAppliesToStoredSpansOnceRepriced) {
   auto trace = ParseJson(Get("/api/v1/traces/" + HexEncode(TraceId(1))).body);
   EXPECT_NEAR(trace["trace"]["cost_usd"].GetDouble(), new1 + 0.25, 1e-12);
 
+  // /metrics: the cost counter never goes down; the correction is its own counter.
+  const std::string llm = "model=\"test-llm\"";
+  EXPECT_NEAR(MetricSum("sightline_cost_usd_total", llm), old1 + 0.25, 1e-12);
+  EXPECT_NEAR(MetricSum("sightline_cost_repriced_usd_total", "direction=\"up\""), new1 - old1, 1e-12);
+  EXPECT_EQ(MetricSum("sightline_cost_repriced_usd_total", "direction=\"down\""), 0);
+  EXPECT_NE(Get("/metrics").body.find("# TYPE sightline_cost_repriced_usd_total counter"), std::string::npos);
+  // The old price back: the correction goes the other way, in the "down" series.
+  std::ofstream(user_file_) << kUserPrices;
+  ASSERT_EQ(Post("/api/v1/admin/reprice?from=2025-10-01T00:00:00Z&to=2025-10-31T00:00:00Z").status, 202);
+  EXPECT_STREQ(WaitForJob()["reprice"]["state"].GetString(), "done");
+  EXPECT_DOUBLE_EQ(SpanCost(1, 1), old1);
+  EXPECT_NEAR(MetricSum("sightline_cost_usd_total", llm), old1 + 0.25, 1e-12);
+  EXPECT_NEAR(MetricSum("sightline_cost_repriced_usd_total", "direction=\"up\""), new1 - old1, 1e-12);
+  EXPECT_NEAR(MetricSum("sightline_cost_repriced_usd_total", "direction=\"down\""), new1 - old1, 1e-12);
+  // As now priced: cost_usd_total + up - down.
+  EXPECT_NEAR(MetricSum("sightline_cost_usd_total", llm) +
+                  MetricSum("sightline_cost_repriced_usd_total", "direction=\"up\"") -
+                  MetricSum("sightline_cost_repriced_usd_total", "direction=\"down\""),
+              trace["trace"]["cost_usd"].GetDouble() - (new1 - old1), 1e-12);
+
   // Audited as an admin action.
   bool audited = false;
   ASSERT_TRUE(audit::ScanAuditRecords(Env::Default(), audit_dir_.string(), 0, [&](const audit::AuditRecord& r) {
@@ -244,7 +277,9 @@ TEST_F(RepriceApiTest, APriceEditAppliesToStoredSpansOnceRepriced) {
                 audited = true;
                 EXPECT_EQ(r.kind, audit::Kind::kAdmin);
                 EXPECT_EQ(r.outcome, "ok");
-                EXPECT_NE(r.details_json.find("\"spans_repriced\":2"), std::string::npos) << r.details_json;
+                if (r.details_json.find("\"reprice\":1,") != std::string::npos) {
+                  EXPECT_NE(r.details_json.find("\"spans_repriced\":2"), std::string::npos) << r.details_json;
+                }
                 return true;
               }).ok());
   EXPECT_TRUE(audited);

@@ -146,6 +146,13 @@ void ApiRouter::StartReprice(const QueryParams& params, const auth::Principal& c
         job->progress = p;
       };
       req.cancelled = [job] { return job->cancel.load(); };
+      if (pipeline::AgentMetrics* am = options_.agent_metrics) {
+        // sightline_cost_usd_total counts model calls only (pipeline/agent_metrics.cc).
+        req.cost_changed = [am](const store::RepriceRequest::CostDelta& d) {
+          if (d.kind == model::v1::KIND_LLM || d.kind == model::v1::KIND_EMBEDDING || d.kind == model::v1::KIND_RERANK)
+            am->AdjustCost(std::string(d.project), std::string(d.agent), std::string(d.model), d.before, d.after);
+        };
+      }
       auto done = store_->Reprice(req);
       store::RepriceProgress p;
       {

@@ -48,6 +48,7 @@
 #include "auth/authenticator.h"
 #include "common/metrics.h"
 #include "ingest/ingest_service.h"
+#include "pipeline/agent_metrics.h"
 #include "pipeline/pricing.h"
 #include "pipeline/redaction_service.h"
 #include "store/span_store.h"
@@ -64,6 +65,9 @@ struct RouterOptions {
   // The pricing service ingest prices with (/api/v1/pricing/*); null: those routes
   // answer 404 saying pricing is off.
   pipeline::PricingService* pricing = nullptr;
+  // The agents' metrics of /metrics: a reprice adds its corrections to
+  // sightline_cost_repriced_usd_total (null: not counted).
+  pipeline::AgentMetrics* agent_metrics = nullptr;
   // The audit trail (docs/audit.md): trace, span and session views and exports are
   // recorded (and answered only once their record is durable, else 503) when
   // audit_reads; GET /api/v1/audit reads it. Null: not audited, /api/v1/audit is 404.

@@ -383,6 +383,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   if (!ui.ok()) return fail(ui.status());
   ro.ui = *ui;
   ro.pricing = pricing.get();
+  ro.agent_metrics = &agent_metrics;
   ro.audit = audit_log.get();
   ro.redaction = redaction.get();
   ro.audit_reads = audit_cfg->record_reads;

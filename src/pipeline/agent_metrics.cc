@@ -1,6 +1,7 @@
 #include "pipeline/agent_metrics.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace sightline::pipeline {
 namespace {
@@ -145,6 +146,17 @@ void AgentMetrics::Merge(const RequestAgentMetrics& request) {
   }
 }
 
+void AgentMetrics::AdjustCost(const std::string& project, const std::string& agent, const std::string& model,
+                              double before, double after) {
+  const double delta = after - before;
+  if (delta == 0 || !std::isfinite(delta)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  std::array<std::string, 4> key = {Admit(LabelDim::kProject, std::string(OrUnknown(project))),
+                                    Admit(LabelDim::kAgent, std::string(OrUnknown(agent))),
+                                    Admit(LabelDim::kModel, std::string(OrUnknown(model))), delta > 0 ? "up" : "down"};
+  repriced_[key] += std::abs(delta);
+}
+
 void AgentMetrics::Render(MetricsWriter& w) const {
   std::lock_guard<std::mutex> lock(mu_);
   for (int f = 0; f < kAgentFamilies; ++f) {
@@ -160,6 +172,15 @@ void AgentMetrics::Render(MetricsWriter& w) const {
         w.Sample(info.name, labels, s.value);
       }
     }
+  }
+  constexpr const char* kRepriced = "sightline_cost_repriced_usd_total";
+  w.Header(kRepriced,
+           "Corrections by sightline reprice to the cost of stored model calls, by project, agent, model and "
+           "direction (up adds to sightline_cost_usd_total, down takes away).",
+           "counter");
+  for (const auto& [key, value] : repriced_) {
+    MetricLabels labels = {{"project", key[0]}, {"agent", key[1]}, {"model", key[2]}, {"direction", key[3]}};
+    w.Sample(kRepriced, labels, value);
   }
 }
 

@@ -8,6 +8,10 @@
 //   sightline_cost_usd_total{project,agent,model}             cost_usd of model-call spans
 //   sightline_agent_duration_seconds{project,agent}           histogram of agent spans
 //   sightline_tool_duration_seconds{project,tool}             histogram of tool spans
+//   sightline_cost_repriced_usd_total{project,agent,model,direction}
+//       corrections a reprice made to the cost of stored model calls since the process
+//       started: direction "up" adds, "down" takes away (both only grow, so each is a
+//       counter); the spend as now priced is cost_usd_total + up - down (docs/pricing.md)
 //
 // A "run" is an agent span: every agent invocation, nested sub-agents included, counts
 // once. Counters live for the process (they restart at zero, which Prometheus' rate()
@@ -100,7 +104,12 @@ class AgentMetrics {
   // Adds a request's tallies to the process-lifetime series (one lock).
   void Merge(const RequestAgentMetrics& request);
 
-  // Writes the six families (HELP, TYPE, samples) in the text format.
+  // A reprice changed a stored model call's cost_usd from before to after (0: none):
+  // adds |after - before| to sightline_cost_repriced_usd_total's "up" or "down" series.
+  void AdjustCost(const std::string& project, const std::string& agent, const std::string& model, double before,
+                  double after);
+
+  // Writes the seven families (HELP, TYPE, samples) in the text format.
   void Render(MetricsWriter& w) const;
 
   // Registers Render as a collector of registry, so GET /metrics shows the families.
@@ -119,6 +128,8 @@ class AgentMetrics {
   std::array<std::unordered_set<std::string>, kBoundedDims> admitted_;  // guarded by mu_
   // Ordered, so the exposition is stable.
   std::array<std::map<std::array<std::string, 3>, AgentSeries>, kAgentFamilies> series_;  // guarded by mu_
+  // sightline_cost_repriced_usd_total by (project, agent, model, direction); guarded by mu_.
+  std::map<std::array<std::string, 4>, double> repriced_;
 };
 
 }  // namespace sightline::pipeline

@@ -92,6 +92,30 @@ TEST(AgentMetricsTest, FoldsARequestAndMergesAcrossRequests) {
   EXPECT_TRUE(Has(text, R"(sightline_agent_duration_seconds_bucket{project="p",agent="planner",le="2.5"} 4)")) << text;
 }
 
+TEST(AgentMetricsTest, RepriceCorrectionsAreCountersOfTheirOwn) {
+  AgentMetricsOptions o;
+  o.max_values_per_label = 2;
+  AgentMetrics m(o);
+  RequestAgentMetrics r;
+  r.Add(Llm("p", "planner", "gpt-4o", 10, 5, 1.5));
+  m.Merge(r);
+  std::string text = RenderOf(m);
+  EXPECT_NE(text.find("# TYPE sightline_cost_repriced_usd_total counter"), std::string::npos) << text;
+  EXPECT_EQ(text.find("sightline_cost_repriced_usd_total{"), std::string::npos) << "no sample before a reprice";
+  m.AdjustCost("p", "planner", "gpt-4o", 1.5, 2.0);   // up 0.5
+  m.AdjustCost("p", "planner", "gpt-4o", 2.0, 1.25);  // down 0.75
+  m.AdjustCost("p", "planner", "gpt-4o", 1.0, 1.0);   // no change: nothing
+  m.AdjustCost("p", "", "gpt-4o", 0, 0.25);           // a new cost, agent unknown
+  m.AdjustCost("p", "x", "gpt-4o", 0.5, 0);           // the model lost its price; "x" is past the limit
+  text = RenderOf(m);
+  // The cost counter stays as received.
+  EXPECT_TRUE(Has(text, R"(sightline_cost_usd_total{project="p",agent="planner",model="gpt-4o"} 1.5)")) << text;
+  EXPECT_TRUE(Has(text, R"(sightline_cost_repriced_usd_total{project="p",agent="planner",model="gpt-4o",direction="up"} 0.5)")) << text;
+  EXPECT_TRUE(Has(text, R"(sightline_cost_repriced_usd_total{project="p",agent="planner",model="gpt-4o",direction="down"} 0.75)")) << text;
+  EXPECT_TRUE(Has(text, R"(sightline_cost_repriced_usd_total{project="p",agent="unknown",model="gpt-4o",direction="up"} 0.25)")) << text;
+  EXPECT_TRUE(Has(text, R"(sightline_cost_repriced_usd_total{project="p",agent="other",model="gpt-4o",direction="down"} 0.5)")) << text;
+}
+
 TEST(AgentMetricsTest, EmptyRequestHasNothingToMerge) {
   RequestAgentMetrics r;
   EXPECT_TRUE(r.empty());

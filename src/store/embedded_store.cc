@@ -222,6 +222,7 @@ Status EmbeddedStore::Recover() {
       if (auto i = index_.Find(d.first)) index_.Remove(*i);
     flushed_wal_ = state.log_number;
   }
+  SL_RETURN_IF_ERROR(TakeBackRepeatsAtOpen());
 
   // Orphans: outputs of a flush or compaction that crashed before its manifest edit,
   // inputs of one that crashed before deleting them, interrupted writes.
@@ -348,7 +349,12 @@ Status EmbeddedStore::ReplayWal(const std::string& path, bool last, Memtable* ro
     std::unique_lock<std::shared_mutex> w(mu_);
     if (rollup_only) {
       SpanCounts old;
-      for (size_t i = 0; i < b.metas.size(); ++i) (void)rollup_only->Add(b.Facts(i), b.SpanBytes(i), &index_.pool(), &old);
+      for (size_t i = 0; i < b.metas.size(); ++i) {
+        const SpanFacts f = b.Facts(i);
+        // A copy replaced in the catch-up's own memtable is taken back there; an older
+        // copy in a segment the rollup file covers, from the base.
+        if (!rollup_only->Add(f, b.SpanBytes(i), &index_.pool(), &old)) TakeBackFromBaseLocked(f, rollup_base_covered_);
+      }
       return;
     }
     ApplyLocked(b);
@@ -403,7 +409,11 @@ void EmbeddedStore::ApplyLocked(const EncodedBatch& b) {
       index_.Hold(ti);
       held = ti;
     }
-    if (dup) index_.RemoveCounts(ti, old);
+    if (dup) {
+      index_.RemoveCounts(ti, old);
+    } else {
+      TakeBackFlushedCopyLocked(ti, f, mem_.get());  // a copy the memtable no longer holds
+    }
     index_.AddSpan(ti, f);
   }
   index_.Release();

@@ -212,6 +212,29 @@ class EmbeddedStore final : public SpanStore {
   // are in segments but not yet in the rollup file).
   Status ReplayWal(const std::string& path, bool last, Memtable* rollup_only = nullptr);
   void ApplyLocked(const EncodedBatch& b);  // mu_ held exclusively
+
+  // Re-sent spans (embedded_store_resent.cc). A span whose id the trace already holds in
+  // a flushed place (the frozen memtable or a segment) replaces that copy: its counts
+  // leave the trace index, and its span rollup row leaves the base rollup (or the
+  // frozen memtable's delta), at once, so every answer counts the span once, its
+  // newest copy. `owner` is the memtable the new copy went to: it notes the rollup
+  // retraction (Memtable::retractions). mu_ held exclusively.
+  void TakeBackFlushedCopyLocked(uint32_t record, const SpanFacts& f, Memtable* owner);
+  // Open's catch-up of the rollup file (spans that reached segments but not the file):
+  // takes the older copy of a span back from the base rollup only, looking in the
+  // segments of WAL files <= max_covered_wal (those the file covers). mu_ held exclusively.
+  void TakeBackFromBaseLocked(const SpanFacts& f, uint64_t max_covered_wal);
+  // Finds the newest flushed copy of span_id in the trace: the frozen memtable first
+  // (when max_covered_wal is UINT64_MAX), then its segments newest first (those of
+  // WAL files <= max_covered_wal). *bytes points into *storage or the memtable's
+  // arena; *target is the frozen memtable's seq() or 0 for a segment. mu_ held
+  // exclusively (the span id cache).
+  bool FindFlushedCopyLocked(uint32_t record, uint64_t span_id, uint64_t max_covered_wal,
+                             std::deque<std::string>* storage, std::string_view* bytes, uint64_t* target);
+  // Open, after the segments are listed: the index merged their partial aggregates, so
+  // a span with copies in two segments counted twice; the older copies' counts are
+  // taken back (what Apply does for copies arriving while the store runs).
+  Status TakeBackRepeatsAtOpen();
   void Log(const std::string& m);
 
   // Writer thread (embedded_store_write.cc).
@@ -401,6 +424,12 @@ class EmbeddedStore final : public SpanStore {
   // The v1 readers of files_, slot for slot (null elsewhere), for the span scans of
   // embedded_store_aggregate.cc. Guarded by mu_.
   std::vector<std::shared_ptr<segment::SegmentReader>> segments_;
+  // Re-sent spans: the span ids (SpanIdToU64) each trace holds in its segments, sorted,
+  // for the traces Apply looked up since the segment set last changed (cleared when a
+  // flush or an Install changes it, and past kMaxFlushedIds ids). Guarded by mu_.
+  std::unordered_map<uint32_t, std::vector<uint64_t>> flushed_ids_;
+  size_t flushed_ids_total_ = 0;
+  static constexpr size_t kMaxFlushedIds = size_t{1} << 20;
   std::unique_ptr<manifest::Manifest> manifest_;
   // Rollups: the base covers every flushed span; each memtable carries its own delta.
   bool rollups_on_ = false;         // set at Open: enabled and the base covers every segment

@@ -20,10 +20,11 @@
 // Consistency: the listing sees one version of the segment files and memtables (it
 // starts again when a flush or compaction lands in between), plus spans appended to
 // those memtables while it runs. A span re-sent after its first copy was flushed
-// counts once, its newest copy, at both levels: traces whose spans live in several
-// places are checked for repeated span ids (embedded_store_query_dups.cc) and those
-// that repeat one are read whole. (A copy appended while the query runs may still
-// count twice in that query.)
+// counts once, its newest copy, at both levels: trace level from the trace index, which
+// took the older copy's counts back (embedded_store_resent.cc); span level by checking
+// the traces whose spans live in several places for repeated span ids
+// (embedded_store_query_dups.cc) and reading those that repeat one whole. (A copy
+// appended while a span-level scan runs may still count twice in that query.)
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -384,28 +385,14 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
       break;
     }
 
-    // Traces in several places: those that really repeat a span id lose the older
-    // copies' counts (as compaction will take them back), then meet the filters.
+    // Traces in several places: the index counts a re-sent span once already (its
+    // older copies were taken back when the newer one arrived, or at Open), so their
+    // aggregates stand as they are.
     std::vector<TraceParts> parts;
     for (auto& m : multi) std::move(m.begin(), m.end(), std::back_inserter(parts));
-    std::vector<uint8_t> dup;
-    FindDuplicates(parts, &dup);
-    std::unordered_map<uint32_t, TraceAgg> corrected;  // record -> aggregate without repeats
-    model::Span span;
+    std::unordered_map<uint32_t, TraceAgg> corrected;  // record -> aggregate as copied
     for (size_t k = 0; k < parts.size(); ++k) {
       TraceAgg a = parts[k].agg;
-      if (dup[k]) {
-        std::deque<std::string> storage;
-        std::vector<std::string_view> newest, stale;
-        Status s = ReadNewest(parts[k], &storage, &newest, &stale);
-        if (!s.ok()) Log("aggregate: counting a trace with its repeated spans: " + s.ToString());
-        EncodedBatch facts;
-        for (std::string_view b : stale) {
-          if (!span.ParseFromArray(b.data(), static_cast<int>(b.size()))) continue;
-          facts.AddMeta(span, 0, 0);
-          a.RemoveCounts(SpanCounts::Of(facts.Facts(facts.metas.size() - 1)));
-        }
-      }
       if (!TraceMatches(a, c, f)) {
         aggs[0].AddScanned(1);
         continue;

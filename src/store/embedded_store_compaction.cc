@@ -364,6 +364,8 @@ Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::M
     }
     std::vector<uint32_t> new_slots;
     for (auto& o : result->outputs) new_slots.push_back(AddSlotLocked(std::move(o.file), o.meta));
+    flushed_ids_.clear();  // the traces' segment places change
+    flushed_ids_total_ = 0;
     auto is_old = [&](uint32_t slot) { return old_slots.count(slot) > 0; };
     auto age_of = [&](uint32_t slot) { return files_[slot].meta.covered_wal; };
     for (const auto& t : result->traces) {
@@ -372,7 +374,8 @@ Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::M
       SegLoc loc = t.loc;
       if (t.output >= 0) loc.segment = new_slots[static_cast<size_t>(t.output)];
       index_.ReplaceSegLocs(*ti, is_old, t.output >= 0 ? &loc : nullptr, age_of);
-      for (const SpanCounts& c : t.removed) index_.RemoveCounts(*ti, c);
+      // t.removed: older copies of re-sent spans, which the index no longer counts
+      // (taken back when the newer copy arrived, or at Open): no count changes.
       if (t.fate == retention::Fate::kSummary) ++summarized;
       if (t.fate != retention::Fate::kGone) continue;
       const TraceRecord& rec = index_.record(*ti);

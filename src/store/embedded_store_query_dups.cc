@@ -1,7 +1,9 @@
 // Copies of one span in several places. A batch re-sent after its first copy was
 // flushed leaves a span in a segment and again in the memtable (or in two segments)
 // until compaction merges the files and keeps the newest copy. Reads of a trace keep the
-// newest copy (Gather's callers); aggregates, which scan places rather than traces,
+// newest copy (Gather's callers); the trace index and the rollups took the older copy
+// back when the newer one was applied (embedded_store_resent.cc); span-level scans,
+// which scan places rather than traces,
 // find the traces whose spans live in several places, ask which of those really repeat
 // a span id (FindDuplicates: the span_id column of v2 files, a few memtable spans), and
 // read only those whole (ReadNewest), so each span counts once.

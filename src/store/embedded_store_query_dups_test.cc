@@ -1,8 +1,9 @@
-// Aggregates over spans re-sent after their first copy was flushed (copies in two
-// segments, or in a segment and the memtable, until compaction merges them): each span
-// counts once, its newest copy, at span level and at trace level, in v1 and v2 files;
-// and a compaction or flush landing between an aggregate's lock steps neither drops nor
-// doubles spans.
+// Spans re-sent after their first copy was flushed (copies in two segments, or in a
+// segment and the memtable, until compaction merges them): each span counts once, its
+// newest copy, at span level (scan and span rollups) and at trace level (trace index,
+// run rollups, trace summaries), in v1 and v2 files, after compaction and across
+// restarts; and a compaction or flush landing between an aggregate's lock steps
+// neither drops nor doubles spans.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -57,18 +58,40 @@ std::ostream& operator<<(std::ostream& os, const Totals& t) {
             << " errors " << t.errors << " tokens " << t.input_tokens << " cost " << t.cost << "}";
 }
 
-// The scan path, which reads every copy of a span (rollups and the trace index still
-// count a span re-sent after its first copy was flushed twice: docs/progress.md).
-Totals Aggregate(EmbeddedStore* s, AggLevel level) {
+// allow_rollups false: the scan path, which reads every copy and keeps the newest;
+// true: span rows from the span rollups, trace rows from the trace index's run rollups.
+Totals Aggregate(EmbeddedStore* s, AggLevel level, bool allow_rollups = false) {
   AggregateQuery q;
   q.level = level;
-  q.allow_rollups = false;
+  q.allow_rollups = allow_rollups;
   auto r = s->Aggregate(q);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   Totals t;
   if (!r.ok() || r->rows.size() != 1) return t;
+  if (allow_rollups) {
+    EXPECT_TRUE(r->from_rollups) << "answered from the rollups";
+  }
   const AggregateRow& row = r->rows[0];
   return {row.count, row.spans, row.llm_calls, row.tool_calls, row.errors, row.input_tokens, row.cost_usd};
+}
+
+// The trace index's summaries (what search and GetTrace return), added up.
+Totals Summaries(EmbeddedStore* s) {
+  TraceQuery q;
+  q.limit = 1000;
+  auto page = s->SearchTraces(q);
+  EXPECT_TRUE(page.ok()) << page.status().ToString();
+  Totals t;
+  if (!page.ok()) return t;
+  for (const auto& ts : page->traces) {
+    ++t.count;
+    t.spans += ts.span_count;
+    t.llm_calls += ts.llm_calls;
+    t.tool_calls += ts.tool_calls;
+    t.input_tokens += ts.input_tokens;
+    t.cost += ts.cost_usd;
+  }
+  return t;
 }
 
 // What the store must answer: every span of every trace once; llm spans of traces
@@ -93,6 +116,16 @@ Totals WantTraces(const std::vector<bool>& doubled) {
   return w;
 }
 
+// Every way the store counts spans and traces agrees with the want.
+void CheckAll(EmbeddedStore* st, const std::vector<bool>& doubled, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(Aggregate(st, AggLevel::kSpan), WantSpans(doubled)) << "span level, scan";
+  EXPECT_EQ(Aggregate(st, AggLevel::kSpan, true), WantSpans(doubled)) << "span level, rollups";
+  EXPECT_EQ(Aggregate(st, AggLevel::kTrace), WantTraces(doubled)) << "trace level, index";
+  EXPECT_EQ(Aggregate(st, AggLevel::kTrace, true), WantTraces(doubled)) << "trace level, run rollups";
+  EXPECT_EQ(Summaries(st), WantTraces(doubled)) << "trace summaries";
+}
+
 EmbeddedStoreOptions Opts(Env* env, SegmentFormat format) {
   EmbeddedStoreOptions o;
   o.env = env;
@@ -101,6 +134,7 @@ EmbeddedStoreOptions Opts(Env* env, SegmentFormat format) {
   o.segment_format = format;
   o.compaction.enabled = false;  // CompactNow only
   o.compaction.min_merge = 2;
+  o.compaction.size_ratio = 1000;  // CompactNow merges every file of the partition
   return o;
 }
 
@@ -125,15 +159,12 @@ TEST_P(EmbeddedStoreDups, ResentSpansCountOnceUntilAndAfterCompaction) {
   for (uint64_t t = 5; t <= kTraces; t += 5) ASSERT_TRUE(AppendSync(st, {Tool(t)}).ok());
   ASSERT_EQ(st->LiveSegments().size(), 2u);
 
-  EXPECT_EQ(Aggregate(st, AggLevel::kSpan), WantSpans(doubled)) << "segments + memtable";
-  EXPECT_EQ(Aggregate(st, AggLevel::kTrace), WantTraces(doubled)) << "segments + memtable";
+  CheckAll(st, doubled, "segments + memtable");
   ASSERT_TRUE(st->FlushNow().ok());
-  EXPECT_EQ(Aggregate(st, AggLevel::kSpan), WantSpans(doubled)) << "three segments";
-  EXPECT_EQ(Aggregate(st, AggLevel::kTrace), WantTraces(doubled)) << "three segments";
+  CheckAll(st, doubled, "three segments");
   ASSERT_TRUE(st->CompactNow().ok());
   ASSERT_EQ(st->LiveSegments().size(), 1u);
-  EXPECT_EQ(Aggregate(st, AggLevel::kSpan), WantSpans(doubled)) << "compacted";
-  EXPECT_EQ(Aggregate(st, AggLevel::kTrace), WantTraces(doubled)) << "compacted";
+  CheckAll(st, doubled, "compacted");
   // Trace search reads the newest copies too.
   auto d = st->GetTrace(testing::TraceId(4), {});
   ASSERT_TRUE(d.ok());
@@ -179,6 +210,174 @@ TEST_P(EmbeddedStoreDups, CompactionOrFlushBetweenLockStepsNeitherDropsNorDouble
     between = [st] { return st->FlushNow(); };
     EXPECT_EQ(Aggregate(st, level), want) << "flush in between";
   }
+}
+
+// A span re-sent after its first copy was compacted, then compacted again; then more
+// re-sends while the frozen memtable still holds the first re-sent copy are counted
+// once however the flushes fall (a small memtable: the writer freezes one per batch).
+TEST_P(EmbeddedStoreDups, ResentAfterCompactionCountsOnce) {
+  MemEnv env;
+  auto s = EmbeddedStore::Open(Opts(&env, GetParam()));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EmbeddedStore* st = s->get();
+  std::vector<bool> doubled(kTraces + 1, false);
+  for (uint64_t t = 1; t <= kTraces; ++t) {
+    ASSERT_TRUE(AppendSync(st, {Root(t), Llm(t), Tool(t)}).ok());
+    if (t % 10 == 0) {
+      ASSERT_TRUE(st->FlushNow().ok());
+    }
+  }
+  ASSERT_TRUE(st->CompactNow().ok());
+  ASSERT_EQ(st->LiveSegments().size(), 1u);
+  CheckAll(st, doubled, "compacted");
+  for (uint64_t t = 1; t <= kTraces; t += 2) {
+    ASSERT_TRUE(AppendSync(st, {Llm(t, 200), Tool(t)}).ok());
+    doubled[t] = true;
+  }
+  CheckAll(st, doubled, "re-sent into the memtable");
+  ASSERT_TRUE(st->FlushNow().ok());
+  CheckAll(st, doubled, "re-sent copies flushed");
+  ASSERT_TRUE(st->CompactNow().ok());
+  ASSERT_EQ(st->LiveSegments().size(), 1u);
+  CheckAll(st, doubled, "compacted again");
+  EXPECT_GT(st->Stats().duplicates_removed, 0);
+}
+
+// Re-sent copies with other values: the later copy's cost, tokens and status win in
+// the span rollups, the scan, the trace summaries and the run rollups.
+TEST_P(EmbeddedStoreDups, LaterCopyValuesWin) {
+  MemEnv env;
+  auto s = EmbeddedStore::Open(Opts(&env, GetParam()));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EmbeddedStore* st = s->get();
+  ASSERT_TRUE(AppendSync(st, {Root(1), Llm(1), Tool(1)}).ok());
+  ASSERT_TRUE(st->FlushNow().ok());
+  model::Span llm = Llm(1, 300);
+  llm.set_cost_usd(7.25);
+  llm.set_status(STATUS_ERROR);
+  model::Span root = Root(1);
+  root.set_status(STATUS_ERROR);
+  ASSERT_TRUE(AppendSync(st, {llm, root}).ok());
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round == 0 ? "memtable" : round == 1 ? "flushed" : "compacted");
+    AggregateQuery q;
+    q.level = AggLevel::kSpan;
+    for (bool rollups : {false, true}) {
+      q.allow_rollups = rollups;
+      auto r = st->Aggregate(q);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_EQ(r->rows.size(), 1u);
+      EXPECT_EQ(r->from_rollups, rollups);
+      EXPECT_EQ(r->rows[0].count, 3) << rollups;
+      EXPECT_EQ(r->rows[0].errors, 2) << rollups;
+      EXPECT_EQ(r->rows[0].input_tokens, 300) << rollups;
+      EXPECT_DOUBLE_EQ(r->rows[0].cost_usd, 7.25) << rollups;
+    }
+    q.level = AggLevel::kTrace;
+    for (bool rollups : {false, true}) {
+      q.allow_rollups = rollups;
+      auto r = st->Aggregate(q);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_EQ(r->rows.size(), 1u);
+      EXPECT_EQ(r->rows[0].count, 1) << rollups;
+      EXPECT_EQ(r->rows[0].errors, 1) << rollups << ": the re-sent root's status";
+      EXPECT_EQ(r->rows[0].spans, 3) << rollups;
+      EXPECT_DOUBLE_EQ(r->rows[0].cost_usd, 7.25) << rollups;
+    }
+    auto d = st->GetTrace(testing::TraceId(1), {});
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->spans.size(), 3u);
+    EXPECT_EQ(d->summary.span_count, 3);
+    EXPECT_EQ(d->summary.error_count, 2);
+    EXPECT_EQ(d->summary.input_tokens, 300);
+    EXPECT_DOUBLE_EQ(d->summary.cost_usd, 7.25);
+    EXPECT_EQ(d->summary.status, STATUS_ERROR);
+    if (round == 0) {
+      ASSERT_TRUE(st->FlushNow().ok());
+    } else if (round == 1) {
+      ASSERT_TRUE(st->CompactNow().ok());
+    }
+  }
+}
+
+// Across restarts: re-sent copies still in the WAL (replayed at Open, which redoes the
+// take-back), re-sent copies flushed (the index is rebuilt from the segments' partial
+// aggregates, which count both copies until Open takes the older back), and the rollup
+// file written while retractions were pending.
+TEST_P(EmbeddedStoreDups, ResentSpansCountOnceAcrossRestarts) {
+  MemEnv env;
+  EmbeddedStoreOptions o = Opts(&env, GetParam());
+  o.flush_on_close = false;  // the memtable stays in the WAL
+  std::vector<bool> doubled(kTraces + 1, false);
+  {
+    auto s = EmbeddedStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EmbeddedStore* st = s->get();
+    for (uint64_t t = 1; t <= kTraces; ++t) ASSERT_TRUE(AppendSync(st, {Root(t), Llm(t), Tool(t)}).ok());
+    ASSERT_TRUE(st->FlushNow().ok());
+    for (uint64_t t = 1; t <= kTraces; t += 3) {
+      ASSERT_TRUE(AppendSync(st, {Llm(t, 200)}).ok());
+      doubled[t] = true;
+    }
+    ASSERT_TRUE(st->FlushNow().ok());  // a copy in each of two segments
+    for (uint64_t t = 2; t <= kTraces; t += 3) {
+      ASSERT_TRUE(AppendSync(st, {Llm(t, 200), Tool(t)}).ok());
+      doubled[t] = true;
+    }
+    CheckAll(st, doubled, "before the restart");
+    ASSERT_TRUE(st->Close().ok());
+  }
+  for (int restart = 1; restart <= 2; ++restart) {
+    auto s = EmbeddedStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EmbeddedStore* st = s->get();
+    CheckAll(st, doubled, "after restart " + std::to_string(restart));
+    if (restart == 1) {
+      // The replayed copies reach a segment; the rollup file is written at the flush.
+      ASSERT_TRUE(st->FlushNow().ok());
+      CheckAll(st, doubled, "flushed after the restart");
+      ASSERT_TRUE(AppendSync(st, {Llm(3, 200)}).ok());  // one more retry, left in the WAL
+      doubled[3] = true;
+    }
+    ASSERT_TRUE(st->Close().ok());
+  }
+}
+
+// Many re-sends of every span, with a memtable so small that the writer freezes one
+// per batch (the flush runs while the next re-sends arrive: their older copy is in the
+// frozen memtable or a segment, and the rollup file is written while retractions are
+// pending), then compaction and a restart from the WAL.
+TEST_P(EmbeddedStoreDups, ManyResendsCountOnce) {
+  MemEnv env;
+  EmbeddedStoreOptions o = Opts(&env, GetParam());
+  o.flush_on_close = false;
+  o.memtable_limit_bytes = 1;
+  std::vector<bool> doubled(kTraces + 1, false);
+  {
+    auto s = EmbeddedStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EmbeddedStore* st = s->get();
+    for (uint64_t t = 1; t <= kTraces; ++t) ASSERT_TRUE(AppendSync(st, {Root(t), Llm(t), Tool(t)}).ok());
+    for (int round = 0; round < 6; ++round) {
+      for (uint64_t t = 1; t <= kTraces; ++t) {
+        const bool twice = (t + static_cast<uint64_t>(round)) % 2 == 0;
+        ASSERT_TRUE(AppendSync(st, {Llm(t, twice ? 200 : 100), Root(t), Tool(t)}).ok());
+        doubled[t] = twice;
+      }
+      if (round == 3) {
+        ASSERT_TRUE(st->WaitForFlush().ok());
+        ASSERT_TRUE(st->CompactNow().ok());
+      }
+    }
+    ASSERT_TRUE(st->WaitForFlush().ok());
+    CheckAll(st, doubled, "after the re-sends");
+    ASSERT_TRUE(st->Close().ok());
+  }
+  auto s = EmbeddedStore::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  CheckAll(s->get(), doubled, "after a restart");
+  ASSERT_TRUE((*s)->CompactNow().ok());
+  CheckAll(s->get(), doubled, "compacted after the restart");
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, EmbeddedStoreDups,

@@ -9,6 +9,7 @@
 // step the trace aggregates (and so trace and session summaries and run rollups) and
 // the span rollups trade each changed span's old cost for its new one.
 #include <algorithm>
+#include <array>
 
 #include "store/embedded_store.h"
 
@@ -98,7 +99,27 @@ Result<RepriceProgress> EmbeddedStore::Reprice(const RepriceRequest& req) {
       p.cost_after_usd += ch.has_cost ? ch.after : 0;
     }
     p.spans_repriced += merged->spans_repriced;
+    // The changes, for the caller, before InstallRepriced takes them (their strings too).
+    std::vector<std::array<std::string, 3>> names;
+    std::vector<RepriceRequest::CostDelta> deltas;
+    if (req.cost_changed) {
+      const StringPool& pool = *merged->change_pool;
+      for (const CostChange& ch : merged->cost_changes) {
+        names.push_back({std::string(pool.Get(ch.project)), std::string(pool.Get(ch.agent)), std::string(pool.Get(ch.model))});
+        RepriceRequest::CostDelta d;
+        d.kind = ch.kind;
+        d.before = ch.had_cost ? ch.before : 0;
+        d.after = ch.has_cost ? ch.after : 0;
+        deltas.push_back(d);
+      }
+    }
     SL_RETURN_IF_ERROR(InstallRepriced(l.number, &merged.value()));
+    for (size_t i = 0; i < deltas.size(); ++i) {
+      deltas[i].project = names[i][0];
+      deltas[i].agent = names[i][1];
+      deltas[i].model = names[i][2];
+      req.cost_changed(deltas[i]);
+    }
     ++p.segments_rewritten;
     Log("reprice: rewrote " + l.file->path() + " (" + std::to_string(merged->spans_repriced) + " spans repriced, " +
         std::to_string(merged->cost_changes.size()) + " costs changed)");

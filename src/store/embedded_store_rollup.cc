@@ -87,11 +87,48 @@ Status EmbeddedStore::PersistRollups() {
 Status EmbeddedStore::PersistRollupsLocked() {
   std::string bytes;
   uint64_t covered;
-  {
-    std::shared_lock<std::shared_mutex> r(mu_);
-    covered = rollup_base_covered_;
-    rollup_base_.Encode(index_.pool(), covered, &bytes);
+  // Retractions are rare: the file is encoded under the shared lock when there are
+  // none, else under the exclusive one (the retracted rows are interned in the pool).
+  auto retracted_locked = [this] {
+    for (const Memtable* m : {imm_.get(), mem_.get()})
+      if (m && !m->retractions().empty()) return true;
+    return false;
+  };
+  std::shared_lock<std::shared_mutex> r(mu_);
+  std::unique_lock<std::shared_mutex> w(mu_, std::defer_lock);
+  if (retracted_locked()) {
+    r.unlock();
+    w.lock();
   }
+  {
+    covered = rollup_base_covered_;
+    // Re-sent spans of WAL files the base does not cover yet took their older copies
+    // back from the base at once (embedded_store_resent.cc); the file is written
+    // without those retractions, which WAL replay makes again. A retraction from the
+    // frozen memtable's delta is in the base only once that memtable is merged.
+    const uint64_t imm_seq = imm_ ? imm_->seq() : 0;
+    std::vector<std::string_view> undo;
+    for (const Memtable* m : {imm_.get(), mem_.get()}) {
+      if (!m) continue;
+      for (const Memtable::Retraction& x : m->retractions())
+        if (x.target == 0 || x.target != imm_seq) undo.push_back(x.bytes);
+    }
+    if (undo.empty() || !w.owns_lock()) {
+      rollup_base_.Encode(index_.pool(), covered, &bytes);
+    } else {
+      rollup::RollupTable copy = rollup_base_;
+      model::Span span;
+      for (std::string_view b : undo) {
+        if (!span.ParseFromArray(b.data(), static_cast<int>(b.size()))) continue;
+        EncodedBatch one;
+        one.AddMeta(span, 0, 0);
+        copy.Add(one.Facts(0), &index_.pool());
+      }
+      copy.Encode(index_.pool(), covered, &bytes);
+    }
+  }
+  if (r.owns_lock()) r.unlock();
+  if (w.owns_lock()) w.unlock();
   SL_RETURN_IF_ERROR(WriteFileAtomically(env_, JoinPath(opts_.dir, kRollupFile), bytes));
   rollup_covered_wal_ = covered;
   return Status::OK();

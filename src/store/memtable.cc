@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -76,10 +77,15 @@ uint64_t SlotHash(uint32_t trace, uint64_t span_id) {
   return TraceKey::Mix64(span_id ^ (static_cast<uint64_t>(trace) * 0x9E3779B97F4A7C15ull));
 }
 
+uint64_t NextSeq() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 Memtable::Memtable(size_t rollup_max_tuples, const rollup::Cuts& cuts)
-    : slots_(1024, -1), rollups_(rollup_max_tuples > 0), rollup_(rollup_max_tuples) {
+    : slots_(1024, -1), rollups_(rollup_max_tuples > 0), rollup_(rollup_max_tuples), seq_(NextSeq()) {
   rollup_.Fold(cuts);
 }
 
@@ -198,6 +204,22 @@ const Memtable::Trace* Memtable::Find(const TraceKey& id) const {
   return it == trace_ids_.end() ? nullptr : &traces_[it->second];
 }
 
+bool Memtable::FindSpan(const TraceKey& trace, uint64_t span_id, std::string_view* bytes) const {
+  auto it = trace_ids_.find(trace);
+  if (it == trace_ids_.end()) return false;
+  const uint32_t ti = it->second;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = SlotHash(ti, span_id) & mask;; i = (i + 1) & mask) {
+    const int32_t s = slots_[i];
+    if (s < 0) return false;
+    const SpanEntry& e = spans_[static_cast<size_t>(s)];
+    if (e.span_id == span_id && e.trace == ti) {
+      *bytes = std::string_view(e.data, e.len);
+      return true;
+    }
+  }
+}
+
 void Memtable::SpanBytes(const Trace& t, std::vector<std::string_view>* out) const {
   for (int32_t i = t.first; i >= 0; i = spans_[static_cast<size_t>(i)].next) {
     const SpanEntry& e = spans_[static_cast<size_t>(i)];
@@ -209,7 +231,7 @@ size_t Memtable::MemoryBytes() const {
   constexpr size_t kNode = sizeof(TraceKey) + sizeof(uint32_t) + 2 * sizeof(void*);
   return arena_bytes_ + spans_.capacity() * sizeof(SpanEntry) + traces_.capacity() * sizeof(Trace) +
          trace_ids_.size() * kNode + trace_ids_.bucket_count() * sizeof(void*) + slots_.capacity() * sizeof(int32_t) +
-         agg_bytes_ + rollup_.MemoryBytes();
+         agg_bytes_ + rollup_.MemoryBytes() + retractions_.capacity() * sizeof(Retraction);
 }
 
 }  // namespace sightline::store

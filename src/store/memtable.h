@@ -61,6 +61,30 @@ class Memtable {
   bool Add(const SpanFacts& f, std::string_view bytes, StringPool* pool, SpanCounts* replaced);
 
   const Trace* Find(const TraceKey& id) const;
+  // The bytes of the span (trace, span_id) when this memtable holds it.
+  bool FindSpan(const TraceKey& trace, uint64_t span_id, std::string_view* bytes) const;
+  // A span re-sent after its first copy left this memtable (flushed, or in the frozen
+  // memtable): the older copy's rollup row, counted in an earlier delta or the base,
+  // is taken back in this one (its rows may go negative until merged).
+  void TakeBackRollup(const SpanFacts& older, StringPool* pool) {
+    if (rollups_) rollup_.Remove(older, pool);
+  }
+  // A process-wide number told to no other memtable (never 0).
+  uint64_t seq() const { return seq_; }
+  // Retractions: older copies of this memtable's spans that were counted in the store's
+  // base rollup (target 0) or in the frozen memtable's delta (target: its seq()) and
+  // were taken back there when their re-sent copy arrived here. The rollup file covers
+  // WAL files, not single spans: it must be written as if these had not happened yet
+  // (they are redone when this memtable's WAL is replayed), so the writer adds them
+  // back to a copy of the base first (EmbeddedStore::PersistRollupsLocked).
+  struct Retraction {
+    std::string_view bytes;  // the older copy's span bytes (in this memtable's arena)
+    uint64_t target = 0;
+  };
+  void NoteRetraction(std::string_view older_bytes, uint64_t target) {
+    retractions_.push_back(Retraction{std::string_view(CopyToArena(older_bytes), older_bytes.size()), target});
+  }
+  const std::vector<Retraction>& retractions() const { return retractions_; }
   // Appends views of the trace's span bytes (valid while the memtable lives).
   void SpanBytes(const Trace& t, std::vector<std::string_view>* out) const;
   const std::vector<Trace>& traces() const { return traces_; }
@@ -100,6 +124,8 @@ class Memtable {
   size_t agg_bytes_ = 0;        // side-set growth of the partial aggregates
   bool rollups_;
   rollup::RollupTable rollup_;
+  uint64_t seq_;
+  std::vector<Retraction> retractions_;
 };
 
 }  // namespace sightline::store

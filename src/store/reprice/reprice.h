@@ -56,6 +56,16 @@ struct RepriceRequest {
   std::function<bool(model::Span*)> reprice;
   // After each file (from the caller's thread). May be empty.
   std::function<void(const RepriceProgress&)> progress;
+  // After each file is installed (from the caller's thread), once per span whose
+  // cost_usd changed: its project, agent_name, model and kind, and its cost_usd before
+  // and after (0 when it had or has none). May be empty. (The /metrics correction
+  // counter, docs/pricing.md.)
+  struct CostDelta {
+    std::string_view project, agent, model;
+    uint8_t kind = 0;
+    double before = 0, after = 0;
+  };
+  std::function<void(const CostDelta&)> cost_changed;
   // Polled between files and traces; true stops the reprice (Cancelled-like
   // Unavailable). Files finished before stay repriced.
   std::function<bool()> cancelled;
