@@ -276,4 +276,37 @@ curl -fsS "$URL/api/v1/audit?action=pricing.reprice" >"$TMP/audit.json" || fail 
 expect_in "$TMP/audit.json" 'pricing\.reprice' "reprices are audited"
 pass "reprice"
 
+# --- retention: the per-project plan (docs/retention.md "Per-project plan"), read from the
+# data directory beside the running server, with the policy of a config file.
+cat >"$TMP/retention.toml" <<'TOML'
+[retention]
+full_days = 7
+failed_days = 30
+summary_days = 90
+
+[retention.projects.audit]
+full_days = "forever"
+summary_days = "forever"
+
+[sampling]
+keep_fraction = 0.25
+
+[sampling.projects.shop]
+keep_fraction = 0.5
+TOML
+expect_exit 0 "$BIN" retention --data "$TMP/one-data" --config "$TMP/retention.toml" --json
+expect_in "$TMP/last.out" '\{"project":"\(default\)","full_days":7,"failed_days":30,"summary_days":90,"rollup_days":90,"sampling_keep_fraction":0\.25\}' \
+  "the default policy, rollups as long as the longest"
+expect_in "$TMP/last.out" '\{"project":"audit","full_days":"forever","failed_days":"forever","summary_days":"forever","rollup_days":"forever","sampling_keep_fraction":0\.25\}' \
+  "a project override, unset keys from [retention]"
+expect_in "$TMP/last.out" '\{"project":"shop","full_days":7,"failed_days":30,"summary_days":90,"rollup_days":90,"sampling_keep_fraction":0\.5\}' \
+  "a project with its own sampling share"
+expect_exit 0 "$BIN" retention --data "$TMP/one-data" --config "$TMP/retention.toml"
+expect_in "$TMP/last.out" '^audit +forever +forever +forever +forever +25% of sessions$' "the table's override row"
+expect_in "$TMP/last.out" '^shop +7d +30d +90d +90d +50% of sessions$' "the table's sampling share"
+printf '[retention]\nfull_days = 30\nsummary_days = 7\n' >"$TMP/bad-retention.toml"
+expect_exit 2 "$BIN" retention --data "$TMP/one-data" --config "$TMP/bad-retention.toml"
+expect_in "$TMP/last.err" 'summary_days' "a summary kept less long than the spans is refused, naming the key"
+pass "retention plan"
+
 echo "cli_e2e: all checks passed"
