@@ -13,6 +13,7 @@
 #include "common/mem_env.h"
 #include "store/deletion/deletion.h"
 #include "store/embedded_store.h"
+#include "store/data_dir_bytes_test_util.h"
 #include "store/store_test_util.h"
 
 namespace sightline::store {
@@ -64,33 +65,7 @@ std::vector<model::Span> Trace(uint64_t t, const std::string& user, const std::s
   return out;
 }
 
-// Every byte of every file under /data, and of every zstd frame in them.
-std::string AllBytes(MemEnv* env) {
-  std::string all;
-  for (const char* dir : {"/data", "/data/wal", "/data/segments"}) {
-    auto names = env->GetChildren(dir);
-    if (!names.ok()) continue;
-    for (const auto& n : *names) {
-      auto bytes = ReadFileToString(env, JoinPath(dir, n));
-      if (!bytes.ok()) continue;  // a directory
-      all += *bytes;
-      const std::string& b = *bytes;
-      for (size_t i = 0; i + 4 <= b.size(); ++i) {
-        if (static_cast<uint8_t>(b[i]) != 0x28 || static_cast<uint8_t>(b[i + 1]) != 0xB5 ||
-            static_cast<uint8_t>(b[i + 2]) != 0x2F || static_cast<uint8_t>(b[i + 3]) != 0xFD)
-          continue;
-        size_t frame = ZSTD_findFrameCompressedSize(b.data() + i, b.size() - i);
-        if (ZSTD_isError(frame)) continue;
-        unsigned long long size = ZSTD_getFrameContentSize(b.data() + i, frame);
-        if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (64u << 20)) continue;
-        std::string out(size, '\0');
-        size_t got = ZSTD_decompress(out.data(), out.size(), b.data() + i, frame);
-        if (!ZSTD_isError(got)) all.append(out.data(), got);
-      }
-    }
-  }
-  return all;
-}
+using sightline::store::testing::AllBytes;
 
 bool Has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
