@@ -88,7 +88,7 @@ class TextMemo {
  private:
   friend class ColumnarReader;
   TextMemo(std::string needle_lower, size_t frames, size_t pieces);
-  enum : uint8_t { kTodo = 0, kBusy = 1, kDone = 2, kUnreadable = 3 };
+  enum : uint8_t { kUnsearched = 0, kBusy = 1, kDone = 2, kUnreadable = 3 };
   CaseFoldFinder finder_;
   bool joins_;  // whether a match may cross a join (then edges_ are kept)
   std::unique_ptr<std::atomic<uint8_t>[]> frame_state_;

@@ -118,7 +118,7 @@ TextMemo::TextMemo(std::string needle_lower, size_t frames, size_t pieces)
       joins_(NeedleCrossesJoins(finder_.needle())),
       frame_state_(new std::atomic<uint8_t>[frames]),
       contains_(pieces, 0) {
-  for (size_t i = 0; i < frames; ++i) frame_state_[i].store(kTodo, std::memory_order_relaxed);
+  for (size_t i = 0; i < frames; ++i) frame_state_[i].store(kUnsearched, std::memory_order_relaxed);
   if (joins_) edges_.resize(pieces);
 }
 
@@ -135,7 +135,7 @@ bool ColumnarReader::SearchFrames(const std::vector<uint32_t>& frames, TextMemo*
     const uint8_t now = state.load(std::memory_order_acquire);
     if (now == TextMemo::kDone) continue;
     if (now == TextMemo::kUnreadable) return false;
-    uint8_t expect = TextMemo::kTodo;
+    uint8_t expect = TextMemo::kUnsearched;
     if (!state.compare_exchange_strong(expect, TextMemo::kBusy, std::memory_order_acq_rel)) {
       others.push_back(fi);
       continue;

@@ -109,6 +109,12 @@ namespace {
 
 using internal::Attrs;
 
+// Where column id sits in DoubleColumnIds() (and so in a decoded block's dbls).
+size_t DoubleColumnIndex(uint8_t id) {
+  const auto& ids = DoubleColumnIds();
+  return static_cast<size_t>(std::find(ids.begin(), ids.end(), id) - ids.begin());
+}
+
 bool DecodeAttrs(const ColumnarReader::BlockView& v, size_t rows, uint32_t pieces, bool with_types, Attrs* a) {
   if (!DecodeAttrKeys(v.col(kColAttrKeys), rows, &a->offsets, &a->keys)) return false;
   size_t n = a->keys.size();
@@ -302,9 +308,7 @@ Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) 
     if (!DecodeNullableDoubles(v.col(DoubleColumnIds()[k]), n, &dbls[k], &dbl_present[k]))
       return Corrupt(bn + " column '" + std::string(ColumnName(DoubleColumnIds()[k])) + "' does not decode");
   if (!v.col(kColComputedCostRef).empty()) {
-    const auto& ids = DoubleColumnIds();
-    const size_t cost = static_cast<size_t>(std::find(ids.begin(), ids.end(), kColCostUsd) - ids.begin());
-    const size_t computed = static_cast<size_t>(std::find(ids.begin(), ids.end(), kColComputedCostUsd) - ids.begin());
+    const size_t cost = DoubleColumnIndex(kColCostUsd), computed = DoubleColumnIndex(kColComputedCostUsd);
     if (!v.col(kColComputedCostUsd).empty() ||
         !DecodeComputedCostRef(v.col(kColComputedCostRef), dbls[cost], dbl_present[cost], &dbls[computed],
                                &dbl_present[computed]))
@@ -514,9 +518,7 @@ Status ColumnarReader::SalvageBlock(uint32_t bi, std::shared_ptr<const internal:
                 [&] { return DecodeNullableDoubles(v.col(DoubleColumnIds()[k]), n, &d->dbls[k], &d->dbl_present[k]); }))
       d->dbl_present[k].assign(n, 0);
   {  // computed_cost_usd by reference (48) needs cost_usd too: a damage to either loses it
-    const auto& ids = DoubleColumnIds();
-    const size_t cost = static_cast<size_t>(std::find(ids.begin(), ids.end(), kColCostUsd) - ids.begin());
-    const size_t computed = static_cast<size_t>(std::find(ids.begin(), ids.end(), kColComputedCostUsd) - ids.begin());
+    const size_t cost = DoubleColumnIndex(kColCostUsd), computed = DoubleColumnIndex(kColComputedCostUsd);
     const bool by_ref = !v.col(kColComputedCostRef).empty() || !sb->ok(kColComputedCostRef);
     if (by_ref && (!sb->ok(kColComputedCostRef) || !sb->ok(kColCostUsd))) sb->bad |= uint64_t{1} << kColComputedCostUsd;
     if (by_ref && !decode(kColComputedCostUsd, [&] {

@@ -155,6 +155,16 @@ TEST(ColumnarSegment, AttributeValuesOfEveryTypeComeBackExactly) {
   }
 }
 
+// Which form block 0 holds received_ns and computed_cost_usd in (each in exactly one).
+void ExpectForms(const ColumnarReader& r, bool received_run, bool computed_ref) {
+  ColumnarReader::BlockView v;
+  ASSERT_TRUE(r.LoadBlockColumns(0, {kColReceived, kColComputedCostUsd, kColReceivedRun, kColComputedCostRef}, &v).ok());
+  EXPECT_EQ(v.col(kColReceived).empty(), received_run);
+  EXPECT_EQ(v.col(kColReceivedRun).empty(), !received_run);
+  EXPECT_EQ(v.col(kColComputedCostUsd).empty(), computed_ref);
+  EXPECT_EQ(v.col(kColComputedCostRef).empty(), !computed_ref);
+}
+
 // Receive times shared by a request's spans go in the running form (kColReceivedRun),
 // and computed costs equal to the span's cost by reference (kColComputedCostRef); every
 // value comes back bit for bit, the cases the reference cannot hold included.
@@ -187,12 +197,7 @@ TEST(ColumnarSegment, ReceiveTimesAndComputedCostsByReferenceComeBackExactly) {
   std::vector<TraceEntry> entries;
   auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries);
   ASSERT_TRUE(r);
-  ColumnarReader::BlockView v;
-  ASSERT_TRUE(r->LoadBlockColumns(0, {kColReceived, kColComputedCostUsd, kColReceivedRun, kColComputedCostRef}, &v).ok());
-  EXPECT_TRUE(v.col(kColReceived).empty());
-  EXPECT_FALSE(v.col(kColReceivedRun).empty());
-  EXPECT_TRUE(v.col(kColComputedCostUsd).empty());
-  EXPECT_FALSE(v.col(kColComputedCostRef).empty());
+  ExpectForms(*r, /*received_run=*/true, /*computed_ref=*/true);
   std::map<std::string, std::string> want;  // span id -> serialized span
   for (const auto& s : all) want[s.span_id()] = s.SerializeAsString();
   size_t seen = 0;
@@ -225,12 +230,7 @@ TEST(ColumnarSegment, ReceiveTimesAndComputedCostsByReferenceComeBackExactly) {
   std::vector<TraceEntry> entries2;
   auto r2 = OpenOrDie(&env2, kDir + "/000001.slseg", &entries2);
   ASSERT_TRUE(r2);
-  ColumnarReader::BlockView v2;
-  ASSERT_TRUE(r2->LoadBlockColumns(0, {kColReceived, kColComputedCostUsd, kColReceivedRun, kColComputedCostRef}, &v2).ok());
-  EXPECT_FALSE(v2.col(kColReceived).empty());
-  EXPECT_TRUE(v2.col(kColReceivedRun).empty());
-  EXPECT_FALSE(v2.col(kColComputedCostUsd).empty());
-  EXPECT_TRUE(v2.col(kColComputedCostRef).empty());
+  ExpectForms(*r2, /*received_run=*/false, /*computed_ref=*/false);
   std::vector<std::string> got2;
   ASSERT_TRUE(r2->ReadTrace(entries2[0].first_row, entries2[0].row_count, &got2).ok());
   EXPECT_TRUE(SameSpans(m2.begin()->second, got2));
