@@ -219,7 +219,7 @@ Status EmbeddedStore::Recover() {
     std::unique_lock<std::shared_mutex> w(mu_);
     ApplyTombstonesLocked();
     for (const auto& d : sample_state_.drops)
-      if (auto i = index_.Find(d.first)) index_.Remove(*i);
+      if (auto i = index_.Find(d.first)) DropTraceLocked(*i);
     flushed_wal_ = state.log_number;
   }
   SL_RETURN_IF_ERROR(TakeBackRepeatsAtOpen());

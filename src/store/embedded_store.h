@@ -224,6 +224,13 @@ class EmbeddedStore final : public SpanStore {
   // takes the older copy of a span back from the base rollup only, looking in the
   // segments of WAL files <= max_covered_wal (those the file covers). mu_ held exclusively.
   void TakeBackFromBaseLocked(const SpanFacts& f, uint64_t max_covered_wal);
+  // Removes trace record i from the index (and its cached segment span ids).
+  void DropTraceLocked(uint32_t i) {
+    flushed_ids_.erase(i);
+    index_.Remove(i);
+  }
+  // A flush wrote memtable m's spans to segments: the cached traces gain their ids.
+  void AddFlushedIdsLocked(const Memtable& m);
   // Finds the newest flushed copy of span_id in the trace: the frozen memtable first
   // (when max_covered_wal is UINT64_MAX), then its segments newest first (those of
   // WAL files <= max_covered_wal). *bytes points into *storage or the memtable's
@@ -425,8 +432,11 @@ class EmbeddedStore final : public SpanStore {
   // embedded_store_aggregate.cc. Guarded by mu_.
   std::vector<std::shared_ptr<segment::SegmentReader>> segments_;
   // Re-sent spans: the span ids (SpanIdToU64) each trace holds in its segments, sorted,
-  // for the traces Apply looked up since the segment set last changed (cleared when a
-  // flush or an Install changes it, and past kMaxFlushedIds ids). Guarded by mu_.
+  // for the traces Apply looked up. A superset is safe (the copy is then looked for and
+  // not found), a subset is not: a flush adds the ids it wrote to the traces held here,
+  // compaction keeps them (it moves spans, and drops only older copies of re-sent ones),
+  // and a trace leaves when its index record is removed (DropTraceLocked). Cleared past
+  // kMaxFlushedIds ids. Guarded by mu_.
   std::unordered_map<uint32_t, std::vector<uint64_t>> flushed_ids_;
   size_t flushed_ids_total_ = 0;
   static constexpr size_t kMaxFlushedIds = size_t{1} << 20;

@@ -364,8 +364,6 @@ Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::M
     }
     std::vector<uint32_t> new_slots;
     for (auto& o : result->outputs) new_slots.push_back(AddSlotLocked(std::move(o.file), o.meta));
-    flushed_ids_.clear();  // the traces' segment places change
-    flushed_ids_total_ = 0;
     auto is_old = [&](uint32_t slot) { return old_slots.count(slot) > 0; };
     auto age_of = [&](uint32_t slot) { return files_[slot].meta.covered_wal; };
     for (const auto& t : result->traces) {
@@ -382,7 +380,7 @@ Status EmbeddedStore::Install(const std::vector<uint64_t>& inputs, compaction::M
       bool elsewhere = !rec.segs.empty() || (imm_ && imm_->Find(t.id)) || mem_->Find(t.id);
       if (elsewhere) continue;  // spans that arrived later still stand
       if (opts_.retention.on_expire) expired.push_back(rec.agg.ToSummary(t.id, index_.pool()));
-      index_.Remove(*ti);
+      DropTraceLocked(*ti);
       ++dropped;
     }
     if (in_step) in_step();

@@ -71,7 +71,7 @@ Result<DeletionRecord> EmbeddedStore::Delete(const DeletionRequest& request) {
     }
     for (uint32_t i : matched) {
       tombstones_.insert(index_.record(i).id);
-      index_.Remove(i);
+      DropTraceLocked(i);
     }
     index_bytes_ = static_cast<int64_t>(index_.MemoryBytes());
   }
@@ -101,7 +101,7 @@ std::vector<DeletionRecord> EmbeddedStore::Deletions() {
 
 void EmbeddedStore::ApplyTombstonesLocked() {
   for (const TraceKey& k : tombstones_)
-    if (auto i = index_.Find(k)) index_.Remove(*i);
+    if (auto i = index_.Find(k)) DropTraceLocked(*i);
 }
 
 Status EmbeddedStore::CompleteDeletionsLocked() {

@@ -178,8 +178,7 @@ Status EmbeddedStore::FlushImmutable() {
   SL_RETURN_IF_ERROR(manifest_->LogAndApply(edit));
   {
     std::unique_lock<std::shared_mutex> w(mu_);
-    flushed_ids_.clear();  // the traces' segment places change
-    flushed_ids_total_ = 0;
+    AddFlushedIdsLocked(*imm);  // before index_ records can be removed below
     for (size_t i = 0; i < builders.size(); ++i) {
       uint32_t slot = AddSlotLocked(readers[i], edit.added[i]);
       for (const auto& t : builders[i]->traces()) {

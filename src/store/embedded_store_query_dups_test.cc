@@ -380,6 +380,36 @@ TEST_P(EmbeddedStoreDups, ManyResendsCountOnce) {
   CheckAll(s->get(), doubled, "compacted after the restart");
 }
 
+// The store keeps each looked-up trace's segment span ids across flushes and
+// compactions (a flush adds the ids it wrote): a trace that straddles several flushes
+// finds a re-sent copy of a span from any of them.
+TEST_P(EmbeddedStoreDups, LookedUpIdsFollowLaterFlushesCompactionAndDeletion) {
+  MemEnv env;
+  auto s = EmbeddedStore::Open(Opts(&env, GetParam()));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EmbeddedStore* st = s->get();
+  std::vector<bool> doubled(kTraces + 1, false);
+  for (uint64_t t = 1; t <= kTraces; ++t) ASSERT_TRUE(AppendSync(st, {Root(t)}).ok());
+  ASSERT_TRUE(st->FlushNow().ok());
+  // Re-sent roots: the lookup reads (and keeps) these traces' ids from the first segment.
+  for (uint64_t t = 3; t <= kTraces; t += 3) ASSERT_TRUE(AppendSync(st, {Root(t)}).ok());
+  for (uint64_t t = 1; t <= kTraces; ++t) ASSERT_TRUE(AppendSync(st, {Llm(t)}).ok());
+  ASSERT_TRUE(st->FlushNow().ok());
+  for (uint64_t t = 1; t <= kTraces; ++t) ASSERT_TRUE(AppendSync(st, {Tool(t)}).ok());
+  ASSERT_TRUE(st->FlushNow().ok());
+  // Re-sent copies of spans the second and third flushes wrote, in the looked-up traces.
+  for (uint64_t t = 3; t <= kTraces; t += 3) {
+    ASSERT_TRUE(AppendSync(st, {Llm(t, 200), Tool(t)}).ok());
+    doubled[t] = true;
+  }
+  CheckAll(st, doubled, "re-sent after three flushes");
+  ASSERT_TRUE(st->CompactNow().ok());
+  for (uint64_t t = 3; t <= kTraces; t += 3) ASSERT_TRUE(AppendSync(st, {Root(t), Tool(t)}).ok());
+  CheckAll(st, doubled, "re-sent after compaction");
+  ASSERT_TRUE(st->FlushNow().ok());
+  CheckAll(st, doubled, "flushed");
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, EmbeddedStoreDups,
                          ::testing::Values(SegmentFormat::kV1Rows, SegmentFormat::kV2Columnar),
                          [](const auto& info) { return info.param == SegmentFormat::kV1Rows ? "v1" : "v2"; });

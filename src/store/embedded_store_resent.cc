@@ -17,8 +17,10 @@
 //     (Memtable::retractions), and is made again when that WAL file is replayed.
 // Cost: nothing for a span whose trace has no flushed place. Otherwise one hash lookup
 // in the frozen memtable and a binary search in the trace's segment span ids, read once
-// per trace from the span_id column (v2) or the spans (v1) and cached until the segment
-// set changes; the older copy's bytes are read only when the id is there.
+// per trace from the span_id column (v2) or the spans (v1) and then kept: each flush adds
+// the ids it wrote (AddFlushedIdsLocked), so a long trace that straddles many flushes
+// reads its segments once, not once per flush. The older copy's bytes are read only when
+// the id is there.
 #include <algorithm>
 
 #include "store/columnar/columnar_reader.h"
@@ -103,6 +105,26 @@ bool EmbeddedStore::FindFlushedCopyLocked(uint32_t record, uint64_t span_id, uin
     }
   }
   return false;
+}
+
+void EmbeddedStore::AddFlushedIdsLocked(const Memtable& m) {
+  if (flushed_ids_.empty()) return;
+  std::vector<uint64_t> added;
+  for (const Memtable::Trace& t : m.traces()) {
+    auto ti = index_.Find(t.id);
+    if (!ti) continue;
+    auto it = flushed_ids_.find(*ti);
+    if (it == flushed_ids_.end()) continue;
+    added.clear();
+    m.SpanIds(t, &added);
+    std::sort(added.begin(), added.end());
+    std::vector<uint64_t>& ids = it->second;
+    const size_t before = ids.size();
+    ids.insert(ids.end(), added.begin(), added.end());
+    std::inplace_merge(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(before), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    flushed_ids_total_ += ids.size() - before;
+  }
 }
 
 void EmbeddedStore::TakeBackFlushedCopyLocked(uint32_t record, const SpanFacts& f, Memtable* owner) {

@@ -159,7 +159,7 @@ Status EmbeddedStore::SweepSamplingLocked(int64_t now) {
   for (const TraceKey& id : pruned) sampled_out_.insert(id);
   for (const auto& [id, rec] : dropped) {
     undecided_.erase(id);
-    index_.Remove(rec);
+    DropTraceLocked(rec);
   }
   index_bytes_ = static_cast<int64_t>(index_.MemoryBytes());
   return Status::OK();

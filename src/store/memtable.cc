@@ -220,6 +220,10 @@ bool Memtable::FindSpan(const TraceKey& trace, uint64_t span_id, std::string_vie
   }
 }
 
+void Memtable::SpanIds(const Trace& t, std::vector<uint64_t>* out) const {
+  for (int32_t i = t.first; i >= 0; i = spans_[static_cast<size_t>(i)].next) out->push_back(spans_[static_cast<size_t>(i)].span_id);
+}
+
 void Memtable::SpanBytes(const Trace& t, std::vector<std::string_view>* out) const {
   for (int32_t i = t.first; i >= 0; i = spans_[static_cast<size_t>(i)].next) {
     const SpanEntry& e = spans_[static_cast<size_t>(i)];

@@ -87,6 +87,8 @@ class Memtable {
   const std::vector<Retraction>& retractions() const { return retractions_; }
   // Appends views of the trace's span bytes (valid while the memtable lives).
   void SpanBytes(const Trace& t, std::vector<std::string_view>* out) const;
+  // Appends the trace's span ids (SpanIdToU64), unsorted.
+  void SpanIds(const Trace& t, std::vector<uint64_t>* out) const;
   const std::vector<Trace>& traces() const { return traces_; }
   size_t span_count() const { return spans_.size(); }
   size_t MemoryBytes() const;
