@@ -308,6 +308,10 @@ class EmbeddedStore final : public SpanStore {
   // memtable without the tombstoned traces (retiring the WAL files that held them),
   // then rewrites every segment file that lists one. del_run_mu_ held.
   Status CompleteDeletionsLocked();
+  // The traces any of whose spans names the request's user or session (in its project).
+  Status NamingInFile(const DeletionRequest& r, const std::shared_ptr<SegmentFile>& file,
+                      std::unordered_set<TraceKey, TraceKeyHash>* out);
+  Status NamingInMemtablesLocked(const DeletionRequest& r, std::unordered_set<TraceKey, TraceKeyHash>* out) const;
   // compact_mu_ held; *rewritten counts the files replaced.
   Status RewriteForDeletions(uint64_t* rewritten);
   // mu_ held (shared or exclusive).

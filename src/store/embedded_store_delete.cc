@@ -15,9 +15,100 @@
 //      succeeds) finishes it.
 #include <algorithm>
 
+#include "store/columnar/columnar_reader.h"
+#include "store/columnar/span_columns.h"
 #include "store/embedded_store.h"
+#include "store/segment_io.h"
 
 namespace sightline::store {
+
+namespace {
+
+using TraceKeySet = std::unordered_set<TraceKey, TraceKeyHash>;
+
+uint64_t NamingColumns(const DeletionRequest& r) {
+  return columnar::kTraceId | columnar::kProject |
+         (r.kind == DeletionKind::kUser ? columnar::kUserId : columnar::kSessionId);
+}
+
+// Adds the traces of the rows that name the request's user or session (in its project).
+void CollectNaming(const DeletionRequest& r, const columnar::SpanColumns& cols, TraceKeySet* out) {
+  const auto& ids = r.kind == DeletionKind::kUser ? cols.user_id : cols.session_id;
+  for (size_t i = 0; i < cols.rows; ++i)
+    if (ids[i] == r.value && (r.project.empty() || cols.project[i] == r.project)) out->insert(cols.trace_id[i]);
+}
+
+Status NamingInSpans(const DeletionRequest& r, const std::vector<std::string_view>& spans, TraceKeySet* out) {
+  constexpr size_t kBatch = 4096;
+  columnar::SpanColumns cols;
+  std::deque<std::string> storage;
+  for (size_t i = 0; i < spans.size(); i += kBatch) {
+    std::vector<std::string_view> part(spans.begin() + static_cast<std::ptrdiff_t>(i),
+                                       spans.begin() + static_cast<std::ptrdiff_t>(std::min(spans.size(), i + kBatch)));
+    storage.clear();
+    SL_RETURN_IF_ERROR(columnar::DecodeColumns(part, NamingColumns(r), &cols, &storage));
+    CollectNaming(r, cols, out);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// A trace goes when any of its spans names the id, not only when its summary does (the
+// summary holds the root's user and session, else the first span's): a sub-agent's span
+// acting for another user, or a span of another session, takes its whole trace along.
+// v2 files: the user_id or session_id column of the blocks the file's bloom filter lets
+// through; v1 files: their spans. A damaged block is logged and skipped: its traces are
+// still matched by their summaries, and their rewrite waits for salvage.
+Status EmbeddedStore::NamingInFile(const DeletionRequest& r, const std::shared_ptr<SegmentFile>& file,
+                                   std::unordered_set<TraceKey, TraceKeyHash>* out) {
+  auto on_damage = [this, &file](const Status& s) {
+    Log("deletion: skipping damaged data of " + file->path() + " in the span match: " + s.ToString());
+  };
+  if (auto reader = ColumnarOf(file)) {
+    columnar::BlockFilter bf;
+    if (r.kind == DeletionKind::kUser) {
+      bf.user_id = r.value;
+    } else {
+      bf.session_id = r.value;
+    }
+    Status s = reader->Scan(NamingColumns(r), bf,
+                            [&](const columnar::SpanColumns& cols, uint32_t) {
+                              CollectNaming(r, cols, out);
+                              return Status::OK();
+                            },
+                            on_damage);
+    if (s.code() == StatusCode::kCorruption) {
+      on_damage(s);
+      return Status::OK();
+    }
+    return s;
+  }
+  return file->ListTraces([&](const SegmentTraceEntry& e) -> Status {
+    if (e.loc.length == 0 || out->count(e.id)) return Status::OK();
+    std::deque<std::string> storage;
+    std::vector<std::string_view> spans;
+    Status s = file->ReadTrace(e.loc, &storage, &spans);
+    if (s.ok()) s = NamingInSpans(r, spans, out);
+    if (s.code() == StatusCode::kCorruption) {
+      on_damage(s);
+      return Status::OK();
+    }
+    return s;
+  });
+}
+
+Status EmbeddedStore::NamingInMemtablesLocked(const DeletionRequest& r,
+                                              std::unordered_set<TraceKey, TraceKeyHash>* out) const {
+  std::vector<std::string_view> spans;
+  for (const Memtable* m : {imm_.get(), mem_.get()}) {
+    if (!m) continue;
+    spans.clear();
+    for (const Memtable::Trace& t : m->traces()) m->SpanBytes(t, &spans);
+    SL_RETURN_IF_ERROR(NamingInSpans(r, spans, out));
+  }
+  return Status::OK();
+}
 
 Result<DeletionRecord> EmbeddedStore::Delete(const DeletionRequest& request) {
   if (request.value.empty())
@@ -34,8 +125,28 @@ Result<DeletionRecord> EmbeddedStore::Delete(const DeletionRequest& request) {
   rec.project = request.project;
   rec.requested_by = request.requested_by;
   rec.requested_at_ns = env_->NowNanos();
+  // The segment files first, without the lock; files written while this ran (a flush,
+  // a compaction's outputs) and the memtables under the writer's lock below.
+  std::unordered_set<TraceKey, TraceKeyHash> naming;
+  std::unordered_set<const SegmentFile*> scanned;
+  {
+    std::vector<std::shared_ptr<SegmentFile>> files;
+    {
+      std::shared_lock<std::shared_mutex> r(mu_);
+      for (const Slot& sl : files_)
+        if (sl.file) files.push_back(sl.file);
+    }
+    for (const auto& f : files) {
+      SL_RETURN_IF_ERROR(NamingInFile(request, f, &naming).WithContext("delete: matching spans"));
+      scanned.insert(f.get());
+    }
+  }
   {
     std::unique_lock<std::shared_mutex> w(mu_);
+    for (const Slot& sl : files_)
+      if (sl.file && !scanned.count(sl.file.get()))
+        SL_RETURN_IF_ERROR(NamingInFile(request, sl.file, &naming).WithContext("delete: matching spans"));
+    SL_RETURN_IF_ERROR(NamingInMemtablesLocked(request, &naming).WithContext("delete: matching spans"));
     std::vector<uint32_t> matched;
     const uint32_t value = index_.pool().Find(request.value);
     const uint32_t project =
@@ -52,6 +163,13 @@ Result<DeletionRecord> EmbeddedStore::Delete(const DeletionRequest& request) {
         matched.push_back(i);
         rec.spans += static_cast<uint64_t>(std::max<int64_t>(0, a.span_count));
       }
+    }
+    std::unordered_set<uint32_t> by_summary(matched.begin(), matched.end());
+    for (const TraceKey& k : naming) {
+      auto i = index_.Find(k);
+      if (!i || by_summary.count(*i)) continue;
+      matched.push_back(*i);
+      rec.spans += static_cast<uint64_t>(std::max<int64_t>(0, index_.record(*i).agg.span_count));
     }
     rec.traces = matched.size();
     for (uint32_t i : matched) rec.keys.push_back(index_.record(i).id);

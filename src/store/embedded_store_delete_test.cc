@@ -150,6 +150,51 @@ TEST_P(DeleteByFormat, UserGoesFromQueriesAndEveryFileOthersStay) {
   EXPECT_TRUE(Has(bytes, kBobPayload));
 }
 
+// A span naming the user (or session) inside a trace whose summary names someone else
+// takes its whole trace along, wherever the span is (segment or memtable); the request's
+// project still scopes the match.
+TEST_P(DeleteByFormat, AnySpanNamingTheIdTakesItsTrace) {
+  MemEnv mem;
+  auto s = OpenOrDie(Opts(&mem, GetParam()));
+  ASSERT_NE(s, nullptr);
+  auto with = [](std::vector<model::Span> spans, size_t k, const std::string& user, const std::string& session,
+                 const std::string& project = "") {
+    spans[k].set_user_id(user);
+    spans[k].set_session_id(session);
+    if (!project.empty())
+      for (auto& sp : spans) sp.set_project(project);
+    return spans;
+  };
+  // 1: alice's trace with a child acting for bob (flushed); 2: carol's, child for bob in
+  // session s-bob-side (memtable); 3: bob's own; 4: dave's; 5: bob in another project.
+  ASSERT_TRUE(AppendSync(s.get(), with(Trace(1, kAlice, "s-alice", kAlicePayload), 1, kBob, "s-alice")).ok());
+  ASSERT_TRUE(AppendSync(s.get(), Trace(4, "dave", "s-dave", "dave-note")).ok());
+  ASSERT_TRUE(AppendSync(s.get(), with(Trace(5, "erin", "s-erin", "erin-note"), 1, kBob, "s-erin", "other")).ok());
+  ASSERT_TRUE(s->FlushNow().ok());
+  ASSERT_TRUE(AppendSync(s.get(), with(Trace(2, "carol", "s-carol", "carol-note"), 1, kBob, "s-bob-side")).ok());
+  ASSERT_TRUE(AppendSync(s.get(), Trace(3, kBob, "s-bob", kBobPayload)).ok());
+
+  auto d = s->Delete({DeletionKind::kUser, kBob, "default", "test"});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->traces, 3u);
+  EXPECT_EQ(d->spans, 6u);
+  EXPECT_EQ(FoundTraces(s.get(), {1, 2, 3, 4, 5}), (std::set<uint64_t>{4, 5}));
+  std::string bytes = AllBytes(&mem);
+  EXPECT_FALSE(Has(bytes, std::string(kAlicePayload) + " 1"));
+  EXPECT_FALSE(Has(bytes, "carol-note"));
+  EXPECT_TRUE(Has(bytes, "dave-note"));
+  EXPECT_TRUE(Has(bytes, "erin-note"));
+
+  // By session: a span of session s-erin-2 inside trace 6 of session s-main.
+  ASSERT_TRUE(AppendSync(s.get(), with(Trace(6, "frank", "s-main", "frank-note"), 1, "frank", "s-erin-2")).ok());
+  ASSERT_TRUE(s->FlushNow().ok());
+  auto by_session = s->Delete({DeletionKind::kSession, "s-erin-2", "", "test"});
+  ASSERT_TRUE(by_session.ok()) << by_session.status().ToString();
+  EXPECT_EQ(by_session->traces, 1u);
+  EXPECT_EQ(FoundTraces(s.get(), {4, 5, 6}), (std::set<uint64_t>{4, 5}));
+  EXPECT_FALSE(Has(AllBytes(&mem), "frank-note"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, DeleteByFormat,
                          ::testing::Values(SegmentFormat::kV1Rows, SegmentFormat::kV2Columnar));
 
