@@ -51,6 +51,7 @@ struct Config {
   double give_up_s = 60;
   double timeout_s = 60;
   std::string project;
+  double rate = 0;  // spans per second over all connections; 0: as fast as the server answers
 };
 
 std::string GzipBytes(std::string_view in, int level) {
@@ -281,6 +282,10 @@ struct Shared {
   AckLog* ack;
   std::atomic<uint64_t> next{0};
   Clock::time_point deadline = Clock::time_point::max();
+  // --rate: the earliest time the next request may start. A request that could not be
+  // sent on time (the server was down) does not earn a burst later.
+  std::mutex pace_mu;
+  Clock::time_point next_slot = Clock::time_point::min();
   std::atomic<bool> gave_up{false};
 };
 
@@ -293,6 +298,18 @@ void RunConnection(Shared* sh, Stats* st) {
   std::string error;
   const std::string_view encoding = c.gzip ? "gzip" : "";
   while (!g_stop.load() && !sh->gave_up.load() && Clock::now() < sh->deadline) {
+    if (c.rate > 0) {
+      const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.batch / c.rate));
+      Clock::time_point slot;
+      {
+        std::lock_guard<std::mutex> l(sh->pace_mu);
+        slot = std::max(Clock::now(), sh->next_slot);
+        sh->next_slot = slot + interval;
+      }
+      while (!g_stop.load() && Clock::now() < slot)
+        std::this_thread::sleep_for(std::min<Clock::duration>(slot - Clock::now(), std::chrono::milliseconds(50)));
+      if (g_stop.load()) break;
+    }
     const uint64_t i = sh->next.fetch_add(1);
     p = BodySource::Prepared();
     if (!sh->source->Get(i, &p)) break;
@@ -383,6 +400,9 @@ int Main(int argc, char** argv) {
   app.add_option("--give-up", c.give_up_s, "abort when no request succeeded for this many seconds")
       ->capture_default_str();
   app.add_option("--timeout", c.timeout_s, "per-request timeout, seconds")->capture_default_str();
+  app.add_option("--rate", c.rate, "at most this many spans per second over all connections (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,8 +7,8 @@
 #   tests/crash/run.sh BUILD_DIR/sightline
 #
 # An epoch is one data directory, one load generator and EPOCH_ROUNDS rounds:
-#  - the load generator (lean workload, batches of 10 spans, 2 connections) runs through the
-#    whole epoch with --ack-log: after every 200 without rejected spans it appends the
+#  - the load generator (lean workload, batches of 10 spans, 2 connections, at most RATE
+#    spans a second) runs through the whole epoch with --ack-log: after every 200 without rejected spans it appends the
 #    batch's span ids. A failed or cut request is retried on a new connection, so
 #    batches the server made durable but never answered are sent twice (the server
 #    must not store them twice).
@@ -30,7 +30,12 @@
 # Finally the verifier is shown to fail on made-up spans.
 #
 # Environment: ROUNDS (50; crash-test-long uses 500), EPOCH_ROUNDS (50), SEED (random;
-# set it to replay the same kill timings), KEEP=1 keeps the temporary directory.
+# set it to replay the same kill timings), KEEP=1 keeps the temporary directory, RATE
+# (2500 spans/s). The rate bounds the work of a round: a round verifies what was
+# acknowledged since the last, and an unbounded generator acknowledges more while a
+# slow verification runs, so on a busy machine each round had more to check than the
+# one before (50 rounds took 330 s on a quiet CI machine and 1,427 s on a busy one).
+# 2,500 a second is ~250 requests of 10 spans: every kill still lands under load.
 set -euo pipefail
 
 BIN=${1:?usage: tests/crash/run.sh BUILD_DIR/sightline}
@@ -38,6 +43,7 @@ TAG=crash-test
 # shellcheck source=tests/ops/lib.sh disable=SC2034
 . "$(dirname "${BASH_SOURCE[0]}")/../ops/lib.sh"
 ROUNDS=${ROUNDS:-50}
+RATE=${RATE:-2500}
 EPOCH_ROUNDS=${EPOCH_ROUNDS:-50}
 SEED=${SEED:-$(( $(date +%s) % 100000 ))}
 RANDOM=$SEED
@@ -96,7 +102,7 @@ while [ "$round" -lt "$ROUNDS" ]; do
   # shellcheck disable=SC2046
   start_server "$DATA" $(serve_flags $((round + 1)))
   start_driver "$ACK" --variant lean --spans 0 --duration 36000 --batch 10 --connections 2 \
-    --seed $((SEED + epoch))
+    --rate "$RATE" --seed $((SEED + epoch))
   verified=0
   last_round=$(( round + EPOCH_ROUNDS < ROUNDS ? round + EPOCH_ROUNDS : ROUNDS ))
   while [ "$round" -lt "$last_round" ]; do
