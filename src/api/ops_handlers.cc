@@ -119,7 +119,12 @@ HttpResponse ApiRouter::MetricsPage(const auth::Principal& caller) {
               static_cast<double>(bc.hits));
     w.Counter("sightline_block_cache_misses_total", "Segment block reads that decoded the block.",
               static_cast<double>(bc.misses));
-    w.Gauge("sightline_block_cache_bytes", "Decoded segment blocks held in memory (estimate).",
+    w.Counter("sightline_frame_cache_hits_total",
+              "Payload frame reads served from the decoded-block cache (decompressed frames).",
+              static_cast<double>(bc.frame_hits));
+    w.Counter("sightline_frame_cache_misses_total", "Payload frame reads that decompressed the frame.",
+              static_cast<double>(bc.frame_misses));
+    w.Gauge("sightline_block_cache_bytes", "Decoded segment blocks and payload frames held in memory (estimate).",
             static_cast<double>(bc.bytes));
     w.Gauge("sightline_block_cache_capacity_bytes", "Decoded-block cache limit (--block-cache-bytes).",
             static_cast<double>(bc.capacity));

@@ -177,10 +177,26 @@ class ColumnarReader {
   // traces of one time range) decompresses and decodes the block once. The cache holds
   // at most `bytes` (estimated) of decoded blocks; 0 turns it off. Default 256 MiB.
   static void SetBlockCacheBytes(size_t bytes);
+  // Decompressed payload frames share the cache and its limit (a trace read, and the
+  // single-span read that usually follows it, decompress each frame once).
   struct BlockCacheStats {
     uint64_t hits = 0, misses = 0, bytes = 0, blocks = 0, capacity = 0;
+    uint64_t frame_hits = 0, frame_misses = 0, frames = 0;
   };
   static BlockCacheStats GetBlockCacheStats();
+  // While one lives, reads on this thread use what the cache holds but add nothing to
+  // it: compaction reads every block and frame of files it is about to replace, which
+  // would push out what queries use.
+  class NoCacheFill {
+   public:
+    NoCacheFill();
+    ~NoCacheFill();
+    NoCacheFill(const NoCacheFill&) = delete;
+    NoCacheFill& operator=(const NoCacheFill&) = delete;
+
+   private:
+    bool before_;
+  };
 
   // Segment-level membership (bloom filters: no false negatives, ~1% false positives).
   bool MayContainTrace(const TraceKey& id) const;
@@ -254,7 +270,10 @@ class ColumnarReader {
   // Loads and decodes every column of block b (ReadTrace; the block cache keeps it).
   Status DecodeWholeBlock(uint32_t b, internal::DecodedBlock* out) const;
   // Decompresses the frames holding `pieces`; piece(i) then gives piece i's bytes.
-  Status LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src) const;
+  // Loads the frames holding `pieces` into src; cache: look them up in, and add them
+  // to, the process-wide cache (reads of whole files, such as compaction, pass false so
+  // they do not push out what queries use).
+  Status LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src, bool cache = true) const;
   // Reads, verifies and decompresses payload frame fi.
   Status LoadFrame(uint32_t fi, std::string* raw) const;
   // Makes sure the memo knows the pieces of every frame in `frames` (ascending, unique):

@@ -16,11 +16,12 @@ namespace sightline::store::columnar {
 // its frame was not loaded).
 struct ColumnarReader::PieceSource {
   const ColumnarReader* reader = nullptr;
-  std::unordered_map<uint32_t, std::string> frames;  // frame -> raw bytes
+  // frame -> raw bytes (shared with the decoded-block cache when it holds them)
+  std::unordered_map<uint32_t, std::shared_ptr<const std::string>> frames;
   std::string_view piece(uint32_t i) const {
     auto it = frames.find(reader->piece_frame_[i]);
     if (it == frames.end()) return {};
-    return std::string_view(it->second).substr(static_cast<size_t>(reader->piece_offset_[i]), reader->piece_len_[i]);
+    return std::string_view(*it->second).substr(static_cast<size_t>(reader->piece_offset_[i]), reader->piece_len_[i]);
   }
 };
 

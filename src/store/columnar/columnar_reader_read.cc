@@ -64,7 +64,7 @@ Status ColumnarReader::ForEachPiece(
   for (uint32_t fi = 0; fi < frames_.size(); ++fi) {
     if (p >= piece_frame_.size() || piece_frame_[p] != fi) continue;  // a frame without pieces
     PieceSource src;
-    SL_RETURN_IF_ERROR(LoadPieces({p}, &src));
+    SL_RETURN_IF_ERROR(LoadPieces({p}, &src, /*cache=*/false));
     for (; p < piece_frame_.size() && piece_frame_[p] == fi; ++p) SL_RETURN_IF_ERROR(fn(p, fi, src.piece(p)));
   }
   return Status::OK();
@@ -81,16 +81,6 @@ Status ColumnarReader::LoadFrame(uint32_t fi, std::string* raw) const {
   return Status::OK();
 }
 
-Status ColumnarReader::LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src) const {
-  src->reader = this;
-  for (uint32_t p : pieces) {
-    if (p >= piece_frame_.size()) return Corrupt("payload piece " + std::to_string(p) + " out of range");
-    uint32_t fi = piece_frame_[p];
-    if (src->frames.count(fi)) continue;
-    SL_RETURN_IF_ERROR(LoadFrame(fi, &src->frames[fi]));
-  }
-  return Status::OK();
-}
 
 namespace internal {
 
@@ -174,36 +164,43 @@ namespace {
 
 using internal::DecodedBlock;
 
-// The process-wide LRU of decoded blocks, keyed by (reader, block). A reader that
-// closes leaves its blocks to age out.
+// Set by ColumnarReader::NoCacheFill: this thread's reads add nothing to the cache.
+thread_local bool tl_no_cache_fill = false;
+
+// The process-wide LRU of decoded blocks and decompressed payload frames, keyed by
+// (reader, kind, index), under one byte budget. A reader that closes leaves its entries
+// to age out.
 class DecodedBlockCache {
  public:
+  enum Kind : uint64_t { kBlock = 0, kFrame = 1 };
   static DecodedBlockCache& Get() {
     static DecodedBlockCache* cache = new DecodedBlockCache();  // outlives every reader
     return *cache;
   }
 
-  std::shared_ptr<const DecodedBlock> Find(uint64_t reader, uint32_t block) {
+  template <typename T>
+  std::shared_ptr<const T> Find(uint64_t reader, Kind kind, uint32_t index) {
     std::lock_guard<std::mutex> l(mu_);
-    auto it = map_.find(Key(reader, block));
+    auto it = map_.find(MakeKey(reader, kind, index));
     if (it == map_.end()) {
-      ++misses_;
+      ++misses_[kind];
       return nullptr;
     }
-    ++hits_;
+    ++hits_[kind];
     lru_.splice(lru_.begin(), lru_, it->second);
-    return it->second->block;
+    return std::static_pointer_cast<const T>(it->second->value);
   }
 
-  void Insert(uint64_t reader, uint32_t block, std::shared_ptr<const DecodedBlock> d) {
-    const size_t size = d->MemoryBytes();
+  void Insert(uint64_t reader, Kind kind, uint32_t index, std::shared_ptr<const void> value, size_t size) {
+    if (tl_no_cache_fill) return;
     std::lock_guard<std::mutex> l(mu_);
-    if (size > capacity_ / 4) return;  // one block never takes most of the cache
-    const Key k = Key(reader, block);
+    if (size > capacity_ / 4) return;  // one entry never takes most of the cache
+    const Key k = MakeKey(reader, kind, index);
     if (map_.count(k)) return;
-    lru_.push_front(Entry{k, std::move(d), size});
+    lru_.push_front(Entry{k, std::move(value), size});
     map_[k] = lru_.begin();
     bytes_ += size;
+    ++count_[kind];
     EvictLocked();
   }
 
@@ -215,22 +212,33 @@ class DecodedBlockCache {
 
   ColumnarReader::BlockCacheStats Stats() {
     std::lock_guard<std::mutex> l(mu_);
-    return {hits_, misses_, bytes_, map_.size(), capacity_};
+    ColumnarReader::BlockCacheStats s;
+    s.hits = hits_[kBlock];
+    s.misses = misses_[kBlock];
+    s.blocks = count_[kBlock];
+    s.frame_hits = hits_[kFrame];
+    s.frame_misses = misses_[kFrame];
+    s.frames = count_[kFrame];
+    s.bytes = bytes_;
+    s.capacity = capacity_;
+    return s;
   }
 
  private:
-  using Key = std::pair<uint64_t, uint32_t>;
+  using Key = std::pair<uint64_t, uint64_t>;  // reader; kind << 32 | index
+  static Key MakeKey(uint64_t reader, Kind kind, uint32_t index) { return {reader, (uint64_t{kind} << 32) | index}; }
   struct KeyHash {
     size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.first * 0x9E3779B97F4A7C15ull ^ k.second); }
   };
   struct Entry {
     Key key;
-    std::shared_ptr<const DecodedBlock> block;
+    std::shared_ptr<const void> value;
     size_t bytes;
   };
   void EvictLocked() {
     while (bytes_ > capacity_ && !lru_.empty()) {
       bytes_ -= lru_.back().bytes;
+      --count_[lru_.back().key.second >> 32];
       map_.erase(lru_.back().key);
       lru_.pop_back();
     }
@@ -241,10 +249,33 @@ class DecodedBlockCache {
   std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> map_;
   size_t capacity_ = size_t{256} << 20;
   size_t bytes_ = 0;
-  uint64_t hits_ = 0, misses_ = 0;
+  uint64_t hits_[2] = {0, 0}, misses_[2] = {0, 0}, count_[2] = {0, 0};
 };
 
 }  // namespace
+
+Status ColumnarReader::LoadPieces(const std::vector<uint32_t>& pieces, PieceSource* src, bool cache) const {
+  src->reader = this;
+  for (uint32_t p : pieces) {
+    if (p >= piece_frame_.size()) return Corrupt("payload piece " + std::to_string(p) + " out of range");
+    uint32_t fi = piece_frame_[p];
+    if (src->frames.count(fi)) continue;
+    if (cache) {
+      if (auto hit = DecodedBlockCache::Get().Find<std::string>(cache_id_, DecodedBlockCache::kFrame, fi)) {
+        src->frames[fi] = std::move(hit);
+        continue;
+      }
+    }
+    auto raw = std::make_shared<std::string>();
+    SL_RETURN_IF_ERROR(LoadFrame(fi, raw.get()));
+    if (cache) DecodedBlockCache::Get().Insert(cache_id_, DecodedBlockCache::kFrame, fi, raw, raw->capacity() + 64);
+    src->frames[fi] = std::move(raw);
+  }
+  return Status::OK();
+}
+
+ColumnarReader::NoCacheFill::NoCacheFill() : before_(tl_no_cache_fill) { tl_no_cache_fill = true; }
+ColumnarReader::NoCacheFill::~NoCacheFill() { tl_no_cache_fill = before_; }
 
 void ColumnarReader::SetBlockCacheBytes(size_t bytes) { DecodedBlockCache::Get().SetCapacity(bytes); }
 
@@ -339,11 +370,13 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
     const Block& b = blocks_[bi];
     const size_t n = b.row_count;
     const std::string bn = "block " + std::to_string(bi);
-    std::shared_ptr<const DecodedBlock> dec = DecodedBlockCache::Get().Find(cache_id_, static_cast<uint32_t>(bi));
+    std::shared_ptr<const DecodedBlock> dec =
+        DecodedBlockCache::Get().Find<DecodedBlock>(cache_id_, DecodedBlockCache::kBlock, static_cast<uint32_t>(bi));
     if (!dec) {
       auto d = std::make_shared<DecodedBlock>();
       SL_RETURN_IF_ERROR(DecodeWholeBlock(static_cast<uint32_t>(bi), d.get()));
-      DecodedBlockCache::Get().Insert(cache_id_, static_cast<uint32_t>(bi), d);
+      DecodedBlockCache::Get().Insert(cache_id_, DecodedBlockCache::kBlock, static_cast<uint32_t>(bi), d,
+                                      d->MemoryBytes());
       dec = std::move(d);
     }
     const auto& tids = dec->tids;
@@ -620,10 +653,13 @@ Status ColumnarReader::SalvageTrace(const TraceKey& id, uint32_t first_row, uint
     for (uint32_t p : need) {
       const uint32_t fi = piece_frame_[p];  // DecodeRefLists checked p < npieces
       if (src.frames.count(fi) || std::binary_search(bad_frames.begin(), bad_frames.end(), fi)) continue;
-      Status st = LoadFrame(fi, &src.frames[fi]);
-      if (st.ok()) continue;
+      auto raw = std::make_shared<std::string>();
+      Status st = LoadFrame(fi, raw.get());
+      if (st.ok()) {
+        src.frames[fi] = std::move(raw);
+        continue;
+      }
       if (st.code() != StatusCode::kCorruption) return st;
-      src.frames.erase(fi);
       bad_frames.insert(std::upper_bound(bad_frames.begin(), bad_frames.end(), fi), fi);
       damage(st);
     }

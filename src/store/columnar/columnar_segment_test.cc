@@ -408,9 +408,37 @@ TEST(ColumnarSegment, TracesOfOneBlockShareItsDecodedCopy) {
   EXPECT_EQ(warm.blocks, 1u);
   EXPECT_GT(warm.bytes, 0u);
   EXPECT_LE(warm.bytes, warm.capacity);
+  // Payload frames: the first reads decompressed them, later reads of the same traces
+  // take them from the cache and give the same spans.
+  EXPECT_GT(warm.frames, 0u);
+  EXPECT_GT(warm.frame_misses - after_cold.frame_misses, 0u);
+  for (size_t j = 0; j < entries.size(); ++j) {
+    std::vector<std::string> again;
+    ASSERT_TRUE(r->ReadTrace(entries[j].first_row, entries[j].row_count, &again).ok());
+    EXPECT_EQ(again, cold[j]);
+  }
+  auto hot = ColumnarReader::GetBlockCacheStats();
+  EXPECT_EQ(hot.frame_misses, warm.frame_misses);
+  EXPECT_GT(hot.frame_hits, warm.frame_hits);
+  // Reads under NoCacheFill (compaction) use the cache but add nothing to it.
+  ColumnarReader::SetBlockCacheBytes(0);
+  ColumnarReader::SetBlockCacheBytes(size_t{64} << 20);
+  {
+    ColumnarReader::NoCacheFill no_fill;
+    std::vector<std::string> got;
+    ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+    EXPECT_EQ(got, cold[0]);
+  }
+  EXPECT_EQ(ColumnarReader::GetBlockCacheStats().blocks, 0u);
+  EXPECT_EQ(ColumnarReader::GetBlockCacheStats().frames, 0u);
   // Shrinking the cache evicts down to the new limit.
+  std::vector<std::string> got;
+  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  EXPECT_EQ(ColumnarReader::GetBlockCacheStats().blocks, 1u);
   ColumnarReader::SetBlockCacheBytes(1);
   EXPECT_EQ(ColumnarReader::GetBlockCacheStats().blocks, 0u);
+  EXPECT_EQ(ColumnarReader::GetBlockCacheStats().frames, 0u);
+  EXPECT_EQ(ColumnarReader::GetBlockCacheStats().bytes, 0u);
   ColumnarReader::SetBlockCacheBytes(size_t{256} << 20);
 }
 

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "model/span.h"
+#include "store/columnar/columnar_reader.h"
 #include "store/segment_io.h"
 #include "store/span_codec.h"
 
@@ -90,6 +91,9 @@ class Throttle {
 }  // namespace
 
 Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, const MergeHooks& hooks) {
+  // The inputs are read once, whole, and then replaced: their blocks and frames would
+  // only push what queries use out of the decoded-block cache.
+  columnar::ColumnarReader::NoCacheFill no_cache_fill;
   std::stable_sort(inputs.begin(), inputs.end(), [](const auto& a, const auto& b) {
     return a->covered_wal() != b->covered_wal() ? a->covered_wal() < b->covered_wal() : a->number() < b->number();
   });
