@@ -58,7 +58,8 @@ TEST(AttrTable, AnswersAsTheSortedIndexDoes) {
     keys.push_back(std::string(p) + "0.message.role");
     keys.push_back(std::string(p) + "city");
   }
-  for (const char* k : {"", "http.method", "gen_ai", "llm", "a", "zz.top", "gen_ai.systen"}) keys.emplace_back(k);
+  for (const char* k : {"", "http.method", "gen_ai", "llm", "a", "zz.top", "gen_ai.systen"})
+    keys.emplace_back(k);
 
   uint64_t seed = 7;
   AttrTable table;  // reused across lists, as the driver reuses it across spans
