@@ -21,7 +21,7 @@ std::optional<model::SpanStatus> StatusWord(std::string_view s) {
 }  // namespace
 
 void ExtractAgentSchema(SpanInput& in, Candidates* c) {
-  const AttrIndex& a = in.attrs;
+  const AttrTable& a = in.attrs;
   if (a.HasPrefix("agent.")) {
     c->agent_name = in.Text("agent.name");
     c->session_id = in.Text("agent.session_id");
@@ -43,7 +43,7 @@ void ExtractAgentSchema(SpanInput& in, Candidates* c) {
 }
 
 bool AgentToolArgs(SpanInput& in, std::string* json) {
-  constexpr std::string_view kPrefix = "tool.args.";
+  constexpr AttrPrefix kPrefix = "tool.args.";
   auto entries = in.attrs.WithPrefix(kPrefix);
   if (entries.empty()) return false;
   // Keys in the order received, values typed as sent (ints stay ints).
@@ -57,7 +57,7 @@ bool AgentToolArgs(SpanInput& in, std::string* json) {
   JsonOut out = in.NewJson();
   out.StartObject();
   for (const auto* e : ordered) {
-    out.Key(e->key.substr(kPrefix.size()));
+    out.Key(e->key.substr(kPrefix.name().size()));
     out.AnyValue(*e->value);
   }
   out.EndObject();

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "ingest/normalize/attr_index.h"
+#include "ingest/normalize/attr_table.h"
 #include "ingest/normalize/json_out.h"
 #include "ingest/normalize/messages.h"
 #include "ingest/normalize/normalize.h"
@@ -24,12 +24,12 @@ namespace sightline::ingest::norm {
 
 using OtlpSpan = ::opentelemetry::proto::trace::v1::Span;
 
-// The span being normalised, indexed once. Reused across the spans of a request
-// (Reset keeps capacity).
+// The span being normalised, its attributes looked up once each in the table of every
+// convention's keys (attr_table.h). Reused across the spans of a request.
 struct SpanInput {
   const OtlpSpan* span = nullptr;
-  AttrIndex attrs;    // the span's attributes
-  AttrIndex details;  // attributes of its gen_ai.client.inference.operation.details event
+  AttrTable attrs;    // the span's attributes
+  AttrTable details;  // attributes of its gen_ai.client.inference.operation.details event
   const NormalizeOptions* options = nullptr;
   int64_t* truncated = nullptr;  // NormalizeResult::truncated_values
   model::SpanKind kind = model::v1::KIND_OTHER;  // decided before payloads are built
@@ -38,7 +38,7 @@ struct SpanInput {
   std::string_view Own(std::string s) { return owned.emplace_back(std::move(s)); }
   // A string view of a scalar attribute (numbers converted); empty when absent.
   std::string_view Text(const AnyValue* v);
-  std::string_view Text(std::string_view key) { return Text(attrs.Find(key)); }
+  std::string_view Text(AttrKey key) { return Text(attrs.Find(key)); }
   JsonOut NewJson() const { return JsonOut(options->max_attribute_bytes, truncated); }
 };
 

@@ -47,7 +47,7 @@ std::optional<int64_t> Count(const rapidjson::Value& obj, std::initializer_list<
   return static_cast<int64_t>(*d);
 }
 
-bool PayloadFrom(SpanInput& in, std::string_view observation_key, std::string_view trace_key,
+bool PayloadFrom(SpanInput& in, AttrKey observation_key, AttrKey trace_key,
                  bool output, std::string* json) {
   const AnyValue* v = in.attrs.Find(observation_key);
   if (v == nullptr) v = in.attrs.Find(trace_key);
@@ -59,7 +59,7 @@ bool PayloadFrom(SpanInput& in, std::string_view observation_key, std::string_vi
 }  // namespace
 
 void ExtractLangfuse(SpanInput& in, Candidates* c) {
-  const AttrIndex& a = in.attrs;
+  const AttrTable& a = in.attrs;
   if (!a.HasPrefix("langfuse.")) return;
   if (auto t = StringOf(a.Find("langfuse.observation.type"))) c->kind = KindFromLangfuse(*t);
   c->session_id = in.Text("langfuse.session.id");

@@ -108,7 +108,7 @@ void PickPayloads(SpanInput& in, model::Span* out) {
                 OtelDeprecatedEventsInput},
                &json);
   }
-  out->set_input_json(std::move(json));
+  if (!json.empty()) out->set_input_json(std::move(json));
   json.clear();
   if (in.kind == model::v1::KIND_TOOL && RunSources(in, {OtelToolResult, OpenInferenceOutputValue}, &json)) {
   } else if (in.kind == model::v1::KIND_RETRIEVAL && OpenInferenceDocuments(in, &json)) {
@@ -119,7 +119,7 @@ void PickPayloads(SpanInput& in, model::Span* out) {
                 OtelDetailsEventOutput, OtelDeprecatedEventsOutput},
                &json);
   }
-  out->set_output_json(std::move(json));
+  if (!json.empty()) out->set_output_json(std::move(json));
 }
 
 // finish_reason when no attribute carries it: the first output message's.
@@ -137,20 +137,25 @@ void Fill(SpanInput& in, const Found& f, model::Span* out) {
   in.kind = PickKind(f);
   out->set_kind(in.kind);
   out->set_status(PickStatus(s, f));
-  auto set = [](std::string* dst, std::string_view v) { dst->assign(v.data(), v.size()); };
-  set(out->mutable_status_message(),
+  // Only non-empty values are written: a string field left unset reads and serializes
+  // as empty, and setting one allocates its string (on the request's arena).
+  using S = model::Span;
+  auto set = [out](std::string* (S::*field)(), std::string_view v) {
+    if (!v.empty()) (out->*field)()->assign(v.data(), v.size());
+  };
+  set(&S::mutable_status_message,
       First({s.status().message(), f.otel.status_message, f.langfuse.status_message}));
-  set(out->mutable_error_type(), f.otel.error_type);
-  set(out->mutable_interrupt_reason(), f.agent.interrupt_reason);
-  set(out->mutable_session_id(), First({f.oi.session_id, f.otel.session_id, f.langfuse.session_id,
+  set(&S::mutable_error_type, f.otel.error_type);
+  set(&S::mutable_interrupt_reason, f.agent.interrupt_reason);
+  set(&S::mutable_session_id, First({f.oi.session_id, f.otel.session_id, f.langfuse.session_id,
                                         f.agent.session_id, f.traceloop.session_id}));
-  set(out->mutable_user_id(), First({f.oi.user_id, f.langfuse.user_id, f.otel.user_id,
+  set(&S::mutable_user_id, First({f.oi.user_id, f.langfuse.user_id, f.otel.user_id,
                                      f.agent.user_id, f.traceloop.user_id}));
-  set(out->mutable_agent_name(), First({f.otel.agent_name, f.agent.agent_name, f.traceloop.agent_name}));
-  set(out->mutable_agent_id(), f.otel.agent_id);
+  set(&S::mutable_agent_name, First({f.otel.agent_name, f.agent.agent_name, f.traceloop.agent_name}));
+  set(&S::mutable_agent_id, f.otel.agent_id);
   if (f.agent.step) out->set_step(*f.agent.step);
-  set(out->mutable_provider(), First({f.otel.provider, f.oi.provider}));
-  set(out->mutable_model(), First({f.otel.model, f.langfuse.model, f.oi.model, f.traceloop.model, f.agent.model}));
+  set(&S::mutable_provider, First({f.otel.provider, f.oi.provider}));
+  set(&S::mutable_model, First({f.otel.model, f.langfuse.model, f.oi.model, f.traceloop.model, f.agent.model}));
   if (auto n = First<int64_t>({f.otel.input_tokens, f.oi.input_tokens, f.agent.input_tokens, f.langfuse.input_tokens}))
     out->set_input_tokens(*n);
   if (auto n = First<int64_t>({f.otel.output_tokens, f.oi.output_tokens, f.agent.output_tokens, f.langfuse.output_tokens}))
@@ -166,29 +171,42 @@ void Fill(SpanInput& in, const Found& f, model::Span* out) {
     out->set_reported_cost_usd(*cost);
     out->set_cost_source(model::v1::COST_REPORTED);
   }
-  set(out->mutable_tool_name(), First({f.otel.tool_name, f.oi.tool_name, f.agent.tool_name, f.traceloop.tool_name}));
-  set(out->mutable_tool_call_id(), First({f.otel.tool_call_id, f.oi.tool_call_id}));
-  set(out->mutable_prompt_name(), First({f.otel.prompt_name, f.langfuse.prompt_name}));
-  set(out->mutable_prompt_version(), First({f.langfuse.prompt_version, f.oi.prompt_version}));
-  set(out->mutable_finish_reason(), First({f.otel.finish_reason, f.oi.finish_reason}));
+  set(&S::mutable_tool_name, First({f.otel.tool_name, f.oi.tool_name, f.agent.tool_name, f.traceloop.tool_name}));
+  set(&S::mutable_tool_call_id, First({f.otel.tool_call_id, f.oi.tool_call_id}));
+  set(&S::mutable_prompt_name, First({f.otel.prompt_name, f.langfuse.prompt_name}));
+  set(&S::mutable_prompt_version, First({f.langfuse.prompt_version, f.oi.prompt_version}));
+  set(&S::mutable_finish_reason, First({f.otel.finish_reason, f.oi.finish_reason}));
   PickPayloads(in, out);
-  if (out->finish_reason().empty()) out->set_finish_reason(FinishReasonFromOutput(out->output_json()));
+  if (out->finish_reason().empty()) set(&S::mutable_finish_reason, FinishReasonFromOutput(out->output_json()));
 }
 
 // service, environment, version and project come from the resource, which was sanitised
 // once per ResourceSpans, so they are not cut again here (the marker would be cut).
 void SanitizeSpan(model::Span* s, size_t max, int64_t* truncated) {
+  using S = model::Span;
   // Canonical fields are copies of attribute values: a cut here is not counted again.
-  for (std::string* str :
-       {s->mutable_name(), s->mutable_status_message(), s->mutable_error_type(),
-        s->mutable_interrupt_reason(), s->mutable_session_id(), s->mutable_user_id(),
-        s->mutable_agent_name(), s->mutable_agent_id(), s->mutable_provider(), s->mutable_model(),
-        s->mutable_tool_name(), s->mutable_tool_call_id(), s->mutable_prompt_name(),
-        s->mutable_prompt_version(), s->mutable_finish_reason(), s->mutable_trace_state()})
-    SanitizeString(str, max, nullptr);
+  // Empty fields are skipped: asking for one to be mutable would allocate its string.
+  for (auto [get, mut] : {std::pair{&S::name, &S::mutable_name},
+                          std::pair{&S::status_message, &S::mutable_status_message},
+                          std::pair{&S::error_type, &S::mutable_error_type},
+                          std::pair{&S::interrupt_reason, &S::mutable_interrupt_reason},
+                          std::pair{&S::session_id, &S::mutable_session_id},
+                          std::pair{&S::user_id, &S::mutable_user_id},
+                          std::pair{&S::agent_name, &S::mutable_agent_name},
+                          std::pair{&S::agent_id, &S::mutable_agent_id},
+                          std::pair{&S::provider, &S::mutable_provider},
+                          std::pair{&S::model, &S::mutable_model},
+                          std::pair{&S::tool_name, &S::mutable_tool_name},
+                          std::pair{&S::tool_call_id, &S::mutable_tool_call_id},
+                          std::pair{&S::prompt_name, &S::mutable_prompt_name},
+                          std::pair{&S::prompt_version, &S::mutable_prompt_version},
+                          std::pair{&S::finish_reason, &S::mutable_finish_reason},
+                          std::pair{&S::trace_state, &S::mutable_trace_state}}) {
+    if (!(s->*get)().empty()) SanitizeString((s->*mut)(), max, nullptr);
+  }
   // Payload strings were limited one by one while written; the text only needs repair.
-  RepairUtf8InPlace(s->mutable_input_json());
-  RepairUtf8InPlace(s->mutable_output_json());
+  if (!s->input_json().empty()) RepairUtf8InPlace(s->mutable_input_json());
+  if (!s->output_json().empty()) RepairUtf8InPlace(s->mutable_output_json());
   SanitizeKeyValues(s->mutable_attributes(), max, truncated);
   for (auto& ev : *s->mutable_events()) {
     SanitizeString(ev.mutable_name(), max, truncated);
@@ -260,8 +278,8 @@ NormalizeResult NormalizeRequest(ExportRequest* request, const NormalizeOptions&
 
         model::Span& out = result.spans.emplace_back();
         Fill(in, f, &out);
-        out.set_environment(facts.environment);
-        out.set_version(facts.version);
+        if (!facts.environment.empty()) out.set_environment(facts.environment);
+        if (!facts.version.empty()) out.set_version(facts.version);
         if (facts.environment.empty() && !f.langfuse.environment.empty()) {
           out.set_environment(std::string(f.langfuse.environment));
           SanitizeString(out.mutable_environment(), max, nullptr);
@@ -280,17 +298,17 @@ NormalizeResult NormalizeRequest(ExportRequest* request, const NormalizeOptions&
         out.set_name(std::move(*s.mutable_name()));
         out.set_start_ns(static_cast<int64_t>(s.start_time_unix_nano()));
         out.set_end_ns(static_cast<int64_t>(s.end_time_unix_nano()));
-        out.set_service(facts.service);
+        if (!facts.service.empty()) out.set_service(facts.service);
         // Moved, not swapped: s may live on the request's arena (see otlp_move.h).
         MoveKeyValues(s.mutable_attributes(), out.mutable_attributes());
         MoveEvents(s.mutable_events(), out.mutable_events());
         MoveLinks(s.mutable_links(), out.mutable_links());
         *out.mutable_resource() = *resource;
-        out.set_scope_name(scope->name());
-        out.set_scope_version(scope->version());
-        *out.mutable_scope_attributes() = scope->attributes();
+        if (!scope->name().empty()) out.set_scope_name(scope->name());
+        if (!scope->version().empty()) out.set_scope_version(scope->version());
+        if (!scope->attributes().empty()) *out.mutable_scope_attributes() = scope->attributes();
         out.set_otel_kind(s.kind());
-        out.set_trace_state(std::move(*s.mutable_trace_state()));
+        if (!s.trace_state().empty()) out.set_trace_state(std::move(*s.mutable_trace_state()));
         out.set_dropped_attributes_count(s.dropped_attributes_count());
         out.set_dropped_events_count(s.dropped_events_count());
         out.set_dropped_links_count(s.dropped_links_count());

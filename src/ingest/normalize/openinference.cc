@@ -75,13 +75,13 @@ void ApplyMessageField(SpanInput& in, std::string_view field, const AnyValue* v,
   }
 }
 
-bool FlatFrom(SpanInput& in, std::string_view prefix, bool output, std::string* json) {
+bool FlatFrom(SpanInput& in, AttrPrefix prefix, bool output, std::string* json) {
   auto entries = in.attrs.WithPrefix(prefix);
   if (entries.empty()) return false;
   FlatMessages flat;
   for (const auto& e : entries) {
     std::string_view rest;
-    int n = SplitIndex(e.key.substr(prefix.size()), &rest);
+    int n = SplitIndex(e.key.substr(prefix.name().size()), &rest);
     if (n < 0) continue;
     if (FlatMessages::Slot* s = flat.At(n)) ApplyMessageField(in, rest, e.value, s);
   }
@@ -108,7 +108,7 @@ bool FlatFrom(SpanInput& in, std::string_view prefix, bool output, std::string* 
   return true;
 }
 
-bool ValueFrom(SpanInput& in, std::string_view key, std::string_view mime_key, bool output,
+bool ValueFrom(SpanInput& in, AttrKey key, AttrKey mime_key, bool output,
                std::string* json) {
   const AnyValue* v = in.attrs.Find(key);
   if (v == nullptr) return false;
@@ -127,7 +127,7 @@ bool ValueFrom(SpanInput& in, std::string_view key, std::string_view mime_key, b
 }  // namespace
 
 void ExtractOpenInference(SpanInput& in, Candidates* c) {
-  const AttrIndex& a = in.attrs;
+  const AttrTable& a = in.attrs;
   if (auto k = StringOf(a.Find("openinference.span.kind"))) c->kind = KindFromOpenInference(*k);
   c->session_id = in.Text("session.id");
   c->user_id = in.Text("user.id");
@@ -164,7 +164,7 @@ bool OpenInferenceOutputValue(SpanInput& in, std::string* json) {
 }
 
 bool OpenInferenceDocuments(SpanInput& in, std::string* json) {
-  constexpr std::string_view kPrefix = "retrieval.documents.";
+  constexpr AttrPrefix kPrefix = "retrieval.documents.";
   auto entries = in.attrs.WithPrefix(kPrefix);
   if (entries.empty()) return false;
   struct Doc {
@@ -173,7 +173,7 @@ bool OpenInferenceDocuments(SpanInput& in, std::string* json) {
   std::map<int, Doc> docs;
   for (const auto& e : entries) {
     std::string_view rest;
-    int n = SplitIndex(e.key.substr(kPrefix.size()), &rest);
+    int n = SplitIndex(e.key.substr(kPrefix.name().size()), &rest);
     if (n < 0 || n > 1'000'000 || (docs.size() >= 10'000 && !docs.contains(n))) continue;
     Doc& d = docs[n];
     if (rest == "document.id") d.id = e.value;

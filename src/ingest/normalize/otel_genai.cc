@@ -13,13 +13,13 @@ constexpr std::string_view kDetailsEvent = "gen_ai.client.inference.operation.de
 
 // A gen_ai attribute from the span, else from its operation-details event (which
 // carries the same attributes when the SDK records details as an event).
-const AnyValue* GenAi(const SpanInput& in, std::string_view key) {
+const AnyValue* GenAi(const SpanInput& in, AttrKey key) {
   const AnyValue* v = in.attrs.Find(key);
   return v != nullptr ? v : in.details.Find(key);
 }
 
-std::optional<int64_t> FirstInt(const SpanInput& in, std::initializer_list<std::string_view> keys) {
-  for (std::string_view k : keys)
+std::optional<int64_t> FirstInt(const SpanInput& in, std::initializer_list<AttrKey> keys) {
+  for (AttrKey k : keys)
     if (auto n = IntOf(GenAi(in, k))) return n;
   return std::nullopt;
 }
@@ -69,7 +69,7 @@ bool SystemMessage(const AnyValue* v, JsonOut* out, Message* m) {
   return !m->parts.empty();
 }
 
-bool InputFrom(SpanInput& in, const AttrIndex& idx, std::string* json) {
+bool InputFrom(SpanInput& in, const AttrTable& idx, std::string* json) {
   const AnyValue* msgs_v = idx.Find("gen_ai.input.messages");
   const AnyValue* sys_v = idx.Find("gen_ai.system_instructions");
   if (msgs_v == nullptr && sys_v == nullptr) return false;
@@ -95,7 +95,7 @@ bool InputFrom(SpanInput& in, const AttrIndex& idx, std::string* json) {
   return true;
 }
 
-bool OutputFrom(SpanInput& in, const AttrIndex& idx, std::string* json) {
+bool OutputFrom(SpanInput& in, const AttrTable& idx, std::string* json) {
   const AnyValue* v = idx.Find("gen_ai.output.messages");
   if (v == nullptr) return false;
   JsonOut out = in.NewJson();
@@ -164,7 +164,7 @@ bool DeprecatedEvents(SpanInput& in, bool output, std::string* json) {
   return true;
 }
 
-bool ToolPayload(SpanInput& in, std::string_view key, bool output, std::string* json) {
+bool ToolPayload(SpanInput& in, AttrKey key, bool output, std::string* json) {
   const AnyValue* v = in.attrs.Find(key);
   if (v == nullptr) return false;
   *json = PayloadJson(in, *v, output, /*as_value=*/true);
@@ -188,7 +188,7 @@ std::optional<model::SpanKind> KindFromOperationName(std::string_view op) {
 }
 
 void ExtractOtelGenAi(SpanInput& in, Candidates* c) {
-  const AttrIndex& a = in.attrs;
+  const AttrTable& a = in.attrs;
   bool genai = a.HasPrefix("gen_ai.") || !in.details.empty();
   if (genai) {
     if (auto op = StringOf(a.Find("gen_ai.operation.name"))) c->kind = KindFromOperationName(*op);

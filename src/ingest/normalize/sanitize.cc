@@ -13,7 +13,9 @@ void SanitizeString(std::string* s, size_t max, int64_t* truncated) {
 void SanitizeValue(AnyValue* v, size_t max, int64_t* truncated, int depth) {
   switch (v->value_case()) {
     case AnyValue::kStringValue:
-      SanitizeString(v->mutable_string_value(), max, truncated);
+      // Read first: most values need nothing, and asking for a mutable string costs a call.
+      if (v->string_value().size() > max || !IsValidUtf8(v->string_value()))
+        SanitizeString(v->mutable_string_value(), max, truncated);
       break;
     case AnyValue::kArrayValue:
       // The protobuf decoder bounds nesting (recursion limit 100); this bound keeps a
@@ -42,7 +44,7 @@ void SanitizeValue(AnyValue* v, size_t max, int64_t* truncated, int depth) {
 
 void SanitizeKeyValues(KeyValues* kvs, size_t max, int64_t* truncated) {
   for (KeyValue& kv : *kvs) {
-    RepairUtf8InPlace(kv.mutable_key());
+    if (!IsValidUtf8(kv.key())) RepairUtf8InPlace(kv.mutable_key());
     SanitizeValue(kv.mutable_value(), max, truncated);
   }
 }

@@ -50,13 +50,13 @@ void ApplyField(SpanInput& in, std::string_view field, const AnyValue* v, FlatMe
   }
 }
 
-bool FlatFrom(SpanInput& in, std::string_view prefix, bool output, std::string* json) {
+bool FlatFrom(SpanInput& in, AttrPrefix prefix, bool output, std::string* json) {
   auto entries = in.attrs.WithPrefix(prefix);
   if (entries.empty()) return false;
   FlatMessages flat;
   for (const auto& e : entries) {
     std::string_view rest;
-    int n = SplitIndex(e.key.substr(prefix.size()), &rest);
+    int n = SplitIndex(e.key.substr(prefix.name().size()), &rest);
     if (n < 0) continue;  // gen_ai.prompt.name and friends are not messages
     if (FlatMessages::Slot* s = flat.At(n)) ApplyField(in, rest, e.value, s);
   }
@@ -67,7 +67,7 @@ bool FlatFrom(SpanInput& in, std::string_view prefix, bool output, std::string* 
   return true;
 }
 
-bool EntityPayload(SpanInput& in, std::string_view key, bool output, std::string* json) {
+bool EntityPayload(SpanInput& in, AttrKey key, bool output, std::string* json) {
   const AnyValue* v = in.attrs.Find(key);
   if (v == nullptr) return false;
   *json = PayloadJson(in, *v, output, /*as_value=*/in.kind == model::v1::KIND_TOOL, /*json_encoded=*/true);
@@ -77,7 +77,7 @@ bool EntityPayload(SpanInput& in, std::string_view key, bool output, std::string
 }  // namespace
 
 void ExtractTraceloop(SpanInput& in, Candidates* c) {
-  const AttrIndex& a = in.attrs;
+  const AttrTable& a = in.attrs;
   if (auto k = StringOf(a.Find("traceloop.span.kind"))) {
     c->kind = KindFromTraceloop(*k);
     // The entity is what the decorator wrapped: the tool or the agent itself.
