@@ -11,6 +11,7 @@
 #include "common/hex.h"
 #include "common/mem_env.h"
 #include "store/span_codec.h"
+#include "store/columnar/block_codec.h"
 #include "store/columnar/columnar_test_util.h"
 #include "store/columnar/payload_codec.h"
 
@@ -833,6 +834,49 @@ TEST(ColumnarSegment, AttributesEqualToTheirColumnAreStoredByReference) {
     EXPECT_EQ(b & (1u << 5), 0u);  // gen_ai.agent.name's own value is not the column's
   }
   EXPECT_EQ(with_ticket_1, 1u);
+}
+
+// The attr_text_ref decoder takes only what the format allows: references to string or
+// integer columns, texts inside the chunk, one of the two text columns; a reference that
+// does not resolve (an integer column null in that row, a column not given) fails.
+TEST(ColumnarSegment, AttributeReferencesDecodeOnlyWhenWellFormed) {
+  std::vector<std::string_view> text;
+  std::vector<uint8_t> large, ref;
+  // "ab" (own), session_id, large, input_tokens
+  const std::string good = std::string("\x04" "ab" "\x01", 4) + static_cast<char>(kColSessionId) + '\0' + "\x01" +
+                           static_cast<char>(kColInputTokens);
+  ASSERT_TRUE(DecodeAttrTextRef(good, 4, &text, &large, &ref));
+  EXPECT_EQ(text[0], "ab");
+  EXPECT_EQ(ref, (std::vector<uint8_t>{0, kColSessionId, 0, kColInputTokens}));
+  EXPECT_EQ(large, (std::vector<uint8_t>{0, 0, 1, 0}));
+  EXPECT_FALSE(DecodeAttrTextRef(good, 5, &text, &large, &ref));                        // too few
+  EXPECT_FALSE(DecodeAttrTextRef(good.substr(0, good.size() - 1), 4, &text, &large, &ref));  // cut
+  for (uint8_t bad : {uint8_t{0}, uint8_t{kColCostSource}, uint8_t{kColCostUsd}, uint8_t{kColAttrText}, uint8_t{200}}) {
+    std::string b = good;
+    b[4] = static_cast<char>(bad);
+    EXPECT_FALSE(DecodeAttrTextRef(b, 4, &text, &large, &ref)) << int{bad};
+  }
+  EXPECT_FALSE(DecodeAttrTextRef(std::string("\x09" "ab", 3), 1, &text, &large, &ref));  // text past the end
+  EXPECT_FALSE(DecodeAttrValues("\x03" "ab", good, 4, &text, &large, &ref));            // both columns
+  ASSERT_TRUE(DecodeAttrValues({}, good, 4, &text, &large, &ref));
+  // Two rows: attributes 0-1 in row 0, 2-3 in row 1.
+  const std::vector<uint32_t> offsets = {0, 2, 4};
+  const std::vector<std::string_view> sessions = {"ticket-1", "ticket-2"};
+  const std::vector<int64_t> tokens = {-5, 1234};
+  std::vector<uint8_t> present = {1, 1};
+  AttrRefColumns cols;
+  cols.strs[kColSessionId] = &sessions;
+  cols.ints[kColInputTokens] = &tokens;
+  cols.int_present[kColInputTokens] = &present;
+  std::deque<std::string> arena;
+  ASSERT_TRUE(ResolveAttrRefs(offsets, ref, cols, &text, &arena));
+  EXPECT_EQ(text[1], "ticket-1");
+  EXPECT_EQ(text[3], "1234");
+  present[1] = 0;  // the row's integer is null
+  EXPECT_FALSE(ResolveAttrRefs(offsets, ref, cols, &text, &arena));
+  present[1] = 1;
+  cols.strs[kColSessionId] = nullptr;  // not decoded (salvage: damaged)
+  EXPECT_FALSE(ResolveAttrRefs(offsets, ref, cols, &text, &arena));
 }
 
 // A block none of whose attributes repeat a column keeps the plain text column (40).
