@@ -46,7 +46,7 @@ struct PieceInfo {
 };
 
 struct KeyStats {
-  uint64_t inline_count = 0, inline_bytes = 0, large_count = 0;
+  uint64_t inline_count = 0, inline_bytes = 0, large_count = 0, ref_count = 0;
 };
 
 uint64_t DirBytes(Env* env, const std::string& path) {
@@ -136,7 +136,7 @@ int Run(const std::string& dir, size_t top, const std::string& dump) {
       }
       // Which columns reference each piece, and the inline attribute text by key.
       ColumnarReader::BlockView view;
-      Status s = rd.LoadBlockColumns(b, {col::kColAttrKeys, col::kColAttrText, col::kColAttrPayload, col::kColInput,
+      Status s = rd.LoadBlockColumns(b, {col::kColAttrKeys, col::kColAttrText, col::kColAttrTextRef, col::kColAttrPayload, col::kColInput,
                                          col::kColOutput},
                                      &view);
       if (!s.ok()) {
@@ -145,15 +145,18 @@ int Run(const std::string& dir, size_t top, const std::string& dump) {
       }
       std::vector<uint32_t> offsets;
       std::vector<std::string_view> kv, text;
-      std::vector<uint8_t> large;
+      std::vector<uint8_t> large, ref;
       if (col::DecodeAttrKeys(view.col(col::kColAttrKeys), blk.row_count, &offsets, &kv) &&
-          col::DecodeAttrText(view.col(col::kColAttrText), kv.size(), &text, &large)) {
+          col::DecodeAttrValues(view.col(col::kColAttrText), view.col(col::kColAttrTextRef), kv.size(), &text, &large,
+                                &ref)) {
         size_t nlarge = 0;
         for (size_t i = 0; i < kv.size(); ++i) {
           KeyStats& k = keys[std::string(kv[i])];
           if (large[i]) {
             ++k.large_count;
             ++nlarge;
+          } else if (ref[i]) {
+            ++k.ref_count;  // the value is the row's column ref[i]: not stored again
           } else {
             ++k.inline_count;
             k.inline_bytes += text[i].size();
@@ -249,11 +252,12 @@ int Run(const std::string& dir, size_t top, const std::string& dump) {
   if (dump_file) std::fclose(dump_file);
   std::vector<std::pair<std::string, KeyStats>> kl(keys.begin(), keys.end());
   std::sort(kl.begin(), kl.end(), [](const auto& a, const auto& b) { return a.second.inline_bytes > b.second.inline_bytes; });
-  std::printf("\nattribute keys by inline text bytes (raw, before compression):\n");
+  std::printf("\nattribute keys by inline text bytes (raw, before compression; ref: values naming their column):\n");
   for (size_t i = 0; i < kl.size() && i < top; ++i)
-    std::printf("  %-40s %9" PRIu64 " inline %12" PRIu64 " bytes %9.1f B/span %7" PRIu64 " large\n", kl[i].first.c_str(),
-                kl[i].second.inline_count, kl[i].second.inline_bytes,
-                per_span(static_cast<double>(kl[i].second.inline_bytes)), kl[i].second.large_count);
+    std::printf("  %-40s %9" PRIu64 " inline %12" PRIu64 " bytes %9.1f B/span %7" PRIu64 " large %9" PRIu64 " ref\n",
+                kl[i].first.c_str(), kl[i].second.inline_count, kl[i].second.inline_bytes,
+                per_span(static_cast<double>(kl[i].second.inline_bytes)), kl[i].second.large_count,
+                kl[i].second.ref_count);
   return 0;
 }
 

@@ -396,5 +396,116 @@ TEST(EmbeddedStoreQuery, ConcurrentAppendsQueriesAndFlushes) {
   EXPECT_GT(st->Stats().segments, 0);
 }
 
+// Attribute values equal to their span's canonical column are stored in the segments by
+// reference to the column (docs/segment_format.md, id 49): traces read back with exactly
+// the attributes sent, in order, and attr.KEY=VALUE filters (search, span- and
+// trace-level aggregates) find referred values and values of their own under the same
+// key, on segments, after reopen and after compaction rewrote them.
+TEST(EmbeddedStoreQuery, AttributesEqualToTheirColumnReadAndFilterFromSegments) {
+  MemEnv env;
+  auto o = Opts(&env);
+  o.compaction.min_merge = 3;
+  o.compaction.interval_ms = 3600 * 1000;  // compaction driven by CompactNow
+  o.compaction.max_bytes_per_sec = 0;
+  o.compaction.lower_priority = false;
+  std::map<std::string, model::Span> sent;  // span id -> span
+  auto s = EmbeddedStore::Open(o);
+  ASSERT_TRUE(s.ok());
+  for (uint64_t t = 1; t <= 6; ++t) {
+    std::vector<model::Span> spans;
+    for (uint64_t k = 0; k < 3; ++k) {
+      model::Span sp = MakeSpan({t, t * 10 + k + 1, k ? t * 10 + 1 : 0, "chat", KIND_LLM, STATUS_OK,
+                                 1'000'000'000 + static_cast<int64_t>(t * 1000 + k),
+                                 1'000'000'500 + static_cast<int64_t>(t * 1000 + k)});
+      sp.set_session_id("sess-" + std::to_string(t % 2));
+      sp.set_user_id("user-" + std::to_string(t));
+      sp.set_model("model-a");
+      sp.set_input_tokens(static_cast<int64_t>(100 + t));
+      auto* a = sp.mutable_attributes();
+      auto add = [&](const std::string& key) {
+        auto* kv = a->Add();
+        kv->set_key(key);
+        return kv->mutable_value();
+      };
+      add("session.id")->set_string_value(t == 3 ? std::string("sess-moved") : sp.session_id());
+      add("note")->set_string_value("n" + std::to_string(k));
+      add("gen_ai.request.model")->set_string_value(sp.model());
+      add("gen_ai.usage.input_tokens")->set_int_value(sp.input_tokens());
+      add("user.id")->set_string_value(k == 2 ? std::string("user-other") : sp.user_id());
+      sent[sp.span_id()] = sp;
+      spans.push_back(sp);
+    }
+    ASSERT_TRUE(AppendSync(s->get(), spans).ok());
+    if (t % 2 == 0) {
+      ASSERT_TRUE((*s)->FlushNow().ok());  // three segments
+    }
+  }
+  auto traces_matching = [&](EmbeddedStore* st, const std::string& key, const std::string& value) {
+    TraceQuery q;
+    q.attrs = {{key, value}};
+    auto page = st->SearchTraces(q);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    std::set<std::string> ids;
+    if (page.ok())
+      for (const auto& tr : page->traces) ids.insert(tr.trace_id);
+    return ids;
+  };
+  auto spans_matching = [&](EmbeddedStore* st, AggLevel level, const std::string& key, const std::string& value) {
+    AggregateQuery q;
+    q.level = level;
+    q.allow_rollups = false;
+    q.filter.attrs = {{key, value}};
+    auto r = st->Aggregate(q);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && !r->rows.empty() ? r->rows[0].count : -1;
+  };
+  auto check = [&](EmbeddedStore* st) {
+    for (uint64_t t = 1; t <= 6; ++t) {
+      auto d = st->GetTrace(TraceId(t), {});
+      ASSERT_TRUE(d.ok()) << d.status().ToString();
+      ASSERT_EQ(d->spans.size(), 3u);
+      for (const auto& got : d->spans) {
+        ASSERT_TRUE(sent.count(got.span_id()));
+        const model::Span& want = sent[got.span_id()];
+        ASSERT_EQ(got.attributes_size(), want.attributes_size());
+        for (int i = 0; i < want.attributes_size(); ++i)
+          EXPECT_EQ(got.attributes(i).SerializeAsString(), want.attributes(i).SerializeAsString()) << i;
+        auto one = st->GetSpan(TraceId(t), got.span_id(), {});
+        ASSERT_TRUE(one.ok());
+        EXPECT_EQ(one->attributes_size(), want.attributes_size());
+      }
+    }
+    EXPECT_EQ(traces_matching(st, "session.id", "sess-1"), (std::set<std::string>{TraceId(1), TraceId(5)}));
+    EXPECT_EQ(traces_matching(st, "session.id", "sess-moved"), std::set<std::string>{TraceId(3)});
+    EXPECT_EQ(traces_matching(st, "gen_ai.usage.input_tokens", "104"), std::set<std::string>{TraceId(4)});
+    EXPECT_EQ(traces_matching(st, "user.id", "user-2"), std::set<std::string>{TraceId(2)});
+    EXPECT_EQ(traces_matching(st, "user.id", "user-other").size(), 6u);
+    EXPECT_EQ(spans_matching(st, AggLevel::kSpan, "session.id", "sess-0"), 9);
+    EXPECT_EQ(spans_matching(st, AggLevel::kSpan, "session.id", "sess-moved"), 3);
+    EXPECT_EQ(spans_matching(st, AggLevel::kSpan, "gen_ai.request.model", "model-a"), 18);
+    EXPECT_EQ(spans_matching(st, AggLevel::kSpan, "user.id", "user-4"), 2);
+    EXPECT_EQ(spans_matching(st, AggLevel::kTrace, "session.id", "sess-moved"), 1);
+    EXPECT_EQ(spans_matching(st, AggLevel::kTrace, "gen_ai.usage.input_tokens", "101"), 1);
+  };
+  {
+    SCOPED_TRACE("segments");
+    check(s->get());
+  }
+  ASSERT_TRUE((*s)->Close().ok());
+  s = EmbeddedStore::Open(o);
+  ASSERT_TRUE(s.ok());
+  {
+    SCOPED_TRACE("after reopen");
+    check(s->get());
+  }
+  ASSERT_EQ((*s)->LiveSegments().size(), 3u);
+  ASSERT_TRUE((*s)->CompactNow().ok());
+  ASSERT_EQ((*s)->LiveSegments().size(), 1u);
+  {
+    SCOPED_TRACE("after compaction");
+    check(s->get());
+  }
+}
+
 }  // namespace
 }  // namespace sightline::store

@@ -90,6 +90,30 @@ std::string EncodeDict(size_t n, Get&& get, uint32_t* empties) {
   return out;
 }
 
+// The id of a column of the row that holds exactly the attribute's text (a string
+// column its value, an integer column its decimal text), 0 when none does or the text is
+// too short for a reference (2 bytes) to save anything. hint: the column to try first.
+uint8_t ColumnHoldingText(const model::Span& c, uint8_t type, std::string_view text, uint8_t hint) {
+  if (text.size() < 2) return 0;
+  if (type == kAttrString) {
+    if (hint != 0)
+      for (const auto& f : fields::kStrFields)
+        if (f.id == hint && f.get(c) == text) return hint;
+    for (const auto& f : fields::kStrFields) {
+      const std::string& v = f.get(c);
+      if (v.size() == text.size() && v == text) return f.id;
+    }
+    return 0;
+  }
+  if (type != kAttrInt) return 0;
+  for (const auto& f : fields::kIntFields) {
+    if (!f.has(c)) continue;
+    char num[24];
+    if (IntColumnText(f.get(c), num) == text) return f.id;
+  }
+  return 0;
+}
+
 void SetBit(std::string* bm, size_t r) { (*bm)[r / 8] = static_cast<char>(static_cast<uint8_t>((*bm)[r / 8]) | (1u << (r % 8))); }
 
 // One protobuf field off the front of *in: its number, wire type, and its value (the
@@ -471,7 +495,7 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
   }
   // Written after kColRest (ids ascending) when chosen: received_ns as running deltas,
   // computed_cost_usd by reference to cost_usd.
-  std::string received_run, computed_ref;
+  std::string received_run, computed_ref, attr_text_ref;
   uint32_t computed_ref_nulls = 0;
   {
     std::string starts, ends, received;
@@ -566,10 +590,11 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     std::unordered_map<std::string_view, uint32_t> key_ids;
     std::vector<std::string_view> dict;
     std::vector<std::pair<std::string_view, uint32_t>> key_at;
-    std::string per_row, text, types;
+    std::string per_row, text, text_ref, types;
     RefListEncoder large;
-    bool any_attr = false, any_type = false, any_large = false;
+    bool any_attr = false, any_type = false, any_large = false, any_ref = false;
     uint32_t bare_rows = 0;
+    std::vector<uint8_t> ref_at;  // per key position: the column the last reference there named
     for (size_t r = 0; r < n; ++r) {
       const Row& row = rows[r];
       const std::string_view buf = row.attr_buf;
@@ -582,7 +607,10 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
         const std::string_view key = buf.substr(cell.key_off, cell.key_len);
         // Spans of one shape list the same keys in the same order: the key at this
         // position in an earlier row is tried before the hash map.
-        if (i >= key_at.size()) key_at.resize(i + 1, {{}, UINT32_MAX});
+        if (i >= key_at.size()) {
+          key_at.resize(i + 1, {{}, UINT32_MAX});
+          ref_at.resize(i + 1, 0);
+        }
         auto& [seen_key, seen_id] = key_at[i];
         if (seen_id == UINT32_MAX || seen_key != key) {
           auto [it, inserted] = key_ids.try_emplace(key, static_cast<uint32_t>(dict.size()));
@@ -593,13 +621,26 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
         PutVarint64(&per_row, seen_id);
         if (cell.large) {
           PutVarint64(&text, 0);
+          PutVarint64(&text_ref, 0);
           types.push_back(static_cast<char>(kAttrString));
           large.Add(row.large_attrs[next_large++].second);
           any_large = true;
           continue;
         }
+        const std::string_view value = buf.substr(cell.text_off, cell.text_len);
         PutVarint64(&text, uint64_t{cell.text_len} + 1);
-        text.append(buf.substr(cell.text_off, cell.text_len));
+        text.append(value);
+        // A value the row's canonical column holds byte for byte (session.id and
+        // session_id, gen_ai.usage.input_tokens and input_tokens, ...) names the column.
+        if (const uint8_t col = ColumnHoldingText(row.cols, cell.type, value, ref_at[i]); col != 0) {
+          ref_at[i] = col;
+          text_ref.push_back(1);
+          text_ref.push_back(static_cast<char>(col));
+          any_ref = true;
+        } else {
+          PutVarint64(&text_ref, uint64_t{cell.text_len} + 2);
+          text_ref.append(value);
+        }
         types.push_back(static_cast<char>(cell.type));
         any_type |= cell.type != kAttrString;
         if (cell.type == kAttrRaw) PutLengthPrefixed(&types, buf.substr(cell.raw_off, cell.raw_len));
@@ -611,7 +652,11 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
       for (std::string_view k : dict) PutLengthPrefixed(&keys, k);
       keys.append(per_row);
       emit(kColAttrKeys, std::move(keys), bare_rows);
-      emit(kColAttrText, std::move(text), 0);
+      if (any_ref) {
+        attr_text_ref = std::move(text_ref);  // written last (id 49), instead of 40
+      } else {
+        emit(kColAttrText, std::move(text), 0);
+      }
       if (any_type) emit(kColAttrTypes, std::move(types), 0);
       if (any_large) emit(kColAttrPayload, large.data(), 0);
     }
@@ -642,6 +687,7 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
   }
   emit(kColReceivedRun, std::move(received_run), 0);
   emit(kColComputedCostRef, std::move(computed_ref), computed_ref_nulls);
+  emit(kColAttrTextRef, std::move(attr_text_ref), 0);
 }
 
 }  // namespace sightline::store::columnar

@@ -12,12 +12,15 @@
 // Thread-safety: pure functions over caller-owned values.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "model/span.h"
+#include "store/columnar/columnar_format.h"
 #include "store/columnar/payload_codec.h"
 #include "store/trace_agg.h"
 
@@ -118,6 +121,39 @@ bool DecodeAttrKeys(std::string_view raw, size_t rows, std::vector<uint32_t>* of
 // large[i] = 1 when attribute i's value is in the attr_payload chunk.
 bool DecodeAttrText(std::string_view raw, size_t attrs, std::vector<std::string_view>* text,
                     std::vector<uint8_t>* large);
+// kColAttrTextRef (written instead of kColAttrText): as DecodeAttrText, and ref[i] = the
+// column id whose value in the attribute's row is attribute i's text (a string column,
+// or an integer column as decimal text; AttrRefText), 0 for a value of its own.
+bool DecodeAttrTextRef(std::string_view raw, size_t attrs, std::vector<std::string_view>* text,
+                       std::vector<uint8_t>* large, std::vector<uint8_t>* ref);
+// Whichever of the two a block holds (both: false); ref all 0 for kColAttrText.
+bool DecodeAttrValues(std::string_view text_raw, std::string_view text_ref_raw, size_t attrs,
+                      std::vector<std::string_view>* text, std::vector<uint8_t>* large, std::vector<uint8_t>* ref);
+// Bit id set for each column id that ref names.
+uint64_t AttrRefMask(const std::vector<uint8_t>& ref);
+bool IsAttrRefColumn(uint8_t id);  // a string (11..29) or integer (30..35) column
+
+// The decimal text of an integer column's value, as an integer attribute's text reads.
+inline std::string_view IntColumnText(int64_t v, char (&buf)[24]) {
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string_view(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+// The decoded columns attribute references resolve against, by column id (null: not
+// decoded, or damaged).
+struct AttrRefColumns {
+  const std::vector<std::string_view>* strs[kColMax] = {};
+  const std::vector<int64_t>* ints[kColMax] = {};
+  const std::vector<uint8_t>* int_present[kColMax] = {};
+};
+// *out = the text of a reference to column id in row r: the string column's value, or the
+// integer column's decimal text (kept in *arena). False when the column is not in cols,
+// r is outside it, or the row's integer is null.
+bool AttrRefText(uint8_t id, size_t r, const AttrRefColumns& cols, std::string_view* out, std::deque<std::string>* arena);
+// Sets text[i] of every referring attribute (ref[i] != 0; row r's attributes are
+// [offsets[r], offsets[r + 1])) through AttrRefText; false when one does not resolve.
+bool ResolveAttrRefs(const std::vector<uint32_t>& offsets, const std::vector<uint8_t>& ref, const AttrRefColumns& cols,
+                     std::vector<std::string_view>* text, std::deque<std::string>* arena);
 bool DecodeAttrTypes(std::string_view raw, size_t attrs, std::vector<uint8_t>* types,
                      std::vector<std::string_view>* raw_values);
 bool DecodeRefLists(std::string_view raw, size_t count, uint32_t piece_count, std::vector<RefList>* out);

@@ -225,6 +225,71 @@ bool DecodeAttrText(std::string_view in, size_t attrs, std::vector<std::string_v
   return in.empty();
 }
 
+bool DecodeAttrTextRef(std::string_view in, size_t attrs, std::vector<std::string_view>* text,
+                       std::vector<uint8_t>* large, std::vector<uint8_t>* ref) {
+  text->assign(attrs, std::string_view());
+  large->assign(attrs, 0);
+  ref->assign(attrs, 0);
+  if (in.empty()) return attrs == 0;
+  for (size_t i = 0; i < attrs; ++i) {
+    uint64_t t;
+    if (!GetVarint64(&in, &t)) return false;
+    if (t == 0) {
+      (*large)[i] = 1;
+    } else if (t == 1) {
+      if (in.empty() || !IsAttrRefColumn(static_cast<uint8_t>(in[0]))) return false;
+      (*ref)[i] = static_cast<uint8_t>(in[0]);
+      in.remove_prefix(1);
+    } else {
+      if (t - 2 > in.size()) return false;
+      (*text)[i] = in.substr(0, static_cast<size_t>(t - 2));
+      in.remove_prefix(static_cast<size_t>(t - 2));
+    }
+  }
+  return in.empty();
+}
+
+bool DecodeAttrValues(std::string_view text_raw, std::string_view text_ref_raw, size_t attrs,
+                      std::vector<std::string_view>* text, std::vector<uint8_t>* large, std::vector<uint8_t>* ref) {
+  if (text_ref_raw.empty()) {
+    ref->assign(attrs, 0);
+    return DecodeAttrText(text_raw, attrs, text, large);
+  }
+  return text_raw.empty() && DecodeAttrTextRef(text_ref_raw, attrs, text, large, ref);
+}
+
+uint64_t AttrRefMask(const std::vector<uint8_t>& ref) {
+  uint64_t m = 0;
+  for (uint8_t id : ref) m |= uint64_t{1} << id;  // ids < 64 (IsAttrRefColumn)
+  return m & ~uint64_t{1};
+}
+
+bool IsAttrRefColumn(uint8_t id) { return id >= kColProject && id <= kColReasoningTokens; }
+
+bool AttrRefText(uint8_t id, size_t r, const AttrRefColumns& cols, std::string_view* out, std::deque<std::string>* arena) {
+  if (id >= kColMax) return false;
+  if (const auto* s = cols.strs[id]) {
+    if (r >= s->size()) return false;
+    *out = (*s)[r];
+    return true;
+  }
+  const auto* v = cols.ints[id];
+  const auto* p = cols.int_present[id];
+  if (v == nullptr || p == nullptr || r >= v->size() || r >= p->size() || !(*p)[r]) return false;
+  char buf[24];
+  *out = arena->emplace_back(IntColumnText((*v)[r], buf));
+  return true;
+}
+
+bool ResolveAttrRefs(const std::vector<uint32_t>& offsets, const std::vector<uint8_t>& ref, const AttrRefColumns& cols,
+                     std::vector<std::string_view>* text, std::deque<std::string>* arena) {
+  if (offsets.empty() || offsets.back() != ref.size() || text->size() != ref.size()) return false;
+  for (size_t r = 0; r + 1 < offsets.size(); ++r)
+    for (uint32_t i = offsets[r]; i < offsets[r + 1]; ++i)
+      if (ref[i] != 0 && !AttrRefText(ref[i], r, cols, &(*text)[i], arena)) return false;
+  return true;
+}
+
 bool DecodeAttrTypes(std::string_view in, size_t attrs, std::vector<uint8_t>* types,
                      std::vector<std::string_view>* raw_values) {
   types->assign(attrs, kAttrString);

@@ -20,7 +20,7 @@ std::string_view ColumnName(uint32_t id) {
       "step",        "input_tokens",      "output_tokens",   "cache_read_tokens", "cache_write_tokens",
       "reasoning_tokens", "cost_usd",     "reported_cost_usd", "computed_cost_usd", "attr_keys",
       "attr_text",   "attr_types",        "attr_payload",    "input",            "output",
-      "scope",       "rest",              "received_ns_run", "computed_cost_usd_ref"};
+      "scope",       "rest",              "received_ns_run", "computed_cost_usd_ref", "attr_text_ref"};
   return id < kColMax ? kNames[id] : std::string_view("?");
 }
 

@@ -117,7 +117,9 @@ enum ColumnId : uint8_t {
   kColReceivedRun = 47,  // received_ns: zigzag varint received - previous row's received
   kColComputedCostRef = 48,  // computed_cost_usd: presence bitmap, "differs from cost_usd"
                              // bitmap, f64 per row with both bits; the rest equal cost_usd
-  kColMax = 49,          // one past the last id
+  kColAttrTextRef = 49,  // attr_text, where a value may name the row's string or integer
+                         // column that holds the same text (written instead of 40)
+  kColMax = 50,          // one past the last id
 };
 // "name", "attr_keys", ...; "?" for an unknown id.
 std::string_view ColumnName(uint32_t id);

@@ -38,6 +38,7 @@ namespace sightline::store::columnar {
 namespace internal {
 struct DecodedBlock;   // columnar_reader_read.cc
 struct SalvagedBlock;  // columnar_reader_read.cc
+struct RefColumns;     // columnar_reader_internal.h
 }
 
 struct TraceEntry {
@@ -265,6 +266,9 @@ class ColumnarReader {
   bool BlockMayMatch(const Block& b, const BlockFilter& f) const;
   // Reads and verifies the chunks of block b named in columns (ids); absent ones stay empty.
   Status LoadBlock(uint32_t b, const std::vector<uint8_t>& columns, BlockView* view) const;
+  // Loads (when view does not hold them yet) and decodes the string and integer columns
+  // of block b whose bit is set in refs (AttrRefMask), for attributes that refer to them.
+  Status LoadRefColumns(uint32_t b, uint64_t refs, BlockView* view, internal::RefColumns* out) const;
   // Loads and decodes block b column by column, damaged ones left as defaults (salvage).
   Status SalvageBlock(uint32_t b, std::shared_ptr<const internal::SalvagedBlock>* out) const;
   // Loads and decodes every column of block b (ReadTrace; the block cache keeps it).

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "store/columnar/block_codec.h"
 #include "store/columnar/columnar_reader.h"
 
 namespace sightline::store::columnar {
@@ -24,5 +25,18 @@ struct ColumnarReader::PieceSource {
     return std::string_view(*it->second).substr(static_cast<size_t>(reader->piece_offset_[i]), reader->piece_len_[i]);
   }
 };
+
+namespace internal {
+
+// Columns of one block decoded for attribute references (ColumnarReader::LoadRefColumns),
+// by column id; cols points at the ones decoded.
+struct RefColumns {
+  std::vector<std::string_view> strs[kColMax];
+  std::vector<int64_t> ints[kColMax];
+  std::vector<uint8_t> present[kColMax];
+  AttrRefColumns cols;
+};
+
+}  // namespace internal
 
 }  // namespace sightline::store::columnar

@@ -176,7 +176,7 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
   std::vector<uint8_t> columns;
   columns.reserve(6);
   if (want_attrs)
-    for (uint8_t id : {kColAttrKeys, kColAttrText, kColAttrPayload, kColScope}) columns.push_back(id);
+    for (uint8_t id : {kColAttrKeys, kColAttrText, kColAttrPayload, kColScope, kColAttrTextRef}) columns.push_back(id);
   if (want_text)
     for (uint8_t id : {kColInput, kColOutput}) columns.push_back(id);
   const uint32_t npieces = payload_piece_count();
@@ -211,15 +211,25 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
     if (!LoadBlock(static_cast<uint32_t>(bi), columns, &v).ok()) return false;
     std::vector<uint32_t> offsets;
     std::vector<std::string_view> keys, text, scopes;
-    std::vector<uint8_t> large;
+    std::vector<uint8_t> large, ref;
     std::vector<RefList> large_lists, inputs, outputs;
+    internal::RefColumns ref_cols;
+    std::deque<std::string> ref_arena;
     std::vector<uint32_t> large_index;
     std::vector<uint32_t> need;
     if (want_attrs) {
       if (!DecodeAttrKeys(v.col(kColAttrKeys), n, &offsets, &keys) ||
-          !DecodeAttrText(v.col(kColAttrText), keys.size(), &text, &large) ||
+          !DecodeAttrValues(v.col(kColAttrText), v.col(kColAttrTextRef), keys.size(), &text, &large, &ref) ||
           !DecodeStrings(v.col(kColScope), n, &scopes))
         return false;
+      // The columns that the asked keys' values refer to, in the rows asked about.
+      uint64_t refs = 0;
+      for (const auto& rr : rows)
+        for (uint32_t a = offsets[rr.first]; a < offsets[rr.first + 1]; ++a)
+          if (ref[a] != 0 &&
+              std::any_of(spec.attrs.begin(), spec.attrs.end(), [&](const auto& kv) { return kv.first == keys[a]; }))
+            refs |= uint64_t{1} << ref[a];
+      if (refs != 0 && !LoadRefColumns(static_cast<uint32_t>(bi), refs, &v, &ref_cols).ok()) return false;
       large_index.assign(keys.size(), 0);
       size_t nlarge = 0;
       for (size_t a = 0; a < keys.size(); ++a)
@@ -275,6 +285,7 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
           for (size_t k = 0; k < spec.attrs.size(); ++k) {
             if (keys[a] != spec.attrs[k].first) continue;
             std::string_view val = text[a];
+            if (ref[a] != 0 && !AttrRefText(ref[a], row, ref_cols.cols, &val, &ref_arena)) return false;
             if (large[a]) {
               RenderRefList(large_lists[large_index[a]], [&](uint32_t p) { return src.piece(p); }, &value);
               val = value;

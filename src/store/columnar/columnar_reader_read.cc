@@ -53,6 +53,29 @@ Status ColumnarReader::LoadBlock(uint32_t bi, const std::vector<uint8_t>& column
   return Status::OK();
 }
 
+Status ColumnarReader::LoadRefColumns(uint32_t bi, uint64_t refs, BlockView* view, internal::RefColumns* out) const {
+  const size_t n = blocks_[bi].row_count;
+  std::vector<uint8_t> load;
+  for (uint8_t id = 1; id < kColMax && id < 64; ++id)
+    if (((refs >> id) & 1) && view->raw[id].empty()) load.push_back(id);
+  SL_RETURN_IF_ERROR(LoadBlock(bi, load, view));
+  for (uint8_t id = 1; id < kColMax && id < 64; ++id) {
+    if (!((refs >> id) & 1)) continue;
+    const bool is_int = std::find(IntColumnIds().begin(), IntColumnIds().end(), id) != IntColumnIds().end();
+    const bool ok = is_int ? DecodeNullableInts(view->col(id), n, &out->ints[id], &out->present[id])
+                           : DecodeStrings(view->col(id), n, &out->strs[id]);
+    if (!ok)
+      return Corrupt("block " + std::to_string(bi) + " column '" + std::string(ColumnName(id)) + "' does not decode");
+    if (is_int) {
+      out->cols.ints[id] = &out->ints[id];
+      out->cols.int_present[id] = &out->present[id];
+    } else {
+      out->cols.strs[id] = &out->strs[id];
+    }
+  }
+  return Status::OK();
+}
+
 Status ColumnarReader::LoadBlockColumns(uint32_t b, const std::vector<uint8_t>& columns, BlockView* view) const {
   if (b >= blocks_.size()) return Status::InvalidArgument(path_ + ": block " + std::to_string(b) + " out of range");
   return LoadBlock(b, columns, view);
@@ -89,6 +112,7 @@ struct Attrs {
   std::vector<uint32_t> offsets;
   std::vector<std::string_view> keys, text, raw_values;
   std::vector<uint8_t> large, types;
+  std::vector<uint8_t> ref;  // attribute -> the column its text refers to (kColAttrTextRef), or 0
   std::vector<RefList> large_lists;
   std::vector<uint32_t> large_index;  // attribute -> index in large_lists (large ones)
 };
@@ -108,7 +132,7 @@ size_t DoubleColumnIndex(uint8_t id) {
 bool DecodeAttrs(const ColumnarReader::BlockView& v, size_t rows, uint32_t pieces, bool with_types, Attrs* a) {
   if (!DecodeAttrKeys(v.col(kColAttrKeys), rows, &a->offsets, &a->keys)) return false;
   size_t n = a->keys.size();
-  if (!DecodeAttrText(v.col(kColAttrText), n, &a->text, &a->large)) return false;
+  if (!DecodeAttrValues(v.col(kColAttrText), v.col(kColAttrTextRef), n, &a->text, &a->large, &a->ref)) return false;
   if (with_types && !DecodeAttrTypes(v.col(kColAttrTypes), n, &a->types, &a->raw_values)) return false;
   size_t nlarge = 0;
   a->large_index.assign(n, 0);
@@ -120,6 +144,23 @@ bool DecodeAttrs(const ColumnarReader::BlockView& v, size_t rows, uint32_t piece
 }
 
 void CollectPieces(const RefList& l, std::vector<uint32_t>* out) { out->insert(out->end(), l.pieces.begin(), l.pieces.end()); }
+
+// The string and integer columns of a decoded block (vectors in StringColumnIds() and
+// IntColumnIds() order) as attribute references see them; skip(id): left out (damaged).
+template <typename Skip>
+AttrRefColumns RefColumnsOf(const std::vector<std::vector<std::string_view>>& strs,
+                            const std::vector<std::vector<int64_t>>& ints,
+                            const std::vector<std::vector<uint8_t>>& int_present, Skip&& skip) {
+  AttrRefColumns c;
+  for (size_t k = 0; k < strs.size() && k < StringColumnIds().size(); ++k)
+    if (!skip(StringColumnIds()[k])) c.strs[StringColumnIds()[k]] = &strs[k];
+  for (size_t k = 0; k < ints.size() && k < int_present.size() && k < IntColumnIds().size(); ++k) {
+    if (skip(IntColumnIds()[k])) continue;
+    c.ints[IntColumnIds()[k]] = &ints[k];
+    c.int_present[IntColumnIds()[k]] = &int_present[k];
+  }
+  return c;
+}
 
 }  // namespace
 
@@ -143,6 +184,7 @@ struct DecodedBlock {
   Attrs attrs;
   std::vector<RefList> inputs, outputs;
   std::vector<std::string_view> scopes, rests;
+  std::deque<std::string> arena;  // texts of attributes referring to an integer column
 
   // What the block holds in memory, roughly: the raw chunks plus the decoded vectors.
   size_t MemoryBytes() const {
@@ -154,6 +196,7 @@ struct DecodedBlock {
     for (const auto* lists : {&inputs, &outputs, &attrs.large_lists})
       for (const auto& l : *lists) b += sizeof(RefList) + l.pieces.size() * sizeof(uint32_t);
     b += rows * 2 * sizeof(std::string_view);
+    b += arena.size() * sizeof(std::string);
     return b;
   }
 };
@@ -346,7 +389,10 @@ Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) 
       return Corrupt(bn + " column 'computed_cost_usd_ref' does not decode");
   }
   const uint32_t npieces = payload_piece_count();
-  if (!DecodeAttrs(v, n, npieces, true, &attrs)) return Corrupt(bn + ": attribute columns do not decode");
+  if (!DecodeAttrs(v, n, npieces, true, &attrs) ||
+      !ResolveAttrRefs(attrs.offsets, attrs.ref, RefColumnsOf(strs, ints, int_present, [](uint8_t) { return false; }),
+                       &attrs.text, &d->arena))
+    return Corrupt(bn + ": attribute columns do not decode");
   if (!DecodeRefLists(v.col(kColInput), n, npieces, &inputs) ||
       !DecodeRefLists(v.col(kColOutput), n, npieces, &outputs))
     return Corrupt(bn + ": payload reference columns do not decode");
@@ -562,11 +608,15 @@ Status ColumnarReader::SalvageBlock(uint32_t bi, std::shared_ptr<const internal:
       d->dbl_present[computed].assign(n, 0);
   }
   // Attributes: keys, text and types together (without any one of them no value is
-  // exact); large values also need their reference lists.
+  // exact); large values also need their reference lists. The text is in one of two
+  // columns (40, or 49 with references): either damaged loses it.
   Attrs& a = d->attrs;
+  if (!sb->ok(kColAttrTextRef)) sb->bad |= uint64_t{1} << kColAttrText;
   const bool attrs_ok =
       decode(kColAttrKeys, [&] { return DecodeAttrKeys(v.col(kColAttrKeys), n, &a.offsets, &a.keys); }) &&
-      decode(kColAttrText, [&] { return DecodeAttrText(v.col(kColAttrText), a.keys.size(), &a.text, &a.large); }) &&
+      decode(kColAttrText, [&] {
+        return DecodeAttrValues(v.col(kColAttrText), v.col(kColAttrTextRef), a.keys.size(), &a.text, &a.large, &a.ref);
+      }) &&
       decode(kColAttrTypes, [&] { return DecodeAttrTypes(v.col(kColAttrTypes), a.keys.size(), &a.types, &a.raw_values); });
   if (!attrs_ok) {
     for (uint8_t col : {kColAttrKeys, kColAttrText, kColAttrTypes}) sb->bad |= uint64_t{1} << col;  // all three lost
@@ -671,11 +721,17 @@ Status ColumnarReader::SalvageTrace(const TraceKey& id, uint32_t first_row, uint
     // The columns every row of this block lost (the essential ones lose the rows).
     std::vector<std::string> block_lost;
     for (uint8_t col = 1; col < kColMax; ++col)
-      // The alternative encodings (47, 48) are reported as the fields they hold (10, 38).
-      if (!ok(col) && col != kColTraceId && col != kColReceivedRun && col != kColComputedCostRef)
+      // The alternative encodings (47, 48, 49) are reported as the fields they hold (10, 38, 40).
+      if (!ok(col) && col != kColTraceId && col != kColReceivedRun && col != kColComputedCostRef &&
+          col != kColAttrTextRef)
         block_lost.emplace_back(ColumnName(col));
     std::unordered_map<const char*, std::pair<bool, model::Span>> scope_cache;  // parsed?, the scope
     std::string text;
+    // Attributes referring to a column take its value; one whose column is damaged is
+    // lost with it (the span lists attr_text and that column).
+    const AttrRefColumns ref_cols =
+        RefColumnsOf(d->strs, d->ints, d->int_present, [&](uint8_t col) { return !ok(col); });
+    std::deque<std::string> ref_arena;
     for (size_t r = lo; r < hi; ++r) {
       if (!rows_ok || (sb->tids_ok && !(d->tids[r] == id))) {
         ++report->spans_lost;
@@ -728,15 +784,20 @@ Status ColumnarReader::SalvageTrace(const TraceKey& id, uint32_t first_row, uint
           continue;
         }
         opentelemetry::proto::common::v1::AnyValue value;
+        std::string_view val = a.text[i];
+        if (a.ref[i] != 0 && !AttrRefText(a.ref[i], r, ref_cols, &val, &ref_arena)) {
+          attr_lost = true;
+          continue;
+        }
         if (a.types[i] == kAttrNoValue) {
-          if (!a.text[i].empty()) {
+          if (!val.empty()) {
             attr_lost = true;
             continue;
           }
           s.add_attributes()->set_key(std::string(a.keys[i]));
           continue;
         }
-        if (!AnyValueFromText(a.types[i], a.text[i], a.raw_values[i], &value)) {
+        if (!AnyValueFromText(a.types[i], val, a.raw_values[i], &value)) {
           attr_lost = true;
           continue;
         }
@@ -821,7 +882,7 @@ Status ColumnarReader::Scan(uint64_t mask, const BlockFilter& filter,
                                 {kStep, kColStep, &SpanColumns::step}};
   for (const auto& s : kInt) want(s.bit, {s.id});
   want(kCost, {kColCostUsd});
-  want(kAttributes, {kColAttrKeys, kColAttrText, kColAttrPayload});
+  want(kAttributes, {kColAttrKeys, kColAttrText, kColAttrPayload, kColAttrTextRef});
   want(kInput, {kColInput});
   want(kOutput, {kColOutput});
   std::sort(ids.begin(), ids.end());
@@ -861,6 +922,11 @@ Status ColumnarReader::Scan(uint64_t mask, const BlockFilter& filter,
     if (mask & kAttributes) {
       Attrs a;
       if (!DecodeAttrs(v, n, npieces, false, &a)) return bad(kColAttrKeys);
+      if (const uint64_t refs = AttrRefMask(a.ref); refs != 0) {
+        internal::RefColumns rc;
+        SL_RETURN_IF_ERROR(LoadRefColumns(static_cast<uint32_t>(bi), refs, &v, &rc));
+        if (!ResolveAttrRefs(a.offsets, a.ref, rc.cols, &a.text, &arena)) return bad(kColAttrTextRef);
+      }
       std::vector<uint32_t> need;
       for (const RefList& l : a.large_lists) CollectPieces(l, &need);
       PieceSource src;

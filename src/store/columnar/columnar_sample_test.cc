@@ -49,6 +49,18 @@ TraceMap RefsSampleTraces() {
   return m;
 }
 
+// The third v2 sample, written once attribute values could refer to their row's column
+// (id 49, attr_text_ref); frozen like the others. The lean spans' session.id, user.id,
+// gen_ai.request.model and token count attributes repeat their columns; one span's
+// session.id does not.
+TraceMap AttrRefsSampleTraces() {
+  TraceMap m = LeanTraces(6, 1'767'226'100'000'000'000);
+  auto& first = m.begin()->second[1];
+  for (auto& kv : *first.mutable_attributes())
+    if (kv.key() == "session.id") kv.mutable_value()->set_string_value("ticket-moved");
+  return m;
+}
+
 bool WriteSamplesRequested() {
   const char* v = std::getenv("SIGHTLINE_WRITE_SAMPLES");
   return v && std::string(v) == "1";
@@ -62,6 +74,11 @@ TEST(SegmentSamples, WriteV2Sample) {
 TEST(SegmentSamples, WriteV2RefsSample) {
   if (!WriteSamplesRequested()) GTEST_SKIP() << "set SIGHTLINE_WRITE_SAMPLES=1 to rewrite the committed samples";
   ASSERT_TRUE(WriteSegment(Env::Default(), kSampleDir, "v2_refs_sample.slseg", RefsSampleTraces()).ok());
+}
+
+TEST(SegmentSamples, WriteV2AttrRefsSample) {
+  if (!WriteSamplesRequested()) GTEST_SKIP() << "set SIGHTLINE_WRITE_SAMPLES=1 to rewrite the committed samples";
+  ASSERT_TRUE(WriteSegment(Env::Default(), kSampleDir, "v2_attr_refs_sample.slseg", AttrRefsSampleTraces()).ok());
 }
 
 TEST(SegmentSamples, WriteV1Sample) {
@@ -124,6 +141,33 @@ TEST(SegmentSamples, ReadsCommittedV2RefsSample) {
   ASSERT_TRUE((*r)->LoadBlockColumns(0, {kColReceivedRun, kColComputedCostRef}, &v).ok());
   EXPECT_FALSE(v.col(kColReceivedRun).empty());
   EXPECT_FALSE(v.col(kColComputedCostRef).empty());
+}
+
+TEST(SegmentSamples, ReadsCommittedV2AttrRefsSample) {
+  const std::string path = kSampleDir + "/v2_attr_refs_sample.slseg";
+  ExpectSampleReads(path, AttrRefsSampleTraces());
+  // The sample holds what it is kept for: attribute text with references (49, not 40).
+  auto r = ColumnarReader::Open(Env::Default(), path, [](const TraceEntry&) { return Status::OK(); });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ColumnarReader::BlockView v;
+  ASSERT_TRUE((*r)->LoadBlockColumns(0, {kColAttrText, kColAttrTextRef}, &v).ok());
+  EXPECT_TRUE(v.col(kColAttrText).empty());
+  EXPECT_FALSE(v.col(kColAttrTextRef).empty());
+  EXPECT_NE(v.col(kColAttrTextRef).find("ticket-moved"), std::string_view::npos);
+  // An attribute filter finds both kinds of value.
+  std::vector<RowRange> ranges;
+  for (uint32_t b = 0; b < (*r)->block_count(); ++b) {
+    const BlockStats st = (*r)->block_stats(b);
+    ranges.push_back(RowRange{st.first_row, st.row_count});
+  }
+  RowMatchSpec spec;
+  spec.attrs = {{"session.id", "ticket-moved"}, {"session.id", "ticket-1"}, {"gen_ai.request.model", "claude-sonnet-4"}};
+  std::vector<uint32_t> bits;
+  std::vector<uint8_t> unreadable;
+  ASSERT_TRUE((*r)->MatchRows(spec, ranges, &bits, &unreadable).ok());
+  uint32_t any = 0;
+  for (uint32_t b : bits) any |= b;
+  EXPECT_EQ(any, 7u);
 }
 
 TEST(SegmentSamples, V1ReaderKeepsReadingCommittedV1Sample) {

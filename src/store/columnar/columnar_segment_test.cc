@@ -11,6 +11,7 @@
 #include "common/hex.h"
 #include "common/mem_env.h"
 #include "store/span_codec.h"
+#include "store/columnar/block_codec.h"
 #include "store/columnar/columnar_test_util.h"
 #include "store/columnar/payload_codec.h"
 
@@ -733,6 +734,198 @@ TEST(ColumnarSegment, ScanValuesMatchTheSpans) {
                  }
                  return Status::OK();
                }).ok());
+}
+
+// Spans whose attributes repeat their canonical columns (session.id = session_id, the
+// token counts, ...) next to ones that do not: trace t, span k.
+model::Span RefSpan(uint64_t t, uint64_t k) {
+  model::Span s = store::testing::MakeSpan({700 + t, 10 * t + k + 1, k ? 10 * t + 1 : 0, "chat", model::v1::KIND_LLM,
+                                            model::v1::STATUS_OK, 1'000'000 + static_cast<int64_t>(k) * 1000,
+                                            1'000'500 + static_cast<int64_t>(k) * 1000});
+  s.set_session_id("ticket-" + std::to_string(t));
+  s.set_user_id("user-" + std::to_string(k % 3));
+  s.set_agent_name("researcher");
+  s.set_model("claude-sonnet-4");
+  s.set_provider("anthropic");
+  s.set_version("7");
+  s.set_input_tokens(1000 + static_cast<int64_t>(k));
+  s.set_step(-12 + static_cast<int64_t>(k));
+  auto* a = s.mutable_attributes();
+  AddAttr(a, "session.id")->mutable_value()->set_string_value(s.session_id());           // refers
+  AddAttr(a, "gen_ai.agent.name")->mutable_value()->set_string_value("other-agent");    // its own value
+  AddAttr(a, "user.id")->mutable_value()->set_string_value(s.user_id());                 // refers
+  AddAttr(a, "gen_ai.usage.input_tokens")->mutable_value()->set_int_value(s.input_tokens());  // refers (integer)
+  AddAttr(a, "agent.step")->mutable_value()->set_int_value(s.step());                     // refers ("-12" ...)
+  AddAttr(a, "agent.step.next")->mutable_value()->set_int_value(s.step() + 100);          // its own value
+  AddAttr(a, "gen_ai.request.model")->mutable_value()->set_string_value(k % 2 ? "gpt-4o" : s.model());
+  AddAttr(a, "tokens.text")->mutable_value()->set_string_value(std::to_string(s.input_tokens()));  // a string: its own
+  AddAttr(a, "service.version")->mutable_value()->set_string_value("7");                  // 1 byte: its own
+  AddAttr(a, "session.id")->mutable_value()->set_string_value("ticket-other");            // same key, other value
+  AddAttr(a, "gen_ai.provider.name")->mutable_value()->set_string_value(s.provider());    // refers
+  return s;
+}
+
+// Attribute values byte-identical to the row's canonical column are stored as a reference
+// to it (kColAttrTextRef, instead of kColAttrText) and come back exactly, in order,
+// through every read: trace reads, scans asking for attributes only, attribute filters.
+// A value under the same key that differs from the column is stored as itself.
+TEST(ColumnarSegment, AttributesEqualToTheirColumnAreStoredByReference) {
+  MemEnv env;
+  TraceMap m;
+  for (uint64_t t = 0; t < 3; ++t)
+    for (uint64_t k = 0; k < 5; ++k) AddToMap(&m, RefSpan(t, k));
+  ASSERT_TRUE(WriteSegment(&env, kDir, "refs.slseg", m).ok());
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/refs.slseg", &entries);
+  ASSERT_TRUE(r);
+  {  // the form: references, and the referred values are not stored again
+    ColumnarReader::BlockView v;
+    ASSERT_TRUE(r->LoadBlockColumns(0, {kColAttrText, kColAttrTextRef}, &v).ok());
+    EXPECT_TRUE(v.col(kColAttrText).empty());
+    const std::string_view text = v.col(kColAttrTextRef);
+    EXPECT_FALSE(text.empty());
+    EXPECT_EQ(text.find("ticket-1"), std::string_view::npos);
+    EXPECT_EQ(text.find("claude-sonnet-4"), std::string_view::npos);
+    EXPECT_EQ(text.find("anthropic"), std::string_view::npos);
+    EXPECT_NE(text.find("other-agent"), std::string_view::npos);
+    EXPECT_NE(text.find("ticket-other"), std::string_view::npos);
+    EXPECT_NE(text.find("gpt-4o"), std::string_view::npos);
+    EXPECT_NE(text.find("1003"), std::string_view::npos);  // tokens.text, a string equal to an integer's text
+  }
+  // Trace reads: every attribute as sent, in order.
+  ASSERT_EQ(entries.size(), m.size());
+  size_t i = 0;
+  for (const auto& [id, spans] : m) {
+    std::vector<std::string> got;
+    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &got).ok());
+    EXPECT_TRUE(SameSpans(spans, got)) << "trace " << i;
+    for (const std::string& bytes : got) {
+      model::Span g;
+      ASSERT_TRUE(g.ParseFromString(bytes));
+      ASSERT_EQ(g.attributes_size(), 11);
+      EXPECT_EQ(g.attributes(0).value().string_value(), g.session_id());
+      EXPECT_EQ(g.attributes(3).value().int_value(), g.input_tokens());
+      EXPECT_EQ(g.attributes(4).value().int_value(), g.step());
+      EXPECT_EQ(g.attributes(9).value().string_value(), "ticket-other");
+    }
+    ++i;
+  }
+  // Scans: asking for attributes alone resolves the references too.
+  std::vector<model::Span> all;
+  for (const auto& [id, spans] : m) {
+    std::vector<model::Span> v = spans;
+    SortSpans(&v);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  size_t row = 0;
+  ASSERT_TRUE(r->Scan(kAttributes, {}, [&](const SpanColumns& c, uint32_t) {
+                 EXPECT_TRUE(c.session_id.empty());  // not asked for
+                 for (size_t k = 0; k < c.rows; ++k, ++row) {
+                   const model::Span& s = all[row];
+                   EXPECT_EQ(c.attr_offsets[k + 1] - c.attr_offsets[k], static_cast<uint32_t>(s.attributes_size()));
+                   if (c.attr_offsets[k + 1] - c.attr_offsets[k] != static_cast<uint32_t>(s.attributes_size())) continue;
+                   for (int a = 0; a < s.attributes_size(); ++a) {
+                     EXPECT_EQ(c.attr_keys[c.attr_offsets[k] + a], s.attributes(a).key());
+                     EXPECT_EQ(c.attr_values[c.attr_offsets[k] + a], AnyValueText(s.attributes(a).value()))
+                         << s.attributes(a).key();
+                   }
+                 }
+                 return Status::OK();
+               }).ok());
+  EXPECT_EQ(row, all.size());
+  // Attribute filters find referred values and values of their own under the same key.
+  std::vector<RowRange> ranges;
+  for (const TraceEntry& e : entries) ranges.push_back(RowRange{e.first_row, e.row_count});
+  RowMatchSpec spec;
+  spec.attrs = {{"session.id", "ticket-1"},          {"session.id", "ticket-other"},
+                {"gen_ai.usage.input_tokens", "1004"}, {"agent.step", "-12"},
+                {"gen_ai.request.model", "claude-sonnet-4"}, {"gen_ai.agent.name", "researcher"},
+                {"user.id", "user-2"},                {"gen_ai.provider.name", "anthropic"}};
+  std::vector<uint32_t> bits;
+  std::vector<uint8_t> unreadable;
+  ASSERT_TRUE(r->MatchRows(spec, ranges, &bits, &unreadable).ok());
+  ASSERT_EQ(bits.size(), 3u);
+  i = 0;
+  for (const auto& [id, spans] : m) {
+    uint32_t want = 0;
+    for (const auto& s : spans)
+      for (size_t k = 0; k < spec.attrs.size(); ++k)
+        if (SpanHasAttr(s, spec.attrs[k].first, spec.attrs[k].second)) want |= 1u << k;
+    EXPECT_EQ(bits[i], want) << "trace " << i;
+    EXPECT_EQ(unreadable[i], 0);
+    ++i;
+  }
+  size_t with_ticket_1 = 0;
+  for (uint32_t b : bits) {
+    with_ticket_1 += b & 1u;   // ticket-1 (a reference) in one trace
+    EXPECT_EQ(b & 0xdeu, 0xdeu);  // the others hold in every trace
+    EXPECT_EQ(b & (1u << 5), 0u);  // gen_ai.agent.name's own value is not the column's
+  }
+  EXPECT_EQ(with_ticket_1, 1u);
+}
+
+// The attr_text_ref decoder takes only what the format allows: references to string or
+// integer columns, texts inside the chunk, one of the two text columns; a reference that
+// does not resolve (an integer column null in that row, a column not given) fails.
+TEST(ColumnarSegment, AttributeReferencesDecodeOnlyWhenWellFormed) {
+  std::vector<std::string_view> text;
+  std::vector<uint8_t> large, ref;
+  // "ab" (own), session_id, large, input_tokens
+  const std::string good = std::string("\x04" "ab" "\x01", 4) + static_cast<char>(kColSessionId) + '\0' + "\x01" +
+                           static_cast<char>(kColInputTokens);
+  ASSERT_TRUE(DecodeAttrTextRef(good, 4, &text, &large, &ref));
+  EXPECT_EQ(text[0], "ab");
+  EXPECT_EQ(ref, (std::vector<uint8_t>{0, kColSessionId, 0, kColInputTokens}));
+  EXPECT_EQ(large, (std::vector<uint8_t>{0, 0, 1, 0}));
+  EXPECT_FALSE(DecodeAttrTextRef(good, 5, &text, &large, &ref));                        // too few
+  EXPECT_FALSE(DecodeAttrTextRef(good.substr(0, good.size() - 1), 4, &text, &large, &ref));  // cut
+  for (uint8_t bad : {uint8_t{0}, uint8_t{kColCostSource}, uint8_t{kColCostUsd}, uint8_t{kColAttrText}, uint8_t{200}}) {
+    std::string b = good;
+    b[4] = static_cast<char>(bad);
+    EXPECT_FALSE(DecodeAttrTextRef(b, 4, &text, &large, &ref)) << int{bad};
+  }
+  EXPECT_FALSE(DecodeAttrTextRef(std::string("\x09" "ab", 3), 1, &text, &large, &ref));  // text past the end
+  EXPECT_FALSE(DecodeAttrValues("\x03" "ab", good, 4, &text, &large, &ref));            // both columns
+  ASSERT_TRUE(DecodeAttrValues({}, good, 4, &text, &large, &ref));
+  // Two rows: attributes 0-1 in row 0, 2-3 in row 1.
+  const std::vector<uint32_t> offsets = {0, 2, 4};
+  const std::vector<std::string_view> sessions = {"ticket-1", "ticket-2"};
+  const std::vector<int64_t> tokens = {-5, 1234};
+  std::vector<uint8_t> present = {1, 1};
+  AttrRefColumns cols;
+  cols.strs[kColSessionId] = &sessions;
+  cols.ints[kColInputTokens] = &tokens;
+  cols.int_present[kColInputTokens] = &present;
+  std::deque<std::string> arena;
+  ASSERT_TRUE(ResolveAttrRefs(offsets, ref, cols, &text, &arena));
+  EXPECT_EQ(text[1], "ticket-1");
+  EXPECT_EQ(text[3], "1234");
+  present[1] = 0;  // the row's integer is null
+  EXPECT_FALSE(ResolveAttrRefs(offsets, ref, cols, &text, &arena));
+  present[1] = 1;
+  cols.strs[kColSessionId] = nullptr;  // not decoded (salvage: damaged)
+  EXPECT_FALSE(ResolveAttrRefs(offsets, ref, cols, &text, &arena));
+}
+
+// A block none of whose attributes repeat a column keeps the plain text column (40).
+TEST(ColumnarSegment, AttributesWithoutReferencesKeepTheTextColumn) {
+  MemEnv env;
+  TraceMap m;
+  model::Span s = RefSpan(0, 0);
+  s.clear_attributes();
+  AddAttr(s.mutable_attributes(), "session.id")->mutable_value()->set_string_value("ticket-elsewhere");
+  AddToMap(&m, s);
+  ASSERT_TRUE(WriteSegment(&env, kDir, "plain.slseg", m).ok());
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/plain.slseg", &entries);
+  ASSERT_TRUE(r);
+  ColumnarReader::BlockView v;
+  ASSERT_TRUE(r->LoadBlockColumns(0, {kColAttrText, kColAttrTextRef}, &v).ok());
+  EXPECT_FALSE(v.col(kColAttrText).empty());
+  EXPECT_TRUE(v.col(kColAttrTextRef).empty());
+  std::vector<std::string> got;
+  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  EXPECT_TRUE(SameSpans(m.begin()->second, got));
 }
 
 TEST(ColumnarSegment, BloomFiltersHaveNoFalseNegatives) {
