@@ -2,7 +2,15 @@
 // of callers (none, a wrong key, each project's key, users' tokens) against every
 // route that reads or writes, proving that nothing of one project is readable with
 // another's credentials and that a refusal never tells whether a project or id exists.
+#include <gmock/gmock.h>
 #include <openssl/evp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "api/api_test_util.h"
 #include "audit/audit_reader.h"
@@ -23,6 +31,7 @@ std::string Basic(const std::string& user, const std::string& pass) {
 class AuthApiTest : public ServerFixture {
  protected:
   auth::Authenticator* Auth() override { return authn_.get(); }
+  virtual auth::Authenticator::Options AuthOptions() { return {}; }
 
   void SetUp() override {
     static std::atomic<int> n{0};
@@ -41,7 +50,7 @@ class AuthApiTest : public ServerFixture {
     ASSERT_TRUE(admin_->SetRole("carol", "beta", auth::Role::kMember).ok());
     token_ana_ = std::move(admin_->CreateToken("ana", "t")).value().secret;
     token_bob_ = std::move(admin_->CreateToken("bob", "t")).value().secret;
-    authn_ = std::make_unique<auth::Authenticator>(OpenDb());
+    authn_ = std::make_unique<auth::Authenticator>(OpenDb(), AuthOptions());
     ASSERT_TRUE(authn_->Refresh().ok());
     ServerFixture::SetUp();
 
@@ -423,6 +432,10 @@ TEST_F(AuthApiTest, EachRouteNeedsItsRole) {
       {http::verb::delete_, "/api/v1/users/u9?project=alpha", "admin"},
       {http::verb::delete_, "/api/v1/sessions/s9?project=alpha", "admin"},
       {http::verb::get, "/api/v1/audit", ""},  // admin of every project only (dave is not beta's)
+      {http::verb::get, "/api/v1/admin/projects", "admin"},
+      {http::verb::get, "/api/v1/admin/projects/alpha/keys", "admin"},
+      {http::verb::get, "/api/v1/admin/users", "admin"},
+      {http::verb::get, "/api/v1/admin/tokens", "admin"},
   };
   for (const auto& row : rows) {
     for (const auto& c : callers) {
@@ -558,6 +571,404 @@ TEST_F(AuthAuditApiTest, LoginsAndLogoutsAreRecordedWithoutSecrets) {
   recs = Records("auth.login");
   EXPECT_EQ(recs.size(), 3u + 5u);
   EXPECT_NE(recs.back().details_json.find("\"limited\":true"), std::string::npos) << recs.back().details_json;
+}
+
+// The cap on slow credential hashes over HTTP (docs/auth.md, "Slow hashes are
+// capped"): with both slots held by unknown secrets, a third gets 503 with
+// Retry-After at once (a read, an ingest and a login alike), while callers already
+// known are answered: the slow checks run off the io threads. Then a flood from 8
+// clients never runs more than 2 checks at once.
+class CappedAuthApiTest : public AuthApiTest {
+ protected:
+  auth::Authenticator::Options AuthOptions() override {
+    auth::Authenticator::Options o;
+    o.max_concurrent_verifications = 2;
+    o.dummy_iterations = 1000;
+    o.verify_hook = [this]() {
+      bool held;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        ++inside_;
+        peak_ = std::max(peak_, inside_);
+        cv_.notify_all();
+        held = hold_;
+        cv_.wait(l, [this]() { return !hold_; });
+      }
+      if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      std::lock_guard<std::mutex> l(mu_);
+      --inside_;
+    };
+    return o;
+  }
+  // Distinct wrong secrets of alpha's key id (never the right one).
+  std::string Wrong(int i) const {
+    std::string w = key_a_.secret.substr(0, key_a_.secret.size() - 3);
+    w.back() = w.back() == 'x' ? 'y' : 'x';
+    std::string n = std::to_string(100 + i);
+    return w + n.substr(n.size() - 3);
+  }
+  void Hold(bool on) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      hold_ = on;
+    }
+    cv_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = false;  // guarded by mu_
+  int inside_ = 0;     // guarded by mu_
+  int peak_ = 0;       // guarded by mu_
+};
+
+TEST_F(CappedAuthApiTest, UnknownSecretsBeyondTheCapGet503AndKnownCallersPass) {
+  ASSERT_EQ(GetAs("/api/v1/traces", Wrong(1)).status, 401);  // now negatively cached
+  Hold(true);
+  int held[2] = {0, 0};
+  std::vector<std::thread> holders;
+  for (int i = 0; i < 2; ++i) holders.emplace_back([&, i]() { held[i] = GetAs("/api/v1/traces", Wrong(10 + i)).status; });
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    ASSERT_TRUE(cv_.wait_for(l, std::chrono::seconds(20), [this]() { return inside_ == 2; }));
+  }
+  auto busy = GetAs("/api/v1/traces", Wrong(20));
+  EXPECT_EQ(busy.status, 503) << busy.body;
+  EXPECT_EQ(busy.Header("retry-after"), "1");
+  auto busy_ingest =
+      PostProtobuf(MakeRequest({SpanSpec(TraceId(70), SpanId(70))}), {{"x-sightline-api-key", Wrong(21)}});
+  EXPECT_EQ(busy_ingest.status, 503);
+  EXPECT_FALSE(busy_ingest.Header("retry-after").empty());
+  auto login = Client(port_).Send(http::verb::post, "/api/v1/auth/login",
+                                  R"({"user":"carol","password":"carol-password"})",
+                                  {{"Content-Type", "application/json"}});
+  EXPECT_EQ(login.status, 503) << login.body;
+  EXPECT_FALSE(login.Header("retry-after").empty());
+  // Known callers: a verified key reads and sends, a wrong secret already seen is 401.
+  EXPECT_EQ(GetAs("/api/v1/traces", key_b_.secret).status, 200);
+  EXPECT_EQ(PostProtobuf(MakeRequest({SpanSpec(TraceId(71), SpanId(71))}), {{"x-sightline-api-key", key_b_.secret}})
+                .status,
+            200);
+  EXPECT_EQ(GetAs("/api/v1/traces", Wrong(1)).status, 401);
+  auto metrics = GetAs("/metrics", key_b_.secret).body;
+  EXPECT_NE(metrics.find("\nsightline_auth_verifications_refused_total 3\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nsightline_auth_verifications_in_progress 2\n"), std::string::npos);
+  EXPECT_NE(metrics.find("\nsightline_auth_verification_slots 2\n"), std::string::npos);
+  Hold(false);
+  for (auto& t : holders) t.join();
+  EXPECT_EQ(held[0], 401);
+  EXPECT_EQ(held[1], 401);
+  // The refused login was not a failure: carol logs in.
+  EXPECT_EQ(Client(port_)
+                .Send(http::verb::post, "/api/v1/auth/login", R"({"user":"carol","password":"carol-password"})",
+                      {{"Content-Type", "application/json"}})
+                .status,
+            200);
+
+  // A flood of distinct wrong secrets from 8 clients.
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    peak_ = 0;
+  }
+  std::atomic<int> unexpected{0}, refused{0};
+  std::vector<std::thread> flood;
+  for (int c = 0; c < 8; ++c) {
+    flood.emplace_back([&, c]() {
+      for (int i = 0; i < 5; ++i) {
+        int st = GetAs("/api/v1/traces", Wrong(100 + c * 5 + i)).status;
+        if (st == 503) ++refused;
+        else if (st != 401) ++unexpected;
+      }
+    });
+  }
+  for (auto& t : flood) t.join();
+  EXPECT_EQ(unexpected.load(), 0);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    EXPECT_LE(peak_, 2);
+    EXPECT_GE(peak_, 1);
+  }
+  EXPECT_EQ(authn_->verifications_in_progress(), 0);
+  EXPECT_EQ(authn_->refused_verifications(), 3u + static_cast<uint64_t>(refused.load()));
+  EXPECT_EQ(GetAs("/api/v1/traces", key_b_.secret).status, 200);
+}
+
+// Keys, users and tokens through the API (docs/api.md, "Keys, users and tokens"):
+// admins only, each within the projects they administer, every change recorded as
+// `sightline admin`'s are.
+TEST_F(AuthApiTest, KeysUsersAndTokensThroughTheApiForAdminsOnly) {
+  ASSERT_TRUE(admin_->CreateUser("dave", "").ok());
+  ASSERT_TRUE(admin_->SetRole("dave", "alpha", auth::Role::kAdmin).ok());
+  const std::string dave = std::move(admin_->CreateToken("dave", "t")).value().secret;
+  const auth::NewToken carol_token = std::move(admin_->CreateToken("carol", "t")).value();  // member on beta
+  ASSERT_TRUE(authn_->Refresh().ok());
+  const std::string ana_token_id = *auth::TokenIdOf(token_ana_);
+  auto as = [&](const std::string& secret, http::verb m, const std::string& target, const std::string& body = "") {
+    std::map<std::string, std::string> h;
+    if (!secret.empty()) h["Authorization"] = "Bearer " + secret;
+    if (!body.empty()) h["Content-Type"] = "application/json";
+    return Client(port_).Send(m, target, body, h);
+  };
+  const std::string user_role = "/api/v1/admin/users/ana/projects/alpha";
+  const std::vector<std::pair<http::verb, std::string>> routes = {
+      {http::verb::get, "/api/v1/admin/projects"},
+      {http::verb::get, "/api/v1/admin/projects/alpha/keys"},
+      {http::verb::post, "/api/v1/admin/projects/alpha/keys"},
+      {http::verb::post, "/api/v1/admin/keys/" + key_a_.info.id + "/rotate"},
+      {http::verb::delete_, "/api/v1/admin/keys/" + key_a_.info.id},
+      {http::verb::get, "/api/v1/admin/users"},
+      {http::verb::post, "/api/v1/admin/users"},
+      {http::verb::put, user_role},
+      {http::verb::delete_, user_role},
+      {http::verb::get, "/api/v1/admin/tokens"},
+      {http::verb::delete_, "/api/v1/admin/tokens/" + ana_token_id},
+  };
+  // Viewers, members, API keys and users with no project: 403; no credential: 401.
+  for (const auto& [method, target] : routes) {
+    for (const std::string& secret : {token_ana_, carol_token.secret, key_a_.secret, token_bob_}) {
+      std::string body = method == http::verb::get || method == http::verb::delete_ ? "" : R"({"name":"x","role":"admin"})";
+      EXPECT_EQ(as(secret, method, target, body).status, 403) << target;
+    }
+    EXPECT_EQ(as("", method, target).status, 401) << target;
+  }
+  EXPECT_EQ(GetAs("/api/v1/traces", key_a_.secret).status, 200);  // nothing was changed
+  EXPECT_EQ(GetAs("/api/v1/traces", token_ana_).status, 200);
+  EXPECT_EQ(as(dave, http::verb::patch, "/api/v1/admin/users").Header("allow"), "GET, POST");
+
+  // Alpha's admin: alpha's keys, created (the secret shown once), rotated, revoked.
+  auto projects = ParseJson(as(dave, http::verb::get, "/api/v1/admin/projects").body);
+  ASSERT_EQ(projects["projects"].Size(), 1u);
+  EXPECT_STREQ(projects["projects"][0]["name"].GetString(), "alpha");
+  auto listed = as(dave, http::verb::get, "/api/v1/admin/projects/alpha/keys");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(listed.body.find("sk-lf-"), std::string::npos);
+  auto keys = ParseJson(listed.body);
+  ASSERT_EQ(keys["keys"].Size(), 1u);
+  EXPECT_EQ(keys["keys"][0]["public_key"].GetString(), key_a_.info.public_key);
+  EXPECT_STREQ(keys["keys"][0]["state"].GetString(), "live");
+  auto created = as(dave, http::verb::post, "/api/v1/admin/projects/alpha/keys", R"({"name":"ci"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.Header("cache-control"), "no-store");
+  auto ck = ParseJson(created.body);
+  const std::string ci_secret = ck["secret_key"].GetString();
+  const std::string ci_public = ck["public_key"].GetString();
+  EXPECT_STREQ(ck["project"].GetString(), "alpha");
+  EXPECT_STREQ(ck["name"].GetString(), "ci");
+  EXPECT_EQ(PostProtobuf(MakeRequest({SpanSpec(TraceId(60), SpanId(60))}), {{"x-sightline-api-key", ci_secret}}).status,
+            200);
+  auto rotated = as(dave, http::verb::post, "/api/v1/admin/keys/" + ci_public + "/rotate");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  auto rk = ParseJson(rotated.body);
+  const std::string new_secret = rk["secret_key"].GetString();
+  const std::string new_id = rk["id"].GetString();
+  EXPECT_STREQ(rk["name"].GetString(), "ci");
+  EXPECT_EQ(GetAs("/api/v1/traces", ci_secret).status, 401);  // at once, not at the next reload
+  EXPECT_EQ(GetAs("/api/v1/traces", new_secret).status, 200);
+  auto revoked = as(dave, http::verb::delete_, "/api/v1/admin/keys/" + new_id);
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_STREQ(ParseJson(revoked.body)["state"].GetString(), "revoked");
+  EXPECT_EQ(GetAs("/api/v1/traces", new_secret).status, 401);
+  EXPECT_EQ(as(dave, http::verb::delete_, "/api/v1/admin/keys/" + new_id).status, 404);  // already revoked
+  EXPECT_EQ(as(dave, http::verb::post, "/api/v1/admin/projects/alpha/keys", "not json").status, 400);
+
+  // ... and nothing of beta: its routes 403, its key ids 404 like unknown ones.
+  EXPECT_EQ(as(dave, http::verb::get, "/api/v1/admin/projects/beta/keys").status, 403);
+  EXPECT_EQ(as(dave, http::verb::post, "/api/v1/admin/projects/beta/keys", R"({"name":"x"})").status, 403);
+  auto other = as(dave, http::verb::post, "/api/v1/admin/keys/" + key_b_.info.id + "/rotate");
+  auto unknown = as(dave, http::verb::post, "/api/v1/admin/keys/000000000000/rotate");
+  EXPECT_EQ(other.status, 404);
+  EXPECT_EQ(other.body, unknown.body);
+  EXPECT_EQ(as(dave, http::verb::delete_, "/api/v1/admin/keys/" + key_b_.info.public_key).status, 404);
+  EXPECT_EQ(as(dave, http::verb::put, "/api/v1/admin/users/carol/projects/beta", R"({"role":"admin"})").status, 403);
+  EXPECT_EQ(as(dave, http::verb::delete_, "/api/v1/admin/users/carol/projects/beta").status, 403);
+  EXPECT_EQ(as(dave, http::verb::put, "/api/v1/admin/users/dave/projects/beta", R"({"role":"admin"})").status, 403);
+  EXPECT_EQ(GetAs("/api/v1/traces", key_b_.secret).status, 200);
+  EXPECT_EQ(as(dave, http::verb::delete_, "/api/v1/admin/tokens/" + carol_token.info.id).status, 404);
+  EXPECT_EQ(GetAs("/api/v1/traces", carol_token.secret).status, 200);
+
+  // Users and roles.
+  auto erin = as(dave, http::verb::post, "/api/v1/admin/users", R"({"name":"erin","password":"erin-password-1"})");
+  ASSERT_EQ(erin.status, 201) << erin.body;
+  EXPECT_EQ(erin.body.find("erin-password-1"), std::string::npos);
+  EXPECT_EQ(as(dave, http::verb::post, "/api/v1/admin/users", R"({"name":"erin"})").status, 409);
+  EXPECT_EQ(as(dave, http::verb::post, "/api/v1/admin/users", R"({"name":"frank","password":"short"})").status, 400);
+  EXPECT_EQ(as(dave, http::verb::post, "/api/v1/admin/users", R"({"name":"no spaces"})").status, 400);
+  EXPECT_EQ(as(dave, http::verb::put, "/api/v1/admin/users/erin/projects/alpha", R"({"role":"boss"})").status, 400);
+  EXPECT_EQ(as(dave, http::verb::put, "/api/v1/admin/users/ghost/projects/alpha", R"({"role":"viewer"})").status, 404);
+  auto role = as(dave, http::verb::put, "/api/v1/admin/users/erin/projects/alpha", R"({"role":"member"})");
+  ASSERT_EQ(role.status, 200) << role.body;
+  auto login = Client(port_).Send(http::verb::post, "/api/v1/auth/login",
+                                  R"({"user":"erin","password":"erin-password-1"})",
+                                  {{"Content-Type", "application/json"}});
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string set_cookie = login.Header("set-cookie");
+  const std::string cookie = "sl_session=" + set_cookie.substr(set_cookie.find("sl_session=") + 11, 64);
+  auto erin_reads = ParseJson(Client(port_).Send(http::verb::get, "/api/v1/traces", "", {{"Cookie", cookie}}).body);
+  ASSERT_GE(erin_reads["traces"].Size(), 1u);
+  for (const auto& t : erin_reads["traces"].GetArray()) EXPECT_STREQ(t["project"].GetString(), "alpha");
+  // The list: users with a role in alpha (only those roles) and users with none; not carol (beta only).
+  auto users = ParseJson(as(dave, http::verb::get, "/api/v1/admin/users").body);
+  std::map<std::string, std::string> seen;
+  for (const auto& u : users["users"].GetArray()) {
+    std::string roles;
+    for (const auto& r : u["roles"].GetArray())
+      roles += std::string(r["project"].GetString()) + ":" + r["role"].GetString() + " ";
+    seen[u["name"].GetString()] = roles;
+  }
+  EXPECT_EQ(seen.count("carol"), 0u);
+  EXPECT_EQ(seen["ana"], "alpha:viewer ");
+  EXPECT_EQ(seen["erin"], "alpha:member ");
+  EXPECT_EQ(seen["dave"], "alpha:admin ");
+  EXPECT_EQ(seen.count("bob"), 1u);
+  ASSERT_EQ(as(dave, http::verb::delete_, "/api/v1/admin/users/erin/projects/alpha").status, 200);
+  EXPECT_EQ(Client(port_).Send(http::verb::get, "/api/v1/traces/" + TraceHex(1), "", {{"Cookie", cookie}}).status, 404);
+  // A cookie session changes nothing without the CSRF token, on PUT and DELETE too.
+  ASSERT_TRUE(admin_->SetPassword("dave", "dave-password-1").ok());
+  ASSERT_TRUE(authn_->Refresh().ok());
+  auto dlogin = Client(port_).Send(http::verb::post, "/api/v1/auth/login",
+                                   R"({"user":"dave","password":"dave-password-1"})",
+                                   {{"Content-Type", "application/json"}});
+  ASSERT_EQ(dlogin.status, 200);
+  std::string dset = dlogin.Header("set-cookie");
+  const std::string dcookie = "sl_session=" + dset.substr(dset.find("sl_session=") + 11, 64);
+  const std::string csrf = ParseJson(dlogin.body)["csrf_token"].GetString();
+  EXPECT_EQ(Client(port_).Send(http::verb::put, user_role, R"({"role":"admin"})", {{"Cookie", dcookie}}).status, 403);
+  EXPECT_EQ(Client(port_).Send(http::verb::delete_, user_role, "", {{"Cookie", dcookie}}).status, 403);
+  EXPECT_EQ(Client(port_)
+                .Send(http::verb::put, user_role, R"({"role":"member"})", {{"Cookie", dcookie}, {"x-csrf-token", csrf}})
+                .status,
+            200);
+
+  // Tokens: dave's own and ana's (alpha only); not carol's or bob's (no project).
+  auto tokens = ParseJson(as(dave, http::verb::get, "/api/v1/admin/tokens").body);
+  std::set<std::string> owners;
+  for (const auto& t : tokens["tokens"].GetArray()) owners.insert(t["user"].GetString());
+  EXPECT_EQ(owners, (std::set<std::string>{"ana", "dave"}));
+  ASSERT_EQ(as(dave, http::verb::delete_, "/api/v1/admin/tokens/" + ana_token_id).status, 200);
+  EXPECT_EQ(GetAs("/api/v1/traces", token_ana_).status, 401);
+
+  // Recorded as `sightline admin`'s changes are, with the caller as the actor; never a secret.
+  auto rows = admin_->ReadAuditOutbox(1000);
+  ASSERT_TRUE(rows.ok());
+  std::vector<std::string> actions;
+  for (const auto& r : *rows) {
+    if (r.actor.rfind("api:", 0) != 0) continue;
+    actions.push_back(r.action);
+    EXPECT_TRUE(r.actor.rfind("api:token:dave (127.0.0.1:", 0) == 0 || r.actor.rfind("api:user:dave (127.0.0.1:", 0) == 0)
+        << r.actor;
+    for (const std::string& secret : {ci_secret, new_secret, std::string("erin-password-1")}) {
+      EXPECT_EQ(r.details.find(secret), std::string::npos);
+      EXPECT_EQ(r.target.find(secret), std::string::npos);
+    }
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"key.create", "key.rotate", "key.revoke", "user.create", "user.role",
+                                               "user.role", "user.role", "token.revoke"}));
+}
+
+// The admin API's refusals: 401 and 403 say nothing of whether a project exists;
+// malformed bodies get a 400 naming the field; a secret is never taken in a URL; a
+// new secret is in no log line, no audit record and no later answer.
+TEST_F(AuthApiTest, AdminApiRefusalsNameTheFieldAndRevealNoProject) {
+  ASSERT_TRUE(admin_->CreateUser("dave", "").ok());
+  ASSERT_TRUE(admin_->SetRole("dave", "alpha", auth::Role::kAdmin).ok());
+  const std::string dave = std::move(admin_->CreateToken("dave", "t")).value().secret;
+  ASSERT_TRUE(authn_->Refresh().ok());
+  auto as = [&](const std::string& secret, http::verb m, const std::string& target, const std::string& body = "") {
+    std::map<std::string, std::string> h;
+    if (!secret.empty()) h["Authorization"] = "Bearer " + secret;
+    if (!body.empty()) h["Content-Type"] = "application/json";
+    return Client(port_).Send(m, target, body, h);
+  };
+  auto message = [](const ClientResponse& r) {
+    auto d = ParseJson(r.body);
+    return d.HasMember("error") ? std::string(d["error"]["message"].GetString()) : std::string("<none>");
+  };
+
+  // Unauthenticated: one 401 body, for a real project and a made-up one.
+  auto real = as("", http::verb::get, "/api/v1/admin/projects/beta/keys");
+  auto made_up = as("", http::verb::get, "/api/v1/admin/projects/no-such-project/keys");
+  EXPECT_EQ(real.status, 401);
+  EXPECT_EQ(made_up.status, 401);
+  EXPECT_EQ(real.body, made_up.body);
+  EXPECT_EQ(as("x", http::verb::post, "/api/v1/admin/projects/beta/keys", "{}").body, real.body);
+  // A member or viewer: one 403 body (naming the route pattern, not the project).
+  auto member_real = as(token_ana_, http::verb::get, "/api/v1/admin/projects/alpha/keys");
+  auto member_made_up = as(token_ana_, http::verb::get, "/api/v1/admin/projects/no-such-project/keys");
+  EXPECT_EQ(member_real.status, 403);
+  EXPECT_EQ(member_real.body, member_made_up.body);
+  EXPECT_EQ(member_real.body.find("alpha"), std::string::npos);
+  // Alpha's admin asking about beta and about a project that does not exist: the same
+  // 403 (only the name it sent differs).
+  for (http::verb m : {http::verb::get, http::verb::post}) {
+    auto other = as(dave, m, "/api/v1/admin/projects/beta/keys", m == http::verb::post ? "{}" : "");
+    auto none = as(dave, m, "/api/v1/admin/projects/zeta/keys", m == http::verb::post ? "{}" : "");
+    EXPECT_EQ(other.status, 403);
+    EXPECT_EQ(none.status, 403);
+    std::string a = message(other), b = message(none);
+    EXPECT_EQ(a.substr(0, a.rfind(' ')), b.substr(0, b.rfind(' ')));
+  }
+  EXPECT_EQ(as(dave, http::verb::put, "/api/v1/admin/users/ana/projects/zeta", R"({"role":"viewer"})").status, 403);
+
+  // Bodies: not JSON, not an object, a field of another type, a misspelt field, a
+  // missing one; each a 400 that says which.
+  struct BadBody {
+    http::verb method;
+    std::string target, body, says;
+  };
+  const std::string keys = "/api/v1/admin/projects/alpha/keys";
+  const std::string role = "/api/v1/admin/users/ana/projects/alpha";
+  const std::vector<BadBody> bad = {
+      {http::verb::post, keys, "{\"name\":", "not valid JSON"},
+      {http::verb::post, keys, "[1]", "must be a JSON object"},
+      {http::verb::post, keys, R"({"name":5})", "\"name\" must be a string"},
+      {http::verb::post, keys, R"({"nmae":"ci"})", "unknown field \"nmae\": expected \"name\""},
+      {http::verb::post, keys, "{\"name\":\"" + std::string(201, 'n') + "\"}", "\"name\": key names are at most 200 bytes"},
+      {http::verb::post, keys, R"({"name":"a\nb"})", "\"name\": key names may not contain control characters"},
+      {http::verb::post, "/api/v1/admin/users", R"({"password":"long enough"})", "\"name\" is required"},
+      {http::verb::post, "/api/v1/admin/users", R"({"name":"no spaces"})", "\"name\": user names are 1-64"},
+      {http::verb::post, "/api/v1/admin/users", R"({"name":"frank","password":"short"})",
+       "\"password\": passwords are at least 8 characters"},
+      {http::verb::post, "/api/v1/admin/users", R"({"name":"frank","password":true})", "\"password\" must be a string"},
+      {http::verb::post, "/api/v1/admin/users", R"({"name":"frank","role":"admin"})", "unknown field \"role\""},
+      {http::verb::put, role, "{}", "\"role\" is required: admin, member or viewer"},
+      {http::verb::put, role, R"({"role":"none"})", "\"role\" must be admin, member or viewer"},
+      {http::verb::put, role, R"({"role":"viewer","project":"beta"})", "unknown field \"project\""},
+      {http::verb::delete_, role, R"({"role":"viewer"})", "takes no body fields"},
+      {http::verb::post, "/api/v1/admin/keys/" + key_a_.info.id + "/rotate", R"({"name":"x"})", "takes no body fields"},
+  };
+  for (const auto& b : bad) {
+    auto r = as(dave, b.method, b.target, b.body);
+    EXPECT_EQ(r.status, 400) << b.target << " " << b.body << ": " << r.body;
+    EXPECT_THAT(message(r), ::testing::HasSubstr(b.says)) << b.body;
+  }
+  // A secret in the path is refused, not looked up, not echoed; the key still works.
+  auto by_secret = as(dave, http::verb::delete_, "/api/v1/admin/keys/" + key_a_.secret);
+  EXPECT_EQ(by_secret.status, 400);
+  EXPECT_EQ(by_secret.body.find(key_a_.secret), std::string::npos);
+  EXPECT_EQ(as(dave, http::verb::post, "/api/v1/admin/keys/" + key_a_.secret + "/rotate").status, 400);
+  EXPECT_EQ(GetAs("/api/v1/traces", key_a_.secret).status, 200);
+  // A taken name: 409 with its own code.
+  auto taken = as(dave, http::verb::post, "/api/v1/admin/users", R"({"name":"carol"})");
+  EXPECT_EQ(taken.status, 409);
+  EXPECT_STREQ(ParseJson(taken.body)["error"]["code"].GetString(), "already_exists");
+  // None of the refusals changed anything.
+  auto rows = admin_->ReadAuditOutbox(1000);
+  ASSERT_TRUE(rows.ok());
+  for (const auto& r : *rows) EXPECT_NE(r.actor.rfind("api:", 0), 0u) << r.action;
+
+  // A key created through the API: its secret in that one answer only (not in the
+  // list, a later answer, or the audit record).
+  auto created = as(dave, http::verb::post, keys, R"({"name":"ci"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string secret = ParseJson(created.body)["secret_key"].GetString();
+  EXPECT_EQ(as(dave, http::verb::get, keys).body.find(secret), std::string::npos);
+  rows = admin_->ReadAuditOutbox(1000);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_FALSE(rows->empty());
+  EXPECT_EQ(rows->back().action, "key.create");
+  EXPECT_EQ(rows->back().details.find(secret), std::string::npos);
+  EXPECT_EQ(rows->back().target.find(secret), std::string::npos);
+  EXPECT_EQ(PostProtobuf(MakeRequest({SpanSpec(TraceId(80), SpanId(80))}), {{"x-sightline-api-key", secret}}).status, 200);
 }
 
 // Without an authenticator (and with one whose database is empty) everything is open,

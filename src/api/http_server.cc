@@ -21,6 +21,9 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "api/json_encode.h"
 #include "tls/server_tls.h"
 
@@ -52,6 +55,41 @@ HttpResponse ErrorResponse(http::status code, const Status& st) {
 }
 
 }  // namespace
+
+std::string_view HandshakeFailureReason(const boost::system::error_code& ec, bool deadline_passed) {
+  if (deadline_passed || ec == beast::error::timeout) return "timeout";
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset ||
+      ec == asio::error::broken_pipe)
+    return "closed";
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const int reason = ERR_GET_REASON(static_cast<unsigned long>(static_cast<unsigned int>(ec.value())));
+    switch (reason) {
+      case SSL_R_UNSUPPORTED_PROTOCOL:
+      case SSL_R_VERSION_TOO_LOW:
+      case SSL_R_WRONG_VERSION_NUMBER:
+      case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION: return "protocol_version";
+      case SSL_R_NO_SHARED_CIPHER: return "no_shared_cipher";
+      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: return "no_client_certificate";
+      case SSL_R_CERTIFICATE_VERIFY_FAILED: return "client_certificate_refused";
+      case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+      case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+      case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+      case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED: return "client_refused_certificate";
+      default: break;
+    }
+    if (reason >= SSL_AD_REASON_OFFSET) return "client_alert";
+  }
+  return "other";
+}
+
+void HttpServer::CountHandshakeFailure(std::string_view reason) {
+  tls_handshake_failures_.fetch_add(1);
+  if (options_.metrics == nullptr) return;
+  options_.metrics
+      ->GetCounter("sightline_tls_handshake_failures_total",
+                   "TLS handshakes on the HTTP port that failed, by reason (docs/tls.md).", {{"reason", std::string(reason)}})
+      ->Inc();
+}
 
 Status ParseHostPort(const std::string& text, std::string* host, int* port) {
   auto bad = [&] { return Status::InvalidArgument("\"" + text + "\" is not HOST:PORT (e.g. 127.0.0.1:4318)"); };
@@ -150,7 +188,8 @@ class HttpServer::BasicConnection : public HttpServer::Connection,
   void OnDetect(beast::error_code ec, bool is_tls) {
     if (ec) {
       // Silent until the handshake deadline counts; a client that just closed does not.
-      if (ec != asio::error::eof || deadline_passed_) server_->tls_handshake_failures_.fetch_add(1);
+      if (ec != asio::error::eof || deadline_passed_)
+        server_->CountHandshakeFailure(HandshakeFailureReason(ec, deadline_passed_));
       return Shutdown();
     }
     if (!is_tls) return RefusePlain();
@@ -164,7 +203,7 @@ class HttpServer::BasicConnection : public HttpServer::Connection,
     if (ec) {
       // A client that does not trust the certificate, an old protocol version, a
       // missing client certificate, or the deadline: nothing to answer in TLS.
-      server_->tls_handshake_failures_.fetch_add(1);
+      server_->CountHandshakeFailure(HandshakeFailureReason(ec, deadline_passed_));
       return Shutdown();
     }
     buffer_.consume(used);

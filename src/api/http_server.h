@@ -34,14 +34,17 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/system/error_code.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "common/metrics.h"
 #include "common/status.h"
 
 namespace sightline::tls {
@@ -87,7 +90,18 @@ struct HttpServerOptions {
   // outlive the server.
   tls::ServerTlsSource* tls = nullptr;
   std::chrono::seconds handshake_timeout{10};  // from accept to the end of the TLS handshake
+  // Where failed TLS handshakes are counted by reason
+  // (sightline_tls_handshake_failures_total{reason}, docs/tls.md); may be null.
+  MetricsRegistry* metrics = nullptr;
 };
+
+// The bounded reason label of a failed TLS handshake, from OpenSSL's error when it
+// gives one: "timeout" (the handshake deadline), "closed" (the client went away),
+// "protocol_version" (TLS 1.1 or older, or not TLS), "no_shared_cipher",
+// "no_client_certificate" / "client_certificate_refused" (mutual TLS),
+// "client_refused_certificate" (the client's alert: it does not trust ours),
+// "client_alert" (another alert from the client), or "other".
+std::string_view HandshakeFailureReason(const boost::system::error_code& ec, bool deadline_passed);
 
 // "127.0.0.1:4318" / "[::1]:4318" / ":4318" -> address, port. InvalidArgument
 // naming the text when it is not host:port.
@@ -111,6 +125,8 @@ class HttpServer {
   // TLS port (for tests and diagnostics).
   int64_t tls_handshake_failures() const { return tls_handshake_failures_.load(); }
   int64_t plain_requests_refused() const { return plain_requests_refused_.load(); }
+  // Counts a failed handshake (total and, with options.metrics, by reason).
+  void CountHandshakeFailure(std::string_view reason);
 
  private:
   // A connection as the registry sees it; BasicConnection<Stream> is the real one

@@ -143,6 +143,7 @@ class HttpsServerTest : public ::testing::Test {
     o.port = 0;
     o.tls = source_.get();
     o.handshake_timeout = handshake_timeout;
+    o.metrics = &metrics_;
     server_ = std::make_unique<HttpServer>(o, [](HttpRequest&& req, Responder respond) {
       HttpResponse res{http::status::ok, 11};
       res.body() = "hello " + std::string(req.target());
@@ -156,6 +157,15 @@ class HttpsServerTest : public ::testing::Test {
     if (server_) server_->Stop(std::chrono::seconds(2));
   }
 
+  // sightline_tls_handshake_failures_total{reason} as /metrics would show it (the
+  // count follows the close on the server's thread: waits up to 5 s for it).
+  double Failures(const std::string& reason, double at_least = 1) {
+    Counter* c = metrics_.GetCounter("sightline_tls_handshake_failures_total", "", {{"reason", reason}});
+    for (int i = 0; i < 100 && c->Value() < at_least; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return c->Value();
+  }
+
+  MetricsRegistry metrics_;
   TestPki pki_;
   std::unique_ptr<tls::ServerTlsSource> source_;
   std::unique_ptr<HttpServer> server_;
@@ -278,6 +288,56 @@ TEST_F(HttpsServerTest, ClientCertificatesWhenAClientCaIsSet) {
   TlsClient bad(port_, {pki_.ca_file, &stranger});
   refused = static_cast<bool>(bad.Handshake()) || !bad.Get("/nope").ok();
   EXPECT_TRUE(refused);
+}
+
+// Failed handshakes on /metrics by reason (docs/tls.md, "Metrics"): an old protocol
+// version, a client that does not trust the certificate, the deadline, and under
+// mutual TLS a client without a certificate or with one of another CA.
+TEST_F(HttpsServerTest, HandshakeFailuresAreCountedByReason) {
+  StartServer(pki_.ca_file, std::chrono::seconds(1));
+  TlsClient old(port_, {pki_.ca_file, nullptr, TLS1_1_VERSION});
+  EXPECT_TRUE(old.Handshake());
+  EXPECT_EQ(Failures("protocol_version"), 1);
+
+  // A client that trusts another CA refuses our certificate with an alert.
+  auto other_ca = tls::testing::MakeCa("Other CA");
+  const std::string other_ca_file = pki_.dir.Write("other-ca.pem", other_ca.Pem());
+  TlsClient distrustful(port_, {other_ca_file});
+  EXPECT_TRUE(distrustful.Handshake());
+  EXPECT_EQ(Failures("client_refused_certificate"), 1);
+
+  // No client certificate where one is required.
+  TlsClient none(port_, {pki_.ca_file});
+  bool refused = static_cast<bool>(none.Handshake()) || !none.Get("/nope").ok();
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(Failures("no_client_certificate"), 1);
+
+  // One of another CA.
+  CertSpec cs;
+  cs.common_name = "stranger";
+  cs.alt_names = "";
+  auto stranger = MakeCert(cs, &other_ca);
+  TlsClient bad(port_, {pki_.ca_file, &stranger});
+  refused = static_cast<bool>(bad.Handshake()) || !bad.Get("/nope").ok();
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(Failures("client_certificate_refused"), 1);
+
+  // Silence until the deadline.
+  EXPECT_EQ(RawExchange(port_, ""), "");
+  EXPECT_EQ(Failures("timeout"), 1);
+
+  EXPECT_EQ(server_->tls_handshake_failures(), 5);
+  std::string text = metrics_.Render();
+  EXPECT_THAT(text, HasSubstr("sightline_tls_handshake_failures_total{reason=\"protocol_version\"} 1"));
+  // A client with the right certificate still gets in.
+  CertSpec ok_spec;
+  ok_spec.common_name = "agent-host";
+  ok_spec.alt_names = "";
+  auto good_cert = MakeCert(ok_spec, &pki_.ca);
+  TlsClient good(port_, {pki_.ca_file, &good_cert});
+  ASSERT_FALSE(good.Handshake());
+  EXPECT_TRUE(good.Get("/ok").ok());
+  EXPECT_EQ(server_->tls_handshake_failures(), 5);
 }
 
 }  // namespace

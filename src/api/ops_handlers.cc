@@ -145,6 +145,18 @@ HttpResponse ApiRouter::MetricsPage(const auth::Principal& caller) {
     w.HistogramSamples("sightline_store_fsync_duration_seconds", {}, bounds, counts,
                        static_cast<double>(s.fsync_ns_total) / 1e9, total);
   }
+  if (options_.auth != nullptr) {
+    // The cap on slow credential hashes (docs/auth.md, "Slow hashes are capped").
+    w.Counter("sightline_auth_verifications_refused_total",
+              "Credential checks refused with 503 / UNAVAILABLE because every slow-hash slot was taken.",
+              static_cast<double>(options_.auth->refused_verifications()));
+    w.Counter("sightline_auth_slow_verifications_total", "API key and token secrets checked with the slow hash.",
+              static_cast<double>(options_.auth->slow_verifications()));
+    w.Gauge("sightline_auth_verifications_in_progress", "Slow-hash credential checks running now.",
+            static_cast<double>(options_.auth->verifications_in_progress()));
+    w.Gauge("sightline_auth_verification_slots", "Slow-hash credential checks allowed at once.",
+            static_cast<double>(options_.auth->max_concurrent_verifications()));
+  }
   w.Gauge("sightline_process_resident_memory_bytes", "Resident set size (VmRSS).",
           static_cast<double>(ProcessRssBytes()));
   HttpResponse res{http::status::ok, 11};

@@ -20,7 +20,12 @@ ApiRouter::ApiRouter(store::SpanStore* store, ingest::IngestService* ingest, Met
       ingest_(ingest),
       metrics_(metrics),
       options_(std::move(options)),
-      query_pool_(static_cast<size_t>(options_.query_threads < 1 ? 1 : options_.query_threads)) {
+      query_pool_(static_cast<size_t>(options_.query_threads < 1 ? 1 : options_.query_threads)),
+      // One thread per verification slot: a slow check that got a slot never queues.
+      verify_pool_(static_cast<size_t>(
+          options_.auth != nullptr && options_.auth->max_concurrent_verifications() > 1
+              ? options_.auth->max_concurrent_verifications()
+              : 1)) {
   for (int r = 0; r < kRouteCount; ++r) {
     latency_[r] = metrics_->GetHistogram("sightline_http_request_duration_seconds",
                                          "HTTP request latency, from the full request read to the answer, by route.",
@@ -51,6 +56,7 @@ audit::Actor ApiRouter::ActorOf(const HttpRequest& request, const auth::Principa
 
 void ApiRouter::Shutdown() {
   StopReprice();
+  verify_pool_.join();  // it may still hand requests to the query pool
   query_pool_.join();
 }
 
@@ -83,6 +89,14 @@ std::string_view ApiRouter::RouteName(Route r) {
     case kAuthStatus: return "/api/v1/auth/status";
     case kLogin: return "/api/v1/auth/login";
     case kLogout: return "/api/v1/auth/logout";
+    case kAdminProjects: return "/api/v1/admin/projects";
+    case kAdminKeys: return "/api/v1/admin/projects/{project}/keys";
+    case kAdminKey: return "DELETE /api/v1/admin/keys/{key}";
+    case kAdminKeyRotate: return "POST /api/v1/admin/keys/{key}/rotate";
+    case kAdminUsers: return "/api/v1/admin/users";
+    case kAdminUserRole: return "/api/v1/admin/users/{user}/projects/{project}";
+    case kAdminTokens: return "/api/v1/admin/tokens";
+    case kAdminToken: return "DELETE /api/v1/admin/tokens/{token_id}";
     default: return "other";
   }
 }
@@ -121,7 +135,16 @@ ApiRouter::Access ApiRouter::RequiredAccess(Route r) {
     case kSampling:
     case kRepriceStart:
     case kRepriceStatus:
-    case kRedaction: return Access::kAdmin;
+    case kRedaction:
+    // Keys, users and tokens (admin_handlers.cc): each handler then checks the project.
+    case kAdminProjects:
+    case kAdminKeys:
+    case kAdminKey:
+    case kAdminKeyRotate:
+    case kAdminUsers:
+    case kAdminUserRole:
+    case kAdminTokens:
+    case kAdminToken: return Access::kAdmin;
   }
   return Access::kAdmin;
 }
@@ -162,6 +185,7 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   // Matches the path; sets the route and the one method it allows.
   Route route = kUnknown;
   http::verb allowed = http::verb::get;
+  const char* allow_header = nullptr;  // the Allow of a 405 when a path takes several methods
   const size_t n = seg.size();
   auto is = [&](size_t i, std::string_view s) { return i < n && seg[i] == s; };
   if (n == 0) {
@@ -192,6 +216,37 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "pricing")) {
     if (is(3, "models")) route = kPricingModels;
     else if (is(3, "unpriced")) route = kPricingUnpriced;
+  } else if (n >= 4 && is(0, "api") && is(1, "v1") && is(2, "admin") && !is(3, "reprice")) {
+    // Keys, users and tokens: several methods on one path.
+    auto one_of = [&](std::initializer_list<http::verb> verbs, const char* allow) {
+      allowed = *verbs.begin();
+      for (http::verb v : verbs)
+        if (v == method) allowed = v;
+      allow_header = allow;
+    };
+    if (n == 4 && is(3, "projects")) {
+      route = kAdminProjects;
+    } else if (n == 6 && is(3, "projects") && is(5, "keys")) {
+      route = kAdminKeys;
+      one_of({http::verb::get, http::verb::post}, "GET, POST");
+    } else if (n == 5 && is(3, "keys")) {
+      route = kAdminKey;
+      allowed = http::verb::delete_;
+    } else if (n == 6 && is(3, "keys") && is(5, "rotate")) {
+      route = kAdminKeyRotate;
+      allowed = http::verb::post;
+    } else if (n == 4 && is(3, "users")) {
+      route = kAdminUsers;
+      one_of({http::verb::get, http::verb::post}, "GET, POST");
+    } else if (n == 7 && is(3, "users") && is(5, "projects")) {
+      route = kAdminUserRole;
+      one_of({http::verb::put, http::verb::delete_}, "PUT, DELETE");
+    } else if (n == 4 && is(3, "tokens")) {
+      route = kAdminTokens;
+    } else if (n == 5 && is(3, "tokens")) {
+      route = kAdminToken;
+      allowed = http::verb::delete_;
+    }
   } else if (n == 4 && is(0, "api") && is(1, "v1") && is(2, "admin") && is(3, "reprice")) {
     if (method == http::verb::post) route = kRepriceStart, allowed = http::verb::post;
     else route = kRepriceStatus;
@@ -234,7 +289,11 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     w.EndObject();
     w.EndObject();
     HttpResponse res = Json(405, std::string(buf.GetString(), buf.GetSize()));
-    res.set(http::field::allow, allowed == http::verb::post ? "POST" : allowed == http::verb::delete_ ? "DELETE" : "GET");
+    res.set(http::field::allow, allow_header != nullptr                ? allow_header
+                                : allowed == http::verb::post    ? "POST"
+                                : allowed == http::verb::delete_ ? "DELETE"
+                                : allowed == http::verb::put     ? "PUT"
+                                                                 : "GET");
     return answer(std::move(res));
   }
 
@@ -256,14 +315,39 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     }
     default: break;
   }
-  auto who = Caller(req);
+  if (options_.auth == nullptr)
+    return Authorized(route, std::move(req), std::move(target).value(), auth::Principal::Open(), std::move(answer));
+  auth::Credentials c;
+  c.authorization = std::string_view(req[http::field::authorization].data(), req[http::field::authorization].size());
+  c.api_key = std::string_view(req["x-sightline-api-key"].data(), req["x-sightline-api-key"].size());
+  c.cookie = std::string_view(req[http::field::cookie].data(), req[http::field::cookie].size());
+  auth::Authenticator::Attempt attempt = options_.auth->Begin(c);
+  if (!attempt.pending)
+    return Authorized(route, std::move(req), std::move(target).value(), std::move(attempt.result), std::move(answer));
+  // A secret not verified yet: the slow hash (it holds one of the few slots) runs on
+  // the verification pool, never on an io thread, so a flood of wrong secrets cannot
+  // stall the requests of callers already known.
+  auto pending = std::shared_ptr<auth::PendingVerification>(std::move(attempt.pending));
+  auto shared_req = std::make_shared<HttpRequest>(std::move(req));
+  auto shared_target = std::make_shared<ParsedTarget>(std::move(target).value());
+  boost::asio::post(verify_pool_, [this, route, pending, shared_req, shared_target, answer]() mutable {
+    Result<auth::Principal> who = pending->Finish();
+    pending.reset();  // the slot is free before the request goes on
+    Authorized(route, std::move(*shared_req), std::move(*shared_target), std::move(who), std::move(answer));
+  });
+}
+
+void ApiRouter::Authorized(Route route, HttpRequest&& req, ParsedTarget target, Result<auth::Principal> who,
+                           Responder answer) {
+  const http::verb method = req.method();
   if (!who.ok()) {
     HttpResponse res = Error(who.status());
     if (res.result_int() == 401) res.set(http::field::www_authenticate, "Bearer realm=\"sightline\"");
     return answer(std::move(res));
   }
   auth::Principal caller = std::move(who).value();
-  if (method == http::verb::post && !CsrfOk(req, caller)) {
+  // Every method that changes something (POST, PUT, DELETE) echoes the CSRF token.
+  if (method != http::verb::get && method != http::verb::head && !CsrfOk(req, caller)) {
     return answer(Error(Status::PermissionDenied("missing or wrong x-csrf-token for this session")));
   }
   if (Access need = RequiredAccess(route); need == Access::kMember || need == Access::kAdmin) {
@@ -277,13 +361,28 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
     case kOtlp:
     case kOtlpLangfuse: return HandleOtlp(std::move(req), caller, std::move(answer));
     case kMetrics: return answer(MetricsPage(caller));
-    case kDemo: return LoadDemo(caller, target->params, ActorOf(req, caller), std::move(answer));
+    case kDemo: return LoadDemo(caller, target.params, ActorOf(req, caller), std::move(answer));
     case kPricingModels: return answer(PricingModels());
     case kPricingUnpriced: return answer(PricingUnpriced());
     case kSampling: return answer(SamplingCounts(caller));
     case kRedaction: return answer(RedactionPolicy());
     case kRepriceStatus: return answer(RepriceStatus());
-    case kRepriceStart: return StartReprice(target->params, caller, ActorOf(req, caller), answer);
+    case kRepriceStart: return StartReprice(target.params, caller, ActorOf(req, caller), answer);
+    case kAdminProjects:
+    case kAdminKeys:
+    case kAdminKey:
+    case kAdminKeyRotate:
+    case kAdminUsers:
+    case kAdminUserRole:
+    case kAdminTokens:
+    case kAdminToken: {
+      // SQLite writes and new secrets' hashes: on the query pool.
+      audit::Actor actor = ActorOf(req, caller);
+      return boost::asio::post(query_pool_, [this, route, method, t = std::move(target), body = std::move(req.body()),
+                                             caller = std::move(caller), actor = std::move(actor), answer]() {
+        answer(AdminRequest(route, method, t, body, caller, actor));
+      });
+    }
     default: break;
   }
   // Who asked for a deletion: the caller when auth is on, else what the client says.
@@ -297,7 +396,7 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   audit::Actor actor = ActorOf(req, caller);
   auto purpose = req["x-sightline-purpose"];
   const bool exporting = std::string_view(purpose.data(), purpose.size()) == "export";
-  boost::asio::post(query_pool_, [this, route, t = std::move(target).value(), caller = std::move(caller), answer,
+  boost::asio::post(query_pool_, [this, route, t = std::move(target), caller = std::move(caller), answer,
                                   actor = std::move(actor), exporting, deletion_actor]() {
     try {
       const auto& s = t.segments;

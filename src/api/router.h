@@ -148,11 +148,28 @@ class ApiRouter {
     kAuthStatus,
     kLogin,
     kLogout,
+    kAdminProjects,  // admin_handlers.cc: keys, users and tokens over HTTP
+    kAdminKeys,
+    kAdminKey,
+    kAdminKeyRotate,
+    kAdminUsers,
+    kAdminUserRole,
+    kAdminTokens,
+    kAdminToken,
     kUnknown,
     kRouteCount,
   };
   static std::string_view RouteName(Route r);
   static Access RequiredAccess(Route r);
+
+  // The rest of Handle once the caller is known (on an io thread, or on the
+  // verification pool after a slow hash): 401, CSRF, the route's role, dispatch.
+  void Authorized(Route route, HttpRequest&& req, ParsedTarget target, Result<auth::Principal> who,
+                  Responder answer);
+  // admin_handlers.cc (on the query pool): API keys, users, roles and CLI tokens, the
+  // same changes as `sightline admin`, recorded through meta.db's audit outbox.
+  HttpResponse AdminRequest(Route route, boost::beast::http::verb method, const ParsedTarget& target,
+                            const std::string& body, const auth::Principal& caller, const audit::Actor& actor);
 
   // Wraps respond with the per-route metrics.
   Responder Instrument(Route route, Responder respond);
@@ -227,6 +244,8 @@ class ApiRouter {
   std::array<Histogram*, kRouteCount> latency_{};
   Gauge* in_flight_;
   boost::asio::thread_pool query_pool_;
+  // Slow credential checks (auth::PendingVerification): as many threads as slots.
+  boost::asio::thread_pool verify_pool_;
   // The reprice job (reprice_handlers.cc): the running or last one, and its thread.
   struct RepriceJob;
   std::mutex reprice_mu_;

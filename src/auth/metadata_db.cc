@@ -150,6 +150,24 @@ Status ValidateName(std::string_view what, std::string_view name) {
   return Status::OK();
 }
 
+Status ValidateLabel(std::string_view what, std::string_view label) {
+  if (label.size() > kMaxLabelBytes)
+    return Status::InvalidArgument(std::string(what) + " names are at most " + std::to_string(kMaxLabelBytes) +
+                                   " bytes");
+  for (char c : label)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return Status::InvalidArgument(std::string(what) + " names may not contain control characters");
+  return Status::OK();
+}
+
+Status ValidatePassword(std::string_view password) {
+  if (password.size() < kMinPasswordBytes)
+    return Status::InvalidArgument("passwords are at least " + std::to_string(kMinPasswordBytes) + " characters");
+  if (password.size() > kMaxPasswordBytes)
+    return Status::InvalidArgument("passwords are at most " + std::to_string(kMaxPasswordBytes) + " characters");
+  return Status::OK();
+}
+
 std::optional<std::string> KeyIdOfSecret(std::string_view s) { return IdAfter(s, kSecretPrefix, false); }
 std::optional<std::string> KeyIdOfPublic(std::string_view s) { return IdAfter(s, kPublicPrefix, true); }
 std::optional<std::string> TokenIdOf(std::string_view s) { return IdAfter(s, kTokenPrefix, false); }
@@ -283,6 +301,7 @@ Result<NewApiKey> MetadataDb::InsertKey(int64_t project_id, const std::string& p
 }
 
 Result<NewApiKey> MetadataDb::CreateApiKey(const std::string& project, const std::string& name) {
+  SL_RETURN_IF_ERROR(ValidateLabel("key", name));
   std::lock_guard<std::mutex> lock(mu_);
   NewApiKey k;
   SL_RETURN_IF_ERROR(InTransaction([&]() -> Status {
@@ -463,6 +482,7 @@ Result<std::vector<UserInfo>> MetadataDb::ListUsers() {
 }
 
 Result<NewToken> MetadataDb::CreateToken(const std::string& user, const std::string& name) {
+  SL_RETURN_IF_ERROR(ValidateLabel("token", name));
   NewToken t;
   t.info.id = RandomHex(kIdHexDigits / 2);
   t.info.user = user;

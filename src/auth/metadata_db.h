@@ -144,6 +144,15 @@ struct StoredSession {
 
 // [A-Za-z0-9._-]{1,64}: project and user names.
 Status ValidateName(std::string_view what, std::string_view name);
+// The label of an API key or token (`--name`, `"name"`): at most kMaxLabelBytes bytes,
+// no control characters; empty is allowed. InvalidArgument naming `what`.
+inline constexpr size_t kMaxLabelBytes = 200;
+Status ValidateLabel(std::string_view what, std::string_view label);
+// A UI password: 8 to kMaxPasswordBytes bytes. `sightline admin` and the admin API
+// apply the same rule; the message never quotes the password.
+inline constexpr size_t kMinPasswordBytes = 8;
+inline constexpr size_t kMaxPasswordBytes = 1024;
+Status ValidatePassword(std::string_view password);
 
 class MetadataDb {
  public:
@@ -206,6 +215,7 @@ class MetadataDb {
   Result<int64_t> DataVersion();
 
   const std::string& path() const { return path_; }
+  const Options& options() const { return options_; }
 
  private:
   MetadataDb(sqlite3* db, std::string path, Options options);

@@ -243,6 +243,30 @@ TEST_F(MetadataDbTest, SessionsExpireAreBoundedAndEndWithThePasswordOrTheUser) {
   EXPECT_TRUE(ended);
 }
 
+// Key and token labels and passwords follow one rule for `sightline admin` and the
+// admin API (both call these); labels are refused in MetadataDb itself.
+TEST_F(MetadataDbTest, LabelsAndPasswordsFollowOneRule) {
+  ASSERT_TRUE(db_->CreateProject("billing").ok());
+  ASSERT_TRUE(db_->CreateUser("ana", "").ok());
+  EXPECT_TRUE(db_->CreateApiKey("billing", "").ok());
+  EXPECT_TRUE(db_->CreateApiKey("billing", std::string(auth::kMaxLabelBytes, 'k')).ok());
+  auto long_key = db_->CreateApiKey("billing", std::string(auth::kMaxLabelBytes + 1, 'k'));
+  EXPECT_EQ(long_key.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(long_key.status().message(), "key names are at most 200 bytes");
+  EXPECT_EQ(db_->CreateApiKey("billing", "a\nb").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(db_->CreateToken("ana", std::string("t\x01", 2)).status().message(),
+            "token names may not contain control characters");
+  EXPECT_TRUE(db_->CreateToken("ana", "laptop \xc3\xa9").ok());  // UTF-8 is fine
+  EXPECT_TRUE(auth::ValidatePassword("12345678").ok());
+  EXPECT_EQ(auth::ValidatePassword("1234567").message(), "passwords are at least 8 characters");
+  EXPECT_TRUE(auth::ValidatePassword(std::string(auth::kMaxPasswordBytes, 'p')).ok());
+  auto too_long = auth::ValidatePassword(std::string(auth::kMaxPasswordBytes + 1, 'p'));
+  EXPECT_EQ(too_long.message(), "passwords are at most 1024 characters");
+  auto keys = db_->ListApiKeys("billing");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->size(), 2u);  // the refused ones left nothing
+}
+
 TEST_F(MetadataDbTest, AdminChangesLeaveTheirRecordInTheSameTransaction) {
   ASSERT_TRUE(db_->CreateProject("billing").ok());
   auto k = db_->CreateApiKey("billing", "prod");

@@ -125,7 +125,7 @@ Result<std::string> ReadPasswordStdin() {
   std::string line;
   if (!std::getline(std::cin, line)) return Status::InvalidArgument("expected the password on standard input");
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.size() < 8) return Status::InvalidArgument("passwords are at least 8 characters");
+  SL_RETURN_IF_ERROR(auth::ValidatePassword(line));  // the admin API's rule too
   return line;
 }
 

@@ -7,7 +7,9 @@
 // export: the records as stored (JSON Lines), optionally by time.
 // keygen: a new Ed25519 signing key for the server's [audit] signing_key (written
 // 0600, never over an existing file); prints the public key verify --public-key takes.
+#include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 #include <cstdio>
 #include <cstdlib>
@@ -31,9 +33,21 @@ std::string DataDir(const std::string& flag) {
   return "./sightline-data";
 }
 
-int RunVerify(const std::string& data, const std::string& public_key, bool json) {
+int RunVerify(const std::string& data, const std::string& public_key, uint64_t expect_seq,
+              const std::string& expect_head, bool json) {
   const std::string dir = (std::filesystem::path(data) / "audit").string();
   audit::VerifyOptions vo;
+  vo.expect_seq = expect_seq;
+  if (!expect_head.empty()) {
+    std::string h;
+    for (char c : expect_head) h += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool hex = h.size() == 64 && h.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!hex) {
+      std::fprintf(stderr, "sightline audit verify: --expect-head: expected the 64 hex digits a verify printed as head\n");
+      return 2;
+    }
+    vo.expect_head = h;
+  }
   if (!public_key.empty()) {
     auto key = audit::LoadPublicKey(public_key);
     if (!key.ok()) {
@@ -75,6 +89,8 @@ int RunVerify(const std::string& data, const std::string& public_key, bool json)
     w.Bool(r->head_signed);
     w.Key("signature_checked");
     w.Bool(r->signature_checked);
+    w.Key("witness_checked");
+    w.Bool(r->witness_checked);
     if (r->anchored) {
       w.Key("anchor_seq");
       w.Uint64(r->anchor.seq);
@@ -112,6 +128,12 @@ int RunVerify(const std::string& data, const std::string& public_key, bool json)
         std::printf("HEAD%s signed by the given key\n", r->anchored ? " and ANCHOR" : "");
       else if (r->head_signed)
         std::printf("HEAD is signed (not checked: pass --public-key)\n");
+      if (r->witness_checked)
+        std::printf("the witness (seq %llu%s) is in the trail\n", static_cast<unsigned long long>(expect_seq),
+                    expect_head.empty() ? "" : " and its hash");
+      // What to keep outside this machine, to catch a rollback of the whole directory.
+      std::printf("witness: --expect-seq %llu --expect-head %s\n", static_cast<unsigned long long>(r->last_seq),
+                  r->head_hash.c_str());
     }
   }
   return r->ok ? 0 : 1;
@@ -163,12 +185,21 @@ void RegisterAudit(CLI::App& app, CommandContext& ctx) {
   verify->add_option("--public-key", *public_key,
                      "Also check that HEAD and ANCHOR are signed by this key (64 hex digits or a file; "
                      "env SIGHTLINE_AUDIT_PUBLIC_KEY)");
+  auto expect_seq = std::make_shared<uint64_t>(0);
+  auto expect_head = std::make_shared<std::string>();
+  verify->add_option("--expect-seq", *expect_seq,
+                     "A witness kept elsewhere: the trail must still reach this seq (catches a rollback of the whole "
+                     "directory, docs/audit.md)")
+      ->check(CLI::PositiveNumber);
+  verify->add_option("--expect-head", *expect_head,
+                     "A witness kept elsewhere: the hash of the record at --expect-seq (or of some record), as a "
+                     "verify printed it");
   verify->add_flag("--json", ctx.json, "Machine-readable JSON output");
-  verify->callback([&ctx, data, public_key]() {
+  verify->callback([&ctx, data, public_key, expect_seq, expect_head]() {
     std::string key = *public_key;
     if (key.empty())
       if (const char* k = std::getenv("SIGHTLINE_AUDIT_PUBLIC_KEY"); k != nullptr) key = k;
-    ctx.exit_code = RunVerify(DataDir(*data), key, ctx.json);
+    ctx.exit_code = RunVerify(DataDir(*data), key, *expect_seq, *expect_head, ctx.json);
   });
 
   auto out = std::make_shared<std::string>();

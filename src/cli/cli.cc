@@ -19,6 +19,11 @@ int Main(int argc, char** argv) {
   if (const char* ca = std::getenv("SIGHTLINE_CA_CERT"); ca != nullptr && *ca != '\0') ctx.ca_cert = ca;
   app.add_option("--ca-cert", ctx.ca_cert,
                  "PEM CA bundle to verify an https --server against, instead of the system's (env SIGHTLINE_CA_CERT)");
+  if (const char* c = std::getenv("SIGHTLINE_CLIENT_CERT"); c != nullptr && *c != '\0') ctx.client_cert = c;
+  if (const char* k = std::getenv("SIGHTLINE_CLIENT_KEY"); k != nullptr && *k != '\0') ctx.client_key = k;
+  app.add_option("--client-cert", ctx.client_cert,
+                 "PEM client certificate (chain) for a server that requires mutual TLS (env SIGHTLINE_CLIENT_CERT)");
+  app.add_option("--client-key", ctx.client_key, "PEM private key of --client-cert (env SIGHTLINE_CLIENT_KEY)");
 
   RegisterServe(app, ctx);
   RegisterTrace(app, ctx);

@@ -19,6 +19,26 @@ void AddClientOptions(CLI::App* cmd, CommandContext& ctx) {
   cmd->add_option("--token", ctx.token, "CLI token or API key, when the server has auth on (env SIGHTLINE_TOKEN)");
   cmd->add_option("--ca-cert", ctx.ca_cert,
                   "PEM CA bundle to verify an https --server against, instead of the system's (env SIGHTLINE_CA_CERT)");
+  cmd->add_option("--client-cert", ctx.client_cert,
+                  "PEM client certificate (chain) for a server that requires mutual TLS (env SIGHTLINE_CLIENT_CERT)");
+  cmd->add_option("--client-key", ctx.client_key, "PEM private key of --client-cert (env SIGHTLINE_CLIENT_KEY)");
+}
+
+Status ApplyTlsOptions(const CommandContext& ctx, const Url& url, HttpClientOptions* options) {
+  options->ca_file = ctx.ca_cert;
+  options->cert_file = ctx.client_cert;
+  options->key_file = ctx.client_key;
+  if (ctx.client_cert.empty() != ctx.client_key.empty())
+    return Status::InvalidArgument(ctx.client_cert.empty() ? "--client-key needs --client-cert"
+                                                           : "--client-cert needs --client-key");
+  if (!url.tls && !ctx.client_cert.empty())
+    return Status::InvalidArgument("--client-cert needs an https:// --server");
+  // Files that cannot be used are a usage error, found before any request.
+  if (url.tls && (!ctx.ca_cert.empty() || !ctx.client_cert.empty())) {
+    auto probe = tls::MakeClientContext(ctx.ca_cert, ctx.client_cert, ctx.client_key);
+    if (!probe.ok()) return probe.status();
+  }
+  return Status::OK();
 }
 
 Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx) {
@@ -28,12 +48,7 @@ Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx) {
   // A CLI token (slt_...) reads what its user may; an API key (sk-lf-...) reads and
   // writes its project (docs/auth.md).
   if (!ctx.token.empty()) options.default_headers.emplace_back("Authorization", "Bearer " + ctx.token);
-  options.ca_file = ctx.ca_cert;
-  // A CA file that cannot be used is a usage error, found before any request.
-  if (url->tls && !ctx.ca_cert.empty()) {
-    auto probe = tls::MakeClientContext(ctx.ca_cert);
-    if (!probe.ok()) return probe.status();
-  }
+  SL_RETURN_IF_ERROR(ApplyTlsOptions(ctx, *url, &options));
   return std::make_unique<HttpClient>(std::move(url).value(), options);
 }
 

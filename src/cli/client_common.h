@@ -20,6 +20,11 @@ namespace sightline::cli {
 // A client for ctx.server_url; InvalidArgument (usage) when the URL is malformed.
 Result<std::unique_ptr<HttpClient>> MakeClient(const CommandContext& ctx);
 
+// The TLS files of ctx (--ca-cert, --client-cert, --client-key) into options, checked
+// before any request: InvalidArgument (usage) naming the file that cannot be used, for
+// one of the client pair without the other, or a client certificate for http://.
+Status ApplyTlsOptions(const CommandContext& ctx, const Url& url, HttpClientOptions* options);
+
 // GETs target and parses the JSON answer into *doc. A non-2xx answer becomes a Status
 // (404 NotFound, 400 InvalidArgument, 429/503 Unavailable, else Internal) whose
 // message names `what` (e.g. "trace 4bf9…") and the server's own message.

@@ -13,6 +13,9 @@ struct CommandContext {
   bool json = false;                                  // --json: machine output
   std::string token;  // --token, env SIGHTLINE_TOKEN: sent as Authorization: Bearer
   std::string ca_cert;  // --ca-cert, env SIGHTLINE_CA_CERT: the CA an https server's certificate chains to
+  // --client-cert/--client-key, env SIGHTLINE_CLIENT_CERT/_KEY: presented for mutual TLS
+  std::string client_cert;
+  std::string client_key;
   int exit_code = 0;                                  // 0 success, 1 failure, 2 usage
 };
 

@@ -108,7 +108,8 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     int min, max;
   };
   static const IntSetting kInts[] = {{"http_threads", &ServerConfig::http_threads, 1, 256},
-                                     {"metrics_label_limit", &ServerConfig::metrics_label_limit, 1, 100000}};
+                                     {"metrics_label_limit", &ServerConfig::metrics_label_limit, 1, 100000},
+                                     {"auth_max_verifications", &ServerConfig::auth_max_verifications, 1, 64}};
   for (const IntSetting& is : kInts) {
     if (s.key != is.key) continue;
     int n = 0;
@@ -456,6 +457,8 @@ const std::vector<SettingInfo>& ServerSettings() {
        "docs/audit.md)"},
       {"trusted_proxy", "--trusted-proxy", "SIGHTLINE_TRUSTED_PROXY",
        "Reverse proxies (CIDR, comma-separated) whose X-Forwarded-For the login rate limit believes (docs/auth.md)"},
+      {"auth_max_verifications", "--auth-max-verifications", "SIGHTLINE_AUTH_MAX_VERIFICATIONS",
+       "Slow-hash credential checks at once (default 2); more get 503 / UNAVAILABLE with Retry-After (docs/auth.md)"},
   };
   return kSettings;
 }

@@ -52,6 +52,9 @@ struct ServerConfig {
   uint64_t block_cache_bytes = uint64_t{256} << 20;
   int metrics_label_limit = 100;  // per label of the agents' metrics on /metrics
   int http_threads = 2;
+  // Slow-hash credential checks (API keys, tokens, logins) at once; more are refused
+  // with 503 / UNAVAILABLE (docs/auth.md, "Slow hashes are capped").
+  int auth_max_verifications = 2;
   // The built web UI (index.html + assets/). Empty: the `ui` folder beside the
   // binary, when there is one; otherwise / shows a plain page about the API.
   std::string ui_dir;

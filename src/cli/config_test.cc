@@ -53,13 +53,14 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->max_attribute_bytes, 4u << 20);
   EXPECT_EQ(c->http_threads, 2);
   EXPECT_EQ(c->metrics_label_limit, 100);
+  EXPECT_EQ(c->auth_max_verifications, 2);
   EXPECT_TRUE(c->config_file.empty());
 }
 
 TEST_F(ConfigTest, FlagsBeatEnvBeatTomlBeatDefaults) {
   std::string path = WriteToml("a.toml", "http = \"127.0.0.1:1001\"\ngrpc = \"127.0.0.1:2001\"\n"
                                          "data = \"/toml\"\nmax_request_bytes = \"8MiB\"\nhttp_threads = 3\n"
-                                         "metrics_label_limit = 20\n");
+                                         "metrics_label_limit = 20\nauth_max_verifications = 4\n");
   auto c = LoadServerConfig(Sources({{"http", "127.0.0.1:1003"}},
                                     {{"SIGHTLINE_HTTP", "127.0.0.1:1002"}, {"SIGHTLINE_GRPC", "127.0.0.1:2002"}}, path));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -69,6 +70,7 @@ TEST_F(ConfigTest, FlagsBeatEnvBeatTomlBeatDefaults) {
   EXPECT_EQ(c->max_request_bytes, 8u << 20);
   EXPECT_EQ(c->http_threads, 3);
   EXPECT_EQ(c->metrics_label_limit, 20);
+  EXPECT_EQ(c->auth_max_verifications, 4);
   EXPECT_EQ(c->fsync, "batch");
   EXPECT_EQ(c->config_file, path);
 }
@@ -121,6 +123,9 @@ TEST_F(ConfigTest, InvalidValuesNameTheSettingAndSource) {
   cases.push_back({Sources({{"http_threads", "0"}}), "http_threads", "--http-threads"});
   cases.push_back({Sources({{"metrics_label_limit", "0"}}), "metrics_label_limit", "--metrics-label-limit"});
   cases.push_back({Sources({}, {{"SIGHTLINE_QUEUE_LIMIT_BYTES", "0"}}), "queue_limit_bytes", "SIGHTLINE_"});
+  cases.push_back({Sources({{"auth_max_verifications", "0"}}), "auth_max_verifications", "--auth-max-verifications"});
+  cases.push_back({Sources({}, {{"SIGHTLINE_AUTH_MAX_VERIFICATIONS", "65"}}), "auth_max_verifications",
+                   "SIGHTLINE_AUTH_MAX_VERIFICATIONS"});
   cases.push_back({Sources({}, {}, bad_key), "htp", "unknown setting"});
   cases.push_back({Sources({}, {}, bad_syntax), "s.toml", ":1:"});
   cases.push_back({Sources({}, {}, bad_type), "http_threads", "t.toml"});

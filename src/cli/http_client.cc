@@ -159,7 +159,7 @@ Status HttpClient::Connect() {
   impl_->Reset();
   impl_->buffer.clear();
   if (base_.tls && !impl_->tls_context) {
-    auto ctx = tls::MakeClientContext(options_.ca_file);
+    auto ctx = tls::MakeClientContext(options_.ca_file, options_.cert_file, options_.key_file);
     if (!ctx.ok()) return ctx.status();
     impl_->tls_context = std::move(ctx).value();
   }
@@ -203,6 +203,15 @@ Status HttpClient::Connect() {
                                         : " (checked against " + options_.ca_file + ")";
       } else if (hs_ec == beast::error::timeout) {
         msg += "timed out";
+      } else if (hs_ec.message().find("certificate required") != std::string::npos ||
+                 hs_ec.message().find("handshake failure") != std::string::npos ||
+                 hs_ec.message().find("unknown ca") != std::string::npos ||
+                 hs_ec.message().find("bad certificate") != std::string::npos) {
+        // The server refused us: it wants a client certificate it trusts (mutual TLS).
+        msg += hs_ec.message();
+        msg += options_.cert_file.empty()
+                   ? " (the server may require a client certificate: pass --client-cert FILE --client-key FILE)"
+                   : " (the server did not accept the client certificate " + options_.cert_file + ")";
       } else {
         msg += hs_ec.message();
         if (hs_ec.message().find("wrong version number") != std::string::npos)

@@ -60,6 +60,10 @@ struct HttpClientOptions {
   // https: trust only the CA certificates in this PEM file (a private CA); empty: the
   // system's trust store.
   std::string ca_file;
+  // https: the client certificate chain and its key (PEM) to present to a server that
+  // requires one (mutual TLS); both or neither.
+  std::string cert_file;
+  std::string key_file;
 };
 
 // One connection to one server, reused while the server keeps it open (HTTP/1.1

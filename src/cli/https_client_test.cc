@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "api/http_server.h"
+#include "cli/client_common.h"
 #include "cli/http_client.h"
 #include "tls/server_tls.h"
 #include "tls/tls_test_util.h"
@@ -43,9 +44,10 @@ class HttpsServer {
   int port_ = 0;
 };
 
-std::unique_ptr<tls::ServerTlsSource> Source(const std::string& cert, const std::string& key) {
+std::unique_ptr<tls::ServerTlsSource> Source(const std::string& cert, const std::string& key,
+                                             const std::string& client_ca = "") {
   tls::ServerTlsSource::Options o;
-  o.files = {cert, key, ""};
+  o.files = {cert, key, client_ca};
   auto s = tls::ServerTlsSource::Create(o);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return std::move(s).value();
@@ -132,6 +134,99 @@ TEST(HttpsClient, AMissingCaFileIsAnError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("CA file " + o.ca_file + ": cannot read"));
+}
+
+// Mutual TLS (docs/tls.md): a server started with a client CA (--tls-client-ca)
+// accepts the CLI's client only with a certificate that CA signed (--client-cert,
+// --client-key), over a real handshake; without one, or with another CA's, the
+// refusal says what to pass.
+TEST(HttpsClient, PresentsAClientCertificateToAServerThatRequiresOne) {
+  TestPki pki;
+  tls::testing::TestCert client_ca = MakeCa("Sightline Client CA");
+  CertSpec spec;
+  spec.common_name = "sightline cli";
+  tls::testing::TestCert client = MakeCert(spec, &client_ca);
+  tls::testing::TestCert stranger_ca = MakeCa("Another CA");
+  tls::testing::TestCert stranger = MakeCert(spec, &stranger_ca);
+  const std::string client_ca_file = pki.dir.Write("client-ca.pem", client_ca.Pem());
+  const std::string client_cert = pki.dir.Write("client.pem", client.Pem());
+  const std::string client_key = pki.dir.Write("client-key.pem", client.key.Pem());
+  auto source = Source(pki.cert_file, pki.key_file, client_ca_file);
+  HttpsServer server(source.get());
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+
+  HttpClientOptions o;
+  o.ca_file = pki.ca_file;
+  o.cert_file = client_cert;
+  o.key_file = client_key;
+  HttpClient with(*ParseUrl(url), o);
+  for (int i = 0; i < 2; ++i) {
+    auto r = with.Get("/mtls");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->body, "target=/mtls");
+  }
+  EXPECT_EQ(with.connections_opened(), 1);
+
+  // No client certificate: refused, and the message says what to pass. (Under TLS 1.3
+  // the server's refusal may come after the client's handshake completes, at the
+  // first read.)
+  HttpClientOptions bare;
+  bare.ca_file = pki.ca_file;
+  auto none = HttpClient(*ParseUrl(url), bare).Get("/mtls");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kUnavailable);
+
+  // A certificate of another CA: refused too.
+  HttpClientOptions other = bare;
+  other.cert_file = pki.dir.Write("stranger.pem", stranger.Pem());
+  other.key_file = pki.dir.Write("stranger-key.pem", stranger.key.Pem());
+  auto refused = HttpClient(*ParseUrl(url), other).Get("/mtls");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+
+  // Files that cannot be used are named, never quoted.
+  HttpClientOptions swapped = bare;
+  swapped.cert_file = client_cert;
+  swapped.key_file = pki.key_file;  // the server's key, not the client's
+  auto bad = HttpClient(*ParseUrl(url), swapped).Get("/mtls");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("client key file " + pki.key_file + " is not the key of"));
+  HttpClientOptions half = bare;
+  half.cert_file = client_cert;
+  auto lone = HttpClient(*ParseUrl(url), half).Get("/mtls");
+  ASSERT_FALSE(lone.ok());
+  EXPECT_THAT(lone.status().message(), HasSubstr("--client-cert needs --client-key"));
+  HttpClientOptions missing = bare;
+  missing.cert_file = pki.dir.Path("nope.pem");
+  missing.key_file = client_key;
+  auto gone = HttpClient(*ParseUrl(url), missing).Get("/mtls");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_THAT(gone.status().message(), HasSubstr("client certificate file " + missing.cert_file + ": cannot read"));
+}
+
+// The flags as the subcommands read them (--ca-cert, --client-cert, --client-key):
+// checked before any request, a usage error naming the problem.
+TEST(HttpsClient, ClientCertificateFlagsAreCheckedBeforeAnyRequest) {
+  TestPki pki;
+  CommandContext ctx;
+  ctx.ca_cert = pki.ca_file;
+  ctx.client_cert = pki.cert_file;
+  ctx.client_key = pki.key_file;
+  HttpClientOptions o;
+  ASSERT_TRUE(ApplyTlsOptions(ctx, *ParseUrl("https://127.0.0.1:1"), &o).ok());
+  EXPECT_EQ(o.cert_file, pki.cert_file);
+  EXPECT_EQ(o.key_file, pki.key_file);
+  EXPECT_EQ(o.ca_file, pki.ca_file);
+  auto plain = ApplyTlsOptions(ctx, *ParseUrl("http://127.0.0.1:1"), &o);
+  EXPECT_EQ(plain.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(plain.message(), HasSubstr("needs an https://"));
+  ctx.client_key.clear();
+  EXPECT_THAT(ApplyTlsOptions(ctx, *ParseUrl("https://127.0.0.1:1"), &o).message(), HasSubstr("needs --client-key"));
+  ctx.client_key = pki.dir.Write("empty.pem", "");
+  auto empty = ApplyTlsOptions(ctx, *ParseUrl("https://127.0.0.1:1"), &o);
+  EXPECT_EQ(empty.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(empty.message(), HasSubstr("client key file " + ctx.client_key));
 }
 
 }  // namespace

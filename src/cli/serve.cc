@@ -169,6 +169,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
     tls::ServerTlsSource::Options to;
     to.files = {cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca};
     to.logger = po.logger;
+    to.metrics = &metrics;
     auto loaded = tls::ServerTlsSource::Create(to);
     if (!loaded.ok()) {
       std::fprintf(stderr, "sightline serve: TLS cannot be used: %s\n", loaded.status().message().c_str());
@@ -188,7 +189,9 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
       std::fprintf(stderr, "sightline serve: %s\n", db.status().message().c_str());
       return 1;
     }
-    authn = std::make_unique<auth::Authenticator>(std::move(db).value());
+    auth::Authenticator::Options ao;
+    ao.max_concurrent_verifications = cfg.auth_max_verifications;
+    authn = std::make_unique<auth::Authenticator>(std::move(db).value(), ao);
     Status st = authn->Refresh();
     if (!st.ok()) {
       std::fprintf(stderr, "sightline serve: %s\n", st.message().c_str());
@@ -347,6 +350,7 @@ int RunServe(const ServerConfig& cfg, const sigset_t& signals) {
   ho.threads = cfg.http_threads;
   ho.max_body_bytes = cfg.max_request_bytes;
   ho.tls = tls_source.get();
+  ho.metrics = &metrics;
 
   ingest::GrpcReceiver grpc(&ingest, &metrics, authn.get());
   std::unique_ptr<api::ApiRouter> router;

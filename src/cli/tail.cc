@@ -60,10 +60,7 @@ void RunTail(CommandContext& ctx, const TailArgs& a) {
   HttpClientOptions copts;
   copts.request_timeout = std::chrono::milliseconds(15000);
   if (!ctx.token.empty()) copts.default_headers.emplace_back("Authorization", "Bearer " + ctx.token);
-  copts.ca_file = ctx.ca_cert;
-  if (url->tls && !ctx.ca_cert.empty()) {
-    if (auto probe = tls::MakeClientContext(ctx.ca_cert); !probe.ok()) return ReportUsageError(ctx, "tail", probe.status());
-  }
+  if (Status st = ApplyTlsOptions(ctx, *url, &copts); !st.ok()) return ReportUsageError(ctx, "tail", st);
   HttpClient client(*url, copts);
 
   struct sigaction sa {};
