@@ -60,18 +60,7 @@ bool CanManageUser(const auth::Principal& c, const auth::UserInfo& user) {
 
 // 409 {"error":{"code":"already_exists","message":...}}.
 HttpResponse Conflict(const std::string& message) {
-  rapidjson::StringBuffer buf;
-  JsonWriter w(buf);
-  w.StartObject();
-  w.Key("error");
-  w.StartObject();
-  w.Key("code");
-  Str(w, "already_exists");
-  w.Key("message");
-  Str(w, message);
-  w.EndObject();
-  w.EndObject();
-  return ApiRouter::Json(409, std::string(buf.GetString(), buf.GetSize()));
+  return ApiRouter::Json(409, ErrorJson("already_exists", message));
 }
 
 HttpResponse NotAdminOf(const std::string& project) {

@@ -327,17 +327,19 @@ void WriteSessionSummary(JsonWriter& w, const model::SessionSummary& s) {
   w.EndObject();
 }
 
-std::string ErrorJson(const Status& status) {
+std::string ErrorJson(std::string_view code, std::string_view message) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   Key(w, "error");
   w.StartObject();
-  StrField(w, "code", ErrorCodeString(status.code()));
-  StrField(w, "message", status.message());
+  StrField(w, "code", code);
+  StrField(w, "message", message);
   w.EndObject();
   w.EndObject();
   return std::string(buf.GetString(), buf.GetSize());
 }
+
+std::string ErrorJson(const Status& status) { return ErrorJson(ErrorCodeString(status.code()), status.message()); }
 
 }  // namespace sightline::api

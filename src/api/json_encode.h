@@ -54,5 +54,7 @@ void WriteEmbeddedJson(JsonWriter& w, std::string_view text);
 
 // {"error":{"code":"not_found","message":"..."}}
 std::string ErrorJson(const Status& status);
+// The same with a code no StatusCode names (method_not_allowed, already_exists).
+std::string ErrorJson(std::string_view code, std::string_view message);
 
 }  // namespace sightline::api

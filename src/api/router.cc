@@ -277,18 +277,7 @@ void ApiRouter::Handle(HttpRequest&& req, Responder respond) {
   }
   if (method != allowed) {
     std::string msg = std::string(req.method_string()) + " is not allowed on " + std::string(RouteName(route));
-    rapidjson::StringBuffer buf;
-    JsonWriter w(buf);
-    w.StartObject();
-    w.Key("error");
-    w.StartObject();
-    w.Key("code");
-    w.String("method_not_allowed");
-    w.Key("message");
-    w.String(msg.data(), static_cast<rapidjson::SizeType>(msg.size()));
-    w.EndObject();
-    w.EndObject();
-    HttpResponse res = Json(405, std::string(buf.GetString(), buf.GetSize()));
+    HttpResponse res = Json(405, ErrorJson("method_not_allowed", msg));
     res.set(http::field::allow, allow_header != nullptr                ? allow_header
                                 : allowed == http::verb::post    ? "POST"
                                 : allowed == http::verb::delete_ ? "DELETE"
