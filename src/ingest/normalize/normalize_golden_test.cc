@@ -235,7 +235,11 @@ ExportRequest RandomRequest(Rng& r, int spans) {
           static_cast<::opentelemetry::proto::trace::v1::Status::StatusCode>(r.Below(3)));
       if (r.Chance(40)) s->mutable_status()->set_message(r.Pick(Words()));
     }
-    AddRandomAttrs(r, r.Below(16), static_cast<int>(r.Below(KeyGroups().size() - 1)), s->mutable_attributes());
+    // Two draws in one call's arguments would be made in an order the compiler picks
+    // (gcc and clang differ): drawn one statement at a time, primary group first.
+    const int primary = static_cast<int>(r.Below(KeyGroups().size() - 1));
+    const size_t n = r.Below(16);
+    AddRandomAttrs(r, n, primary, s->mutable_attributes());
     if (r.Chance(35)) AddRandomEvents(r, s);
   }
   return req;
