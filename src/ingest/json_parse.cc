@@ -82,8 +82,49 @@ std::string ReplaceLoneSurrogates(std::string_view body) {
   return out;
 }
 
+// RapidJSON 1.1 (Debian's), asked for NaN and Infinity with full precision, goes on to
+// read a fraction or exponent after a bare NaN or Infinity ("NaNe62") and then reads
+// before its own buffer (a heap overflow the fuzzer found). Such text is not a number
+// in any JSON dialect: it is refused here, before RapidJSON sees it. Returns the offset
+// of the first such token outside strings, or npos.
+static size_t BareNanOrInfWithMore(std::string_view t) {
+  bool in_string = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    size_t len = 0;
+    if (t.compare(i, 3, "NaN") == 0) {
+      len = 3;
+    } else if (t.compare(i, 8, "Infinity") == 0) {
+      len = 8;
+    } else if (t.compare(i, 3, "Inf") == 0) {
+      len = 3;
+    }
+    if (len == 0) continue;
+    const size_t next = i + len;
+    if (next < t.size() && (t[next] == '.' || t[next] == 'e' || t[next] == 'E' || (t[next] >= '0' && t[next] <= '9')))
+      return i;
+    i = next - 1;
+  }
+  return std::string_view::npos;
+}
+
 Status ParseJsonBounded(std::string_view text, int max_depth, rj::Document* doc) {
   if (text.size() >= std::numeric_limits<rj::SizeType>::max()) return Status::TooLarge("JSON body over 4 GiB");
+  if (size_t at = BareNanOrInfWithMore(text); at != std::string_view::npos)
+    return Status::InvalidArgument("JSON: a bare NaN or Infinity followed by more of a number at byte " +
+                                   std::to_string(at));
   std::string patched;
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::string_view input = attempt == 0 ? text : patched;

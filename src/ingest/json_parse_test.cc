@@ -44,6 +44,21 @@ TEST(ParseJsonBounded, NamesRapidJsonsReasonAndOffset) {
   EXPECT_EQ(st.message(), "JSON: The document root must not be followed by other values. at byte 9");
 }
 
+// RapidJSON 1.1 reads before its buffer on a bare NaN or Infinity followed by a fraction
+// or exponent (the fuzzer's "NaNe62ityRefs"): refused before it parses. Bare NaN and
+// Infinity alone, and the same letters inside strings, still parse.
+TEST(ParseJsonBounded, BareNanOrInfinityWithMoreOfANumberIsRefused) {
+  rapidjson::Document doc;
+  for (const char* bad : {"NaNe62ityRefs", "[1, NaN.5]", R"({"a": Infinity1})", "-Infe3", R"(["x", NaNE2])"}) {
+    Status st = ParseJsonBounded(bad, 64, &doc);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.message().find("bare NaN or Infinity"), std::string::npos) << bad << ": " << st.message();
+  }
+  ASSERT_TRUE(ParseJsonBounded("[NaN, Infinity, -Infinity]", 64, &doc).ok());
+  ASSERT_TRUE(ParseJsonBounded(R"({"NaNe62": "Infinity1", "q": "a\"NaN.5"})", 64, &doc).ok());
+  EXPECT_STREQ(doc["q"].GetString(), "a\"NaN.5");
+}
+
 TEST(ParseJsonBounded, LoneSurrogateBecomesReplacementCharacter) {
   rapidjson::Document doc;
   ASSERT_TRUE(ParseJsonBounded(R"({"s":"cut \ud83d"})", 64, &doc).ok());
