@@ -1,5 +1,5 @@
-// HttpConn on Boost.Beast: async operations with tcp_stream deadlines, driven to
-// completion on a per-connection io_context.
+// HttpConn on Boost.Beast's HTTP parser and serializer over a blocking socket whose
+// reads and writes time out in the kernel (SO_RCVTIMEO/SO_SNDTIMEO).
 #include "http_conn.h"
 
 #include <boost/asio/connect.hpp>
@@ -7,6 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+
+#include <cerrno>
 
 namespace sightline::bench {
 
@@ -57,19 +63,96 @@ bool ParseHttpUrl(std::string_view text, HttpUrl* out, std::string* error) {
   return true;
 }
 
+// The socket after connecting, as Beast's SyncReadStream and SyncWriteStream: plain
+// recv/sendmsg with the kernel's SO_RCVTIMEO/SO_SNDTIMEO as the deadline. Each read or
+// write is one system call, with no reactor, no timer re-armed per read and no
+// io_context in between (on this virtual machine a system call costs several
+// microseconds: with async operations the load generator and the query bench spent
+// more time in epoll and timerfd than in their own work, and a query's answer took
+// three times as long to arrive as curl measured).
+struct FdStream {
+  int fd = -1;
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers, beast::error_code& ec) {
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+      asio::mutable_buffer b = *it;
+      if (b.size() == 0) continue;
+      for (;;) {
+        const ssize_t n = ::recv(fd, b.data(), b.size(), 0);
+        if (n > 0) {
+          ec = {};
+          return static_cast<size_t>(n);
+        }
+        if (n == 0) {
+          ec = asio::error::eof;
+          return 0;
+        }
+        if (errno == EINTR) continue;
+        ec = (errno == EAGAIN || errno == EWOULDBLOCK) ? beast::error_code(asio::error::timed_out)
+                                                         : beast::error_code(errno, boost::system::system_category());
+        return 0;
+      }
+    }
+    ec = {};
+    return 0;
+  }
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers) {
+    beast::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+  template <class ConstBufferSequence>
+  size_t write_some(const ConstBufferSequence& buffers, beast::error_code& ec) {
+    iovec iov[16];
+    int count = 0;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers) && count < 16; ++it) {
+      asio::const_buffer b = *it;
+      if (b.size() == 0) continue;
+      iov[count].iov_base = const_cast<void*>(b.data());
+      iov[count].iov_len = b.size();
+      ++count;
+    }
+    if (count == 0) {
+      ec = {};
+      return 0;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    for (;;) {
+      const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+      if (n >= 0) {
+        ec = {};
+        return static_cast<size_t>(n);
+      }
+      if (errno == EINTR) continue;
+      ec = (errno == EAGAIN || errno == EWOULDBLOCK) ? beast::error_code(asio::error::timed_out)
+                                                       : beast::error_code(errno, boost::system::system_category());
+      return 0;
+    }
+  }
+  template <class ConstBufferSequence>
+  size_t write_some(const ConstBufferSequence& buffers) {
+    beast::error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+};
+
 struct HttpConn::Impl {
   std::string host, port;
   std::chrono::milliseconds timeout;
   asio::io_context ioc;
-  std::unique_ptr<beast::tcp_stream> stream;
+  std::unique_ptr<tcp::socket> socket;  // blocking, with SO_RCVTIMEO/SO_SNDTIMEO
   beast::flat_buffer buffer;
 
-  // Runs the io_context until the started operation completes.
-  void Drive() {
-    ioc.restart();
-    ioc.run();
-  }
-
+  // Connects with a deadline (an async connect on the private io_context), then keeps
+  // the bare socket for blocking exchanges.
   bool Connect(std::string* error) {
     beast::error_code ec;
     tcp::resolver resolver(ioc);
@@ -78,16 +161,24 @@ struct HttpConn::Impl {
       *error = "resolving " + host + ": " + ec.message();
       return false;
     }
-    stream = std::make_unique<beast::tcp_stream>(ioc);
-    stream->expires_after(timeout);
-    stream->async_connect(results, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-    Drive();
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(timeout);
+    stream.async_connect(results, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    ioc.restart();
+    ioc.run();
     if (ec) {
       *error = "connecting to " + host + ":" + port + ": " + ec.message();
-      stream.reset();
       return false;
     }
-    stream->socket().set_option(tcp::no_delay(true), ec);
+    stream.expires_never();
+    socket = std::make_unique<tcp::socket>(stream.release_socket());
+    socket->set_option(tcp::no_delay(true), ec);
+    socket->non_blocking(false, ec);
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    ::setsockopt(socket->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ::setsockopt(socket->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     buffer.clear();
     return true;
   }
@@ -103,11 +194,11 @@ HttpConn::HttpConn(std::string host, std::string port, std::chrono::milliseconds
 HttpConn::~HttpConn() { Close(); }
 
 void HttpConn::Close() {
-  if (impl_->stream) {
+  if (impl_->socket) {
     beast::error_code ec;
-    impl_->stream->socket().shutdown(tcp::socket::shutdown_both, ec);
-    impl_->stream->socket().close(ec);
-    impl_->stream.reset();
+    impl_->socket->shutdown(tcp::socket::shutdown_both, ec);
+    impl_->socket->close(ec);
+    impl_->socket.reset();
   }
 }
 
@@ -115,7 +206,8 @@ bool HttpConn::Exchange(std::string_view method, std::string_view target, std::s
                         std::string_view content_encoding, std::string_view body, HttpReply* reply,
                         std::string* error) {
   Impl& m = *impl_;
-  if (!m.stream && !m.Connect(error)) return false;
+  if (!m.socket && !m.Connect(error)) return false;
+  FdStream io{m.socket->native_handle()};
 
   http::request<http::span_body<const char>> req;
   req.method(method == "POST" ? http::verb::post : http::verb::get);
@@ -131,9 +223,7 @@ bool HttpConn::Exchange(std::string_view method, std::string_view target, std::s
   req.prepare_payload();
 
   beast::error_code ec;
-  m.stream->expires_after(m.timeout);
-  http::async_write(*m.stream, req, [&](beast::error_code e, size_t) { ec = e; });
-  m.Drive();
+  http::write(io, req, ec);
   if (ec) {
     *error = "sending to " + m.host + ":" + m.port + ": " + ec.message();
     Close();
@@ -141,9 +231,7 @@ bool HttpConn::Exchange(std::string_view method, std::string_view target, std::s
   }
   http::response_parser<http::string_body> parser;
   parser.body_limit(1ull << 30);
-  m.stream->expires_after(m.timeout);
-  http::async_read(*m.stream, m.buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
-  m.Drive();
+  http::read(io, m.buffer, parser, ec);
   if (ec) {
     *error = "reading from " + m.host + ":" + m.port + ": " + ec.message();
     Close();

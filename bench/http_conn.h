@@ -1,7 +1,7 @@
 // A minimal HTTP/1.1 keep-alive connection for the benchmark tools (load generator,
-// crash verifier), on Boost.Beast. Each call is a blocking exchange with a timeout
-// (async operations run on a private io_context, so a hung server cannot hang the
-// caller). Unlike the CLI's client it never retries by itself: the load generator must
+// crash verifier, query bench), on Boost.Beast. Each call is a blocking exchange with a
+// timeout (the connect runs on a private io_context with a deadline; each read and
+// write times out in the kernel), so a hung server cannot hang the caller. Unlike the CLI's client it never retries by itself: the load generator must
 // see every failure to count it and to decide what was acknowledged.
 //
 // Thread-safety: none; one thread uses a connection at a time.

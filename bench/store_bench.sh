@@ -113,6 +113,27 @@ start_sightline() {  # start_sightline DATA_DIR LOG
   done
   die "sightline never became ready"
 }
+# Waits until the restarted server's background compaction has nothing left to merge
+# (the files its final flush wrote), as ClickHouse's parts are merged by OPTIMIZE FINAL
+# before its queries: settled means no merge running and none installed for 2.5 s (the
+# compaction thread looks for work every second). At most SETTLE_S seconds (120).
+settle_sightline() {  # settle_sightline PORT
+  local port=$1 last="" same=0 m running total
+  for _ in $(seq 1 $(( ${SETTLE_S:-120} * 2 ))); do
+    m=$(curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null) || { sleep 0.5; continue; }
+    running=$(printf '%s\n' "$m" | sed -n 's/^sightline_store_compaction_running \([0-9]*\).*/\1/p')
+    total=$(printf '%s\n' "$m" | sed -n 's/^sightline_store_compactions_total \([0-9]*\).*/\1/p')
+    if [ "$running" = 0 ] && [ "$total" = "$last" ]; then
+      same=$((same + 1))
+      [ "$same" -ge 5 ] && { log "sightline: settled after $total compaction(s)"; return 0; }
+    else
+      same=0
+    fi
+    last=$total
+    sleep 0.5
+  done
+  log "sightline: compaction still busy after ${SETTLE_S:-120} s; querying anyway"
+}
 stop_pid() {  # SIGTERM and wait: Sightline flushes and syncs, ClickHouse shuts down
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
@@ -139,6 +160,7 @@ run_sightline() {  # run_sightline VARIANT SPANS STREAM
     "$BUILD/segment_sizes" "$data" >&2 || true
   fi
   start_sightline "$data" "$TMP/sightline-$v-2.log"
+  settle_sightline "$SL_PORT"
   log "$v: sightline: queries"
   "$BUILD/store_bench" query --system sightline --url "http://127.0.0.1:$SL_PORT" --params "$TMP/params-$v" \
     --runs "$RUNS" --min-runs "$MIN_RUNS" --budget-s "$QUERY_BUDGET_S" --json >"$TMP/sl-q-$v.jsonl" || true

@@ -25,8 +25,10 @@ What each side was configured to guarantee when it acknowledged a write:
               fsync'd. 10,000 spans a transaction, in process (no network, no Python).
 Bytes on disk: Sightline = du of the data directory after SIGTERM (final flush); ClickHouse = sum(bytes_on_disk)
 of the active parts of otel_traces + otel_traces_trace_id_ts after OPTIMIZE FINAL (one part a partition); SQLite = the database file
-after close (WAL checkpointed). Query latency: one warm-up run, then repeated runs (at most RUNS, at least
-MIN_RUNS, QUERY_BUDGET_S per query); p99 of fewer than 100 runs is the slowest run or close to it.
+after close (WAL checkpointed). Query latency: Sightline restarted on its data directory, once its background
+compaction has merged what the final flush wrote (as ClickHouse after OPTIMIZE FINAL); one warm-up run, then
+repeated runs (at most RUNS, at least MIN_RUNS, QUERY_BUDGET_S per query); p99 of fewer than 100 runs is the
+slowest run or close to it.
 EOF
 
 for v in $VARIANTS; do

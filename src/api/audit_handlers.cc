@@ -14,14 +14,31 @@ namespace sightline::api {
 
 Status ApiRouter::AuditRead(const audit::Actor& actor, std::string action, std::string target,
                             std::string details_json) {
-  if (options_.audit == nullptr || !options_.audit_reads) return Status::OK();
-  audit::AuditRecord rec;
+  auto pending = StartAuditRead(actor, std::move(action), std::move(target), std::move(details_json));
+  return FinishAuditRead(pending);
+}
+
+std::future<Status> ApiRouter::StartAuditRead(const audit::Actor& actor, std::string action, std::string target,
+                                              std::string details_json) {
+  auto done = std::make_shared<std::promise<Status>>();
+  auto pending = done->get_future();
+  if (options_.audit == nullptr || !options_.audit_reads) {
+    done->set_value(Status::OK());
+    return pending;
+  }
+  std::vector<audit::AuditRecord> recs(1);
+  audit::AuditRecord& rec = recs[0];
   rec.kind = audit::Kind::kRead;
   rec.actor = actor;
   rec.action = std::move(action);
   rec.target = std::move(target);
   rec.details_json = std::move(details_json);
-  Status st = options_.audit->Append(std::move(rec));
+  options_.audit->AppendAsync(std::move(recs), [done](Status st) { done->set_value(std::move(st)); });
+  return pending;
+}
+
+Status ApiRouter::FinishAuditRead(std::future<Status>& pending) {
+  Status st = pending.get();
   if (!st.ok()) return Status::Unavailable("the read could not be recorded in the audit trail: " + st.message());
   return Status::OK();
 }

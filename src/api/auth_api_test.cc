@@ -37,6 +37,9 @@ class AuthApiTest : public ServerFixture {
     static std::atomic<int> n{0};
     meta_dir_ = std::filesystem::temp_directory_path() /
                 ("sightline_auth_api_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    // A directory of this name is left by an earlier process that had this pid and
+    // died before its TearDown: stale, never ours.
+    std::filesystem::remove_all(meta_dir_);
     std::filesystem::create_directories(meta_dir_);
     admin_ = OpenDb();
     ASSERT_TRUE(admin_->CreateProject("alpha").ok());

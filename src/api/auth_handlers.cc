@@ -145,7 +145,9 @@ void ApiRouter::Logout(const auth::Principal& caller, audit::Actor actor, Respon
   std::vector<audit::AuditRecord> v;
   v.push_back(std::move(rec));
   auto shared = std::make_shared<HttpResponse>(std::move(res));
-  options_.audit->AppendAsync(std::move(v), [respond, shared](Status) { respond(std::move(*shared)); });
+  // Admin actions answer once HEAD covers their records, as Append does.
+  options_.audit->AppendAsync(
+      std::move(v), [respond, shared](Status) { respond(std::move(*shared)); }, /*after_head=*/true);
 }
 
 Result<auth::Principal> ApiRouter::Caller(const HttpRequest& req) {

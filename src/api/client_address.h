@@ -35,4 +35,9 @@ Result<std::vector<IpNetwork>> ParseNetworks(std::string_view text);
 std::string ClientAddress(const std::string& peer, std::string_view forwarded_for,
                           const std::vector<IpNetwork>& trusted);
 
+// "127.0.0.1:4318" / "[::1]:4318" / ":4318" -> address, port. InvalidArgument
+// naming the text when it is not host:port. (Here rather than in http_server.h so
+// that the configuration parser, and its fuzzer, need no HTTP server.)
+Status ParseHostPort(const std::string& text, std::string* host, int* port);
+
 }  // namespace sightline::api

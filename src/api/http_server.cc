@@ -91,26 +91,6 @@ void HttpServer::CountHandshakeFailure(std::string_view reason) {
       ->Inc();
 }
 
-Status ParseHostPort(const std::string& text, std::string* host, int* port) {
-  auto bad = [&] { return Status::InvalidArgument("\"" + text + "\" is not HOST:PORT (e.g. 127.0.0.1:4318)"); };
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return bad();
-  std::string h = text.substr(0, colon);
-  std::string p = text.substr(colon + 1);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  if (h.empty()) h = "0.0.0.0";  // ":4318" listens on every interface, as Go servers do
-  if (h == "localhost") h = "127.0.0.1";
-  int n = -1;
-  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), n);
-  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size() || n < 0 || n > 65535) return bad();
-  boost::system::error_code aec;
-  asio::ip::make_address(h, aec);
-  if (aec) return Status::InvalidArgument("\"" + text + "\": host must be an IP address or localhost");
-  *host = h;
-  *port = n;
-  return Status::OK();
-}
-
 // One accepted TCP connection, plain or TLS. Lives while an I/O operation or a
 // pending Responder holds it. All of its state is touched only on its strand.
 //

@@ -103,10 +103,6 @@ struct HttpServerOptions {
 // "client_alert" (another alert from the client), or "other".
 std::string_view HandshakeFailureReason(const boost::system::error_code& ec, bool deadline_passed);
 
-// "127.0.0.1:4318" / "[::1]:4318" / ":4318" -> address, port. InvalidArgument
-// naming the text when it is not host:port.
-Status ParseHostPort(const std::string& text, std::string* host, int* port);
-
 class HttpServer {
  public:
   HttpServer(HttpServerOptions options, Handler handler);

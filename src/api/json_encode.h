@@ -49,7 +49,8 @@ void WriteTraceSummary(JsonWriter& w, const model::TraceSummary& s);
 void WriteSessionSummary(JsonWriter& w, const model::SessionSummary& s);
 
 // Writes text that should hold one JSON value: raw when it parses, as a JSON string
-// when it does not (so a bad payload never breaks the document).
+// when it does not (so a bad payload never breaks the document). text must be valid
+// UTF-8, as every model span's string field is: only its JSON structure is checked.
 void WriteEmbeddedJson(JsonWriter& w, std::string_view text);
 
 // {"error":{"code":"not_found","message":"..."}}

@@ -101,6 +101,12 @@ HttpResponse ApiRouter::MetricsPage(const auth::Principal& caller) {
             static_cast<double>(s.spans_written));
   w.Counter("sightline_store_wal_bytes_total", "WAL bytes written since start.", static_cast<double>(s.bytes_written));
   w.Gauge("sightline_store_ready", "1 when the store is open and recovery is done.", s.ready ? 1 : 0);
+  w.Counter("sightline_store_compactions_total", "Compactions (merges and retention rewrites) installed since start.",
+            static_cast<double>(s.compactions));
+  w.Counter("sightline_store_compaction_read_bytes_total", "Segment bytes compactions read since start.",
+            static_cast<double>(s.compaction_bytes));
+  w.Gauge("sightline_store_compaction_running", "1 while the background compaction is merging segment files.",
+          s.compaction_running ? 1 : 0);
   {
     auto counts = store_->SamplingCounts();
     if (!counts.empty()) {

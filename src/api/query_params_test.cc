@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 
 #include "api/base64.h"
+#include "api/client_address.h"
 #include "api/http_server.h"
 #include "api/json_encode.h"
 

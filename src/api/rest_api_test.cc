@@ -325,7 +325,8 @@ TEST_F(RestApiTest, HealthReadyMetricsAndIndex) {
                            "sightline_http_requests_total{route=\"/v1/traces\",code=\"200\"} 1\n",
                            "# TYPE sightline_store_fsync_duration_seconds histogram\n",
                            "sightline_store_queue_depth_bytes ", "sightline_process_resident_memory_bytes ",
-                           "sightline_http_requests_in_flight "}) {
+                           "sightline_http_requests_in_flight ", "sightline_store_compactions_total ",
+                           "sightline_store_compaction_read_bytes_total ", "sightline_store_compaction_running "}) {
     EXPECT_NE(res.body.find(want), std::string::npos) << want;
   }
   res = Get("/");

@@ -73,10 +73,10 @@ void ApiRouter::GetTrace(const std::string& trace_hex, const QueryParams& params
   if (!detail.ok()) return respond(Error(detail.status()));
   const auto& spans = detail->spans;
   // Recorded before it is served: no trace leaves without its record (docs/audit.md).
-  Status audited = AuditRead(actor, exporting ? "trace.export" : "trace.view", "trace/" + trace_hex,
-                             "{\"project\":" + JsonQuote(detail->summary.project) +
-                                 ",\"spans\":" + std::to_string(spans.size()) + "}");
-  if (!audited.ok()) return respond(Error(audited));
+  // The answer is rendered while the trail syncs the record.
+  auto recorded = StartAuditRead(actor, exporting ? "trace.export" : "trace.view", "trace/" + trace_hex,
+                              "{\"project\":" + JsonQuote(detail->summary.project) +
+                                  ",\"spans\":" + std::to_string(spans.size()) + "}");
   auto order = query::OrderTraceTree(spans);
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
@@ -101,6 +101,7 @@ void ApiRouter::GetTrace(const std::string& trace_hex, const QueryParams& params
   }
   w.EndArray();
   w.EndObject();
+  if (Status audited = FinishAuditRead(recorded); !audited.ok()) return respond(Error(audited));
   respond(Json(200, Finish(buf)));
 }
 
@@ -116,12 +117,13 @@ void ApiRouter::GetSpan(const std::string& trace_hex, const std::string& span_he
   if (!auth::ScopeProjects(caller, &*projects)) return respond(Error(NotFound("trace")));
   auto span = store_->GetSpan(*tid, *sid, *projects);
   if (!span.ok()) return respond(Error(span.status()));
-  Status audited = AuditRead(actor, exporting ? "span.export" : "span.view", "trace/" + trace_hex + "/span/" + span_hex,
-                             "{\"project\":" + JsonQuote(span->project()) + "}");
-  if (!audited.ok()) return respond(Error(audited));
+  auto recorded = StartAuditRead(actor, exporting ? "span.export" : "span.view",
+                              "trace/" + trace_hex + "/span/" + span_hex,
+                              "{\"project\":" + JsonQuote(span->project()) + "}");
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   WriteSpan(w, *span, SpanJsonOptions{});
+  if (Status audited = FinishAuditRead(recorded); !audited.ok()) return respond(Error(audited));
   respond(Json(200, Finish(buf)));
 }
 
@@ -152,10 +154,9 @@ void ApiRouter::GetSession(const std::string& session_id, const QueryParams& par
   if (!auth::ScopeProjects(caller, &*projects)) return respond(Error(NotFound("session")));
   auto detail = store_->GetSession(session_id, *projects);
   if (!detail.ok()) return respond(Error(detail.status()));
-  Status audited = AuditRead(actor, "session.view", "session/" + session_id,
-                             "{\"project\":" + JsonQuote(detail->session.project) +
-                                 ",\"traces\":" + std::to_string(detail->traces.size()) + "}");
-  if (!audited.ok()) return respond(Error(audited));
+  auto recorded = StartAuditRead(actor, "session.view", "session/" + session_id,
+                              "{\"project\":" + JsonQuote(detail->session.project) +
+                                  ",\"traces\":" + std::to_string(detail->traces.size()) + "}");
   // Time order is the contract; do not depend on every backend getting it right.
   std::stable_sort(detail->traces.begin(), detail->traces.end(), [](const auto& a, const auto& b) {
     return a.start_ns != b.start_ns ? a.start_ns < b.start_ns : a.trace_id < b.trace_id;
@@ -170,6 +171,7 @@ void ApiRouter::GetSession(const std::string& session_id, const QueryParams& par
   for (const auto& t : detail->traces) WriteTraceSummary(w, t);
   w.EndArray();
   w.EndObject();
+  if (Status audited = FinishAuditRead(recorded); !audited.ok()) return respond(Error(audited));
   respond(Json(200, Finish(buf)));
 }
 

@@ -31,6 +31,7 @@
 
 #include <array>
 #include <functional>
+#include <future>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -195,6 +196,12 @@ class ApiRouter {
   // audit_handlers.cc: records a read in the audit trail and waits until it is
   // durable; OK when reads are not audited.
   Status AuditRead(const audit::Actor& actor, std::string action, std::string target, std::string details_json);
+  // The same in two halves, so that a view renders its answer while the trail syncs
+  // the record: StartAuditRead queues the record, FinishAuditRead waits until it is
+  // durable. Nothing may be sent between the two (no record, no read).
+  std::future<Status> StartAuditRead(const audit::Actor& actor, std::string action, std::string target,
+                                     std::string details_json);
+  static Status FinishAuditRead(std::future<Status>& pending);
   void SearchAudit(const QueryParams& params, const audit::Actor& actor, const Responder& respond);
   // reprice_handlers.cc: POST starts a reprice of a period on a thread of its own (one
   // at a time) and answers 202 with the job; GET answers the running or last job.

@@ -7,7 +7,11 @@
 // command reported done). Records queued together are written and synced together
 // (group commit: one writer thread takes everything queued, one fsync), so a burst of
 // reads costs one fsync, not one each. After each batch HEAD is rewritten with the
-// last record's seq and hash, so a trail cut short at its end is noticed (verify);
+// last record's seq and hash, so a trail cut short at its end is noticed (verify).
+// AppendAsync's callbacks run as soon as the batch is synced, before HEAD is
+// rewritten (a read waits for one fsync, not three); Append and AppendBatch return
+// only after HEAD too, so `sightline audit verify` run right after an admin command
+// finds HEAD at its record;
 // HEAD is replaced whole (a temporary file, fsync, rename), never edited in place, and
 // signed when a signer is configured. Open re-signs HEAD and ANCHOR with the
 // configured key, and records an "audit.head_behind" system record when it finds
@@ -72,10 +76,11 @@ class AuditLog {
   // Appends and waits until the records are durable.
   Status Append(AuditRecord record);
   Status AppendBatch(std::vector<AuditRecord> records);
-  // Queues records; done runs on the writer thread once they are durable (or failed).
-  // Records of one call are consecutive in the trail. done must not call Append or
-  // AppendBatch (they would wait for the thread running it): post such work elsewhere.
-  void AppendAsync(std::vector<AuditRecord> records, Callback done);
+  // Queues records; done runs on the writer thread once they are durable (or failed),
+  // and with after_head also HEAD rewritten to cover them. Records of one call are
+  // consecutive in the trail. done must not call Append or AppendBatch (they would wait
+  // for the thread running it): post such work elsewhere.
+  void AppendAsync(std::vector<AuditRecord> records, Callback done, bool after_head = false);
 
   // Drops whole files past retention (see above). The server calls it from its tick.
   Status ApplyRetention();
@@ -90,6 +95,7 @@ class AuditLog {
   struct Pending {
     std::vector<AuditRecord> records;
     Callback done;
+    bool after_head = false;
   };
   explicit AuditLog(AuditLogOptions options) : opts_(std::move(options)) {}
   Status Recover(std::vector<AuditRecord>* system_records);

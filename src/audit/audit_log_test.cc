@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -126,6 +127,41 @@ TEST(AuditLog, AppendsAChainThatVerifiesAndContinuesAfterReopen) {
   EXPECT_EQ(r.first_seq, 1u);
   EXPECT_EQ(r.last_seq, 7u);
   EXPECT_EQ(Actions(&env), (std::vector<std::string>{"a1", "a2", "a3", "a4", "a5", "b1", "b2"}));
+}
+
+// A read (AppendAsync) is answered as soon as its record is synced, before HEAD is
+// rewritten; admin appends (Append, or AppendAsync with after_head) only once HEAD
+// covers them. Both callbacks run on the writer thread, so what each sees of HEAD is
+// deterministic.
+TEST(AuditLog, ReadsAreAnsweredOnceSyncedAdminActionsOnceHeadCoversThem) {
+  MemEnv env;
+  auto log = OpenLog(&env);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->Append(Rec("key.create")).ok());
+  auto head_seq = [&] {
+    auto h = ReadChainPoint(&env, JoinPath(kDir, "HEAD"));
+    return h.ok() ? h->seq : 0;
+  };
+  EXPECT_EQ(head_seq(), 1u);
+  auto seen = [&](bool after_head) {
+    std::promise<std::pair<Status, uint64_t>> p;
+    std::vector<AuditRecord> v;
+    v.push_back(Rec(after_head ? "user.create" : "trace.view"));
+    log->AppendAsync(
+        std::move(v), [&](Status st) { p.set_value({st, head_seq()}); }, after_head);
+    return p.get_future().get();
+  };
+  auto [read_status, head_at_read] = seen(false);
+  EXPECT_TRUE(read_status.ok()) << read_status.ToString();
+  EXPECT_EQ(head_at_read, 1u);  // synced, HEAD not rewritten yet
+  EXPECT_EQ(log->last_seq(), 2u);
+  auto [admin_status, head_at_admin] = seen(true);
+  EXPECT_TRUE(admin_status.ok()) << admin_status.ToString();
+  EXPECT_EQ(head_at_admin, 3u);
+  log.reset();
+  EXPECT_EQ(head_seq(), 3u);
+  EXPECT_EQ(Actions(&env), (std::vector<std::string>{"key.create", "trace.view", "user.create"}));
+  EXPECT_TRUE(Verify(&env).ok);
 }
 
 TEST(AuditLog, ABadRecordFailsAloneAndLeavesNoGap) {

@@ -29,6 +29,7 @@ class SignedTrailTest : public ::testing::Test {
   void SetUp() override {
     static std::atomic<int> n{0};
     keys_ = std::filesystem::temp_directory_path() / ("sl_audit_keys_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    std::filesystem::remove_all(keys_);  // stale: left by a dead process that had our pid
     std::filesystem::create_directories(keys_);
     auto pub = AuditSigner::Generate((keys_ / "audit.key").string());
     ASSERT_TRUE(pub.ok()) << pub.status().ToString();

@@ -31,6 +31,7 @@ class AuthenticatorTest : public ::testing::Test {
   void SetUp() override {
     static std::atomic<int> n{0};
     dir_ = std::filesystem::temp_directory_path() / ("sl_authn_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    std::filesystem::remove_all(dir_);  // stale: left by a dead process that had our pid
     std::filesystem::create_directories(dir_);
     admin_ = Open();
     auth_ = std::make_unique<Authenticator>(Open());
@@ -406,6 +407,7 @@ class LoginTest : public ::testing::Test {
   void SetUp() override {
     static std::atomic<int> n{0};
     dir_ = std::filesystem::temp_directory_path() / ("sl_login_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    std::filesystem::remove_all(dir_);  // stale: left by a dead process that had our pid
     std::filesystem::create_directories(dir_);
     MetadataDb::Options o;
     o.iterations = 1000;

@@ -19,6 +19,7 @@ class MetadataDbTest : public ::testing::Test {
   void SetUp() override {
     static std::atomic<int> n{0};
     dir_ = std::filesystem::temp_directory_path() / ("sl_meta_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+    std::filesystem::remove_all(dir_);  // stale: left by a dead process that had our pid
     std::filesystem::create_directories(dir_);
     db_ = OpenDb();
   }

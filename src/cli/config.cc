@@ -11,7 +11,6 @@
 #include "common/toml_guard.h"
 
 #include "api/client_address.h"
-#include "api/http_server.h"
 
 namespace sightline::cli {
 namespace {

@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "api/client_address.h"
 #include "api/http_server.h"
 #include "api/router.h"
 #include "api/static_files.h"

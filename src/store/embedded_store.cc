@@ -493,6 +493,7 @@ StoreStats EmbeddedStore::Stats() {
   st.recovery_dropped_bytes = static_cast<int64_t>(recovery_.dropped_bytes);
   st.flush_failures = flush_failures_;
   st.compactions = compactions_;
+  st.compaction_running = compaction_running_;
   st.compaction_bytes = compaction_bytes_;
   st.duplicates_removed = duplicates_removed_;
   st.corrupt_segments = corrupt_segments_;

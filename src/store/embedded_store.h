@@ -509,6 +509,7 @@ class EmbeddedStore final : public SpanStore {
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> spans_written_{0}, bytes_written_{0}, fsyncs_{0}, fsync_ns_{0}, rejected_{0},
       write_failures_{0}, segment_count_{0};
+  std::atomic<bool> compaction_running_{false};  // the background thread is merging (or looking for a merge)
   std::atomic<int64_t> flush_failures_{0}, compactions_{0}, compaction_bytes_{0}, duplicates_removed_{0},
       corrupt_segments_{0}, corrupt_reads_{0}, retention_summarized_{0}, retention_dropped_{0};
   std::atomic<int64_t> mem_bytes_{0}, index_bytes_{0};

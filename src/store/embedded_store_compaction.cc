@@ -68,6 +68,7 @@ void EmbeddedStore::CompactLoop() {
       if (s.ok()) next_retention = env_->MonotonicNanos() + opts_.compaction.retention_interval_ms * 1000000;
     }
     if (s.ok() && opts_.compaction.enabled) {
+      compaction_running_ = true;
       for (;;) {
         std::lock_guard<std::mutex> c(compact_mu_);
         if (comp_stop_flag_) return;
@@ -78,6 +79,7 @@ void EmbeddedStore::CompactLoop() {
         }
         if (!*did) break;
       }
+      compaction_running_ = false;
     }
     if (s.ok()) {
       failures = 0;
