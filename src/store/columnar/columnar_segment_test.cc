@@ -2,6 +2,8 @@
 // projections and block filters, bloom filters, builder contract.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <cstring>
 #include <limits>
 #include <map>
@@ -563,6 +565,100 @@ TEST(ColumnarSegment, SplitsOnlyWhenBytesRoundTrip) {
     RenderRefList(l, [&](uint32_t p) { return elems[p]; }, &back);
     EXPECT_EQ(back, c.value);
   }
+}
+
+// SplitJsonArray's string scanning (memchr for quotes and backslashes) against a
+// byte-at-a-time model, over generated arrays full of escapes: quotes, backslashes,
+// escaped backslashes before quotes, brackets and commas inside strings, and values cut
+// anywhere.
+namespace split_model {
+constexpr size_t npos = std::string_view::npos;
+size_t Skip(std::string_view s, size_t i) {
+  size_t n = s.size();
+  if (i >= n) return npos;
+  char c = s[i];
+  if (c == '"') {
+    for (++i; i < n; ++i) {
+      if (s[i] == '\\') ++i;
+      else if (s[i] == '"') return i + 1;
+    }
+    return npos;
+  }
+  if (c == '{' || c == '[') {
+    int64_t depth = 0;
+    for (; i < n; ++i) {
+      char d = s[i];
+      if (d == '"') {
+        size_t e = Skip(s, i);
+        if (e == npos) return npos;
+        i = e - 1;
+      } else if (d == '{' || d == '[') {
+        ++depth;
+      } else if (d == '}' || d == ']') {
+        if (--depth == 0) return i + 1;
+      }
+    }
+    return npos;
+  }
+  size_t start = i;
+  while (i < n && s[i] != ',' && s[i] != ']' && s[i] != '}' && s[i] != ' ' && s[i] != '\n' && s[i] != '\t' &&
+         s[i] != '\r')
+    ++i;
+  return i > start ? i : npos;
+}
+bool Split(std::string_view v, std::vector<std::string_view>* elems) {
+  elems->clear();
+  size_t n = v.size();
+  if (n < 3 || v[0] != '[' || v[n - 1] != ']') return false;
+  size_t i = 1;
+  int sep = 0;
+  size_t total = 0;
+  for (;;) {
+    size_t e = Skip(v, i);
+    if (e == npos || e >= n) return false;
+    elems->push_back(v.substr(i, e - i));
+    total += e - i;
+    i = e;
+    if (i == n - 1) break;
+    if (v[i] != ',') return false;
+    int this_sep = (i + 1 < n && v[i + 1] == ' ') ? 2 : 1;
+    if (sep == 0) sep = this_sep;
+    if (sep != this_sep) return false;
+    i += this_sep;
+  }
+  if (sep == 0) sep = 1;
+  return 2 + total + (elems->size() - 1) * static_cast<size_t>(sep) == n;
+}
+}  // namespace split_model
+
+TEST(ColumnarSegment, SplittingFindsStringEndsAsAByteAtATimeScanDoes) {
+  std::mt19937_64 rng(20261206);
+  const std::string atoms[] = {"\\\"", "\\\\", "\\", "\"", "a", "bc", ",", "]", "[", "{", "}", " ", "\\n", "x\\\\\""};
+  int split = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string v = "[";
+    const int elems = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < elems; ++e) {
+      if (e) v += rng() % 4 == 0 ? ", " : ",";
+      const bool object = rng() % 2 == 0;
+      v += object ? "{\"content\":\"" : "\"";
+      const int parts = static_cast<int>(rng() % 12);
+      for (int p = 0; p < parts; ++p) v += atoms[rng() % std::size(atoms)];
+      v += object ? "\"}" : "\"";
+    }
+    v += "]";
+    if (rng() % 5 == 0) v.resize(rng() % (v.size() + 1));  // cut anywhere
+    std::vector<std::string_view> got, want;
+    uint8_t kind = 0;
+    const bool ok = SplitJsonArray(v, &got, &kind);
+    const bool model_ok = split_model::Split(v, &want);
+    ASSERT_EQ(ok, model_ok) << v;
+    if (ok) {
+      ++split;
+      ASSERT_EQ(got, want) << v;
+    }
+  }
+  EXPECT_GT(split, 1000);
 }
 
 TEST(ColumnarSegment, ReferenceListsReuseEarlierLists) {

@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "store/coding.h"
 #include "store/columnar/columnar_format.h"
@@ -13,27 +14,39 @@ namespace {
 
 constexpr size_t npos = std::string_view::npos;
 
+// The end of the JSON string whose opening quote is s[i], or npos. memchr finds the
+// next quote and the next backslash (most message text has neither for hundreds of
+// bytes): a flush splits every model call's whole history, so this loop ran over most
+// bytes a payload span carries, one at a time.
+size_t SkipString(std::string_view s, size_t i) {
+  const char* base = s.data();
+  const size_t n = s.size();
+  for (++i; i < n;) {
+    const void* q = std::memchr(base + i, '"', n - i);
+    if (q == nullptr) return npos;
+    const size_t quote = static_cast<size_t>(static_cast<const char*>(q) - base);
+    for (;;) {  // the escapes before that quote
+      const void* b = std::memchr(base + i, '\\', quote - i);
+      if (b == nullptr) return quote + 1;
+      i = static_cast<size_t>(static_cast<const char*>(b) - base) + 2;  // the escaped byte is skipped
+      if (i > quote) break;  // the quote itself was escaped: find the next one
+    }
+  }
+  return npos;
+}
+
 // The end of the JSON value starting at s[i] (structure only, no validation), or npos.
 size_t SkipValue(std::string_view s, size_t i) {
   size_t n = s.size();
   if (i >= n) return npos;
   char c = s[i];
-  if (c == '"') {
-    for (++i; i < n; ++i) {
-      if (s[i] == '\\') {
-        ++i;
-      } else if (s[i] == '"') {
-        return i + 1;
-      }
-    }
-    return npos;
-  }
+  if (c == '"') return SkipString(s, i);
   if (c == '{' || c == '[') {
     int64_t depth = 0;
     for (; i < n; ++i) {
       char d = s[i];
       if (d == '"') {
-        size_t e = SkipValue(s, i);
+        size_t e = SkipString(s, i);
         if (e == npos) return npos;
         i = e - 1;
       } else if (d == '{' || d == '[') {
