@@ -1,5 +1,6 @@
 #include "audit/audit_log.h"
 
+#include <algorithm>
 #include <future>
 #include <utility>
 
@@ -52,6 +53,8 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
   SL_ASSIGN_OR_RETURN(log->lock_, env->LockFile(JoinPath(log->opts_.dir, "LOCK")));
   std::vector<AuditRecord> system_records;
   SL_RETURN_IF_ERROR(log->Recover(&system_records));
+  log->head_written_seq_ = log->head_target_seq_ = log->durable_seq_;
+  log->head_writer_ = std::thread([l = log.get()] { l->HeadLoop(); });
   log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
   for (auto& r : system_records) SL_RETURN_IF_ERROR(log->Append(std::move(r)));
   return log;
@@ -123,7 +126,7 @@ Status AuditLog::Recover(std::vector<AuditRecord>* system_records) {
                      ",\"signed\":" + (head_signed_by_us ? "true" : "false") + "}";
     system_records->push_back(std::move(r));
   } else if (opts_.signer != nullptr && !head_signed_by_us && durable_seq_ > 0) {
-    SL_RETURN_IF_ERROR(WriteHead());  // first start with this key: sign the head as it is
+    SL_RETURN_IF_ERROR(WriteHead(durable_seq_, durable_hash_));  // first start with this key: sign the head as it is
   }
   if (opts_.signer != nullptr) {
     // ANCHOR written before a key was configured (or with another): sign it now.
@@ -154,7 +157,54 @@ AuditLog::~AuditLog() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard<std::mutex> l(head_mu_);
+    head_stop_ = true;
+  }
+  head_cv_.notify_all();
+  if (head_writer_.joinable()) head_writer_.join();  // writes the last end first
   if (file_) (void)file_->Close();
+}
+
+void AuditLog::PublishEnd(uint64_t seq, const std::string& hash, std::vector<Callback> after_head) {
+  {
+    std::lock_guard<std::mutex> l(head_mu_);
+    head_target_seq_ = seq;
+    head_target_hash_ = hash;
+    for (auto& cb : after_head) head_waiters_.emplace_back(seq, std::move(cb));
+  }
+  head_cv_.notify_one();
+}
+
+void AuditLog::HeadLoop() {
+  std::unique_lock<std::mutex> l(head_mu_);
+  for (;;) {
+    head_cv_.wait(l, [this] { return head_stop_ || head_target_seq_ != head_written_seq_; });
+    if (head_target_seq_ == head_written_seq_) {
+      // Stopping with HEAD current; anyone still waiting hears OK (their records are
+      // durable, and HEAD covers them).
+      for (auto& [seq, cb] : head_waiters_) cb(Status::OK());
+      head_waiters_.clear();
+      return;
+    }
+    const uint64_t seq = head_target_seq_;
+    const std::string hash = head_target_hash_;
+    l.unlock();
+    Status st = WriteHead(seq, hash);
+    if (!st.ok()) Log("audit: HEAD not updated: " + st.ToString());
+    l.lock();
+    head_written_seq_ = seq;
+    // Waiters covered by this end: their records are durable whether or not HEAD could
+    // be rewritten (a HEAD behind the trail is repaired at the next start).
+    std::vector<Callback> ready;
+    auto it = std::stable_partition(head_waiters_.begin(), head_waiters_.end(),
+                                    [seq](const auto& w) { return w.first > seq; });
+    for (auto i = it; i != head_waiters_.end(); ++i) ready.push_back(std::move(i->second));
+    head_waiters_.erase(it, head_waiters_.end());
+    l.unlock();
+    for (auto& cb : ready) cb(Status::OK());
+    l.lock();
+  }
 }
 
 Status AuditLog::Append(AuditRecord record) {
@@ -220,7 +270,7 @@ Status AuditLog::RollIfNeeded() {
   return Status::OK();
 }
 
-Status AuditLog::WriteHead() {
+Status AuditLog::WriteHead(uint64_t seq, const std::string& hash) {
   // A whole new file renamed over the old one: a crash leaves the old HEAD or the new
   // one, never a mix. The directory is synced only when HEAD is new: a rename lost to
   // a crash leaves an older HEAD, which Open notices and repairs (audit.head_behind).
@@ -228,8 +278,8 @@ Status AuditLog::WriteHead() {
   const std::string tmp = path + ".tmp";
   const bool existed = opts_.env->FileExists(path);
   ChainPoint p;
-  p.seq = next_seq_ - 1;
-  p.hash = prev_hash_;
+  p.seq = seq;
+  p.hash = hash;
   std::string text = FormatChainPoint(p);
   if (opts_.signer) text += opts_.signer->SignatureLine(HeadMessage(p.seq, p.hash)) + "\n";
   {
@@ -318,11 +368,14 @@ Status AuditLog::WriteGroup(std::vector<Pending>& group) {
   // The records are durable: callers that do not wait for HEAD hear so now (a trace
   // view is served one fsync sooner); a crash before HEAD below leaves HEAD behind the
   // records, which Open repairs and records (audit.head_behind).
-  for (auto& p : group)
-    if (p.done && !p.after_head) std::exchange(p.done, nullptr)(Status::OK());
-  Status head = WriteHead();
-  if (!head.ok()) Log("audit: HEAD not updated: " + head.ToString());
-  fail_all(Status::OK());
+  std::vector<Callback> after_head;
+  for (auto& p : group) {
+    if (!p.done) continue;
+    if (p.after_head) after_head.push_back(std::move(p.done));
+    else std::exchange(p.done, nullptr)(Status::OK());
+    p.done = nullptr;
+  }
+  PublishEnd(next_seq_ - 1, prev_hash_, std::move(after_head));
   return Status::OK();
 }
 

@@ -8,10 +8,11 @@
 // (group commit: one writer thread takes everything queued, one fsync), so a burst of
 // reads costs one fsync, not one each. After each batch HEAD is rewritten with the
 // last record's seq and hash, so a trail cut short at its end is noticed (verify).
-// AppendAsync's callbacks run as soon as the batch is synced, before HEAD is
-// rewritten (a read waits for one fsync, not three); Append and AppendBatch return
-// only after HEAD too, so `sightline audit verify` run right after an admin command
-// finds HEAD at its record;
+// AppendAsync's callbacks run as soon as the batch is synced (a read waits for one
+// fsync, not three); HEAD is rewritten by a thread of its own, which takes the newest
+// end each time, so the next batch never waits behind a HEAD rewrite. Append and
+// AppendBatch return only once HEAD covers their records too, so `sightline audit
+// verify` run right after an admin command finds HEAD at its record;
 // HEAD is replaced whole (a temporary file, fsync, rename), never edited in place, and
 // signed when a signer is configured. Open re-signs HEAD and ANCHOR with the
 // configured key, and records an "audit.head_behind" system record when it finds
@@ -77,7 +78,7 @@ class AuditLog {
   Status Append(AuditRecord record);
   Status AppendBatch(std::vector<AuditRecord> records);
   // Queues records; done runs on the writer thread once they are durable (or failed),
-  // and with after_head also HEAD rewritten to cover them. Records of one call are
+  // or with after_head on the HEAD thread once HEAD covers them too. Records of one call are
   // consecutive in the trail. done must not call Append or AppendBatch (they would wait
   // for the thread running it): post such work elsewhere.
   void AppendAsync(std::vector<AuditRecord> records, Callback done, bool after_head = false);
@@ -100,10 +101,14 @@ class AuditLog {
   explicit AuditLog(AuditLogOptions options) : opts_(std::move(options)) {}
   Status Recover(std::vector<AuditRecord>* system_records);
   void WriterLoop();
+  void HeadLoop();
+  // Hands the HEAD thread a new end of the trail, and callbacks to run once HEAD
+  // covers it.
+  void PublishEnd(uint64_t seq, const std::string& hash, std::vector<Callback> after_head);
   // Writes and syncs one group; on failure rewinds to the last durable state.
   Status WriteGroup(std::vector<Pending>& group);
   Status RollIfNeeded();
-  Status WriteHead();
+  Status WriteHead(uint64_t seq, const std::string& hash);
   Status WriteAnchor(const ChainPoint& anchor);
   void Log(const std::string& s) {
     if (opts_.logger) opts_.logger(s);
@@ -129,6 +134,16 @@ class AuditLog {
   uint64_t next_seq_ = 1;
   std::string prev_hash_;
   std::thread writer_;
+
+  // The HEAD thread: rewrites HEAD to the newest end the writer published.
+  std::mutex head_mu_;
+  std::condition_variable head_cv_;
+  bool head_stop_ = false;              // guarded by head_mu_
+  uint64_t head_target_seq_ = 0;        // guarded by head_mu_
+  std::string head_target_hash_;       // guarded by head_mu_
+  uint64_t head_written_seq_ = 0;       // guarded by head_mu_
+  std::vector<std::pair<uint64_t, Callback>> head_waiters_;  // guarded by head_mu_
+  std::thread head_writer_;
 };
 
 }  // namespace sightline::audit
