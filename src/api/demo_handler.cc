@@ -101,6 +101,12 @@ void ApiRouter::LoadDemo(const auth::Principal& caller, const QueryParams& param
       return respond(Error(Status::PermissionDenied("loading the demo needs the member role in the project")));
   }
   if (options_.audit != nullptr) {
+    // The answer waits until HEAD covers the demo's record and those its tool calls
+    // added at ingest, as an admin action's answer does (docs/audit.md).
+    respond = Responder([audit = options_.audit, respond](HttpResponse r) {
+      auto shared = std::make_shared<HttpResponse>(std::move(r));
+      audit->WhenHeadCovers([respond, shared](Status) { respond(std::move(*shared)); });
+    });
     // An admin action: recorded (durably) before it runs.
     audit::AuditRecord rec;
     rec.kind = audit::Kind::kAdmin;

@@ -176,6 +176,18 @@ void AuditLog::PublishEnd(uint64_t seq, const std::string& hash, std::vector<Cal
   head_cv_.notify_one();
 }
 
+void AuditLog::WhenHeadCovers(Callback done) {
+  const uint64_t seq = last_seq();
+  {
+    std::lock_guard<std::mutex> l(head_mu_);
+    if (head_written_seq_ < seq && !head_stop_) {
+      head_waiters_.emplace_back(seq, std::move(done));
+      return;
+    }
+  }
+  done(Status::OK());
+}
+
 void AuditLog::HeadLoop() {
   std::unique_lock<std::mutex> l(head_mu_);
   for (;;) {

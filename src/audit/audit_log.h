@@ -83,6 +83,11 @@ class AuditLog {
   // for the thread running it): post such work elsewhere.
   void AppendAsync(std::vector<AuditRecord> records, Callback done, bool after_head = false);
 
+  // Runs done (on the HEAD thread, or here when it already does) once HEAD covers
+  // every record durable now: for actions whose records were appended by others (the
+  // demo's ingest) and that answer as admin actions do.
+  void WhenHeadCovers(Callback done);
+
   // Drops whole files past retention (see above). The server calls it from its tick.
   Status ApplyRetention();
 

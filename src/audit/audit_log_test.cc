@@ -155,6 +155,11 @@ TEST(AuditLog, ReadsAreAnsweredOnceSyncedAdminActionsOnceHeadCoversThem) {
   EXPECT_TRUE(read_status.ok()) << read_status.ToString();
   EXPECT_EQ(head_at_read, 1u);  // synced, HEAD not rewritten yet
   EXPECT_EQ(log->last_seq(), 2u);
+  {  // an action answering once HEAD covers what others appended before it
+    std::promise<uint64_t> p;
+    log->WhenHeadCovers([&](Status) { p.set_value(head_seq()); });
+    EXPECT_EQ(p.get_future().get(), 2u);
+  }
   auto [admin_status, head_at_admin] = seen(true);
   EXPECT_TRUE(admin_status.ok()) << admin_status.ToString();
   EXPECT_EQ(head_at_admin, 3u);
