@@ -112,5 +112,4 @@ Status ParseHostPort(const std::string& text, std::string* host, int* port) {
   return Status::OK();
 }
 
-
 }  // namespace sightline::api

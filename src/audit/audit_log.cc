@@ -195,8 +195,10 @@ void AuditLog::HeadLoop() {
     if (head_target_seq_ == head_written_seq_) {
       // Stopping with HEAD current; anyone still waiting hears OK (their records are
       // durable, and HEAD covers them).
-      for (auto& [seq, cb] : head_waiters_) cb(Status::OK());
+      auto left = std::move(head_waiters_);
       head_waiters_.clear();
+      l.unlock();
+      for (auto& w : left) w.second(Status::OK());
       return;
     }
     const uint64_t seq = head_target_seq_;
