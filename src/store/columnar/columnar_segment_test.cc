@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <tuple>
 
 #include <cstring>
 #include <limits>
@@ -659,6 +660,70 @@ TEST(ColumnarSegment, SplittingFindsStringEndsAsAByteAtATimeScanDoes) {
     }
   }
   EXPECT_GT(split, 1000);
+}
+
+// The fast lookup of repeated pieces (XXH3-128, bytes compared) picks the same pieces
+// and writes the same frames as SHA-256 alone, with every piece kept, with none kept,
+// and with the kept bytes running out midway (later repeats found by SHA-256).
+TEST(ColumnarSegment, KeptPiecesDeduplicateExactlyAsTheDigestAlone) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> messages;
+  for (int i = 0; i < 300; ++i)
+    messages.push_back(Message(i % 3 ? "user" : "assistant", std::string(64 + rng() % 900, static_cast<char>('a' + i % 26)) +
+                                                                 std::to_string(rng())));
+  // Growing histories (turn N re-sends turns 1..N-1), single large values, and repeats
+  // of whole values.
+  std::vector<std::string> values;
+  for (int session = 0; session < 12; ++session) {
+    std::string history = "[";
+    for (int turn = 0; turn < 25; ++turn) {
+      if (turn) history += ",";
+      history += messages[(session * 7 + turn * 3) % messages.size()];
+      values.push_back(history + "]");
+      if (turn % 5 == 0) values.push_back(messages[rng() % messages.size()]);
+    }
+  }
+  auto write = [&](size_t kept_limit, std::vector<RefList>* refs) {
+    PayloadWriter w;
+    w.set_kept_bytes_limit(kept_limit);
+    std::vector<PayloadWriter::Frame> frames;
+    for (const std::string& v : values) {
+      refs->push_back(w.AddValue(v, true));
+      for (auto& f : *w.ready()) frames.push_back(std::move(f));
+      w.ready()->clear();
+    }
+    w.Flush();
+    for (auto& f : *w.ready()) frames.push_back(std::move(f));
+    std::string all;
+    for (const auto& f : frames) all += f.stored + "|" + std::to_string(f.raw_len) + "|";
+    return std::make_tuple(w.piece_count(), all, w.fast_hits());
+  };
+  std::vector<RefList> digest_refs;
+  const auto digest_only = write(0, &digest_refs);
+  EXPECT_LT(std::get<0>(digest_only), 400u);  // the histories' messages were stored once
+  EXPECT_EQ(std::get<2>(digest_only), 0u);
+  uint64_t all_kept_hits = 0;
+  for (size_t limit : {PayloadWriter::kKeptBytes, size_t{20000}}) {
+    std::vector<RefList> refs;
+    const auto got = write(limit, &refs);
+    EXPECT_EQ(std::get<0>(got), std::get<0>(digest_only)) << limit;
+    EXPECT_EQ(std::get<1>(got), std::get<1>(digest_only)) << limit;
+    // Every repeat was found without SHA-256 when all is kept; some when it ran out.
+    if (limit == PayloadWriter::kKeptBytes) {
+      all_kept_hits = std::get<2>(got);
+      size_t repeats = 0;
+      for (const auto& r : digest_refs) repeats += r.pieces.size();
+      EXPECT_EQ(all_kept_hits, repeats - std::get<0>(digest_only));
+    } else {
+      EXPECT_GT(std::get<2>(got), 0u);
+      EXPECT_LT(std::get<2>(got), all_kept_hits);
+    }
+    ASSERT_EQ(refs.size(), digest_refs.size());
+    for (size_t i = 0; i < refs.size(); ++i) {
+      EXPECT_EQ(refs[i].kind, digest_refs[i].kind) << i;
+      EXPECT_EQ(refs[i].pieces, digest_refs[i].pieces) << i;
+    }
+  }
 }
 
 TEST(ColumnarSegment, ReferenceListsReuseEarlierLists) {

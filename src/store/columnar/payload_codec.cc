@@ -150,9 +150,33 @@ RefList PayloadWriter::AddValue(std::string_view value, bool allow_split) {
   return r;
 }
 
+const char* PayloadWriter::Keep(std::string_view piece) {
+  if (piece.size() > kept_limit_ - std::min(kept_limit_, kept_bytes_)) return nullptr;
+  constexpr size_t kChunk = size_t{1} << 20;
+  if (kept_chunks_.empty() || kept_chunks_.back().capacity() - kept_chunks_.back().size() < piece.size()) {
+    kept_chunks_.emplace_back();
+    kept_chunks_.back().reserve(std::max(kChunk, piece.size()));
+  }
+  std::string& c = kept_chunks_.back();
+  const size_t at = c.size();
+  c.append(piece);  // within the reserved capacity: earlier pieces do not move
+  kept_bytes_ += piece.size();
+  return c.data() + at;
+}
+
 uint32_t PayloadWriter::AddPiece(std::string_view piece) {
+  const XXH128_hash_t h = XXH3_128bits(piece.data(), piece.size());
+  const FastKey key{h.low64, h.high64};
+  auto fast = fast_.find(key);
+  if (fast != fast_.end() && fast->second.len == piece.size() &&
+      std::memcmp(fast->second.data, piece.data(), piece.size()) == 0) {
+    ++fast_hits_;
+    return fast->second.index;
+  }
   auto [it, inserted] = by_hash_.try_emplace(hasher_.Digest(piece), next_index_);
   if (!inserted) return it->second;
+  if (fast == fast_.end() && piece.size() <= UINT32_MAX)
+    if (const char* kept = Keep(piece)) fast_.emplace(key, Kept{kept, static_cast<uint32_t>(piece.size()), next_index_});
   if (frame_.size() >= kFrameTargetBytes) Flush();
   frame_.append(piece);
   frame_lens_.push_back(static_cast<uint32_t>(piece.size()));

@@ -98,8 +98,16 @@ void RenderRefList(const RefList& list, PieceFn&& piece, std::string* out) {
 
 // The payload section being written: pieces deduplicated by SHA-256, packed into frames
 // of ~kFrameTargetBytes raw bytes. The builder drains full frames into the file.
+//
+// A repeated piece is found without SHA-256 while the segment's first kKeptBytes of
+// unique piece bytes are kept: an XXH3-128 of the piece names a kept piece, and the
+// bytes are compared before it is taken (a hash collision falls through to SHA-256).
+// Turn N of a conversation re-sends the N-1 messages before it, so a flush hashed the
+// square of a session's length with SHA-256; now each message once per segment. The
+// pieces chosen, and the file written, are the same either way.
 class PayloadWriter {
  public:
+  static constexpr size_t kKeptBytes = size_t{32} << 20;
   struct Frame {
     std::string stored;  // bytes to write
     uint8_t codec = 0;
@@ -109,22 +117,48 @@ class PayloadWriter {
   };
 
   void set_zstd_level(int level) { zstd_level_ = level; }
+  // How many bytes of unique pieces are kept for the fast lookup (kKeptBytes; 0: every
+  // piece is looked up by SHA-256, as tests compare).
+  void set_kept_bytes_limit(size_t bytes) { kept_limit_ = bytes; }
   // Splits (when worthwhile) and adds a value; returns its reference list.
   RefList AddValue(std::string_view value, bool allow_split);
   // Adds one piece; returns its index (the earlier one when the bytes were seen).
   uint32_t AddPiece(std::string_view piece);
   // Frames closed so far and not yet taken; the caller writes them and clears this.
   // A frame closes when adding a piece finds it at kFrameTargetBytes, so memory stays
-  // bounded by one frame plus the pieces of one value.
+  // bounded by one frame, the pieces of one value, the kept bytes (at most
+  // kKeptBytes) and one digest per piece.
   std::vector<Frame>* ready() { return &ready_; }
   // Closes the open frame (if it holds a piece) into ready().
   void Flush();
   uint32_t piece_count() const { return next_index_; }
+  // Repeated pieces found by the fast lookup (without SHA-256).
+  uint64_t fast_hits() const { return fast_hits_; }
   uint64_t raw_bytes() const { return raw_bytes_; }
 
  private:
+  struct FastKey {
+    uint64_t lo = 0, hi = 0;
+    bool operator==(const FastKey& o) const { return lo == o.lo && hi == o.hi; }
+  };
+  struct FastKeyHash {
+    size_t operator()(const FastKey& k) const { return static_cast<size_t>(k.lo); }
+  };
+  struct Kept {
+    const char* data = nullptr;
+    uint32_t len = 0;
+    uint32_t index = 0;
+  };
+  // Copies a new piece into the kept chunks (stable addresses) when under the limit.
+  const char* Keep(std::string_view piece);
+
   PieceHasher hasher_;
   std::unordered_map<PieceDigest, uint32_t, PieceDigestHash> by_hash_;
+  std::unordered_map<FastKey, Kept, FastKeyHash> fast_;
+  std::vector<std::string> kept_chunks_;  // each filled only up to its reserved capacity
+  size_t kept_bytes_ = 0;
+  size_t kept_limit_ = kKeptBytes;
+  uint64_t fast_hits_ = 0;
   std::string frame_;
   int zstd_level_ = kZstdLevel;
   std::vector<uint32_t> frame_lens_;
