@@ -73,6 +73,22 @@ bool ParseHttpUrl(std::string_view text, HttpUrl* out, std::string* error) {
 struct FdStream {
   int fd = -1;
 
+  // errno after a failed recv/sendmsg: the kernel's SO_RCVTIMEO/SO_SNDTIMEO deadline
+  // (EAGAIN) is a timeout.
+  static beast::error_code LastSocketError() {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return asio::error::timed_out;
+    return beast::error_code(errno, boost::system::system_category());
+  }
+
+  // The throwing forms Beast's stream concepts also require.
+  template <class Op>
+  static size_t OrThrow(Op&& op) {
+    beast::error_code ec;
+    size_t n = op(ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
   template <class MutableBufferSequence>
   size_t read_some(const MutableBufferSequence& buffers, beast::error_code& ec) {
     for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
@@ -89,8 +105,7 @@ struct FdStream {
           return 0;
         }
         if (errno == EINTR) continue;
-        ec = (errno == EAGAIN || errno == EWOULDBLOCK) ? beast::error_code(asio::error::timed_out)
-                                                         : beast::error_code(errno, boost::system::system_category());
+        ec = LastSocketError();
         return 0;
       }
     }
@@ -99,10 +114,7 @@ struct FdStream {
   }
   template <class MutableBufferSequence>
   size_t read_some(const MutableBufferSequence& buffers) {
-    beast::error_code ec;
-    size_t n = read_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return OrThrow([&](beast::error_code& ec) { return read_some(buffers, ec); });
   }
 
   template <class ConstBufferSequence>
@@ -130,17 +142,13 @@ struct FdStream {
         return static_cast<size_t>(n);
       }
       if (errno == EINTR) continue;
-      ec = (errno == EAGAIN || errno == EWOULDBLOCK) ? beast::error_code(asio::error::timed_out)
-                                                       : beast::error_code(errno, boost::system::system_category());
+      ec = LastSocketError();
       return 0;
     }
   }
   template <class ConstBufferSequence>
   size_t write_some(const ConstBufferSequence& buffers) {
-    beast::error_code ec;
-    size_t n = write_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return OrThrow([&](beast::error_code& ec) { return write_some(buffers, ec); });
   }
 };
 
