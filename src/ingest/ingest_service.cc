@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/buffer_pool.h"
 #include "ingest/normalize/normalize.h"
 #include "ingest/otlp_decode.h"
 #include "ingest/redact_request.h"
@@ -74,7 +75,7 @@ void IngestService::Submit(IngestRequest request, Callback done) {
     }
     inflated = std::move(r).value();
     body = inflated;
-    std::string().swap(request.body);  // the compressed copy is no longer needed
+    BufferPool::Default()->Give(std::move(request.body));  // the compressed copy is no longer needed
   } else if (request.body.size() > options_.max_request_bytes) {
     return Reject(Status::TooLarge("request body of " + std::to_string(request.body.size()) +
                                    " bytes is over the limit of " + std::to_string(options_.max_request_bytes)),
@@ -102,8 +103,9 @@ void IngestService::Submit(IngestRequest request, Callback done) {
       if (st.code() == StatusCode::kTooLarge) return Reject(st, "too_large", done);
       return Reject(Status::InvalidArgument(st.message()), "decode_error", done);
     }
-    std::string().swap(inflated);
-    std::string().swap(request.body);
+    // The bodies' buffers serve the next requests (common/buffer_pool.h).
+    BufferPool::Default()->Give(std::move(inflated));
+    BufferPool::Default()->Give(std::move(request.body));
 
     const int64_t received = CountSpans(otlp) + report.rejected_spans;
     received_->Inc(static_cast<double>(received));

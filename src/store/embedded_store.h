@@ -413,6 +413,8 @@ class EmbeddedStore final : public SpanStore {
   std::unique_ptr<wal::WalWriter> wal_;
   uint64_t next_wal_number_ = 1;
   std::string wal_buf_;
+  static constexpr size_t kWalWriteChunk = size_t{4} << 20;  // CommitGroup writes at least this much at once
+  uint64_t wal_group_start_ = 0;  // WAL offset where the group being committed begins
   Status writer_exit_status_;
 
   // Read state.

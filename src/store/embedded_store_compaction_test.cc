@@ -111,6 +111,31 @@ TEST(Compaction, MergesSegmentsRemovesDuplicatesAndFixesAggregates) {
   ExpectExact(s.get());
 }
 
+// A merge reads each input's traces in the order they were written: each block is
+// decoded once, not once per trace it holds.
+TEST(Compaction, DecodesEachInputBlockOnce) {
+  MemEnv env;
+  auto s = OpenOrDie(Opts(&env));
+  constexpr uint64_t kTraces = 5000;  // two blocks a segment (columnar::kBlockTargetRows rows each at most)
+  for (uint64_t f = 0; f < 3; ++f) {
+    std::vector<model::Span> spans;
+    for (uint64_t t = 1; t <= kTraces; ++t) {
+      spans.push_back(MakeSpan({.trace = t, .span = 1 + f, .parent = 99}));
+      spans.back().set_output_json("{\"answer\":\"reply " + std::to_string(t % 50) + "\"}");
+    }
+    ASSERT_TRUE(AppendSync(s.get(), spans).ok());
+    ASSERT_TRUE(s->FlushNow().ok());
+  }
+  ASSERT_EQ(s->LiveSegments().size(), 3u);
+  const uint64_t before = columnar::ColumnarReader::GetBlockCacheStats().block_decodes;
+  ASSERT_TRUE(s->CompactNow().ok());
+  const uint64_t decodes = columnar::ColumnarReader::GetBlockCacheStats().block_decodes - before;
+  EXPECT_EQ(s->LiveSegments().size(), 1u);
+  EXPECT_GE(decodes, 3u);
+  EXPECT_LE(decodes, 3 * (kTraces / columnar::kBlockTargetRows + 1)) << "blocks decoded per trace read";
+  for (uint64_t t : {uint64_t{1}, uint64_t{2500}, kTraces}) EXPECT_EQ(SpanIdsOf(s.get(), t).size(), 3u) << t;
+}
+
 TEST(Compaction, PicksOnlySimilarSizedRunsOfOnePartition) {
   std::vector<manifest::FileMeta> files;
   auto add = [&](uint64_t n, int64_t part, uint64_t bytes) {

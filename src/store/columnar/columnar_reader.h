@@ -183,6 +183,7 @@ class ColumnarReader {
   struct BlockCacheStats {
     uint64_t hits = 0, misses = 0, bytes = 0, blocks = 0, capacity = 0;
     uint64_t frame_hits = 0, frame_misses = 0, frames = 0;
+    uint64_t block_decodes = 0;  // whole blocks decoded by any reader, cached or not
   };
   static BlockCacheStats GetBlockCacheStats();
   // While one lives, reads on this thread use what the cache holds but add nothing to

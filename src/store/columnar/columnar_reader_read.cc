@@ -1,4 +1,5 @@
 // ColumnarReader: reading blocks and payloads, rebuilding traces, column scans.
+#include <atomic>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -207,23 +208,41 @@ namespace {
 
 using internal::DecodedBlock;
 
-// Set by ColumnarReader::NoCacheFill: this thread's reads add nothing to the cache.
-thread_local bool tl_no_cache_fill = false;
-
 // The process-wide LRU of decoded blocks and decompressed payload frames, keyed by
 // (reader, kind, index), under one byte budget. A reader that closes leaves its entries
 // to age out.
 class DecodedBlockCache {
  public:
   enum Kind : uint64_t { kBlock = 0, kFrame = 1 };
-  static DecodedBlockCache& Get() {
+  // current_block_only: a block is kept only until its reader's next block replaces it,
+  // outside the byte budget (NoCacheFill's cache; frames still go by the budget).
+  explicit DecodedBlockCache(size_t capacity = size_t{256} << 20, bool current_block_only = false)
+      : capacity_(capacity), current_block_only_(current_block_only) {}
+
+  // The cache a read uses: the process-wide one, or, while a NoCacheFill lives on this
+  // thread, that thread's own (what it inserts goes there; what it finds may come from
+  // either).
+  static DecodedBlockCache& Get();
+  static DecodedBlockCache& Shared() {
     static DecodedBlockCache* cache = new DecodedBlockCache();  // outlives every reader
     return *cache;
   }
 
   template <typename T>
   std::shared_ptr<const T> Find(uint64_t reader, Kind kind, uint32_t index) {
+    if (auto v = FindHere<T>(reader, kind, index)) return v;
+    // A NoCacheFill's cache: what the shared one holds serves too.
+    return this != &Shared() ? Shared().FindHere<T>(reader, kind, index) : nullptr;
+  }
+
+  template <typename T>
+  std::shared_ptr<const T> FindHere(uint64_t reader, Kind kind, uint32_t index) {
     std::lock_guard<std::mutex> l(mu_);
+    if (kind == kBlock && current_block_only_) {
+      auto it = current_.find(reader);
+      if (it == current_.end() || it->second.first != index) return nullptr;
+      return std::static_pointer_cast<const T>(it->second.second);
+    }
     auto it = map_.find(MakeKey(reader, kind, index));
     if (it == map_.end()) {
       ++misses_[kind];
@@ -235,8 +254,11 @@ class DecodedBlockCache {
   }
 
   void Insert(uint64_t reader, Kind kind, uint32_t index, std::shared_ptr<const void> value, size_t size) {
-    if (tl_no_cache_fill) return;
     std::lock_guard<std::mutex> l(mu_);
+    if (kind == kBlock && current_block_only_) {
+      current_[reader] = {index, std::move(value)};
+      return;
+    }
     if (size > capacity_ / 4) return;  // one entry never takes most of the cache
     const Key k = MakeKey(reader, kind, index);
     if (map_.count(k)) return;
@@ -290,10 +312,25 @@ class DecodedBlockCache {
   std::mutex mu_;
   std::list<Entry> lru_;  // most recent first
   std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> map_;
-  size_t capacity_ = size_t{256} << 20;
+  size_t capacity_;
+  const bool current_block_only_;
+  std::unordered_map<uint64_t, std::pair<uint32_t, std::shared_ptr<const void>>> current_;  // reader -> block
   size_t bytes_ = 0;
   uint64_t hits_[2] = {0, 0}, misses_[2] = {0, 0}, count_[2] = {0, 0};
 };
+
+// NoCacheFill's cache: a reader of whole files (compaction) reads a block's traces one
+// after another, and each would decode the block, and decompress its frames, again.
+// It keeps each file's current block (a merge reads each input's traces in the order
+// they were written; an LRU smaller than all inputs' blocks would miss every time) and
+// the frames it decompressed last, away from what queries use, and is freed with the
+// NoCacheFill.
+constexpr size_t kNoFillCacheBytes = size_t{64} << 20;
+thread_local DecodedBlockCache* tl_no_fill_cache = nullptr;
+
+std::atomic<uint64_t> g_block_decodes{0};
+
+DecodedBlockCache& DecodedBlockCache::Get() { return tl_no_fill_cache != nullptr ? *tl_no_fill_cache : Shared(); }
 
 }  // namespace
 
@@ -317,14 +354,26 @@ Status ColumnarReader::LoadPieces(const std::vector<uint32_t>& pieces, PieceSour
   return Status::OK();
 }
 
-ColumnarReader::NoCacheFill::NoCacheFill() : before_(tl_no_cache_fill) { tl_no_cache_fill = true; }
-ColumnarReader::NoCacheFill::~NoCacheFill() { tl_no_cache_fill = before_; }
+ColumnarReader::NoCacheFill::NoCacheFill() : before_(tl_no_fill_cache != nullptr) {
+  if (!before_) tl_no_fill_cache = new DecodedBlockCache(kNoFillCacheBytes, /*current_block_only=*/true);
+}
+ColumnarReader::NoCacheFill::~NoCacheFill() {
+  if (!before_) {
+    delete tl_no_fill_cache;
+    tl_no_fill_cache = nullptr;
+  }
+}
 
-void ColumnarReader::SetBlockCacheBytes(size_t bytes) { DecodedBlockCache::Get().SetCapacity(bytes); }
+void ColumnarReader::SetBlockCacheBytes(size_t bytes) { DecodedBlockCache::Shared().SetCapacity(bytes); }
 
-ColumnarReader::BlockCacheStats ColumnarReader::GetBlockCacheStats() { return DecodedBlockCache::Get().Stats(); }
+ColumnarReader::BlockCacheStats ColumnarReader::GetBlockCacheStats() {
+  BlockCacheStats s = DecodedBlockCache::Shared().Stats();
+  s.block_decodes = g_block_decodes.load(std::memory_order_relaxed);
+  return s;
+}
 
 Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) const {
+  g_block_decodes.fetch_add(1, std::memory_order_relaxed);
   static const std::vector<uint8_t> all = [] {
     std::vector<uint8_t> ids;
     for (uint8_t id = 1; id < kColMax; ++id) ids.push_back(id);

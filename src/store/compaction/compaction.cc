@@ -165,10 +165,11 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       Status s = hooks.salvage ? inputs[p.input]->SalvageTrace(p.loc, id, &storage, &views, &damage)
                                : inputs[p.input]->ReadTrace(p.loc, &storage, &views);
       if (s.ok()) {
-        // Every span of the part must parse, or the part counts as damaged too.
-        model::Span probe;
+        // Every span of the part must parse, or the part counts as damaged too. Parsed
+        // once, here, for the rest of the merge.
+        if (parsed.size() < views.size()) parsed.resize(views.size());
         for (size_t v = views_before; v < views.size() && s.ok(); ++v)
-          if (!probe.ParseFromArray(views[v].data(), static_cast<int>(views[v].size())))
+          if (!parsed[v].ParseFromArray(views[v].data(), static_cast<int>(views[v].size())))
             s = Status::Corruption(inputs[p.input]->path() + ": a stored span of a trace does not parse");
       }
       if (!s.ok() || !damage.ok()) {
@@ -199,20 +200,13 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       view_counted.resize(views.size(), true);
     }
     // Newest copy of each span id wins; surviving spans keep their oldest-first order.
-    parsed.resize(views.size());
+    // (Every view parsed above: a part whose spans did not all parse left none here.)
     std::vector<bool> keep(views.size(), false);
     std::unordered_set<std::string> seen;
     TraceOutcome out;
     out.id = id;
     EncodedBatch facts;
-    for (size_t i = views.size(); i-- > 0;) {
-      if (!parsed[i].ParseFromArray(views[i].data(), static_cast<int>(views[i].size()))) {
-        cleanup();
-        return Status::Corruption(inputs[entries[view_part[i]].part.input]->path() +
-                                  ": a stored span of a trace does not parse");
-      }
-      keep[i] = seen.insert(parsed[i].span_id()).second;
-    }
+    for (size_t i = views.size(); i-- > 0;) keep[i] = seen.insert(parsed[i].span_id()).second;
     kept.clear();
     const size_t changes_before = result.cost_changes.size();
     const uint64_t repriced_before = result.spans_repriced;
