@@ -107,6 +107,11 @@ HttpResponse ApiRouter::MetricsPage(const auth::Principal& caller) {
             static_cast<double>(s.compaction_bytes));
   w.Gauge("sightline_store_compaction_running", "1 while the background compaction is merging segment files.",
           s.compaction_running ? 1 : 0);
+  w.Counter("sightline_store_flush_stalls_total",
+            "Flushes that waited for compaction because too many segment files were live.",
+            static_cast<double>(s.flush_stalls));
+  w.Counter("sightline_store_flush_stall_seconds_total", "Time flushes spent waiting for compaction.",
+            static_cast<double>(s.flush_stall_ns) / 1e9);
   {
     auto counts = store_->SamplingCounts();
     if (!counts.empty()) {

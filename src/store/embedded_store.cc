@@ -494,6 +494,8 @@ StoreStats EmbeddedStore::Stats() {
   st.flush_failures = flush_failures_;
   st.compactions = compactions_;
   st.compaction_running = compaction_running_;
+  st.flush_stalls = flush_stalls_;
+  st.flush_stall_ns = flush_stall_ns_;
   st.compaction_bytes = compaction_bytes_;
   st.duplicates_removed = duplicates_removed_;
   st.corrupt_segments = corrupt_segments_;

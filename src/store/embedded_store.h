@@ -259,6 +259,9 @@ class EmbeddedStore final : public SpanStore {
   // Flush thread.
   void FlushLoop();
   Status FlushImmutable();
+  // The write stall (CompactionOptions::max_live_segments), before a flush.
+  void WaitForCompactionDebt();
+  size_t LiveSegmentCount();
 
   // Segment files (embedded_store.cc, embedded_store_compaction.cc).
   Status OpenSegments(manifest::ManifestState* state);
@@ -513,7 +516,8 @@ class EmbeddedStore final : public SpanStore {
       write_failures_{0}, segment_count_{0};
   std::atomic<bool> compaction_running_{false};  // the background thread is merging (or looking for a merge)
   std::atomic<int64_t> flush_failures_{0}, compactions_{0}, compaction_bytes_{0}, duplicates_removed_{0},
-      corrupt_segments_{0}, corrupt_reads_{0}, retention_summarized_{0}, retention_dropped_{0};
+      corrupt_segments_{0}, corrupt_reads_{0}, retention_summarized_{0}, retention_dropped_{0}, flush_stalls_{0},
+      flush_stall_ns_{0};
   std::atomic<int64_t> mem_bytes_{0}, index_bytes_{0};
   std::atomic<int64_t> fsync_buckets_[std::size(StoreStats::kFsyncBucketsNs)] = {};
 };

@@ -136,6 +136,32 @@ TEST(Compaction, DecodesEachInputBlockOnce) {
   for (uint64_t t : {uint64_t{1}, uint64_t{2500}, kTraces}) EXPECT_EQ(SpanIdsOf(s.get(), t).size(), 3u) << t;
 }
 
+// More live files than max_live_segments while compaction merges: a flush waits for it
+// (bounded by max_flush_stall_ms), and nothing is lost.
+TEST(Compaction, FlushWaitsWhileTooManyFilesAreLiveAndCompactionMerges) {
+  MemEnv env;
+  auto o = Opts(&env);
+  o.compaction.min_merge = 2;
+  o.compaction.interval_ms = 1;
+  o.compaction.max_bytes_per_sec = 4 << 10;  // merges crawl: compaction stays busy
+  o.compaction.max_live_segments = 2;
+  o.compaction.max_flush_stall_ms = 200;
+  auto s = OpenOrDie(o);
+  uint64_t flushes = 0;
+  for (; flushes < 20 && s->Stats().flush_stalls == 0; ++flushes) {
+    std::vector<model::Span> spans;
+    for (uint64_t t = 1; t <= 20; ++t) spans.push_back(MakeSpan({.trace = t, .span = 100 + flushes, .parent = 1}));
+    ASSERT_TRUE(AppendSync(s.get(), spans).ok());
+    ASSERT_TRUE(s->FlushNow().ok());
+  }
+  StoreStats st = s->Stats();
+  EXPECT_GE(st.flush_stalls, 1);
+  EXPECT_GT(st.flush_stall_ns, 0);                                  // waited for compaction...
+  EXPECT_LT(st.flush_stall_ns, st.flush_stalls * 1000 * 1000000LL);  // ...never long past its bound
+  for (uint64_t t : {uint64_t{1}, uint64_t{20}}) EXPECT_EQ(SpanIdsOf(s.get(), t).size(), flushes) << t;
+  ASSERT_TRUE(s->Close().ok());
+}
+
 TEST(Compaction, PicksOnlySimilarSizedRunsOfOnePartition) {
   std::vector<manifest::FileMeta> files;
   auto add = [&](uint64_t n, int64_t part, uint64_t bytes) {

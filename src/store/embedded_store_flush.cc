@@ -2,6 +2,7 @@
 // as a segment file, installs it, and deletes the WAL files it covers.
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "store/embedded_store.h"
 #include "store/segment_io.h"
@@ -22,6 +23,39 @@ int64_t EmbeddedStore::Backoff(int failures) const {
   return std::min(d, std::max<int64_t>(opts_.max_retry_interval_ms, 1));
 }
 
+size_t EmbeddedStore::LiveSegmentCount() {
+  std::shared_lock<std::shared_mutex> r(mu_);
+  return static_cast<size_t>(std::count_if(files_.begin(), files_.end(), [](const Slot& s) { return s.file != nullptr; }));
+}
+
+// Ingest can outrun compaction (a payload-heavy flush writes a file every few seconds,
+// and merging costs about what flushing did): files, the memory their tables take and
+// the cost of each query would grow without bound. So a flush waits while too many
+// files are live and compaction is merging, up to max_flush_stall_ms. The writer keeps
+// filling the memtable meanwhile until it is full; then the queue fills and senders hear
+// 429/503 with Retry-After. A compaction that is not merging (nothing it can merge:
+// files of different partitions or sizes, damaged ones) ends the wait at once.
+void EmbeddedStore::WaitForCompactionDebt() {
+  const auto& c = opts_.compaction;
+  if (!c.enabled || c.max_live_segments == 0 || c.max_flush_stall_ms <= 0) return;
+  const int64_t start = env_->MonotonicNanos();
+  const int64_t deadline = start + c.max_flush_stall_ms * 1000000;
+  size_t live = 0;
+  bool stalled = false;
+  while (!closing_flag_ && !comp_stop_flag_ && compaction_running_ &&
+         (live = LiveSegmentCount()) > c.max_live_segments) {
+    if (env_->MonotonicNanos() >= deadline) break;
+    if (!stalled) {
+      stalled = true;
+      ++flush_stalls_;
+      Log("flush waits for compaction: " + std::to_string(live) + " segment files live (more than " +
+          std::to_string(c.max_live_segments) + ")");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (stalled) flush_stall_ns_ += env_->MonotonicNanos() - start;
+}
+
 void EmbeddedStore::FlushLoop() {
   std::unique_lock<std::mutex> f(flush_mu_);
   for (;;) {
@@ -35,7 +69,10 @@ void EmbeddedStore::FlushLoop() {
         s = Status::Unavailable("disk full: " + std::to_string(*free) + " bytes free, flush waits for " +
                                 std::to_string(opts_.min_free_bytes));
     }
-    if (s.ok()) s = FlushImmutable();
+    if (s.ok()) {
+      WaitForCompactionDebt();
+      s = FlushImmutable();
+    }
     f.lock();
     last_flush_error_ = s;
     if (s.ok()) {

@@ -48,6 +48,8 @@ struct StoreStats {
   int64_t compactions = 0;             // merges and retention rewrites installed
   int64_t compaction_bytes = 0;        // input bytes they read
   bool compaction_running = false;     // a merge is in progress now
+  int64_t flush_stalls = 0;            // flushes that waited for compaction (too many live segments)
+  int64_t flush_stall_ns = 0;          // how long they waited in all
   int64_t duplicates_removed = 0;      // duplicate span copies compaction dropped
   int64_t corrupt_segments = 0;        // segment files quarantined (*.corrupt) since Open
   int64_t corrupt_reads = 0;           // reads that hit a damaged block (Corruption returned)

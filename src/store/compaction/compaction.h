@@ -51,6 +51,12 @@ struct CompactionOptions {
   int64_t interval_ms = 1000;         // how often the background thread looks for work
   int64_t retention_interval_ms = 600000;  // how often it applies retention
   bool lower_priority = true;         // run the compaction thread at nice +10
+  // Write stall: while more segment files than this are live, a flush waits for
+  // compaction (at most max_flush_stall_ms each time; 0: never waits). The memtable stays
+  // full meanwhile, so senders hear 429/503 with Retry-After, and files, memory and query
+  // cost stay bounded when ingest outruns compaction.
+  size_t max_live_segments = 64;
+  int64_t max_flush_stall_ms = 10000;
 };
 
 // Files to merge in one partition: a run of consecutive files (in covered_wal order)
