@@ -16,7 +16,8 @@
 # of before the clock starts), SIZES=1 (print bench/segment_sizes.cc's breakdown of
 # Sightline's data directory after each load, on stderr), BENCH_DATA (temporary data, default
 # <repo>/build-bench-data; removed at the end), SKIP_BUILD=1 (use the binaries already in
-# BUILD_DIR).
+# BUILD_DIR), SIGHTLINE_SERVE_ARGS (more `sightline serve` flags, e.g.
+# "--block-cache-bytes 1" for cold reads: nothing fits, every read decodes).
 # Big run: SPANS=10000000 (about 4 GB of lean and 11 GB of payload data on the wire;
 # SQLite needs the most disk, roughly 2x the wire bytes).
 set -euo pipefail
@@ -97,7 +98,8 @@ START_NS=$(( ($(date +%s) / 3600 * 3600 - 3 * 86400) * 1000000000 ))
 
 # --- Sightline: the real server, default durability, loaded over OTLP/HTTP protobuf.
 start_sightline() {  # start_sightline DATA_DIR LOG
-  "$BUILD/sightline" serve --http 127.0.0.1:0 --grpc off --data "$1" >"$2" 2>&1 &
+  # shellcheck disable=SC2086  # SIGHTLINE_SERVE_ARGS is a list of words
+  "$BUILD/sightline" serve --http 127.0.0.1:0 --grpc off --data "$1" ${SIGHTLINE_SERVE_ARGS:-} >"$2" 2>&1 &
   SL_PID=$!
   SL_PORT=
   for _ in $(seq 1 600); do
