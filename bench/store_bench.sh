@@ -17,7 +17,7 @@
 # Sightline's data directory after each load, on stderr), BENCH_DATA (temporary data, default
 # <repo>/build-bench-data; removed at the end), SKIP_BUILD=1 (use the binaries already in
 # BUILD_DIR), SIGHTLINE_SERVE_ARGS (more `sightline serve` flags, e.g.
-# "--block-cache-bytes 1" for cold reads: nothing fits, every read decodes).
+# "--block-cache-bytes 0" for cold reads: no decoded-block cache).
 # Big run: SPANS=10000000 (about 4 GB of lean and 11 GB of payload data on the wire;
 # SQLite needs the most disk, roughly 2x the wire bytes).
 set -euo pipefail

@@ -120,6 +120,10 @@ Status Apply(const SettingInfo& s, const std::string& source, const std::string&
     return Status::OK();
   }
   auto bytes = ParseByteSize(v);
+  if (bytes && *bytes == 0 && s.key == "block_cache_bytes") {  // 0: no decoded-block cache
+    cfg->block_cache_bytes = 0;
+    return Status::OK();
+  }
   if (!bytes || *bytes == 0) return Invalid(s, source, v, "expected a positive size such as 67108864, 64MiB or 4M");
   if (s.key == "max_request_bytes") {
     // gRPC's message limit is an int.
@@ -435,7 +439,7 @@ const std::vector<SettingInfo>& ServerSettings() {
       {"memtable_limit_bytes", "--memtable-limit-bytes", "SIGHTLINE_MEMTABLE_LIMIT_BYTES",
        "Memtable size at which it is flushed to a segment"},
       {"block_cache_bytes", "--block-cache-bytes", "SIGHTLINE_BLOCK_CACHE_BYTES",
-       "Memory for decoded segment blocks (trace reads, searches)"},
+       "Memory for decoded segment blocks (trace reads, searches); 0 turns the cache off"},
       {"http_threads", "--http-threads", "SIGHTLINE_HTTP_THREADS", "HTTP I/O threads"},
       {"metrics_label_limit", "--metrics-label-limit", "SIGHTLINE_METRICS_LABEL_LIMIT",
        "Distinct projects, agents, tools and models each on /metrics; later ones are \"other\""},

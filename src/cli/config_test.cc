@@ -140,6 +140,16 @@ TEST_F(ConfigTest, InvalidValuesNameTheSettingAndSource) {
   }
 }
 
+TEST_F(ConfigTest, BlockCacheCanBeTurnedOffOtherSizesMustBePositive) {
+  auto c = LoadServerConfig(Sources({{"block_cache_bytes", "0"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->block_cache_bytes, 0u);
+  c = LoadServerConfig(Sources({}, {{"SIGHTLINE_BLOCK_CACHE_BYTES", "64MiB"}}));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->block_cache_bytes, uint64_t{64} << 20);
+  EXPECT_FALSE(LoadServerConfig(Sources({{"memtable_limit_bytes", "0"}})).ok());
+}
+
 TEST_F(ConfigTest, GrpcOffAndPortZero) {
   auto c = LoadServerConfig(Sources({{"grpc", "off"}, {"http", "127.0.0.1:0"}}));
   ASSERT_TRUE(c.ok());
