@@ -17,6 +17,7 @@
 #include "common/mem_env.h"
 #include "store/columnar/columnar_builder.h"
 #include "store/columnar/columnar_format.h"
+#include "store/columnar/columnar_reader.h"
 #include "workload.h"
 
 namespace sightline::bench {
@@ -206,6 +207,87 @@ void RunFlush(benchmark::State& state, Variant v) {
   state.SetBytesProcessed(bytes);
 }
 
+// A trace read as Q1 makes it (ColumnarReader::ReadTrace, the store's by-id read) from a
+// compacted file: the workload's spans written at the compaction's zstd level into a
+// MemEnv, traces read round-robin. Cold: the decoded-block cache off, so every read
+// decompresses and decodes what it needs (a query for a trace no one read lately);
+// warm: the cache on (default size). items_per_second is traces/s.
+void RunReadTrace(benchmark::State& state, Variant v, bool cold) {
+  static MemEnv env;
+  static std::vector<std::shared_ptr<store::columnar::ColumnarReader>> readers(2);
+  static std::vector<std::vector<std::pair<uint32_t, uint32_t>>> ranges(2);
+  static double bytes_per_span[2] = {0, 0};
+  const size_t vi = v == Variant::kLean ? 0 : 1;
+  if (!readers[vi]) {
+    std::map<store::TraceKey, std::vector<std::string>> traces;
+    ingest::NormalizeOptions opts;
+    opts.received_ns = 1'767'225'600'000'000'000;
+    for (const std::string& body : Bodies(v)) {
+      ingest::RequestArena arena;
+      ingest::ExportRequest& req = *arena.NewRequest();
+      if (Status st = ingest::DecodeOtlpProtobuf(body, &req); !st.ok()) {
+        state.SkipWithError(st.ToString().c_str());
+        return;
+      }
+      for (const model::Span& sp : ingest::NormalizeRequest(&req, opts).spans)
+        traces[store::TraceKey::FromBytes(sp.trace_id())].push_back(sp.SerializeAsString());
+    }
+    (void)env.CreateDir("/read");
+    const std::string name = vi == 0 ? "lean.seg" : "payload.seg";
+    auto b = store::columnar::ColumnarBuilder::Create(&env, "/read", name, store::columnar::kZstdLevel);
+    if (!b.ok()) {
+      state.SkipWithError(b.status().ToString().c_str());
+      return;
+    }
+    std::vector<std::string_view> views;
+    for (const auto& [k, serialized] : traces) {
+      views.assign(serialized.begin(), serialized.end());
+      if (Status st = (*b)->AddTrace(k, views, {}, 0, 0); !st.ok()) {
+        state.SkipWithError(st.ToString().c_str());
+        return;
+      }
+    }
+    if (Status st = (*b)->Finish(); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return;
+    }
+    bytes_per_span[vi] = static_cast<double>((*b)->file_bytes()) / static_cast<double>((*b)->row_count());
+    auto r = store::columnar::ColumnarReader::Open(&env, "/read/" + name, [&](const store::columnar::TraceEntry& e) {
+      ranges[vi].emplace_back(e.first_row, e.row_count);
+      return Status::OK();
+    });
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      return;
+    }
+    readers[vi] = std::move(r).value();
+  }
+  store::columnar::ColumnarReader::SetBlockCacheBytes(cold ? 0 : size_t{256} << 20);
+  // A stride through the traces, so that consecutive reads land in different blocks.
+  const auto& rs = ranges[vi];
+  size_t i = 0;
+  int64_t traces = 0, spans = 0;
+  std::vector<std::string> out;
+  for (auto _ : state) {
+    const auto& [first, count] = rs[(i++ * 7919) % rs.size()];
+    out.clear();
+    if (Status st = readers[vi]->ReadTrace(first, count, &out); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return;
+    }
+    ++traces;
+    spans += static_cast<int64_t>(out.size());
+  }
+  store::columnar::ColumnarReader::SetBlockCacheBytes(size_t{256} << 20);
+  state.SetItemsProcessed(traces);
+  state.counters["spans_per_trace"] = traces ? static_cast<double>(spans) / static_cast<double>(traces) : 0;
+  state.counters["file_bytes_per_span"] = bytes_per_span[vi];
+}
+
+void BM_ReadTrace_Payload_Cold(benchmark::State& s) { RunReadTrace(s, Variant::kPayload, true); }
+void BM_ReadTrace_Payload_Warm(benchmark::State& s) { RunReadTrace(s, Variant::kPayload, false); }
+void BM_ReadTrace_Lean_Cold(benchmark::State& s) { RunReadTrace(s, Variant::kLean, true); }
+
 void BM_Flush_Lean(benchmark::State& s) { RunFlush(s, Variant::kLean); }
 void BM_Flush_Payload(benchmark::State& s) { RunFlush(s, Variant::kPayload); }
 void BM_AgentMetrics_Lean(benchmark::State& s) { RunAgentMetrics(s, Variant::kLean); }
@@ -228,6 +310,9 @@ BENCHMARK(BM_Redact_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_Redact_Payload)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_Flush_Lean)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_Flush_Payload)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_ReadTrace_Payload_Cold)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+BENCHMARK(BM_ReadTrace_Payload_Warm)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+BENCHMARK(BM_ReadTrace_Lean_Cold)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
 
 }  // namespace
 }  // namespace sightline::bench

@@ -238,6 +238,7 @@ void CellsFromWire(const std::vector<WireAttr>& attrs, PayloadWriter* payloads, 
       case kAttrString:
         if (a.value.size() >= kLargeAttrBytes) {
           row->large_attrs.emplace_back(static_cast<uint32_t>(i), payloads->AddValue(a.value, true));
+          row->payload_bytes += a.value.size();
           AddCell(row, a.key, kAttrString, {}, {}, true);
         } else {
           AddCell(row, a.key, kAttrString, a.value, {}, false);
@@ -290,6 +291,7 @@ void CellsFromMessages(const google::protobuf::RepeatedPtrField<opentelemetry::p
     const AnyValue& v = kv.value();
     if (v.value_case() == AnyValue::kStringValue && v.string_value().size() >= kLargeAttrBytes) {
       row->large_attrs.emplace_back(static_cast<uint32_t>(i), payloads->AddValue(v.string_value(), true));
+      row->payload_bytes += v.string_value().size();
       AddCell(row, kv.key(), kAttrString, {}, {}, true);
       continue;
     }
@@ -402,12 +404,14 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
     f.clear(span);
   }
   row->large_attrs.clear();
+  row->payload_bytes = 0;
   row->attrs.clear();
   row->attr_buf.clear();
   if (wire != nullptr) {
     CellsFromWire(wire->attrs, payloads, row);
     row->input = payloads->AddValue(wire->input, true);
     row->output = payloads->AddValue(wire->output, true);
+    row->payload_bytes += wire->input.size() + wire->output.size();
     row->scope.swap(wire->scope);
     row->rest.clear();
     (void)span->SerializeToString(&row->rest);
@@ -420,6 +424,7 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
   span->mutable_attributes()->Clear();
   row->input = payloads->AddValue(span->input_json(), true);
   row->output = payloads->AddValue(span->output_json(), true);
+  row->payload_bytes += span->input_json().size() + span->output_json().size();
   // Cleared values keep their capacity for the next parse into this span; a large
   // payload's buffer is given back instead.
   for (std::string* p : {span->mutable_input_json(), span->mutable_output_json()}) {

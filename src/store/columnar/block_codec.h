@@ -50,6 +50,7 @@ struct Row {
   // bytes; their value in cols is cleared).
   std::vector<std::pair<uint32_t, RefList>> large_attrs;
   size_t raw_bytes = 0;  // an estimate of the row's encoded size, for block sizing
+  size_t payload_bytes = 0;  // bytes of the payload values its reference lists name, for block sizing
 };
 
 // The fields of a serialized model::Span that the flush need not parse: the scope

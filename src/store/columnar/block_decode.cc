@@ -307,12 +307,11 @@ bool DecodeAttrTypes(std::string_view in, size_t attrs, std::vector<uint8_t>* ty
 }
 
 bool DecodeRefLists(std::string_view in, size_t count, uint32_t piece_count, std::vector<RefList>* out) {
-  out->assign(count, RefList());
-  if (in.empty()) return true;
-  RefListDecoder d(in, piece_count);
-  for (size_t i = 0; i < count; ++i)
-    if (!d.Next(&(*out)[i])) return false;
-  return d.done();
+  RefColumn c;
+  if (!c.Decode(in, count, piece_count)) return false;
+  out->resize(count);
+  for (size_t i = 0; i < count; ++i) c.Get(i, &(*out)[i]);
+  return true;
 }
 
 bool DecodeLengthPrefixed(std::string_view in, size_t rows, std::vector<std::string_view>* out) {

@@ -95,10 +95,14 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
     if (a.start_ns() != b.start_ns()) return a.start_ns() < b.start_ns();
     return a.span_id() < b.span_id();
   });
-  size_t trace_bytes = 0;
-  for (size_t i = 0; i < spans.size(); ++i) trace_bytes += trace_rows_[i].raw_bytes;
+  size_t trace_bytes = 0, trace_payload = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    trace_bytes += trace_rows_[i].raw_bytes;
+    trace_payload += trace_rows_[i].payload_bytes;
+  }
   if (block_n_ > 0 &&
-      (block_n_ + spans.size() > kBlockTargetRows || block_bytes_ + trace_bytes > kBlockTargetBytes))
+      (block_n_ + spans.size() > kBlockTargetRows || block_bytes_ + trace_bytes > kBlockTargetBytes ||
+       block_payload_ + trace_payload > kBlockTargetPayloadBytes))
     SL_RETURN_IF_ERROR(FlushBlock());
 
   WrittenTrace w{id, static_cast<uint32_t>(row_count()), static_cast<uint32_t>(spans.size())};
@@ -106,10 +110,12 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
   for (uint32_t i : order_) {
     Row& r = trace_rows_[i];
     block_bytes_ += r.raw_bytes;
+    block_payload_ += r.payload_bytes;
     if (block_n_ == block_.size()) block_.emplace_back();
     // The block's old row (cleared by the next SplitSpan into it) goes back for reuse.
     std::swap(block_[block_n_++], r);
-    if (block_n_ >= kBlockTargetRows || block_bytes_ >= kBlockTargetBytes) SL_RETURN_IF_ERROR(FlushBlock());
+    if (block_n_ >= kBlockTargetRows || block_bytes_ >= kBlockTargetBytes || block_payload_ >= kBlockTargetPayloadBytes)
+      SL_RETURN_IF_ERROR(FlushBlock());
   }
   SL_RETURN_IF_ERROR(DrainFrames());
 
@@ -200,6 +206,7 @@ Status ColumnarBuilder::FlushBlock() {
   ++block_count_;
   block_n_ = 0;  // the rows stay allocated for the next block
   block_bytes_ = 0;
+  block_payload_ = 0;
   return Status::OK();
 }
 

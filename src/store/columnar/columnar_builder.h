@@ -1,7 +1,8 @@
 // ColumnarBuilder: writes one version-2 (columnar) segment file (columnar_format.h,
 // docs/segment_format.md) trace by trace: spans become rows sorted by (trace id, start),
-// rows fill blocks of up to kBlockTargetRows (a trace is never split across blocks
-// unless it is bigger than one), each block is written as one compressed chunk per
+// rows fill blocks of up to kBlockTargetRows (fewer when their bytes or the payloads they
+// name pass kBlockTargetBytes or kBlockTargetPayloadBytes; a trace is never split across
+// blocks unless it is bigger than one), each block is written as one compressed chunk per
 // column, and payloads go, deduplicated, to the payload section as frames fill.
 // Finish writes the meta region (block index, payload index, trace table, bloom
 // filters) and the tail, then makes the file durable and visible in one step:
@@ -95,6 +96,7 @@ class ColumnarBuilder {
   std::vector<WireParts> wire_;  // the current trace's spans' unparsed parts
   std::vector<uint8_t> wire_ok_;
   size_t block_bytes_ = 0;
+  size_t block_payload_ = 0;  // payload bytes the open block's rows name
   uint64_t rows_written_ = 0;  // rows in closed blocks
   uint32_t block_count_ = 0;
   uint32_t frame_count_ = 0;

@@ -212,7 +212,8 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
     std::vector<uint32_t> offsets;
     std::vector<std::string_view> keys, text, scopes;
     std::vector<uint8_t> large, ref;
-    std::vector<RefList> large_lists, inputs, outputs;
+    RefColumn large_lists, inputs, outputs;  // lists put together only for the rows asked about
+    RefList one;
     internal::RefColumns ref_cols;
     std::deque<std::string> ref_arena;
     std::vector<uint32_t> large_index;
@@ -235,16 +236,16 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
       for (size_t a = 0; a < keys.size(); ++a)
         if (large[a]) large_index[a] = static_cast<uint32_t>(nlarge++);
       if (nlarge > 0) {
-        if (!DecodeRefLists(v.col(kColAttrPayload), nlarge, npieces, &large_lists)) return false;
+        if (!large_lists.Decode(v.col(kColAttrPayload), nlarge, npieces)) return false;
         for (const auto& rr : rows) {
           const size_t row = rr.first;
           for (uint32_t a = offsets[row]; a < offsets[row + 1]; ++a) {
             if (!large[a]) continue;
             if (std::none_of(spec.attrs.begin(), spec.attrs.end(), [&](const auto& kv) { return kv.first == keys[a]; }))
               continue;
-            const RefList& l = large_lists[large_index[a]];
-            if (l.kind == kRefAbsent) return false;
-            need.insert(need.end(), l.pieces.begin(), l.pieces.end());
+            large_lists.Get(large_index[a], &one);
+            if (one.kind == kRefAbsent) return false;
+            need.insert(need.end(), one.pieces.begin(), one.pieces.end());
           }
         }
       } else if (!v.col(kColAttrPayload).empty()) {
@@ -252,15 +253,14 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
       }
     }
     if (want_text) {
-      if (!DecodeRefLists(v.col(kColInput), n, npieces, &inputs) ||
-          !DecodeRefLists(v.col(kColOutput), n, npieces, &outputs))
-        return false;
+      if (!inputs.Decode(v.col(kColInput), n, npieces) || !outputs.Decode(v.col(kColOutput), n, npieces)) return false;
       frames.clear();
       ++stamp;
       for (const auto& rr : rows) {
         const size_t row = rr.first;
-        for (const RefList* l : {&inputs[row], &outputs[row]}) {
-          for (uint32_t p : l->pieces) {  // DecodeRefLists checked p < npieces
+        for (const RefColumn* c : {&inputs, &outputs}) {
+          c->Get(row, &one);
+          for (uint32_t p : one.pieces) {  // Decode checked p < npieces
             const uint32_t f = piece_frame_[p];
             if (frame_stamp[f] == stamp) continue;
             frame_stamp[f] = stamp;
@@ -287,7 +287,8 @@ Status ColumnarReader::MatchRows(const RowMatchSpec& spec, const std::vector<Row
             std::string_view val = text[a];
             if (ref[a] != 0 && !AttrRefText(ref[a], row, ref_cols.cols, &val, &ref_arena)) return false;
             if (large[a]) {
-              RenderRefList(large_lists[large_index[a]], [&](uint32_t p) { return src.piece(p); }, &value);
+              large_lists.Get(large_index[a], &one);
+              RenderRefList(one, [&](uint32_t p) { return src.piece(p); }, &value);
               val = value;
             }
             if (val == spec.attrs[k].second) got |= 1u << k;

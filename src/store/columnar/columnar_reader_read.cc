@@ -114,7 +114,7 @@ struct Attrs {
   std::vector<std::string_view> keys, text, raw_values;
   std::vector<uint8_t> large, types;
   std::vector<uint8_t> ref;  // attribute -> the column its text refers to (kColAttrTextRef), or 0
-  std::vector<RefList> large_lists;
+  RefColumn large_lists;
   std::vector<uint32_t> large_index;  // attribute -> index in large_lists (large ones)
 };
 
@@ -140,8 +140,7 @@ bool DecodeAttrs(const ColumnarReader::BlockView& v, size_t rows, uint32_t piece
   for (size_t i = 0; i < n; ++i)
     if (a->large[i]) a->large_index[i] = static_cast<uint32_t>(nlarge++);
   if (nlarge == 0) return v.col(kColAttrPayload).empty();
-  return DecodeRefLists(v.col(kColAttrPayload), nlarge, pieces, &a->large_lists) &&
-         std::all_of(a->large_lists.begin(), a->large_lists.end(), [](const RefList& l) { return l.kind != kRefAbsent; });
+  return a->large_lists.Decode(v.col(kColAttrPayload), nlarge, pieces) && a->large_lists.AllPresent();
 }
 
 void CollectPieces(const RefList& l, std::vector<uint32_t>* out) { out->insert(out->end(), l.pieces.begin(), l.pieces.end()); }
@@ -183,9 +182,9 @@ struct DecodedBlock {
   std::vector<std::vector<double>> dbls;
   std::vector<std::vector<uint8_t>> dbl_present;
   Attrs attrs;
-  std::vector<RefList> inputs, outputs;
+  RefColumn inputs, outputs;
   std::vector<std::string_view> scopes, rests;
-  std::deque<std::string> arena;  // texts of attributes referring to an integer column
+  AttrRefColumns ref_cols;  // what attributes' references resolve against (strs, ints)
 
   // What the block holds in memory, roughly: the raw chunks plus the decoded vectors.
   size_t MemoryBytes() const {
@@ -194,10 +193,8 @@ struct DecodedBlock {
     b += rows * (sizeof(TraceKey) + 2 * sizeof(uint64_t) + 1 + 3 * sizeof(int64_t));
     b += rows * (bytes.size() + strs.size() * sizeof(std::string_view) + ints.size() * 9 + dbls.size() * 9);
     b += attrs.keys.size() * (3 * sizeof(std::string_view) + 2 + sizeof(uint32_t)) + attrs.offsets.size() * 4;
-    for (const auto* lists : {&inputs, &outputs, &attrs.large_lists})
-      for (const auto& l : *lists) b += sizeof(RefList) + l.pieces.size() * sizeof(uint32_t);
+    for (const auto* lists : {&inputs, &outputs, &attrs.large_lists}) b += lists->MemoryBytes();
     b += rows * 2 * sizeof(std::string_view);
-    b += arena.size() * sizeof(std::string);
     return b;
   }
 };
@@ -438,12 +435,13 @@ Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) 
       return Corrupt(bn + " column 'computed_cost_usd_ref' does not decode");
   }
   const uint32_t npieces = payload_piece_count();
-  if (!DecodeAttrs(v, n, npieces, true, &attrs) ||
-      !ResolveAttrRefs(attrs.offsets, attrs.ref, RefColumnsOf(strs, ints, int_present, [](uint8_t) { return false; }),
-                       &attrs.text, &d->arena))
+  // Attributes whose text is another column's value are resolved row by row as rows are
+  // read (ReadTrace), not for the whole block here.
+  if (!DecodeAttrs(v, n, npieces, true, &attrs) || attrs.offsets.size() != n + 1 ||
+      attrs.offsets.back() != attrs.ref.size() || attrs.text.size() != attrs.ref.size())
     return Corrupt(bn + ": attribute columns do not decode");
-  if (!DecodeRefLists(v.col(kColInput), n, npieces, &inputs) ||
-      !DecodeRefLists(v.col(kColOutput), n, npieces, &outputs))
+  d->ref_cols = RefColumnsOf(strs, ints, int_present, [](uint8_t) { return false; });
+  if (!inputs.Decode(v.col(kColInput), n, npieces) || !outputs.Decode(v.col(kColOutput), n, npieces))
     return Corrupt(bn + ": payload reference columns do not decode");
   if (!DecodeStrings(v.col(kColScope), n, &scopes) || !DecodeLengthPrefixed(v.col(kColRest), n, &rests))
     return Corrupt(bn + ": scope or rest column does not decode");
@@ -495,18 +493,25 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
 
     size_t lo = first_row > b.first_row ? first_row - b.first_row : 0;
     size_t hi = static_cast<size_t>(std::min<uint64_t>(n, end_row - b.first_row));
+    // The rows' reference lists, put together once: [row - lo][0] input, [1] output, then
+    // the large attributes' in order.
+    std::vector<std::vector<RefList>> lists(hi - lo);
     std::vector<uint32_t> need;
     for (size_t r = lo; r < hi; ++r) {
-      CollectPieces(inputs[r], &need);
-      CollectPieces(outputs[r], &need);
+      std::vector<RefList>& l = lists[r - lo];
+      l.resize(2);
+      inputs.Get(r, &l[0]);
+      outputs.Get(r, &l[1]);
       for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a)
-        if (attrs.large[a]) CollectPieces(attrs.large_lists[attrs.large_index[a]], &need);
+        if (attrs.large[a]) attrs.large_lists.Get(attrs.large_index[a], &l.emplace_back());
+      for (const RefList& one : l) CollectPieces(one, &need);
     }
     PieceSource src;
     SL_RETURN_IF_ERROR(LoadPieces(need, &src));
     auto piece = [&](uint32_t p) { return src.piece(p); };
     std::unordered_map<const char*, model::Span> scope_cache;
     std::string text;
+    std::deque<std::string> ref_arena;  // texts of attributes referring to an integer column
     for (size_t r = lo; r < hi; ++r) {
       const std::string rn = bn + " row " + std::to_string(b.first_row + r);
       if (!trace) trace = tids[r];
@@ -534,21 +539,26 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
         if (int_present[k][r]) SetIntColumn(IntColumnIds()[k], ints[k][r], &s);
       for (size_t k = 0; k < dbls.size(); ++k)
         if (dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], dbls[k][r], &s);
+      const std::vector<RefList>& row_lists = lists[r - lo];
+      size_t next_large = 2;
       for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a) {
         auto* kv = s.add_attributes();
         kv->set_key(std::string(attrs.keys[a]));
+        std::string_view val = attrs.text[a];
+        if (attrs.ref[a] != 0 && !AttrRefText(attrs.ref[a], r, dec->ref_cols, &val, &ref_arena))
+          return Corrupt(rn + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
         if (attrs.large[a]) {
-          RenderRefList(attrs.large_lists[attrs.large_index[a]], piece, &text);
+          RenderRefList(row_lists[next_large++], piece, &text);
           kv->mutable_value()->set_string_value(text);
         } else if (attrs.types[a] == kAttrNoValue) {
-          if (!attrs.text[a].empty()) return Corrupt(rn + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
-        } else if (!AnyValueFromText(attrs.types[a], attrs.text[a], attrs.raw_values[a], kv->mutable_value())) {
+          if (!val.empty()) return Corrupt(rn + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
+        } else if (!AnyValueFromText(attrs.types[a], val, attrs.raw_values[a], kv->mutable_value())) {
           return Corrupt(rn + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
         }
       }
-      RenderRefList(inputs[r], piece, &text);
+      RenderRefList(row_lists[0], piece, &text);
       if (!text.empty()) s.set_input_json(text);
-      RenderRefList(outputs[r], piece, &text);
+      RenderRefList(row_lists[1], piece, &text);
       if (!text.empty()) s.set_output_json(text);
       spans->push_back(s.SerializeAsString());
     }
@@ -680,15 +690,11 @@ Status ColumnarReader::SalvageBlock(uint32_t bi, std::shared_ptr<const internal:
       if (a.large[i]) a.large_index[i] = static_cast<uint32_t>(nlarge++);
     if (nlarge > 0)
       sb->large_ok = decode(kColAttrPayload, [&] {
-        return DecodeRefLists(v.col(kColAttrPayload), nlarge, npieces, &a.large_lists) &&
-               std::all_of(a.large_lists.begin(), a.large_lists.end(),
-                           [](const RefList& l) { return l.kind != kRefAbsent; });
+        return a.large_lists.Decode(v.col(kColAttrPayload), nlarge, npieces) && a.large_lists.AllPresent();
       });
   }
-  if (!decode(kColInput, [&] { return DecodeRefLists(v.col(kColInput), n, npieces, &d->inputs); }))
-    d->inputs.assign(n, RefList());
-  if (!decode(kColOutput, [&] { return DecodeRefLists(v.col(kColOutput), n, npieces, &d->outputs); }))
-    d->outputs.assign(n, RefList());
+  if (!decode(kColInput, [&] { return d->inputs.Decode(v.col(kColInput), n, npieces); })) d->inputs.Reset(n);
+  if (!decode(kColOutput, [&] { return d->outputs.Decode(v.col(kColOutput), n, npieces); })) d->outputs.Reset(n);
   if (!decode(kColScope, [&] { return DecodeStrings(v.col(kColScope), n, &d->scopes); }))
     d->scopes.assign(n, std::string_view());
   if (!decode(kColRest, [&] { return DecodeLengthPrefixed(v.col(kColRest), n, &d->rests); }))
@@ -977,7 +983,11 @@ Status ColumnarReader::Scan(uint64_t mask, const BlockFilter& filter,
         if (!ResolveAttrRefs(a.offsets, a.ref, rc.cols, &a.text, &arena)) return bad(kColAttrTextRef);
       }
       std::vector<uint32_t> need;
-      for (const RefList& l : a.large_lists) CollectPieces(l, &need);
+      RefList l;
+      for (size_t k = 0; k < a.large_lists.size(); ++k) {
+        a.large_lists.Get(k, &l);
+        CollectPieces(l, &need);
+      }
       PieceSource src;
       SL_RETURN_IF_ERROR(LoadPieces(need, &src));
       for (size_t i = 0; i < a.text.size(); ++i) {

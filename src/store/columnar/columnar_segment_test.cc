@@ -749,6 +749,108 @@ TEST(ColumnarSegment, ReferenceListsReuseEarlierLists) {
   EXPECT_FALSE(DecodeRefLists(enc.data(), lists.size(), 10, &back));
 }
 
+// RefColumn (the reader's flat decode, lists put together on demand) against the
+// list-by-list RefListDecoder: the same lists from what the encoder wrote, and the same
+// verdict on every truncation and byte flip of it.
+TEST(ColumnarSegment, RefColumnReadsWhatRefListDecoderReads) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 30; ++round) {
+    // Lists that extend a random prefix of an earlier list (as turns of conversations
+    // do, including shorter prefixes than the earlier list itself took), whole values
+    // and absent ones.
+    std::vector<RefList> lists;
+    const uint32_t pieces = 400;
+    for (int i = 0; i < 300; ++i) {
+      const uint32_t kind = rng() % 4;
+      RefList l;
+      l.kind = static_cast<uint8_t>(kind);
+      if (kind == kRefWhole) l.pieces.push_back(rng() % pieces);
+      if (kind == kRefArray || kind == kRefArraySpaced) {
+        if (!lists.empty() && rng() % 4 != 0) {
+          const RefList& base = lists[lists.size() - 1 - rng() % std::min<size_t>(lists.size(), 8)];
+          if (base.kind == kRefArray || base.kind == kRefArraySpaced)
+            l.pieces.assign(base.pieces.begin(), base.pieces.begin() + static_cast<ptrdiff_t>(
+                                                                          base.pieces.empty() ? 0 : rng() % (base.pieces.size() + 1)));
+        }
+        for (uint32_t k = rng() % 4; k > 0; --k) l.pieces.push_back(rng() % pieces);
+      }
+      lists.push_back(l);
+    }
+    RefListEncoder enc;
+    for (const auto& l : lists) enc.Add(l);
+    const std::string data = enc.data();
+    RefColumn col;
+    ASSERT_TRUE(col.Decode(data, lists.size(), pieces));
+    ASSERT_EQ(col.size(), lists.size());
+    RefList got;
+    for (size_t i = 0; i < lists.size(); ++i) {
+      col.Get(i, &got);
+      ASSERT_EQ(got.kind, lists[i].kind) << round << " " << i;
+      ASSERT_EQ(got.pieces, lists[i].pieces) << round << " " << i;
+    }
+    auto old_decode = [&](std::string_view in, std::vector<RefList>* out) {
+      out->assign(lists.size(), RefList());
+      if (in.empty()) return true;  // an absent column: every list absent
+      RefListDecoder d(in, pieces);
+      for (auto& l : *out)
+        if (!d.Next(&l)) return false;
+      return d.done();
+    };
+    std::vector<RefList> want;
+    for (int k = 0; k < 40; ++k) {
+      std::string bad = data;
+      if (k % 2 == 0) {
+        bad.resize(rng() % bad.size());
+      } else {
+        bad[rng() % bad.size()] ^= static_cast<char>(1u << (rng() % 8));
+      }
+      const bool old_ok = old_decode(bad, &want);
+      ASSERT_EQ(col.Decode(bad, lists.size(), pieces), old_ok) << round << " " << k;
+      if (!old_ok) continue;
+      for (size_t i = 0; i < lists.size(); ++i) {
+        col.Get(i, &got);
+        ASSERT_EQ(got.kind, want[i].kind);
+        ASSERT_EQ(got.pieces, want[i].pieces);
+      }
+    }
+  }
+  RefColumn empty;
+  ASSERT_TRUE(empty.Decode("", 3, 0));
+  EXPECT_EQ(empty.size(), 3u);
+  EXPECT_FALSE(empty.AllPresent());
+  EXPECT_EQ(empty[2].kind, kRefAbsent);
+}
+
+// Payload-heavy rows fill a block to kBlockTargetPayloadBytes of named payloads, not to
+// kBlockTargetRows: a trace read decodes a block whole the first time, and a 4,096-row
+// block of model calls took milliseconds. Lean rows still fill kBlockTargetRows.
+TEST(ColumnarSegment, PayloadHeavyRowsMakeSmallerBlocks) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir("/seg").ok());
+  auto b = ColumnarBuilder::Create(&env, "/seg", "heavy.seg");
+  ASSERT_TRUE(b.ok());
+  const std::string history(16 << 10, 'h');  // 16 KiB, the same for every span (stored once)
+  const uint64_t kTraces = 1500;
+  for (uint64_t t = 0; t < kTraces; ++t) {
+    model::Span s = store::testing::MakeSpan({t + 1, t + 1, 0, "chat", model::v1::KIND_LLM, model::v1::STATUS_OK,
+                                              static_cast<int64_t>(t), static_cast<int64_t>(t + 1)});
+    s.set_input_json("\"" + history + std::to_string(t) + "\"");
+    const std::string bytes = s.SerializeAsString();
+    ASSERT_TRUE((*b)->AddTrace(store::TraceKey::FromBytes(s.trace_id()), {bytes}, {}, 0, 1).ok());
+  }
+  ASSERT_TRUE((*b)->Finish().ok());
+  const uint32_t per_block = static_cast<uint32_t>(kBlockTargetPayloadBytes / (history.size() + 8)) + 1;
+  EXPECT_GE((*b)->block_count(), kTraces / per_block);
+  auto r = ColumnarReader::Open(&env, "/seg/heavy.seg", [](const TraceEntry&) { return Status::OK(); });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (uint32_t bi = 0; bi < (*b)->block_count(); ++bi) EXPECT_LE((*r)->block_stats(bi).row_count, per_block) << bi;
+  std::vector<std::string> spans;
+  ASSERT_TRUE((*r)->ReadTrace(kTraces - 1, 1, &spans).ok());
+  model::Span back;
+  ASSERT_TRUE(back.ParseFromString(spans.at(0)));
+  EXPECT_EQ(back.input_json(), "\"" + history + std::to_string(kTraces - 1) + "\"");
+}
+
 // 3000 traces of 3 spans: 9000 rows in 3 blocks; sessions and times rise with trace ids.
 TraceMap ScanTraces() {
   TraceMap m;

@@ -283,4 +283,83 @@ bool RefListDecoder::Next(RefList* out) {
   return true;
 }
 
+void RefColumn::Reset(size_t count) {
+  entries_.assign(count, Entry());
+  own_.clear();
+}
+
+bool RefColumn::AllPresent() const {
+  return std::all_of(entries_.begin(), entries_.end(), [](const Entry& e) { return e.kind != kRefAbsent; });
+}
+
+bool RefColumn::Decode(std::string_view in, size_t count, uint32_t piece_count) {
+  Reset(count);
+  if (in.empty()) return true;
+  if (count > UINT32_MAX / 2) return false;
+  std::vector<uint32_t> arrays;  // array list id -> index (back references count array lists only)
+  int64_t prev = 0;
+  uint64_t total = 0;  // pieces the lists name, bounded as RefListDecoder bounds them
+  auto get_piece = [&]() {
+    int64_t d;
+    if (!GetSigned(&in, &d)) return false;
+    const int64_t v = prev + d;
+    if (v < 0 || v >= static_cast<int64_t>(piece_count)) return false;
+    prev = v;
+    own_.push_back(static_cast<uint32_t>(v));
+    return true;
+  };
+  for (size_t i = 0; i < count; ++i) {
+    Entry& e = entries_[i];
+    uint64_t kind;
+    if (!GetVarint64(&in, &kind) || kind > kRefArraySpaced) return false;
+    e.kind = static_cast<uint8_t>(kind);
+    if (kind == kRefAbsent) continue;
+    e.own_begin = static_cast<uint32_t>(own_.size());
+    if (kind == kRefWhole) {
+      if (!get_piece()) return false;
+      e.own_len = 1;
+      continue;
+    }
+    uint64_t back, prefix = 0, fresh;
+    if (!GetVarint64(&in, &back)) return false;
+    if (back != 0) {
+      if (back > arrays.size() || !GetVarint64(&in, &prefix)) return false;
+      uint32_t base = arrays[arrays.size() - back];
+      if (prefix > entries_[base].total()) return false;
+      // Point at the list that holds piece prefix - 1 among its own pieces: the first
+      // `prefix` pieces of a list whose own pieces start past them are its base's.
+      while (base != kNoBase && prefix > 0 && prefix <= entries_[base].prefix) base = entries_[base].base;
+      e.base = prefix > 0 ? base : kNoBase;
+      e.prefix = static_cast<uint32_t>(prefix);
+    }
+    // Each new piece takes at least one byte, so `fresh` is bounded by the input.
+    if (!GetVarint64(&in, &fresh) || fresh > in.size()) return false;
+    total += prefix + fresh;
+    if (total > (1ull << 25)) return false;  // no legitimate block names this many pieces
+    for (uint64_t k = 0; k < fresh; ++k)
+      if (!get_piece()) return false;
+    e.own_len = static_cast<uint32_t>(fresh);
+    arrays.push_back(static_cast<uint32_t>(i));
+  }
+  return in.empty();
+}
+
+void RefColumn::Get(size_t i, RefList* out) const {
+  const Entry& e = entries_[i];
+  out->kind = e.kind;
+  out->pieces.resize(e.total());
+  // From the end back: this list's own pieces, then the part of each base it takes.
+  // Decode made every base hold its list's last taken piece among its own pieces, so
+  // every step copies at least one piece.
+  uint32_t end = e.total();
+  const Entry* c = &e;
+  for (;;) {
+    const uint32_t take = end - c->prefix;  // of c's own pieces (end <= c->total())
+    std::copy_n(own_.begin() + c->own_begin, take, out->pieces.begin() + c->prefix);
+    end = c->prefix;
+    if (end == 0 || c->base == kNoBase) break;
+    c = &entries_[c->base];
+  }
+}
+
 }  // namespace sightline::store::columnar

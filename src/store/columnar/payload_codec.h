@@ -202,4 +202,45 @@ class RefListDecoder {
   uint64_t total_ = 0;  // elements decoded, bounded against crafted chunks
 };
 
+// A chunk of reference lists decoded into one flat form (what RefListEncoder wrote, with
+// RefListDecoder's checks): per list its kind, the earlier list whose prefix it extends
+// and how long that prefix is, and where its own pieces sit in one array. Decoding a
+// block's column is then one pass over varints with no allocation per list; a list is
+// put together (Get) only for the rows read. Turn N of a conversation extends turn N-1's
+// list, so materialising every list would copy the square of a session's length, while
+// a trace read needs a handful of rows of a 4,096-row block.
+// Thread-safety: immutable after Decode; Get may run concurrently.
+class RefColumn {
+ public:
+  // False when the chunk is malformed (as DecodeRefLists); empty raw: count absent lists.
+  bool Decode(std::string_view raw, size_t count, uint32_t piece_count);
+  // count lists, all absent (a column that could not be read).
+  void Reset(size_t count);
+  size_t size() const { return entries_.size(); }
+  uint8_t kind(size_t i) const { return entries_[i].kind; }
+  // Whether every list holds a value (large attribute values always do).
+  bool AllPresent() const;
+  // List i (i < size()), put together from the lists it extends.
+  void Get(size_t i, RefList* out) const;
+  RefList operator[](size_t i) const {
+    RefList l;
+    Get(i, &l);
+    return l;
+  }
+  // Roughly what the column holds in memory.
+  size_t MemoryBytes() const { return entries_.capacity() * sizeof(Entry) + own_.capacity() * sizeof(uint32_t); }
+
+ private:
+  static constexpr uint32_t kNoBase = UINT32_MAX;
+  struct Entry {
+    uint8_t kind = kRefAbsent;
+    uint32_t base = kNoBase;  // the list (index) whose first `prefix` pieces come first
+    uint32_t prefix = 0;
+    uint32_t own_begin = 0, own_len = 0;  // this list's own pieces: own_[own_begin, +own_len)
+    uint32_t total() const { return prefix + own_len; }
+  };
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> own_;
+};
+
 }  // namespace sightline::store::columnar
