@@ -39,7 +39,7 @@ inline constexpr size_t kTailSize = 48;
 // (input, output, large attributes, before deduplication) pass kBlockTargetPayloadBytes.
 // A trace read decodes its block whole (then caches it); payload-heavy rows cost the
 // columns little (their payloads are in the frames), so their blocks are kept small to
-// keep that first read short: ~800 rows of the payload bench's spans instead of 4,096.
+// keep that first read short: ~780 rows of the payload bench's spans instead of 4,096.
 inline constexpr uint32_t kBlockTargetRows = 4096;
 inline constexpr size_t kBlockTargetBytes = 8u << 20;
 inline constexpr size_t kBlockTargetPayloadBytes = 8u << 20;
