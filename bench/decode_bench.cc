@@ -40,6 +40,24 @@ const std::vector<std::string>& Bodies(Variant v) {
   return out;
 }
 
+// The workload's requests for variant, decoded and normalised as the server does them
+// (received at one fixed time): one vector of canonical spans a request. False, with the
+// benchmark marked skipped, when a body does not decode.
+bool NormalizedBatches(benchmark::State& state, Variant v, std::vector<std::vector<model::Span>>* out) {
+  ingest::NormalizeOptions opts;
+  opts.received_ns = 1'767'225'600'000'000'000;
+  for (const std::string& body : Bodies(v)) {
+    ingest::RequestArena arena;
+    ingest::ExportRequest& req = *arena.NewRequest();
+    if (Status st = ingest::DecodeOtlpProtobuf(body, &req); !st.ok()) {
+      state.SkipWithError(st.ToString().c_str());
+      return false;
+    }
+    out->push_back(std::move(ingest::NormalizeRequest(&req, opts).spans).ToVector());
+  }
+  return true;
+}
+
 void Run(benchmark::State& state, Variant v, bool normalize, bool gzip) {
   std::vector<std::string> bodies = Bodies(v);
   if (gzip)
@@ -92,17 +110,7 @@ void Run(benchmark::State& state, Variant v, bool normalize, bool gzip) {
 // shared series. Compare its items_per_second with BM_DecodeNormalize_*.
 void RunAgentMetrics(benchmark::State& state, Variant v) {
   std::vector<std::vector<model::Span>> batches;
-  ingest::NormalizeOptions opts;
-  opts.received_ns = 1'767'225'600'000'000'000;
-  for (const std::string& body : Bodies(v)) {
-    ingest::RequestArena arena;
-    ingest::ExportRequest& req = *arena.NewRequest();
-    if (Status st = ingest::DecodeOtlpProtobuf(body, &req); !st.ok()) {
-      state.SkipWithError(st.ToString().c_str());
-      return;
-    }
-    batches.push_back(std::move(ingest::NormalizeRequest(&req, opts).spans).ToVector());
-  }
+  if (!NormalizedBatches(state, v, &batches)) return;
   pipeline::AgentMetrics metrics;
   int64_t spans = 0;
   size_t i = 0;
@@ -175,17 +183,11 @@ void RunRedact(benchmark::State& state, Variant v) {
 void RunFlush(benchmark::State& state, Variant v) {
   std::map<store::TraceKey, std::vector<std::string>> traces;
   std::map<store::TraceKey, std::pair<int64_t, int64_t>> ranges;
-  ingest::NormalizeOptions opts;
-  opts.received_ns = 1'767'225'600'000'000'000;
   int64_t total = 0;
-  for (const std::string& body : Bodies(v)) {
-    ingest::RequestArena arena;
-    ingest::ExportRequest& req = *arena.NewRequest();
-    if (Status st = ingest::DecodeOtlpProtobuf(body, &req); !st.ok()) {
-      state.SkipWithError(st.ToString().c_str());
-      return;
-    }
-    for (const model::Span& sp : ingest::NormalizeRequest(&req, opts).spans) {
+  std::vector<std::vector<model::Span>> batches;
+  if (!NormalizedBatches(state, v, &batches)) return;
+  for (const auto& batch : batches) {
+    for (const model::Span& sp : batch) {
       const store::TraceKey k = store::TraceKey::FromBytes(sp.trace_id());
       traces[k].push_back(sp.SerializeAsString());
       auto [it, fresh] = ranges.try_emplace(k, sp.start_ns(), sp.end_ns());
@@ -220,18 +222,11 @@ void RunReadTrace(benchmark::State& state, Variant v, bool cold) {
   const size_t vi = v == Variant::kLean ? 0 : 1;
   if (!readers[vi]) {
     std::map<store::TraceKey, std::vector<std::string>> traces;
-    ingest::NormalizeOptions opts;
-    opts.received_ns = 1'767'225'600'000'000'000;
-    for (const std::string& body : Bodies(v)) {
-      ingest::RequestArena arena;
-      ingest::ExportRequest& req = *arena.NewRequest();
-      if (Status st = ingest::DecodeOtlpProtobuf(body, &req); !st.ok()) {
-        state.SkipWithError(st.ToString().c_str());
-        return;
-      }
-      for (const model::Span& sp : ingest::NormalizeRequest(&req, opts).spans)
+    std::vector<std::vector<model::Span>> batches;
+    if (!NormalizedBatches(state, v, &batches)) return;
+    for (const auto& batch : batches)
+      for (const model::Span& sp : batch)
         traces[store::TraceKey::FromBytes(sp.trace_id())].push_back(sp.SerializeAsString());
-    }
     (void)env.CreateDir("/read");
     const std::string name = vi == 0 ? "lean.seg" : "payload.seg";
     auto b = store::columnar::ColumnarBuilder::Create(&env, "/read", name, store::columnar::kZstdLevel);
