@@ -493,19 +493,19 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
 
     size_t lo = first_row > b.first_row ? first_row - b.first_row : 0;
     size_t hi = static_cast<size_t>(std::min<uint64_t>(n, end_row - b.first_row));
-    // The rows' reference lists, put together once: [row - lo][0] input, [1] output, then
-    // the large attributes' in order.
-    std::vector<std::vector<RefList>> lists(hi - lo);
-    std::vector<uint32_t> need;
+    // The rows' reference lists, put together once: from lists[row_first[row - lo]], the
+    // input's, the output's, then the large attributes' in order.
+    std::vector<RefList> lists;
+    std::vector<size_t> row_first(hi - lo);
     for (size_t r = lo; r < hi; ++r) {
-      std::vector<RefList>& l = lists[r - lo];
-      l.resize(2);
-      inputs.Get(r, &l[0]);
-      outputs.Get(r, &l[1]);
+      row_first[r - lo] = lists.size();
+      inputs.Get(r, &lists.emplace_back());
+      outputs.Get(r, &lists.emplace_back());
       for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a)
-        if (attrs.large[a]) attrs.large_lists.Get(attrs.large_index[a], &l.emplace_back());
-      for (const RefList& one : l) CollectPieces(one, &need);
+        if (attrs.large[a]) attrs.large_lists.Get(attrs.large_index[a], &lists.emplace_back());
     }
+    std::vector<uint32_t> need;
+    for (const RefList& l : lists) CollectPieces(l, &need);
     PieceSource src;
     SL_RETURN_IF_ERROR(LoadPieces(need, &src));
     auto piece = [&](uint32_t p) { return src.piece(p); };
@@ -539,7 +539,7 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
         if (int_present[k][r]) SetIntColumn(IntColumnIds()[k], ints[k][r], &s);
       for (size_t k = 0; k < dbls.size(); ++k)
         if (dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], dbls[k][r], &s);
-      const std::vector<RefList>& row_lists = lists[r - lo];
+      const RefList* row_lists = &lists[row_first[r - lo]];
       size_t next_large = 2;
       for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a) {
         auto* kv = s.add_attributes();

@@ -241,48 +241,6 @@ void RefListEncoder::Add(const RefList& list) {
   }
 }
 
-bool RefListDecoder::Next(RefList* out) {
-  uint64_t kind;
-  out->pieces.clear();
-  if (!GetVarint64(&in_, &kind) || kind > kRefArraySpaced) return false;
-  out->kind = static_cast<uint8_t>(kind);
-  if (kind == kRefAbsent) return true;
-  auto get_piece = [&](uint32_t* p) {
-    int64_t d;
-    if (!GetSigned(&in_, &d)) return false;
-    int64_t v = prev_piece_ + d;
-    if (v < 0 || v >= static_cast<int64_t>(piece_count_)) return false;
-    prev_piece_ = v;
-    *p = static_cast<uint32_t>(v);
-    return true;
-  };
-  if (kind == kRefWhole) {
-    uint32_t p;
-    if (!get_piece(&p)) return false;
-    out->pieces.push_back(p);
-    return true;
-  }
-  uint64_t back, prefix = 0, fresh;
-  if (!GetVarint64(&in_, &back)) return false;
-  if (back != 0) {
-    if (back > lists_.size() || !GetVarint64(&in_, &prefix)) return false;
-    const auto& base = lists_[lists_.size() - back];
-    if (prefix > base.size()) return false;
-    out->pieces.assign(base.begin(), base.begin() + static_cast<ptrdiff_t>(prefix));
-  }
-  // Each new piece takes at least one byte, so `fresh` is bounded by the input.
-  if (!GetVarint64(&in_, &fresh) || fresh > in_.size()) return false;
-  total_ += prefix + fresh;
-  if (total_ > (1ull << 25)) return false;  // no legitimate block names this many pieces
-  for (uint64_t k = 0; k < fresh; ++k) {
-    uint32_t p;
-    if (!get_piece(&p)) return false;
-    out->pieces.push_back(p);
-  }
-  lists_.push_back(out->pieces);
-  return true;
-}
-
 void RefColumn::Reset(size_t count) {
   entries_.assign(count, Entry());
   own_.clear();

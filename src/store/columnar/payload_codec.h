@@ -185,30 +185,14 @@ class RefListEncoder {
   bool all_absent_ = true;
 };
 
-// Decodes what RefListEncoder wrote. Every index is checked against piece_count and
-// every back reference against the lists decoded so far.
-class RefListDecoder {
- public:
-  RefListDecoder(std::string_view data, uint32_t piece_count) : in_(data), piece_count_(piece_count) {}
-  // False when the chunk is malformed (or exhausted).
-  bool Next(RefList* out);
-  bool done() const { return in_.empty(); }
-
- private:
-  std::string_view in_;
-  uint32_t piece_count_;
-  int64_t prev_piece_ = 0;
-  std::vector<std::vector<uint32_t>> lists_;
-  uint64_t total_ = 0;  // elements decoded, bounded against crafted chunks
-};
-
-// A chunk of reference lists decoded into one flat form (what RefListEncoder wrote, with
-// RefListDecoder's checks): per list its kind, the earlier list whose prefix it extends
-// and how long that prefix is, and where its own pieces sit in one array. Decoding a
-// block's column is then one pass over varints with no allocation per list; a list is
-// put together (Get) only for the rows read. Turn N of a conversation extends turn N-1's
-// list, so materialising every list would copy the square of a session's length, while
-// a trace read needs a handful of rows of a 4,096-row block.
+// A chunk of reference lists (what RefListEncoder wrote) decoded into one flat form: per
+// list its kind, the earlier list whose prefix it extends and how long that prefix is,
+// and where its own pieces sit in one array. Every index is checked against piece_count,
+// every back reference against the lists before it, and the pieces named are bounded.
+// Decoding a block's column is one pass over varints with no allocation per list; a list
+// is put together (Get) only for the rows read. Turn N of a conversation extends turn
+// N-1's list, so materialising every list would copy the square of a session's length,
+// while a trace read needs a handful of a block's rows.
 // Thread-safety: immutable after Decode; Get may run concurrently.
 class RefColumn {
  public:
