@@ -18,6 +18,9 @@
 #include "store/columnar/columnar_builder.h"
 #include "store/columnar/columnar_format.h"
 #include "store/columnar/columnar_reader.h"
+#include "store/compaction/compaction.h"
+#include "store/segment/segment_format.h"
+#include "store/segment_io.h"
 #include "workload.h"
 
 namespace sightline::bench {
@@ -279,6 +282,101 @@ void RunReadTrace(benchmark::State& state, Variant v, bool cold) {
   state.counters["file_bytes_per_span"] = bytes_per_span[vi];
 }
 
+// A compaction's merge (compaction::Merge, as EmbeddedStore::CompactOnce runs it): the
+// workload's spans flushed into four files, a quarter of the requests each in arrival
+// order (as four memtable flushes would write them), merged into one file in a MemEnv.
+// by_reference: payloads carried as reference lists (MergeHooks::by_reference), else
+// put together and split again. items_per_second is input spans/s on one core.
+void RunMerge(benchmark::State& state, Variant v, bool by_reference) {
+  static MemEnv env;
+  static std::vector<std::shared_ptr<store::SegmentFile>> inputs[2];
+  static int64_t input_spans[2] = {0, 0};
+  const size_t vi = v == Variant::kLean ? 0 : 1;
+  const std::string dir = vi == 0 ? "/merge-lean" : "/merge-payload";
+  if (inputs[vi].empty()) {
+    std::vector<std::vector<model::Span>> batches;
+    if (!NormalizedBatches(state, v, &batches)) return;
+    (void)env.CreateDir(dir);
+    constexpr size_t kFiles = 4;
+    for (size_t f = 0; f < kFiles; ++f) {
+      std::map<store::TraceKey, std::vector<std::string>> traces;
+      std::map<store::TraceKey, std::pair<int64_t, int64_t>> ranges;
+      for (size_t b = f * batches.size() / kFiles; b < (f + 1) * batches.size() / kFiles; ++b) {
+        for (const model::Span& sp : batches[b]) {
+          const store::TraceKey k = store::TraceKey::FromBytes(sp.trace_id());
+          traces[k].push_back(sp.SerializeAsString());
+          auto [it, fresh] = ranges.try_emplace(k, sp.start_ns(), sp.end_ns());
+          if (!fresh)
+            it->second = {std::min(it->second.first, sp.start_ns()), std::max(it->second.second, sp.end_ns())};
+          ++input_spans[vi];
+        }
+      }
+      const std::string name = store::segment::SegmentFileName(f + 1);
+      auto b = store::columnar::ColumnarBuilder::Create(&env, dir, name, store::columnar::kFlushZstdLevel);
+      if (!b.ok()) {
+        state.SkipWithError(b.status().ToString().c_str());
+        return;
+      }
+      std::vector<std::string_view> views;
+      std::string agg;
+      for (const auto& [k, serialized] : traces) {
+        views.assign(serialized.begin(), serialized.end());
+        const auto& r = ranges.at(k);
+        store::TraceAgg a;
+        a.span_count = static_cast<int64_t>(serialized.size());
+        a.start_ns = r.first;
+        a.end_ns = r.second;
+        store::StringPool pool;
+        agg.clear();
+        a.Encode(pool, &agg);
+        if (Status st = (*b)->AddTrace(k, views, agg, r.first, r.second); !st.ok()) {
+          state.SkipWithError(st.ToString().c_str());
+          return;
+        }
+      }
+      if (Status st = (*b)->Finish(); !st.ok()) {
+        state.SkipWithError(st.ToString().c_str());
+        return;
+      }
+      auto file = store::OpenSegmentFile(&env, dir + "/" + name, f + 1,
+                                         [](const store::SegmentTraceEntry&) { return Status::OK(); });
+      if (!file.ok()) {
+        state.SkipWithError(file.status().ToString().c_str());
+        return;
+      }
+      inputs[vi].push_back(std::move(file).value());
+    }
+  }
+  uint64_t next_number = 100;
+  int64_t spans = 0;
+  double out_bytes = 0;
+  for (auto _ : state) {
+    store::compaction::MergeHooks hooks;
+    hooks.env = &env;
+    hooks.dir = dir;
+    hooks.new_file_number = [&] { return next_number++; };
+    hooks.by_reference = by_reference;
+    auto merged = store::compaction::Merge(inputs[vi], hooks);
+    if (!merged.ok()) {
+      state.SkipWithError(merged.status().ToString().c_str());
+      return;
+    }
+    out_bytes = 0;
+    for (const auto& o : merged->outputs) {
+      out_bytes += static_cast<double>(o.meta.bytes);
+      (void)env.RemoveFile(dir + "/" + store::segment::SegmentFileName(o.meta.number));
+    }
+    spans += input_spans[vi];
+  }
+  state.SetItemsProcessed(spans);
+  state.counters["output_bytes_per_span"] = input_spans[vi] ? out_bytes / static_cast<double>(input_spans[vi]) : 0;
+}
+
+void BM_Merge_Payload_ByReference(benchmark::State& s) { RunMerge(s, Variant::kPayload, true); }
+void BM_Merge_Payload_Whole(benchmark::State& s) { RunMerge(s, Variant::kPayload, false); }
+void BM_Merge_Lean_ByReference(benchmark::State& s) { RunMerge(s, Variant::kLean, true); }
+void BM_Merge_Lean_Whole(benchmark::State& s) { RunMerge(s, Variant::kLean, false); }
+
 void BM_ReadTrace_Payload_Cold(benchmark::State& s) { RunReadTrace(s, Variant::kPayload, true); }
 void BM_ReadTrace_Payload_Warm(benchmark::State& s) { RunReadTrace(s, Variant::kPayload, false); }
 void BM_ReadTrace_Lean_Cold(benchmark::State& s) { RunReadTrace(s, Variant::kLean, true); }
@@ -305,6 +403,10 @@ BENCHMARK(BM_Redact_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_Redact_Payload)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_Flush_Lean)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_Flush_Payload)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_Merge_Payload_ByReference)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_Merge_Payload_Whole)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_Merge_Lean_ByReference)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_Merge_Lean_Whole)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_ReadTrace_Payload_Cold)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
 BENCHMARK(BM_ReadTrace_Payload_Warm)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
 BENCHMARK(BM_ReadTrace_Lean_Cold)->Unit(benchmark::kMicrosecond)->MinTime(1.0);

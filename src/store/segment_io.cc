@@ -176,8 +176,14 @@ int64_t SegmentOutput::min_start_ns() const {
 }
 int64_t SegmentOutput::max_end_ns() const { return impl_->v2 ? impl_->v2->max_end_ns() : impl_->v1->max_end_ns(); }
 
+uint32_t SegmentOutput::AddPayloadPiece(std::string_view piece) {
+  return impl_->v2 ? impl_->v2->AddPayloadPiece(piece) : 0;
+}
+
 Status SegmentOutput::AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
-                               int64_t start_ns, int64_t end_ns) {
+                               int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs) {
+  if (refs != nullptr && (!impl_->v2 || refs->size() != spans.size()))
+    return Status::Internal(path_ + ": payload references given to a v1 file or not one per span");
   if (impl_->v1) {
     SL_RETURN_IF_ERROR(impl_->v1->AddTrace(id, spans, agg, start_ns, end_ns));
     const auto& w = impl_->v1->traces().back();
@@ -204,9 +210,14 @@ Status SegmentOutput::AddTrace(const TraceKey& id, const std::vector<std::string
       last[ids[i]] = i;
     }
     if (last.size() != spans.size()) {
-      for (size_t i = 0; i < spans.size(); ++i)
-        if (last[ids[i]] == i) dedup_.push_back(spans[i]);
+      dedup_refs_.clear();
+      for (size_t i = 0; i < spans.size(); ++i) {
+        if (last[ids[i]] != i) continue;
+        dedup_.push_back(spans[i]);
+        if (refs != nullptr) dedup_refs_.push_back(std::move((*refs)[i]));
+      }
       use = &dedup_;
+      if (refs != nullptr) refs = &dedup_refs_;
     }
   } else if (spans.size() == 1) {
     std::string_view sid;
@@ -218,7 +229,7 @@ Status SegmentOutput::AddTrace(const TraceKey& id, const std::vector<std::string
       return Status::InvalidArgument(path_ + ": trace " + HexEncode(id.ToBytes()) + " has a span id the columnar format cannot hold");
     }
   }
-  Status s = impl_->v2->AddTrace(id, *use, agg, start_ns, end_ns);
+  Status s = impl_->v2->AddTrace(id, *use, agg, start_ns, end_ns, refs);
   if (!s.ok()) {
     if (s.code() == StatusCode::kInvalidArgument) needs_v1_ = true;
     return s;

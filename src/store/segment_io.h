@@ -26,6 +26,7 @@
 #include "common/env.h"
 #include "common/status.h"
 #include "store/columnar/columnar_format.h"
+#include "store/columnar/payload_codec.h"
 #include "store/segment/segment_file.h"
 
 namespace sightline::store {
@@ -65,8 +66,12 @@ class SegmentOutput {
 
   // Traces in strictly ascending id order. spans: serialized model::v1::Span messages,
   // oldest first; when a span id repeats, the v2 file keeps only its newest copy.
+  // refs (v2 only; compaction): the spans' payloads by reference, in this file's pieces
+  // (AddPayloadPiece), one per span, as columnar::ColumnarBuilder::AddTrace takes them.
   Status AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
-                  int64_t start_ns, int64_t end_ns);
+                  int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs = nullptr);
+  // v2 only: stores a payload piece and returns its index (ColumnarBuilder::AddPayloadPiece).
+  uint32_t AddPayloadPiece(std::string_view piece);
   // Makes the file durable and visible, then opens it.
   Result<std::shared_ptr<SegmentFile>> Finish();
   void Abandon();
@@ -94,6 +99,7 @@ class SegmentOutput {
   uint64_t span_count_ = 0;
   bool needs_v1_ = false;
   std::vector<std::string_view> dedup_;  // v2: the spans of one trace after dedup
+  std::vector<columnar::SpanPayloadRefs> dedup_refs_;  // and their payload references
 };
 
 }  // namespace sightline::store

@@ -39,6 +39,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<std::string> spans;
     ok_or_expected((*r)->ReadTrace(e.first_row, e.row_count, &spans));
     (void)(*r)->MayContainTrace(e.id);
+    // Compaction's read: the spans without payloads, their reference lists, and every
+    // piece those lists name.
+    std::vector<std::string> stripped;
+    std::vector<SpanPayloadRefs> refs;
+    ColumnarReader::PieceFetcher fetcher(r->get());
+    Status st = (*r)->ReadTraceRefs(e.first_row, e.row_count, &stripped, &refs);
+    ok_or_expected(st);
+    if (st.ok() && refs.size() != stripped.size()) __builtin_trap();
+    for (const SpanPayloadRefs& ref : refs) {
+      std::vector<const RefList*> lists = {&ref.input, &ref.output};
+      for (const auto& [attr, l] : ref.large) lists.push_back(&l);
+      for (const RefList* l : lists)
+        for (uint32_t p : l->pieces) {
+          std::string_view bytes;
+          ok_or_expected(fetcher.Get(p, &bytes));
+        }
+    }
   }
   std::vector<RowRange> ranges;
   for (const TraceEntry& e : entries) {

@@ -229,14 +229,25 @@ void AddCell(Row* row, std::string_view key, uint8_t type, std::string_view text
 
 // The cells of attributes walked from the wire (same texts and types as
 // AttrTypeAndText on the parsed values).
-void CellsFromWire(const std::vector<WireAttr>& attrs, PayloadWriter* payloads, Row* row) {
+// The list given by reference for large attribute i (SplitSpan's `pre`), moved out; null
+// when none. pre->large is ascending, so *next walks it once.
+RefList* PreLarge(SpanPayloadRefs* pre, size_t* next, size_t i) {
+  if (pre == nullptr || *next >= pre->large.size() || pre->large[*next].first != i) return nullptr;
+  return &pre->large[(*next)++].second;
+}
+
+void CellsFromWire(const std::vector<WireAttr>& attrs, PayloadWriter* payloads, Row* row, SpanPayloadRefs* pre) {
   std::string text;
+  size_t next_pre = 0;
   for (size_t i = 0; i < attrs.size(); ++i) {
     const WireAttr& a = attrs[i];
     char num[32];
     switch (a.type) {
       case kAttrString:
-        if (a.value.size() >= kLargeAttrBytes) {
+        if (RefList* l = PreLarge(pre, &next_pre, i)) {
+          row->large_attrs.emplace_back(static_cast<uint32_t>(i), std::move(*l));
+          AddCell(row, a.key, kAttrString, {}, {}, true);
+        } else if (a.value.size() >= kLargeAttrBytes) {
           row->large_attrs.emplace_back(static_cast<uint32_t>(i), payloads->AddValue(a.value, true));
           row->payload_bytes += a.value.size();
           AddCell(row, a.key, kAttrString, {}, {}, true);
@@ -280,8 +291,9 @@ void CellsFromWire(const std::vector<WireAttr>& attrs, PayloadWriter* payloads, 
 
 // The cells of parsed attributes (the path for spans SplitWire could not walk).
 void CellsFromMessages(const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& attrs,
-                       PayloadWriter* payloads, Row* row) {
+                       PayloadWriter* payloads, Row* row, SpanPayloadRefs* pre) {
   std::string text;
+  size_t next_pre = 0;
   for (int i = 0; i < attrs.size(); ++i) {
     const auto& kv = attrs[i];
     if (!kv.has_value()) {
@@ -289,6 +301,13 @@ void CellsFromMessages(const google::protobuf::RepeatedPtrField<opentelemetry::p
       continue;
     }
     const AnyValue& v = kv.value();
+    if (v.value_case() == AnyValue::kStringValue) {
+      if (RefList* l = PreLarge(pre, &next_pre, static_cast<size_t>(i))) {
+        row->large_attrs.emplace_back(static_cast<uint32_t>(i), std::move(*l));
+        AddCell(row, kv.key(), kAttrString, {}, {}, true);
+        continue;
+      }
+    }
     if (v.value_case() == AnyValue::kStringValue && v.string_value().size() >= kLargeAttrBytes) {
       row->large_attrs.emplace_back(static_cast<uint32_t>(i), payloads->AddValue(v.string_value(), true));
       row->payload_bytes += v.string_value().size();
@@ -369,7 +388,8 @@ bool SplitWire(std::string_view serialized, WireParts* out) {
   return true;
 }
 
-void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch, WireParts* wire) {
+void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch, WireParts* wire,
+               SpanPayloadRefs* pre) {
   row->trace = TraceKey::FromBytes(span->trace_id());
   model::Span& c = row->cols;
   c.Clear();
@@ -408,10 +428,16 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
   row->attrs.clear();
   row->attr_buf.clear();
   if (wire != nullptr) {
-    CellsFromWire(wire->attrs, payloads, row);
-    row->input = payloads->AddValue(wire->input, true);
-    row->output = payloads->AddValue(wire->output, true);
-    row->payload_bytes += wire->input.size() + wire->output.size();
+    CellsFromWire(wire->attrs, payloads, row, pre);
+    if (pre != nullptr) {
+      row->input = std::move(pre->input);
+      row->output = std::move(pre->output);
+      row->payload_bytes += pre->payload_bytes;
+    } else {
+      row->input = payloads->AddValue(wire->input, true);
+      row->output = payloads->AddValue(wire->output, true);
+      row->payload_bytes += wire->input.size() + wire->output.size();
+    }
     row->scope.swap(wire->scope);
     row->rest.clear();
     (void)span->SerializeToString(&row->rest);
@@ -420,11 +446,17 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
                      4 * (row->input.pieces.size() + row->output.pieces.size()) + 16;
     return;
   }
-  CellsFromMessages(span->attributes(), payloads, row);
+  CellsFromMessages(span->attributes(), payloads, row, pre);
   span->mutable_attributes()->Clear();
-  row->input = payloads->AddValue(span->input_json(), true);
-  row->output = payloads->AddValue(span->output_json(), true);
-  row->payload_bytes += span->input_json().size() + span->output_json().size();
+  if (pre != nullptr) {
+    row->input = std::move(pre->input);
+    row->output = std::move(pre->output);
+    row->payload_bytes += pre->payload_bytes;
+  } else {
+    row->input = payloads->AddValue(span->input_json(), true);
+    row->output = payloads->AddValue(span->output_json(), true);
+    row->payload_bytes += span->input_json().size() + span->output_json().size();
+  }
   // Cleared values keep their capacity for the next parse into this span; a large
   // payload's buffer is given back instead.
   for (std::string* p : {span->mutable_input_json(), span->mutable_output_json()}) {

@@ -86,9 +86,12 @@ bool SplitWire(std::string_view serialized, WireParts* out);
 // must already be valid (16 / 8 / 0 or 8 bytes). scratch: an empty message used to
 // serialize the scope fields, left empty again (kept by the caller to save allocations).
 // wire: when the span was parsed from wire->others, its scope and payloads (wire->scope
-// is taken).
+// is taken). pre: the span's payloads given by reference, already in payloads' pieces
+// (compaction; taken): its input and output lists are used instead of the span's
+// input_json and output_json, and each attribute pre->large names is stored as a large
+// value with that list whatever the span holds for it (ReadTraceRefs leaves it empty).
 void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch,
-               WireParts* wire = nullptr);
+               WireParts* wire = nullptr, SpanPayloadRefs* pre = nullptr);
 
 struct EncodedColumn {
   uint8_t id = 0;

@@ -55,12 +55,15 @@ Status ColumnarBuilder::FlushBuffer() {
 }
 
 Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
-                                 int64_t start_ns, int64_t end_ns) {
+                                 int64_t start_ns, int64_t end_ns, std::vector<SpanPayloadRefs>* refs) {
   if (finished_) return Status::InvalidArgument(path_ + ": AddTrace after Finish or Abandon");
   SL_RETURN_IF_ERROR(error_);
   if (!traces_.empty() && !(traces_.back().id < id))
     return Status::InvalidArgument(path_ + ": trace " + TraceHex(id) + " added out of ascending trace_id order");
   if (spans.size() > UINT32_MAX / 2) return Status::InvalidArgument("trace " + TraceHex(id) + " has too many spans");
+  if (refs != nullptr && refs->size() != spans.size())
+    return Status::InvalidArgument("trace " + TraceHex(id) + ": payload references for " + std::to_string(refs->size()) +
+                                   " spans, " + std::to_string(spans.size()) + " spans");
   const std::string id_bytes = id.ToBytes();
   // Validate every span before any payload is stored, so a refused trace leaves nothing.
   // parsed_ and trace_rows_ keep their messages between traces (and block_ its rows
@@ -86,7 +89,9 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
                                      ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
   }
-  for (size_t i = 0; i < spans.size(); ++i) SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_, wire_ok_[i] ? &wire_[i] : nullptr);
+  for (size_t i = 0; i < spans.size(); ++i)
+    SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_, wire_ok_[i] ? &wire_[i] : nullptr,
+              refs != nullptr ? &(*refs)[i] : nullptr);
   order_.resize(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) order_[i] = static_cast<uint32_t>(i);
   std::stable_sort(order_.begin(), order_.end(), [this](uint32_t x, uint32_t y) {

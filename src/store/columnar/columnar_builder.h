@@ -52,8 +52,15 @@ class ColumnarBuilder {
   // agg: the encoded TraceAgg partial, stored opaque. InvalidArgument naming the trace
   // and span when a span does not parse or its ids are wrong (nothing of the trace is
   // added then).
+  // refs (compaction, one per span; taken): the spans' payloads by reference, in this
+  // file's pieces (AddPayloadPiece); the spans then hold none of their own
+  // (ReadTraceRefs). Null: each span's payloads are split and stored here.
   Status AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
-                  int64_t start_ns, int64_t end_ns);
+                  int64_t start_ns, int64_t end_ns, std::vector<SpanPayloadRefs>* refs = nullptr);
+  // Stores one payload piece (deduplicated against every piece of the file) and returns
+  // its index, for reference lists passed to AddTrace. A piece stored for a trace that
+  // AddTrace then refuses stays in the file unreferenced.
+  uint32_t AddPayloadPiece(std::string_view piece) { return payloads_.AddPiece(piece); }
   Status Finish();
   // Removes the temporary file after a failure (best effort); idempotent.
   void Abandon();

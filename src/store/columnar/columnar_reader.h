@@ -29,6 +29,7 @@
 
 #include "common/env.h"
 #include "store/columnar/columnar_format.h"
+#include "store/columnar/payload_codec.h"
 #include "store/columnar/span_columns.h"
 #include "store/span_codec.h"
 #include "store/trace_agg.h"
@@ -122,6 +123,36 @@ class ColumnarReader {
   // Appends the trace's spans (rows [first_row, first_row + row_count)), each a
   // serialized model::v1::Span, to *spans, in (start_ns, span_id) order.
   Status ReadTrace(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans) const;
+  // Compaction's read by reference: as ReadTrace, but the payload values stay pieces of
+  // this file. Each span's input_json and output_json are left unset and its large
+  // attribute values are empty strings; their reference lists (this file's piece
+  // indexes) are appended to *refs, one entry per span. No payload frame is read.
+  Status ReadTraceRefs(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
+                       std::vector<SpanPayloadRefs>* refs) const;
+  uint32_t piece_count() const { return static_cast<uint32_t>(piece_frame_.size()); }
+
+  // Payload pieces by index, for a reader of the whole file (compaction): frames are
+  // read and decompressed as needed and the last few kept (a file's pieces are numbered
+  // in the order its traces first used them, and compaction reads traces in that order).
+  // Not cached process-wide. One thread uses a fetcher.
+  class PieceFetcher {
+   public:
+    explicit PieceFetcher(const ColumnarReader* reader) : reader_(reader) {}
+    // Piece p's bytes, valid until the next Get. Corruption naming the file when p is
+    // out of range or its frame does not read.
+    Status Get(uint32_t p, std::string_view* out);
+    uint64_t frames_read() const { return frames_read_; }
+
+   private:
+    struct Slot {
+      uint32_t frame = UINT32_MAX;
+      uint64_t used = 0;
+      std::string raw;
+    };
+    const ColumnarReader* reader_;
+    Slot slots_[4];
+    uint64_t tick_ = 0, frames_read_ = 0;
+  };
 
   // Salvage of a damaged file (compaction with MergeHooks::salvage): appends the spans of
   // trace `id` (rows [first_row, first_row + row_count)) that can be rebuilt, as
@@ -209,6 +240,7 @@ class ColumnarReader {
   int64_t max_end_ns() const { return max_end_ns_; }
   uint64_t span_count() const { return row_count_; }
   uint64_t trace_count() const { return trace_count_; }
+  uint64_t row_count() const { return row_count_; }
   uint64_t file_bytes() const { return file_bytes_; }
   const std::string& path() const { return path_; }
   uint32_t format_version() const { return kFormatVersion; }
@@ -272,6 +304,9 @@ class ColumnarReader {
   Status LoadRefColumns(uint32_t b, uint64_t refs, BlockView* view, internal::RefColumns* out) const;
   // Loads and decodes block b column by column, damaged ones left as defaults (salvage).
   Status SalvageBlock(uint32_t b, std::shared_ptr<const internal::SalvagedBlock>* out) const;
+  // ReadTrace (refs null: payloads put together) and ReadTraceRefs.
+  Status ReadTraceImpl(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
+                       std::vector<SpanPayloadRefs>* refs) const;
   // Loads and decodes every column of block b (ReadTrace; the block cache keeps it).
   Status DecodeWholeBlock(uint32_t b, internal::DecodedBlock* out) const;
   // Decompresses the frames holding `pieces`; piece(i) then gives piece i's bytes.

@@ -450,7 +450,46 @@ Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) 
 }
 
 Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans) const {
+  return ReadTraceImpl(first_row, row_count, spans, nullptr);
+}
+
+Status ColumnarReader::ReadTraceRefs(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
+                                     std::vector<SpanPayloadRefs>* refs) const {
+  return ReadTraceImpl(first_row, row_count, spans, refs);
+}
+
+Status ColumnarReader::PieceFetcher::Get(uint32_t p, std::string_view* out) {
+  const ColumnarReader& r = *reader_;
+  if (p >= r.piece_frame_.size()) return r.Corrupt("payload piece " + std::to_string(p) + " out of range");
+  const uint32_t fi = r.piece_frame_[p];
+  Slot* slot = nullptr;
+  for (Slot& s : slots_)
+    if (s.frame == fi) slot = &s;
+  if (slot == nullptr) {
+    slot = &slots_[0];
+    for (Slot& s : slots_)
+      if (s.used < slot->used) slot = &s;
+    slot->frame = UINT32_MAX;
+    SL_RETURN_IF_ERROR(r.LoadFrame(fi, &slot->raw));
+    slot->frame = fi;
+    ++frames_read_;
+  }
+  slot->used = ++tick_;
+  // LoadFrame checked the frame's length against its pieces (Open checked the index).
+  *out = std::string_view(slot->raw).substr(static_cast<size_t>(r.piece_offset_[p]), r.piece_len_[p]);
+  return Status::OK();
+}
+
+Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
+                                     std::vector<SpanPayloadRefs>* refs) const {
   if (row_count == 0) return Status::OK();
+  // The length of the value a list names (its pieces were checked against the file's).
+  auto ValueBytes = [this](const RefList& l) -> uint64_t {
+    if (l.kind == kRefAbsent) return 0;
+    uint64_t n = l.kind == kRefWhole ? 0 : 2 + (l.pieces.empty() ? 0 : (l.pieces.size() - 1) * (l.kind == kRefArraySpaced ? 2 : 1));
+    for (uint32_t p : l.pieces) n += piece_len_[p];
+    return n;
+  };
   if (static_cast<uint64_t>(first_row) + row_count > row_count_)
     return Status::InvalidArgument(path_ + ": rows " + std::to_string(first_row) + "+" + std::to_string(row_count) +
                                    " outside the segment's " + std::to_string(row_count_));
@@ -504,10 +543,12 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
       for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a)
         if (attrs.large[a]) attrs.large_lists.Get(attrs.large_index[a], &lists.emplace_back());
     }
-    std::vector<uint32_t> need;
-    for (const RefList& l : lists) CollectPieces(l, &need);
     PieceSource src;
-    SL_RETURN_IF_ERROR(LoadPieces(need, &src));
+    if (refs == nullptr) {
+      std::vector<uint32_t> need;
+      for (const RefList& l : lists) CollectPieces(l, &need);
+      SL_RETURN_IF_ERROR(LoadPieces(need, &src));
+    }
     auto piece = [&](uint32_t p) { return src.piece(p); };
     std::unordered_map<const char*, model::Span> scope_cache;
     std::string text;
@@ -539,15 +580,26 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
         if (int_present[k][r]) SetIntColumn(IntColumnIds()[k], ints[k][r], &s);
       for (size_t k = 0; k < dbls.size(); ++k)
         if (dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], dbls[k][r], &s);
-      const RefList* row_lists = &lists[row_first[r - lo]];
+      RefList* row_lists = &lists[row_first[r - lo]];
       size_t next_large = 2;
+      SpanPayloadRefs* out_refs = nullptr;
+      if (refs != nullptr) {
+        out_refs = &refs->emplace_back();
+        out_refs->input = std::move(row_lists[0]);
+        out_refs->output = std::move(row_lists[1]);
+        out_refs->payload_bytes = ValueBytes(out_refs->input) + ValueBytes(out_refs->output);
+      }
       for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a) {
         auto* kv = s.add_attributes();
         kv->set_key(std::string(attrs.keys[a]));
         std::string_view val = attrs.text[a];
         if (attrs.ref[a] != 0 && !AttrRefText(attrs.ref[a], r, dec->ref_cols, &val, &ref_arena))
           return Corrupt(rn + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
-        if (attrs.large[a]) {
+        if (attrs.large[a] && out_refs != nullptr) {
+          kv->mutable_value()->set_string_value(std::string());
+          out_refs->payload_bytes += ValueBytes(row_lists[next_large]);
+          out_refs->large.emplace_back(a - attrs.offsets[r], std::move(row_lists[next_large++]));
+        } else if (attrs.large[a]) {
           RenderRefList(row_lists[next_large++], piece, &text);
           kv->mutable_value()->set_string_value(text);
         } else if (attrs.types[a] == kAttrNoValue) {
@@ -556,10 +608,12 @@ Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::ve
           return Corrupt(rn + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
         }
       }
-      RenderRefList(row_lists[0], piece, &text);
-      if (!text.empty()) s.set_input_json(text);
-      RenderRefList(row_lists[1], piece, &text);
-      if (!text.empty()) s.set_output_json(text);
+      if (out_refs == nullptr) {
+        RenderRefList(row_lists[0], piece, &text);
+        if (!text.empty()) s.set_input_json(text);
+        RenderRefList(row_lists[1], piece, &text);
+        if (!text.empty()) s.set_output_json(text);
+      }
       spans->push_back(s.SerializeAsString());
     }
   }

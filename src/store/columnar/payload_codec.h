@@ -38,6 +38,16 @@ struct RefList {
   std::vector<uint32_t> pieces;
 };
 
+// A span's payload values by reference: what compaction carries from an input file to
+// its output without putting the values together and splitting them again
+// (ColumnarReader::ReadTraceRefs, ColumnarBuilder::AddTrace). The pieces are indexes of
+// one file: the input's when read, the output's once mapped.
+struct SpanPayloadRefs {
+  RefList input, output;
+  std::vector<std::pair<uint32_t, RefList>> large;  // attribute index -> its value's list, ascending
+  uint64_t payload_bytes = 0;  // bytes of the values the lists name
+};
+
 // Values shorter than this are kept whole even when they are arrays.
 inline constexpr size_t kMinSplitBytes = 64;
 

@@ -126,6 +126,26 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     }
   };
 
+  // By reference: each input's columnar reader and piece fetcher, and per output, per
+  // input, the map from input piece to output piece + 1 (0: not stored there yet).
+  const bool by_ref = hooks.by_reference && !hooks.salvage && hooks.format != SegmentFormat::kV1Rows;
+  std::vector<std::shared_ptr<const columnar::ColumnarReader>> readers(inputs.size());
+  std::vector<std::unique_ptr<columnar::ColumnarReader::PieceFetcher>> fetchers(inputs.size());
+  for (size_t i = 0; i < inputs.size() && by_ref; ++i) {
+    readers[i] = ColumnarOf(inputs[i]);
+    if (readers[i]) fetchers[i] = std::make_unique<columnar::ColumnarReader::PieceFetcher>(readers[i].get());
+  }
+  // What a part costs the throttle: a v1 location's length is its bytes; a columnar one's
+  // is its row count, so its share of the file's bytes stands for it.
+  std::vector<double> bytes_per_row(inputs.size(), 1.0);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (auto c = ColumnarOf(inputs[i]))
+      bytes_per_row[i] = static_cast<double>(c->file_bytes()) / static_cast<double>(std::max<uint64_t>(1, c->row_count()));
+  std::vector<std::vector<std::vector<uint32_t>>> piece_maps;  // [output][input][input piece]
+  std::vector<columnar::SpanPayloadRefs> view_refs, kept_refs;
+  std::vector<size_t> kept_in;  // the input of each kept span (by reference)
+  std::vector<std::string> read_out;
+
   MergeResult result;
   StringPool pool;
   Throttle throttle(hooks.env, hooks.max_bytes_per_sec, hooks.stop);
@@ -147,8 +167,13 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     views.clear();
     view_part.clear();
     view_counted.clear();
+    view_refs.clear();
     TraceAgg agg;
     uint64_t read = 0;
+    // This trace's payloads go by reference when every part with spans is columnar.
+    bool trace_by_ref = by_ref;
+    for (size_t k = b; k < e && trace_by_ref; ++k)
+      if (entries[k].part.loc.length != 0 && !readers[entries[k].part.input]) trace_by_ref = false;
     for (size_t k = b; k < e; ++k) {
       const Part& p = entries[k].part;
       if (p.loc.length == 0) {  // summary only: its aggregate is all there is
@@ -162,8 +187,21 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       }
       const size_t views_before = views.size();
       Status damage;  // salvage: what the part lost; its spans that could be rebuilt are in views
-      Status s = hooks.salvage ? inputs[p.input]->SalvageTrace(p.loc, id, &storage, &views, &damage)
-                               : inputs[p.input]->ReadTrace(p.loc, &storage, &views);
+      Status s;
+      if (trace_by_ref) {
+        read_out.clear();
+        s = p.loc.offset > UINT32_MAX
+                ? Status::Corruption(inputs[p.input]->path() + ": trace location past the file's rows")
+                : readers[p.input]->ReadTraceRefs(static_cast<uint32_t>(p.loc.offset), p.loc.length, &read_out,
+                                                  &view_refs);
+        for (std::string& v : read_out) {
+          storage.push_back(std::move(v));
+          views.push_back(storage.back());
+        }
+      } else {
+        s = hooks.salvage ? inputs[p.input]->SalvageTrace(p.loc, id, &storage, &views, &damage)
+                          : inputs[p.input]->ReadTrace(p.loc, &storage, &views);
+      }
       if (s.ok()) {
         // Every span of the part must parse, or the part counts as damaged too. Parsed
         // once, here, for the rest of the merge.
@@ -195,7 +233,7 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
         view_counted.resize(views.size(), false);
         continue;
       }
-      read += p.loc.length;
+      read += static_cast<uint64_t>(static_cast<double>(p.loc.length) * bytes_per_row[p.input]);
       view_part.resize(views.size(), k);
       view_counted.resize(views.size(), true);
     }
@@ -208,6 +246,8 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     EncodedBatch facts;
     for (size_t i = views.size(); i-- > 0;) keep[i] = seen.insert(parsed[i].span_id()).second;
     kept.clear();
+    kept_refs.clear();
+    kept_in.clear();
     const size_t changes_before = result.cost_changes.size();
     const uint64_t repriced_before = result.spans_repriced;
     for (size_t i = 0; i < views.size(); ++i) {
@@ -250,6 +290,10 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
         }
       }
       kept.push_back(views[i]);
+      if (trace_by_ref) {
+        kept_refs.push_back(std::move(view_refs[i]));
+        kept_in.push_back(entries[view_part[i]].part.input);
+      }
       if (view_counted[i]) agg.AddSpan(facts.Facts(facts.metas.size() - 1), &pool);
     }
     result.spans_in += views.size();
@@ -261,7 +305,11 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       result.spans_repriced = repriced_before;
     }
     if (out.fate != retention::Fate::kGone && agg.span_count > 0) {
-      if (out.fate == retention::Fate::kSummary) kept.clear();
+      if (out.fate == retention::Fate::kSummary) {
+        kept.clear();
+        kept_refs.clear();
+        kept_in.clear();
+      }
       int64_t partition = hooks.partition_of ? hooks.partition_of(id, agg, pool) : 0;
       auto it = open_out.find(partition);
       if (it != open_out.end() && outs[it->second].builder->file_bytes() >= hooks.max_output_bytes) {
@@ -286,9 +334,51 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
         it = open_out.emplace(partition, outs.size() - 1).first;
       }
       SegmentOutput* builder = outs[it->second].builder.get();
+      if (trace_by_ref && builder->format_version() == 1) {
+        cleanup();
+        return Status::Internal(builder->path() + ": a by-reference merge opened a v1 output");
+      }
+      if (trace_by_ref) {
+        // Each input piece the kept spans name is stored in this output once.
+        if (piece_maps.size() <= it->second) piece_maps.resize(it->second + 1);
+        auto& maps = piece_maps[it->second];
+        if (maps.empty()) maps.resize(inputs.size());
+        Status mapped;
+        for (size_t k = 0; k < kept_refs.size() && mapped.ok(); ++k) {
+          const size_t in = kept_in[k];
+          std::vector<uint32_t>& m = maps[in];
+          if (m.empty()) m.resize(readers[in]->piece_count(), 0);
+          columnar::SpanPayloadRefs& r = kept_refs[k];
+          auto map_list = [&](columnar::RefList& l) {
+            for (uint32_t& piece : l.pieces) {
+              if (!mapped.ok()) return;
+              if (piece >= m.size()) {
+                mapped = Status::Corruption(inputs[in]->path() + ": payload piece " + std::to_string(piece) +
+                                            " out of range");
+                return;
+              }
+              if (m[piece] == 0) {
+                std::string_view bytes;
+                mapped = fetchers[in]->Get(piece, &bytes);
+                if (!mapped.ok()) return;
+                m[piece] = builder->AddPayloadPiece(bytes) + 1;
+              }
+              piece = m[piece] - 1;
+            }
+          };
+          map_list(r.input);
+          map_list(r.output);
+          for (auto& [attr, l] : r.large) map_list(l);
+        }
+        if (!mapped.ok()) {
+          cleanup();
+          return mapped;
+        }
+      }
       agg_bytes.clear();
       agg.Encode(pool, &agg_bytes);
-      if (Status s = builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns); !s.ok()) {
+      if (Status s = builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns, trace_by_ref ? &kept_refs : nullptr);
+          !s.ok()) {
         const bool retry = builder->needs_v1() && hooks.format != SegmentFormat::kV1Rows;
         cleanup();
         if (retry) {  // a span only a row (v1) file can hold: merge again into v1 files

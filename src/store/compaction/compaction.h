@@ -13,8 +13,12 @@
 //     drop it; a partition hook names the output partition of each trace, so outputs
 //     never mix partitions; an output file is closed once it passes max_output_bytes
 //     (at a trace boundary).
-// Memory: the input tables (ids, locations, encoded aggregates) plus one trace's
-// spans at a time. CPU: one thread, throttled to max_bytes_per_sec of input.
+// Payloads travel by reference between columnar files (MergeHooks::by_reference): an
+// input piece is read, hashed and stored in an output the first time a kept span of
+// that output names it, and mapped to its output index after that.
+// Memory: the input tables (ids, locations, encoded aggregates), one trace's spans at a
+// time, and 4 bytes per input piece per output for the piece maps. CPU: one thread,
+// throttled to max_bytes_per_sec of input.
 // Crash safety: outputs are complete *.seg files not yet in the manifest; the caller
 // installs them with one manifest edit, and until then they are orphans that Open
 // deletes.
@@ -89,6 +93,12 @@ struct MergeHooks {
   // cost fields only and returns true when it changed any, and the span is written
   // changed. Each change of cost_usd is reported in MergeResult::cost_changes.
   std::function<bool(model::Span*)> reprice;
+  // Carry payloads by reference (v2 inputs and outputs, not salvage): a span's payload
+  // values are read as reference lists (ColumnarReader::ReadTraceRefs) and each input
+  // piece is stored in an output once, however many spans name it, instead of every
+  // value being put together, split and looked up again. False: the values are read
+  // whole (tests compare the two).
+  bool by_reference = true;
 };
 
 struct OutputFile {
