@@ -154,13 +154,12 @@ run_sightline() {  # run_sightline VARIANT SPANS STREAM
   [ "$acked" = "$n" ] || log "$v: WARNING: sightline acknowledged $acked of $n spans ($(json_get "$TMP/sl-load-$v.json" first_error))"
   emit "$v" sightline ingest_spans_per_s "$(json_get "$TMP/sl-load-$v.json" spans_per_s)"
   emit "$v" sightline spans "$acked"
+  # Bytes twice: right after the load (flush files the background compaction has not
+  # merged yet, written at the flush's faster zstd level) and once compaction has
+  # settled, the state ClickHouse is measured in (after OPTIMIZE FINAL).
   local bytes; bytes=$(du -sb "$data" | cut -f1)
-  emit "$v" sightline bytes "$bytes"
-  emit "$v" sightline bytes_per_span "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.1f", n ? b / n : 0 }')"
-  if [ "${SIZES:-0}" = 1 ] && [ -x "$BUILD/segment_sizes" ]; then
-    log "$v: sightline: where the bytes go (segment_sizes)"
-    "$BUILD/segment_sizes" "$data" >&2 || true
-  fi
+  emit "$v" sightline bytes_after_load "$bytes"
+  emit "$v" sightline bytes_per_span_after_load "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.1f", n ? b / n : 0 }')"
   start_sightline "$data" "$TMP/sightline-$v-2.log"
   settle_sightline "$SL_PORT"
   log "$v: sightline: queries"
@@ -168,6 +167,13 @@ run_sightline() {  # run_sightline VARIANT SPANS STREAM
     --runs "$RUNS" --min-runs "$MIN_RUNS" --budget-s "$QUERY_BUDGET_S" --json >"$TMP/sl-q-$v.jsonl" || true
   stop_pid "$SL_PID"; SL_PID=
   emit_queries "$v" sightline "$TMP/sl-q-$v.jsonl"
+  bytes=$(du -sb "$data" | cut -f1)
+  emit "$v" sightline bytes "$bytes"
+  emit "$v" sightline bytes_per_span "$(awk -v b="$bytes" -v n="$acked" 'BEGIN { printf "%.1f", n ? b / n : 0 }')"
+  if [ "${SIZES:-0}" = 1 ] && [ -x "$BUILD/segment_sizes" ]; then
+    log "$v: sightline: where the bytes go (segment_sizes)"
+    "$BUILD/segment_sizes" "$data" >&2 || true
+  fi
   rm -rf "$data"
 }
 

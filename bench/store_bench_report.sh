@@ -23,7 +23,9 @@ What each side was configured to guarantee when it acknowledged a write:
               cache: no fsync per insert. RowBinary over HTTP, 100,000-row inserts, 2 at a time.
   SQLite      Arize Phoenix's tables, indexes and insert path; WAL with synchronous=OFF: commits are never
               fsync'd. 10,000 spans a transaction, in process (no network, no Python).
-Bytes on disk: Sightline = du of the data directory after SIGTERM (final flush); ClickHouse = sum(bytes_on_disk)
+Bytes on disk: Sightline = du of the data directory once its background compaction has settled after the load
+(restarted, then stopped with SIGTERM after the queries; the figure right after the load, flush files not yet
+merged, is printed under it); ClickHouse = sum(bytes_on_disk)
 of the active parts of otel_traces + otel_traces_trace_id_ts after OPTIMIZE FINAL (one part a partition); SQLite = the database file
 after close (WAL checkpointed). Query latency: Sightline restarted on its data directory, once its background
 compaction has merged what the final flush wrote (as ClickHouse after OPTIMIZE FINAL); one warm-up run, then
@@ -64,6 +66,8 @@ for v in $VARIANTS; do
       printf "\n%-50s", "bytes on disk per span"
       for (i = 1; i <= 3; i++) printf " | %-19s", V[S[i], "bytes_per_span"] == "" ? "—" : fmt_int(V[S[i], "bytes_per_span"])
       printf "\n"
+      if (V["sightline", "bytes_per_span_after_load"] != "")
+        printf "%-50s | %-19s | %-19s | %-19s\n", "  Sightline right after the load, before merging", fmt_int(V["sightline", "bytes_per_span_after_load"]), "", ""
       split("Q1 trace by id|Q2 traces of one session|Q3 p50/p95 duration per tool|Q4 total cost per user|Q5 error rate per tool per hour|Q6 traces with attribute = value|Q7 traces whose output has a phrase", T, "|")
       for (q = 1; q <= 7; q++) {
         printf "%-50s", T[q] ", ms p50 / p99"

@@ -697,12 +697,15 @@ TEST(ColumnarSegment, KeptPiecesDeduplicateExactlyAsTheDigestAlone) {
     for (auto& f : *w.ready()) frames.push_back(std::move(f));
     std::string all;
     for (const auto& f : frames) all += f.stored + "|" + std::to_string(f.raw_len) + "|";
-    return std::make_tuple(w.piece_count(), all, w.fast_hits());
+    return std::make_tuple(w.piece_count(), all, w.fast_hits(), w.digests());
   };
   std::vector<RefList> digest_refs;
   const auto digest_only = write(0, &digest_refs);
   EXPECT_LT(std::get<0>(digest_only), 400u);  // the histories' messages were stored once
   EXPECT_EQ(std::get<2>(digest_only), 0u);
+  size_t lookups = 0;  // every piece of every value
+  for (const auto& r : digest_refs) lookups += r.pieces.size();
+  EXPECT_EQ(std::get<3>(digest_only), lookups);
   uint64_t all_kept_hits = 0;
   for (size_t limit : {PayloadWriter::kKeptBytes, size_t{20000}}) {
     std::vector<RefList> refs;
@@ -715,9 +718,19 @@ TEST(ColumnarSegment, KeptPiecesDeduplicateExactlyAsTheDigestAlone) {
       size_t repeats = 0;
       for (const auto& r : digest_refs) repeats += r.pieces.size();
       EXPECT_EQ(all_kept_hits, repeats - std::get<0>(digest_only));
+      EXPECT_EQ(std::get<3>(got), 0u) << "a kept piece needs no SHA-256";
     } else {
       EXPECT_GT(std::get<2>(got), 0u);
       EXPECT_LT(std::get<2>(got), all_kept_hits);
+      // Only the pieces past the kept bytes (and their repeats) were hashed.
+      EXPECT_GT(std::get<3>(got), 0u);
+      EXPECT_LT(std::get<3>(got), lookups);
+      // Every lookup was a fast hit, a new kept piece, or hashed: some pieces, not all,
+      // were kept.
+      ASSERT_LE(std::get<2>(got) + std::get<3>(got), lookups);
+      const uint64_t kept_new = lookups - std::get<2>(got) - std::get<3>(got);
+      EXPECT_GT(kept_new, 0u);
+      EXPECT_LT(kept_new, std::get<0>(got));
     }
     ASSERT_EQ(refs.size(), digest_refs.size());
     for (size_t i = 0; i < refs.size(); ++i) {

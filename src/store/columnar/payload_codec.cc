@@ -173,10 +173,17 @@ uint32_t PayloadWriter::AddPiece(std::string_view piece) {
     ++fast_hits_;
     return fast->second.index;
   }
-  auto [it, inserted] = by_hash_.try_emplace(hasher_.Digest(piece), next_index_);
-  if (!inserted) return it->second;
-  if (fast == fast_.end() && piece.size() <= UINT32_MAX)
-    if (const char* kept = Keep(piece)) fast_.emplace(key, Kept{kept, static_cast<uint32_t>(piece.size()), next_index_});
+  // A piece seen before is in fast_ when it was kept, else in by_hash_. So a new piece
+  // that is kept needs no SHA-256: any later copy finds it by its XXH3 and bytes.
+  const char* kept = nullptr;
+  if (fast == fast_.end() && piece.size() <= UINT32_MAX) kept = Keep(piece);
+  if (kept != nullptr) {
+    fast_.emplace(key, Kept{kept, static_cast<uint32_t>(piece.size()), next_index_});
+  } else {
+    ++digests_;
+    auto [it, inserted] = by_hash_.try_emplace(hasher_.Digest(piece), next_index_);
+    if (!inserted) return it->second;
+  }
   if (frame_.size() >= kFrameTargetBytes) Flush();
   frame_.append(piece);
   frame_lens_.push_back(static_cast<uint32_t>(piece.size()));

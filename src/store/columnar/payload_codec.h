@@ -106,15 +106,17 @@ void RenderRefList(const RefList& list, PieceFn&& piece, std::string* out) {
   out->push_back(']');
 }
 
-// The payload section being written: pieces deduplicated by SHA-256, packed into frames
+// The payload section being written: pieces deduplicated by content, packed into frames
 // of ~kFrameTargetBytes raw bytes. The builder drains full frames into the file.
 //
-// A repeated piece is found without SHA-256 while the segment's first kKeptBytes of
-// unique piece bytes are kept: an XXH3-128 of the piece names a kept piece, and the
-// bytes are compared before it is taken (a hash collision falls through to SHA-256).
-// Turn N of a conversation re-sends the N-1 messages before it, so a flush hashed the
-// square of a session's length with SHA-256; now each message once per segment. The
-// pieces chosen, and the file written, are the same either way.
+// The segment's first kKeptBytes of unique piece bytes are kept in memory: a piece is
+// found again by its XXH3-128 and a comparison of its bytes with the kept copy, so a
+// kept piece is never hashed with SHA-256 at all. Past that (and for a piece whose
+// XXH3 names another kept piece) pieces are addressed by SHA-256. Turn N of a
+// conversation re-sends the N-1 messages before it, so a flush once hashed the square
+// of a session's length with SHA-256, and then each new message once; now a flush file
+// (a few MB of unique pieces) hashes none. The pieces chosen, and the file written, are
+// the same either way (set_kept_bytes_limit(0) takes the SHA-256 path for every piece).
 class PayloadWriter {
  public:
   static constexpr size_t kKeptBytes = size_t{32} << 20;
@@ -144,6 +146,8 @@ class PayloadWriter {
   uint32_t piece_count() const { return next_index_; }
   // Repeated pieces found by the fast lookup (without SHA-256).
   uint64_t fast_hits() const { return fast_hits_; }
+  // Pieces hashed with SHA-256 (those not kept).
+  uint64_t digests() const { return digests_; }
   uint64_t raw_bytes() const { return raw_bytes_; }
 
  private:
@@ -169,6 +173,7 @@ class PayloadWriter {
   size_t kept_bytes_ = 0;
   size_t kept_limit_ = kKeptBytes;
   uint64_t fast_hits_ = 0;
+  uint64_t digests_ = 0;
   std::string frame_;
   int zstd_level_ = kZstdLevel;
   std::vector<uint32_t> frame_lens_;
