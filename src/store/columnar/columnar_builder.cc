@@ -63,7 +63,7 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
   if (spans.size() > UINT32_MAX / 2) return Status::InvalidArgument("trace " + TraceHex(id) + " has too many spans");
   if (refs != nullptr && refs->size() != spans.size())
     return Status::InvalidArgument("trace " + TraceHex(id) + ": payload references for " + std::to_string(refs->size()) +
-                                   " spans, " + std::to_string(spans.size()) + " spans");
+                                   " spans, but the trace has " + std::to_string(spans.size()));
   const std::string id_bytes = id.ToBytes();
   // Validate every span before any payload is stored, so a refused trace leaves nothing.
   // parsed_ and trace_rows_ keep their messages between traces (and block_ its rows
@@ -89,9 +89,16 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
                                      ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
   }
-  for (size_t i = 0; i < spans.size(); ++i)
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const size_t given = refs != nullptr ? (*refs)[i].large.size() : 0;
     SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_, wire_ok_[i] ? &wire_[i] : nullptr,
               refs != nullptr ? &(*refs)[i] : nullptr);
+    // Every large value given by reference must have found its string attribute, or it
+    // would be lost (the span holds it empty).
+    if (trace_rows_[i].large_attrs.size() < given)
+      return Status::Internal("trace " + TraceHex(id) + " span " + std::to_string(i) +
+                              ": a large attribute given by reference is not a string attribute of the span");
+  }
   order_.resize(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) order_[i] = static_cast<uint32_t>(i);
   std::stable_sort(order_.begin(), order_.end(), [this](uint32_t x, uint32_t y) {

@@ -193,5 +193,43 @@ TEST_F(MergeByReference, DamagedPayloadFrameFailsTheMergeNamingTheFile) {
   EXPECT_EQ(names->size(), 3u);
 }
 
+// A large value given by reference must land on a string attribute of its span, or the
+// builder refuses the trace rather than lose the value.
+TEST(ColumnarBuilderByReference, RefusesALargeValueWhoseAttributeIsNotAString) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir("/seg").ok());
+  auto b = columnar::ColumnarBuilder::Create(&env, "/seg", segment::SegmentFileName(1));
+  ASSERT_TRUE(b.ok());
+  model::Span s = MakeSpan({.trace = 1, .span = 2});
+  auto* a = s.add_attributes();
+  a->set_key("count");
+  a->mutable_value()->set_int_value(3);
+  const std::string bytes = s.SerializeAsString();
+  std::vector<columnar::SpanPayloadRefs> refs(1);
+  refs[0].large.emplace_back(0, columnar::RefList{columnar::kRefWhole, {(*b)->AddPayloadPiece(std::string(200, 'v'))}});
+  Status st = (*b)->AddTrace(TraceKey::FromBytes(TraceId(1)), {bytes}, {}, 1000, 2000, &refs);
+  EXPECT_EQ(st.code(), StatusCode::kInternal) << st.ToString();
+  // Given to the string attribute it names, the value is stored.
+  model::Span t = MakeSpan({.trace = 2, .span = 2});
+  a = t.add_attributes();
+  a->set_key("note");
+  a->mutable_value()->set_string_value("");
+  const std::string bytes2 = t.SerializeAsString();
+  refs.assign(1, columnar::SpanPayloadRefs());
+  refs[0].large.emplace_back(0, columnar::RefList{columnar::kRefWhole, {0}});
+  ASSERT_TRUE((*b)->AddTrace(TraceKey::FromBytes(TraceId(2)), {bytes2}, {}, 1000, 2000, &refs).ok());
+  ASSERT_TRUE((*b)->Finish().ok());
+  auto r = columnar::ColumnarReader::Open(&env, "/seg/" + segment::SegmentFileName(1),
+                                          [](const columnar::TraceEntry&) { return Status::OK(); });
+  ASSERT_TRUE(r.ok());
+  std::vector<std::string> spans;
+  ASSERT_TRUE((*r)->ReadTrace(0, 1, &spans).ok());
+  ASSERT_EQ(spans.size(), 1u);
+  model::Span got;
+  ASSERT_TRUE(got.ParseFromString(spans[0]));
+  ASSERT_EQ(got.attributes_size(), 1);
+  EXPECT_EQ(got.attributes(0).value().string_value(), std::string(200, 'v'));
+}
+
 }  // namespace
 }  // namespace sightline::store::compaction
