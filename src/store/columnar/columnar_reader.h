@@ -141,7 +141,6 @@ class ColumnarReader {
     // Piece p's bytes, valid until the next Get. Corruption naming the file when p is
     // out of range or its frame does not read.
     Status Get(uint32_t p, std::string_view* out);
-    uint64_t frames_read() const { return frames_read_; }
 
    private:
     struct Slot {
@@ -151,7 +150,7 @@ class ColumnarReader {
     };
     const ColumnarReader* reader_;
     Slot slots_[4];
-    uint64_t tick_ = 0, frames_read_ = 0;
+    uint64_t tick_ = 0;
   };
 
   // Salvage of a damaged file (compaction with MergeHooks::salvage): appends the spans of
@@ -240,7 +239,6 @@ class ColumnarReader {
   int64_t max_end_ns() const { return max_end_ns_; }
   uint64_t span_count() const { return row_count_; }
   uint64_t trace_count() const { return trace_count_; }
-  uint64_t row_count() const { return row_count_; }
   uint64_t file_bytes() const { return file_bytes_; }
   const std::string& path() const { return path_; }
   uint32_t format_version() const { return kFormatVersion; }

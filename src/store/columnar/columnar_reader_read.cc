@@ -472,7 +472,6 @@ Status ColumnarReader::PieceFetcher::Get(uint32_t p, std::string_view* out) {
     slot->frame = UINT32_MAX;
     SL_RETURN_IF_ERROR(r.LoadFrame(fi, &slot->raw));
     slot->frame = fi;
-    ++frames_read_;
   }
   slot->used = ++tick_;
   // LoadFrame checked the frame's length against its pieces (Open checked the index).
@@ -486,7 +485,8 @@ Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std
   // The length of the value a list names (its pieces were checked against the file's).
   auto ValueBytes = [this](const RefList& l) -> uint64_t {
     if (l.kind == kRefAbsent) return 0;
-    uint64_t n = l.kind == kRefWhole ? 0 : 2 + (l.pieces.empty() ? 0 : (l.pieces.size() - 1) * (l.kind == kRefArraySpaced ? 2 : 1));
+    const uint64_t sep = l.kind == kRefArraySpaced ? 2 : 1;
+    uint64_t n = l.kind == kRefWhole ? 0 : 2 + (l.pieces.empty() ? 0 : (l.pieces.size() - 1) * sep);
     for (uint32_t p : l.pieces) n += piece_len_[p];
     return n;
   };

@@ -140,7 +140,8 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
   std::vector<double> bytes_per_row(inputs.size(), 1.0);
   for (size_t i = 0; i < inputs.size(); ++i)
     if (auto c = ColumnarOf(inputs[i]))
-      bytes_per_row[i] = static_cast<double>(c->file_bytes()) / static_cast<double>(std::max<uint64_t>(1, c->row_count()));
+      bytes_per_row[i] =
+          static_cast<double>(c->file_bytes()) / static_cast<double>(std::max<uint64_t>(1, c->span_count()));
   std::vector<std::vector<std::vector<uint32_t>>> piece_maps;  // [output][input][input piece]
   std::vector<columnar::SpanPayloadRefs> view_refs, kept_refs;
   std::vector<size_t> kept_in;  // the input of each kept span (by reference)
@@ -377,7 +378,8 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       }
       agg_bytes.clear();
       agg.Encode(pool, &agg_bytes);
-      if (Status s = builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns, trace_by_ref ? &kept_refs : nullptr);
+      if (Status s = builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns,
+                                       trace_by_ref ? &kept_refs : nullptr);
           !s.ok()) {
         const bool retry = builder->needs_v1() && hooks.format != SegmentFormat::kV1Rows;
         cleanup();

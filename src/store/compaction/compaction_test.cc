@@ -160,10 +160,11 @@ TEST_F(MergeByReference, OutputReadsAsAWholeMergeAndStoresEachMessageOnce) {
 
 TEST_F(MergeByReference, PiecesOfDroppedTracesAreNotCopied) {
   const TraceKey keep = TraceKey::FromBytes(TraceId(3));
-  auto r = Run(true, [&](const TraceKey& id) { return id == keep ? retention::Fate::kFull : retention::Fate::kSummary; });
+  auto fate = [&](const TraceKey& id) { return id == keep ? retention::Fate::kFull : retention::Fate::kSummary; };
+  auto r = Run(true, fate);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Pieces(*r), 6u + 6 + 6);  // trace 3's messages, outputs and notes
-  auto whole = Run(false, [&](const TraceKey& id) { return id == keep ? retention::Fate::kFull : retention::Fate::kSummary; });
+  auto whole = Run(false, fate);
   ASSERT_TRUE(whole.ok());
   EXPECT_EQ(ReadAll(*r), ReadAll(*whole));
 }
