@@ -70,6 +70,11 @@ class SegmentOutput {
   // (AddPayloadPiece), one per span, as columnar::ColumnarBuilder::AddTrace takes them.
   Status AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
                   int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs = nullptr);
+  // v2 only (compaction): as AddTrace for the n spans already parsed at spans[0..n),
+  // each taken (ColumnarBuilder::AddParsedTrace). Their span ids must be distinct (the
+  // caller kept the newest copy of each): a repeat is an Internal error.
+  Status AddParsedTrace(const TraceKey& id, model::Span* spans, size_t n, std::string_view agg, int64_t start_ns,
+                        int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs = nullptr);
   // v2 only: stores a payload piece and returns its index (ColumnarBuilder::AddPayloadPiece).
   uint32_t AddPayloadPiece(std::string_view piece);
   // Makes the file durable and visible, then opens it.

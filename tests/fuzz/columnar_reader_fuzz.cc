@@ -41,12 +41,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)(*r)->MayContainTrace(e.id);
     // Compaction's read: the spans without payloads, their reference lists, and every
     // piece those lists name.
-    std::vector<std::string> stripped;
+    std::vector<sightline::model::Span> stripped;
     std::vector<SpanPayloadRefs> refs;
     ColumnarReader::PieceFetcher fetcher(r->get());
-    Status st = (*r)->ReadTraceRefs(e.first_row, e.row_count, &stripped, &refs);
+    size_t used = 0;
+    Status st = (*r)->ReadTraceRefs(e.first_row, e.row_count, &stripped, &used, &refs);
     ok_or_expected(st);
-    if (st.ok() && refs.size() != stripped.size()) __builtin_trap();
+    if (st.ok() && (refs.size() != used || used != e.row_count)) __builtin_trap();
     for (const SpanPayloadRefs& ref : refs) {
       std::vector<const RefList*> lists = {&ref.input, &ref.output};
       for (const auto& [attr, l] : ref.large) lists.push_back(&l);

@@ -16,6 +16,14 @@ int64_t WrapSub(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<
 
 std::string TraceHex(const TraceKey& id) { return HexEncode(id.ToBytes()); }
 
+Status CheckIds(const TraceKey& id, const std::string& id_bytes, size_t i, const model::Span& s) {
+  if (s.trace_id() != id_bytes || s.span_id().size() != 8 ||
+      (!s.parent_span_id().empty() && s.parent_span_id().size() != 8))
+    return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
+                                   ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ColumnarBuilder>> ColumnarBuilder::Create(Env* env, const std::string& dir,
@@ -54,16 +62,34 @@ Status ColumnarBuilder::FlushBuffer() {
   return error_;
 }
 
-Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
-                                 int64_t start_ns, int64_t end_ns, std::vector<SpanPayloadRefs>* refs) {
+Status ColumnarBuilder::CheckTrace(const TraceKey& id, size_t spans, const std::vector<SpanPayloadRefs>* refs) const {
   if (finished_) return Status::InvalidArgument(path_ + ": AddTrace after Finish or Abandon");
   SL_RETURN_IF_ERROR(error_);
   if (!traces_.empty() && !(traces_.back().id < id))
     return Status::InvalidArgument(path_ + ": trace " + TraceHex(id) + " added out of ascending trace_id order");
-  if (spans.size() > UINT32_MAX / 2) return Status::InvalidArgument("trace " + TraceHex(id) + " has too many spans");
-  if (refs != nullptr && refs->size() != spans.size())
+  if (spans > UINT32_MAX / 2) return Status::InvalidArgument("trace " + TraceHex(id) + " has too many spans");
+  if (refs != nullptr && refs->size() != spans)
     return Status::InvalidArgument("trace " + TraceHex(id) + ": payload references for " + std::to_string(refs->size()) +
-                                   " spans, but the trace has " + std::to_string(spans.size()));
+                                   " spans, but the trace has " + std::to_string(spans));
+  return Status::OK();
+}
+
+Status ColumnarBuilder::AddParsedTrace(const TraceKey& id, model::Span* spans, size_t n, std::string_view agg,
+                                       int64_t start_ns, int64_t end_ns, std::vector<SpanPayloadRefs>* refs) {
+  SL_RETURN_IF_ERROR(CheckTrace(id, n, refs));
+  const std::string id_bytes = id.ToBytes();
+  for (size_t i = 0; i < n; ++i) SL_RETURN_IF_ERROR(CheckIds(id, id_bytes, i, spans[i]));
+  // Swapped into parsed_, whose messages (and their allocations) go back to the caller.
+  if (parsed_.size() < n) parsed_.resize(n);
+  if (trace_rows_.size() < n) trace_rows_.resize(n);
+  for (size_t i = 0; i < n; ++i) parsed_[i].Swap(&spans[i]);
+  wire_ok_.assign(n, 0);
+  return AddSplitTrace(id, id_bytes, n, agg, start_ns, end_ns, refs);
+}
+
+Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
+                                 int64_t start_ns, int64_t end_ns, std::vector<SpanPayloadRefs>* refs) {
+  SL_RETURN_IF_ERROR(CheckTrace(id, spans.size(), refs));
   const std::string id_bytes = id.ToBytes();
   // Validate every span before any payload is stored, so a refused trace leaves nothing.
   // parsed_ and trace_rows_ keep their messages between traces (and block_ its rows
@@ -84,12 +110,15 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
     }
     if (bytes.size() > INT32_MAX || !s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
-    if (s.trace_id() != id_bytes || s.span_id().size() != 8 ||
-        (!s.parent_span_id().empty() && s.parent_span_id().size() != 8))
-      return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
-                                     ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
+    SL_RETURN_IF_ERROR(CheckIds(id, id_bytes, i, s));
   }
-  for (size_t i = 0; i < spans.size(); ++i) {
+  return AddSplitTrace(id, id_bytes, spans.size(), agg, start_ns, end_ns, refs);
+}
+
+Status ColumnarBuilder::AddSplitTrace(const TraceKey& id, const std::string& id_bytes, size_t count,
+                                      std::string_view agg, int64_t start_ns, int64_t end_ns,
+                                      std::vector<SpanPayloadRefs>* refs) {
+  for (size_t i = 0; i < count; ++i) {
     const size_t given = refs != nullptr ? (*refs)[i].large.size() : 0;
     SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_, wire_ok_[i] ? &wire_[i] : nullptr,
               refs != nullptr ? &(*refs)[i] : nullptr);
@@ -99,8 +128,8 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
       return Status::Internal("trace " + TraceHex(id) + " span " + std::to_string(i) +
                               ": a large attribute given by reference is not a string attribute of the span");
   }
-  order_.resize(spans.size());
-  for (size_t i = 0; i < spans.size(); ++i) order_[i] = static_cast<uint32_t>(i);
+  order_.resize(count);
+  for (size_t i = 0; i < count; ++i) order_[i] = static_cast<uint32_t>(i);
   std::stable_sort(order_.begin(), order_.end(), [this](uint32_t x, uint32_t y) {
     const model::Span& a = trace_rows_[x].cols;
     const model::Span& b = trace_rows_[y].cols;
@@ -108,17 +137,17 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
     return a.span_id() < b.span_id();
   });
   size_t trace_bytes = 0, trace_payload = 0;
-  for (size_t i = 0; i < spans.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     trace_bytes += trace_rows_[i].raw_bytes;
     trace_payload += trace_rows_[i].payload_bytes;
   }
   if (block_n_ > 0 &&
-      (block_n_ + spans.size() > kBlockTargetRows || block_bytes_ + trace_bytes > kBlockTargetBytes ||
+      (block_n_ + count > kBlockTargetRows || block_bytes_ + trace_bytes > kBlockTargetBytes ||
        block_payload_ + trace_payload > kBlockTargetPayloadBytes))
     SL_RETURN_IF_ERROR(FlushBlock());
 
-  WrittenTrace w{id, static_cast<uint32_t>(row_count()), static_cast<uint32_t>(spans.size())};
-  if (row_count() + spans.size() > UINT32_MAX) return Status::InvalidArgument(path_ + ": segment over 2^32 rows");
+  WrittenTrace w{id, static_cast<uint32_t>(row_count()), static_cast<uint32_t>(count)};
+  if (row_count() + count > UINT32_MAX) return Status::InvalidArgument(path_ + ": segment over 2^32 rows");
   for (uint32_t i : order_) {
     Row& r = trace_rows_[i];
     block_bytes_ += r.raw_bytes;

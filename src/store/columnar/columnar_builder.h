@@ -57,6 +57,11 @@ class ColumnarBuilder {
   // (ReadTraceRefs). Null: each span's payloads are split and stored here.
   Status AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
                   int64_t start_ns, int64_t end_ns, std::vector<SpanPayloadRefs>* refs = nullptr);
+  // As AddTrace, for the n spans already parsed at spans[0..n) (compaction, which parsed
+  // them to merge): each is taken, swapped for a spare message of the builder's (whose
+  // allocations the caller can reuse), so no span is serialized and parsed again.
+  Status AddParsedTrace(const TraceKey& id, model::Span* spans, size_t n, std::string_view agg, int64_t start_ns,
+                        int64_t end_ns, std::vector<SpanPayloadRefs>* refs = nullptr);
   // Stores one payload piece (deduplicated against every piece of the file) and returns
   // its index, for reference lists passed to AddTrace. A piece stored for a trace that
   // AddTrace then refuses stays in the file unreferenced.
@@ -80,6 +85,11 @@ class ColumnarBuilder {
   Status FlushBuffer();
   Status FlushBlock();
   Status DrainFrames();
+  Status CheckTrace(const TraceKey& id, size_t spans, const std::vector<SpanPayloadRefs>* refs) const;
+  // The rest of AddTrace once the trace's `count` spans are parsed into parsed_ (with
+  // wire_ok_ and wire_ set for the spans walked unparsed) and their ids checked.
+  Status AddSplitTrace(const TraceKey& id, const std::string& id_bytes, size_t count, std::string_view agg,
+                       int64_t start_ns, int64_t end_ns, std::vector<SpanPayloadRefs>* refs);
 
   Env* env_;
   std::string dir_, path_, tmp_path_;

@@ -127,7 +127,11 @@ class ColumnarReader {
   // this file. Each span's input_json and output_json are left unset and its large
   // attribute values are empty strings; their reference lists (this file's piece
   // indexes) are appended to *refs, one entry per span. No payload frame is read.
-  Status ReadTraceRefs(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
+  // The spans are given parsed (compaction merges them as messages and hands them to
+  // ColumnarBuilder::AddParsedTrace: none is serialized and parsed again), into
+  // (*spans)[*used...], each cleared first so its allocations are reused (the vector
+  // grows when needed); *used is advanced past them.
+  Status ReadTraceRefs(uint32_t first_row, uint32_t row_count, std::vector<model::Span>* spans, size_t* used,
                        std::vector<SpanPayloadRefs>* refs) const;
   uint32_t piece_count() const { return static_cast<uint32_t>(piece_frame_.size()); }
 
@@ -302,9 +306,10 @@ class ColumnarReader {
   Status LoadRefColumns(uint32_t b, uint64_t refs, BlockView* view, internal::RefColumns* out) const;
   // Loads and decodes block b column by column, damaged ones left as defaults (salvage).
   Status SalvageBlock(uint32_t b, std::shared_ptr<const internal::SalvagedBlock>* out) const;
-  // ReadTrace (refs null: payloads put together) and ReadTraceRefs.
+  // ReadTrace (refs null: payloads put together, spans serialized into *spans) and
+  // ReadTraceRefs (into *parsed).
   Status ReadTraceImpl(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
-                       std::vector<SpanPayloadRefs>* refs) const;
+                       std::vector<model::Span>* parsed, size_t* used, std::vector<SpanPayloadRefs>* refs) const;
   // Loads and decodes every column of block b (ReadTrace; the block cache keeps it).
   Status DecodeWholeBlock(uint32_t b, internal::DecodedBlock* out) const;
   // Decompresses the frames holding `pieces`; piece(i) then gives piece i's bytes.

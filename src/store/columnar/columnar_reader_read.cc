@@ -450,12 +450,12 @@ Status ColumnarReader::DecodeWholeBlock(uint32_t bi, internal::DecodedBlock* d) 
 }
 
 Status ColumnarReader::ReadTrace(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans) const {
-  return ReadTraceImpl(first_row, row_count, spans, nullptr);
+  return ReadTraceImpl(first_row, row_count, spans, nullptr, nullptr, nullptr);
 }
 
-Status ColumnarReader::ReadTraceRefs(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
-                                     std::vector<SpanPayloadRefs>* refs) const {
-  return ReadTraceImpl(first_row, row_count, spans, refs);
+Status ColumnarReader::ReadTraceRefs(uint32_t first_row, uint32_t row_count, std::vector<model::Span>* spans,
+                                     size_t* used, std::vector<SpanPayloadRefs>* refs) const {
+  return ReadTraceImpl(first_row, row_count, nullptr, spans, used, refs);
 }
 
 Status ColumnarReader::PieceFetcher::Get(uint32_t p, std::string_view* out) {
@@ -480,6 +480,7 @@ Status ColumnarReader::PieceFetcher::Get(uint32_t p, std::string_view* out) {
 }
 
 Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
+                                     std::vector<model::Span>* parsed, size_t* used,
                                      std::vector<SpanPayloadRefs>* refs) const {
   if (row_count == 0) return Status::OK();
   // The length of the value a list names (its pieces were checked against the file's).
@@ -557,7 +558,14 @@ Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std
       const std::string rn = bn + " row " + std::to_string(b.first_row + r);
       if (!trace) trace = tids[r];
       if (!(tids[r] == *trace)) return Corrupt(rn + ": rows of two traces in one trace's range");
-      model::Span s;
+      model::Span own;
+      model::Span* into = &own;
+      if (parsed != nullptr) {
+        if (*used == parsed->size()) parsed->emplace_back();
+        into = &(*parsed)[(*used)++];
+        into->Clear();
+      }
+      model::Span& s = *into;
       if (!rests[r].empty() && !s.ParseFromArray(rests[r].data(), static_cast<int>(rests[r].size())))
         return Corrupt(rn + ": rest does not parse");
       if (!scopes[r].empty()) {
@@ -614,7 +622,7 @@ Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std
         RenderRefList(row_lists[1], piece, &text);
         if (!text.empty()) s.set_output_json(text);
       }
-      spans->push_back(s.SerializeAsString());
+      if (spans != nullptr) spans->push_back(s.SerializeAsString());
     }
   }
   return Status::OK();

@@ -276,6 +276,45 @@ TEST(ColumnarSegment, AttributesTheWalkRefusesAreStoredAsParsed) {
   EXPECT_EQ(c.attributes(0).value().string_value(), "v");
 }
 
+// Compaction hands the builder the spans it parsed (AddParsedTrace) instead of
+// serialized ones: the file must be byte for byte the one AddTrace writes, for spans of
+// every shape (every field and attribute type, events, links, scope, payloads split
+// into pieces, a history re-sent as an attribute, an attribute the wire walk refuses,
+// unknown fields, lean traces), and the trace's spans are taken.
+TEST(ColumnarSegment, ParsedSpansWriteTheFileSerializedSpansWrite) {
+  TraceMap traces = PayloadSession(7, 12, 1'000'000);
+  for (const auto& [id, spans] : LeanTraces(40, 5'000'000)) traces[id] = spans;
+  for (int n = 0; n < 6; ++n) AddToMap(&traces, FullSpan(900 + n % 2, 10 + n, n == 0 ? 0 : 10, 2000 + n, n));
+  model::Span odd = store::testing::MakeSpan({950, 1, 0, "odd", model::v1::KIND_TOOL, model::v1::STATUS_OK, 3, 4});
+  // An attribute the wire walk refuses (a KeyValue with an unknown field), an unknown
+  // field of the span itself.
+  auto* kv = AddAttr(odd.mutable_attributes(), "walk.refuses");
+  kv->mutable_value()->set_string_value("v");
+  kv->GetReflection()->MutableUnknownFields(kv)->AddVarint(77, 1);
+  odd.GetReflection()->MutableUnknownFields(&odd)->AddVarint(9999, 5);
+  AddToMap(&traces, odd);
+  MemEnv env;
+  ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", traces).ok());
+  ASSERT_TRUE(WriteSegment(&env, kDir, "000002.slseg", traces, nullptr, /*parsed=*/true).ok());
+  auto serialized = ReadFileToString(&env, kDir + "/000001.slseg");
+  auto parsed = ReadFileToString(&env, kDir + "/000002.slseg");
+  ASSERT_TRUE(serialized.ok() && parsed.ok());
+  EXPECT_GT(serialized->size(), 10000u);
+  EXPECT_TRUE(*serialized == *parsed) << serialized->size() << " vs " << parsed->size() << " bytes";
+
+  // The builder takes the spans it is given (swapped out for its spare messages).
+  auto b = ColumnarBuilder::Create(&env, kDir, "000003.slseg");
+  ASSERT_TRUE(b.ok());
+  std::vector<model::Span> given = {FullSpan(1, 1, 0, 10, 1), FullSpan(1, 2, 1, 20, 2)};
+  ASSERT_TRUE((*b)->AddParsedTrace(TraceKey::FromBytes(given[0].trace_id()), given.data(), 2, "", 10, 3000).ok());
+  for (const model::Span& g : given) EXPECT_TRUE(g.span_id().empty());
+  // Ids the format cannot hold are refused as AddTrace refuses them.
+  std::vector<model::Span> bad = {FullSpan(2, 1, 0, 10, 1)};
+  bad[0].set_span_id("short");
+  EXPECT_EQ((*b)->AddParsedTrace(TraceKey::FromBytes(bad[0].trace_id()), bad.data(), 1, "", 10, 3000).code(),
+            StatusCode::kInvalidArgument);
+}
+
 // SplitWire takes the scope fields and payloads from a serialized span without parsing
 // them: the parts must put the span back together, and the scope bytes must be what
 // serializing those fields alone gives. Cut or damaged bytes never read out of bounds.

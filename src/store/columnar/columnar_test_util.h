@@ -115,9 +115,10 @@ using TraceMap = std::map<std::string, std::vector<model::Span>>;  // key: 16 ra
 
 inline void AddToMap(TraceMap* m, const model::Span& s) { (*m)[s.trace_id()].push_back(s); }
 
-// Writes the traces into dir/name; returns the builder's status.
+// Writes the traces into dir/name; returns the builder's status. parsed: through
+// AddParsedTrace (as compaction writes) instead of AddTrace's serialized spans.
 inline Status WriteSegment(Env* env, const std::string& dir, const std::string& name, const TraceMap& traces,
-                           std::vector<WrittenTrace>* written = nullptr) {
+                           std::vector<WrittenTrace>* written = nullptr, bool parsed = false) {
   (void)env->CreateDir(dir);
   auto b = ColumnarBuilder::Create(env, dir, name);
   if (!b.ok()) return b.status();
@@ -131,6 +132,12 @@ inline Status WriteSegment(Env* env, const std::string& dir, const std::string& 
       hi = std::max(hi, s.end_ns());
     }
     for (const auto& x : bytes) views.push_back(x);
+    if (parsed) {
+      std::vector<model::Span> copies(spans.begin(), spans.end());
+      SL_RETURN_IF_ERROR(
+          (*b)->AddParsedTrace(TraceKey::FromBytes(id), copies.data(), copies.size(), "agg:" + id.substr(15), lo, hi));
+      continue;
+    }
     SL_RETURN_IF_ERROR((*b)->AddTrace(TraceKey::FromBytes(id), views, "agg:" + id.substr(15), lo, hi));
   }
   SL_RETURN_IF_ERROR((*b)->Finish());

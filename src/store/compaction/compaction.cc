@@ -145,7 +145,12 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
   std::vector<std::vector<std::vector<uint32_t>>> piece_maps;  // [output][input][input piece]
   std::vector<columnar::SpanPayloadRefs> view_refs, kept_refs;
   std::vector<size_t> kept_in;  // the input of each kept span (by reference)
-  std::vector<std::string> read_out;
+  // By reference, spans are read parsed (into parsed), merged as messages and handed over
+  // as such (swapped into kept_spans[0..kept_n)): a span's view is then empty and the
+  // span is parsed[i]. Both vectors keep their messages from trace to trace, so reading a
+  // span reuses the allocations of one read before.
+  std::vector<model::Span> kept_spans;
+  size_t kept_n = 0;
 
   MergeResult result;
   StringPool pool;
@@ -190,20 +195,17 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       Status damage;  // salvage: what the part lost; its spans that could be rebuilt are in views
       Status s;
       if (trace_by_ref) {
-        read_out.clear();
+        size_t used = views.size();
         s = p.loc.offset > UINT32_MAX
                 ? Status::Corruption(inputs[p.input]->path() + ": trace location past the file's rows")
-                : readers[p.input]->ReadTraceRefs(static_cast<uint32_t>(p.loc.offset), p.loc.length, &read_out,
+                : readers[p.input]->ReadTraceRefs(static_cast<uint32_t>(p.loc.offset), p.loc.length, &parsed, &used,
                                                   &view_refs);
-        for (std::string& v : read_out) {
-          storage.push_back(std::move(v));
-          views.push_back(storage.back());
-        }
+        views.resize(used);
       } else {
         s = hooks.salvage ? inputs[p.input]->SalvageTrace(p.loc, id, &storage, &views, &damage)
                           : inputs[p.input]->ReadTrace(p.loc, &storage, &views);
       }
-      if (s.ok()) {
+      if (s.ok() && !trace_by_ref) {
         // Every span of the part must parse, or the part counts as damaged too. Parsed
         // once, here, for the rest of the merge.
         if (parsed.size() < views.size()) parsed.resize(views.size());
@@ -247,6 +249,7 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     EncodedBatch facts;
     for (size_t i = views.size(); i-- > 0;) keep[i] = seen.insert(parsed[i].span_id()).second;
     kept.clear();
+    kept_n = 0;
     kept_refs.clear();
     kept_in.clear();
     const size_t changes_before = result.cost_changes.size();
@@ -282,18 +285,23 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
             c.after = now.has_cost ? now.cost_usd : 0;
             result.cost_changes.push_back(c);
           }
-          storage.emplace_back();
-          if (!parsed[i].SerializeToString(&storage.back())) {
-            cleanup();
-            return Status::Internal("repricing: a repriced span does not serialise");
+          if (!trace_by_ref) {
+            storage.emplace_back();
+            if (!parsed[i].SerializeToString(&storage.back())) {
+              cleanup();
+              return Status::Internal("repricing: a repriced span does not serialise");
+            }
+            views[i] = storage.back();
           }
-          views[i] = storage.back();
         }
       }
-      kept.push_back(views[i]);
       if (trace_by_ref) {
+        if (kept_n == kept_spans.size()) kept_spans.emplace_back();
+        kept_spans[kept_n++].Swap(&parsed[i]);
         kept_refs.push_back(std::move(view_refs[i]));
         kept_in.push_back(entries[view_part[i]].part.input);
+      } else {
+        kept.push_back(views[i]);
       }
       if (view_counted[i]) agg.AddSpan(facts.Facts(facts.metas.size() - 1), &pool);
     }
@@ -308,6 +316,7 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     if (out.fate != retention::Fate::kGone && agg.span_count > 0) {
       if (out.fate == retention::Fate::kSummary) {
         kept.clear();
+        kept_n = 0;
         kept_refs.clear();
         kept_in.clear();
       }
@@ -378,8 +387,10 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       }
       agg_bytes.clear();
       agg.Encode(pool, &agg_bytes);
-      if (Status s = builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns,
-                                       trace_by_ref ? &kept_refs : nullptr);
+      const size_t kept_count = trace_by_ref ? kept_n : kept.size();
+      if (Status s = trace_by_ref ? builder->AddParsedTrace(id, kept_spans.data(), kept_n, agg_bytes, agg.start_ns,
+                                                            agg.end_ns, &kept_refs)
+                                  : builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns);
           !s.ok()) {
         const bool retry = builder->needs_v1() && hooks.format != SegmentFormat::kV1Rows;
         cleanup();
@@ -392,7 +403,7 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       }
       out.output = static_cast<int>(it->second);
       out.loc = builder->traces().back().loc;
-      result.spans_out += kept.size();
+      result.spans_out += kept_count;
     }
     result.traces.push_back(std::move(out));
     throttle.Consumed(read + 1);
