@@ -26,7 +26,7 @@ const std::string kDir = "/match";
 // array joined with ", " and a tool span with an array of short numbers.
 TraceMap Data() {
   TraceMap m;
-  for (uint64_t s = 1; s <= 40; ++s) {
+  for (uint64_t s = 1; s <= 100; ++s) {
     TraceMap one = PayloadSession(s, 24, 1'767'225'600'000'000'000 + static_cast<int64_t>(s) * 1'000'000'000);
     for (auto& [id, spans] : one)
       for (auto& sp : spans) AddToMap(&m, sp);
