@@ -117,9 +117,17 @@ std::string Words(Rng& rng, size_t bytes) {
   return s;
 }
 
+// A message with one text part, as the OTel GenAI conventions put it in
+// gen_ai.input.messages: the text JSON-escaped (a tool message carries the retrieved
+// documents' JSON as its text, and an SDK serializes it as a string).
 std::string TextMessage(std::string_view role, const std::string& text) {
   std::string m = "{\"role\":\"";
-  m.append(role).append("\",\"parts\":[{\"type\":\"text\",\"content\":\"").append(text).append("\"}]}");
+  m.append(role).append("\",\"parts\":[{\"type\":\"text\",\"content\":\"");
+  for (char c : text) {
+    if (c == '"' || c == '\\') m.push_back('\\');
+    m.push_back(c);  // the words and JSON here hold no control characters
+  }
+  m.append("\"}]}");
   return m;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 namespace sightline::bench {
 namespace {
@@ -202,6 +203,30 @@ TEST(Workload, PayloadHistoryGrowsTurnByTurn) {
     checked += sizes.size() > 5;
   }
   EXPECT_GT(checked, 5);
+}
+
+// The message and tool attributes hold JSON, as instrumentations write them: a tool
+// message quoting retrieved documents' JSON escapes it. (Until 2026-12-06 it did not,
+// and every later call of that sub-agent sent gen_ai.input.messages no parser reads.)
+TEST(Workload, PayloadJsonAttributesParse) {
+  WorkloadOptions o;
+  o.variant = Variant::kPayload;
+  o.total_spans = 5000;
+  Stream st = Collect(o);
+  int checked = 0, with_docs = 0;
+  for (const auto& s : st.spans)
+    for (const char* key : {"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
+                            "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "output.value"}) {
+      const std::string v = Attr(s, key);
+      if (v.empty()) continue;
+      rapidjson::Document d;
+      d.Parse(v.data(), v.size());
+      EXPECT_FALSE(d.HasParseError()) << key << " of " << s.name() << ": " << v.substr(0, 200);
+      ++checked;
+      with_docs += v.find("\\\"score\\\"") != std::string::npos;  // a tool message quoting documents
+    }
+  EXPECT_GT(checked, 1000);
+  EXPECT_GT(with_docs, 10);
 }
 
 TEST(Workload, FindAndRewriteIdsKeepsTreesAndMakesNewSpans) {
