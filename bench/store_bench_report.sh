@@ -58,7 +58,7 @@ for v in $VARIANTS; do
     END {
       split("sightline clickhouse sqlite", S, " ")
       spans = V["sightline", "spans"]; if (spans == "") spans = V["clickhouse", "spans"]; if (spans == "") spans = V["sqlite", "spans"]
-      printf "%s — %s spans (%s)\n", variant, fmt_int(spans), variant == "lean" ? "no message payloads, ~0.4 KB a span on the wire" : "conversation histories, ~5.5 KB a span on the wire"
+      printf "%s — %s spans (%s)\n", variant, fmt_int(spans), variant == "lean" ? "no message payloads, ~0.4 KB a span on the wire" : "conversation histories, ~5.7 KB a span on the wire"
       printf "%-50s | %-19s | %-19s | %-19s\n", "", "Sightline", "ClickHouse 18.16", "SQLite (Phoenix)"
       printf "%s\n", "---------------------------------------------------+---------------------+---------------------+--------------------"
       printf "%-50s", "ingest, spans/s"
