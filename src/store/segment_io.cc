@@ -4,7 +4,6 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include <unordered_map>
-#include <unordered_set>
 
 #include "common/hex.h"
 #include "store/columnar/columnar_builder.h"
@@ -244,18 +243,7 @@ Status SegmentOutput::AddTrace(const TraceKey& id, const std::vector<std::string
 Status SegmentOutput::AddParsedTrace(const TraceKey& id, model::Span* spans, size_t n, std::string_view agg,
                                      int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs) {
   if (!impl_->v2) return Status::Internal(path_ + ": parsed spans given to a v1 file");
-  std::unordered_set<std::string_view> ids;
-  ids.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    const model::Span& s = spans[i];
-    if (s.span_id().size() != 8 || (!s.parent_span_id().empty() && s.parent_span_id().size() != 8)) {
-      needs_v1_ = true;
-      return Status::InvalidArgument(path_ + ": trace " + HexEncode(id.ToBytes()) +
-                                     " has a span id the columnar format cannot hold");
-    }
-    if (!ids.insert(s.span_id()).second)
-      return Status::Internal(path_ + ": trace " + HexEncode(id.ToBytes()) + ": a span id given twice");
-  }
+  // The builder checks every id (InvalidArgument: a span only a v1 file can hold).
   Status s = impl_->v2->AddParsedTrace(id, spans, n, agg, start_ns, end_ns, refs);
   if (!s.ok()) {
     if (s.code() == StatusCode::kInvalidArgument) needs_v1_ = true;

@@ -71,8 +71,8 @@ class SegmentOutput {
   Status AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
                   int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs = nullptr);
   // v2 only (compaction): as AddTrace for the n spans already parsed at spans[0..n),
-  // each taken (ColumnarBuilder::AddParsedTrace). Their span ids must be distinct (the
-  // caller kept the newest copy of each): a repeat is an Internal error.
+  // each taken (ColumnarBuilder::AddParsedTrace). Their span ids must be distinct: the
+  // caller has kept the newest copy of each (this does not deduplicate again).
   Status AddParsedTrace(const TraceKey& id, model::Span* spans, size_t n, std::string_view agg, int64_t start_ns,
                         int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs = nullptr);
   // v2 only: stores a payload piece and returns its index (ColumnarBuilder::AddPayloadPiece).
