@@ -149,6 +149,10 @@ enum AttrType : uint8_t {
 enum Codec : uint8_t { kCodecRaw = 0, kCodecZstd = 1 };
 // Compresses raw into *out; stores raw bytes (kCodecRaw) when zstd does not shrink them.
 uint8_t CompressChunk(std::string_view raw, std::string* out, int zstd_level = kZstdLevel);
+// CompressChunk for a payload frame: at kZstdLevel and above, zstd's parameters are
+// tuned for text (lazy2, minimum match 6 bytes, 16 candidates); below it (the flush's
+// kFlushZstdLevel) the same as CompressChunk. Any zstd decoder reads the result.
+uint8_t CompressTextFrame(std::string_view raw, std::string* out, int zstd_level = kZstdLevel);
 // False (with *why set) when the bytes do not decompress to exactly raw_len bytes.
 bool DecompressChunk(std::string_view stored, uint8_t codec, uint64_t raw_len, std::string* out, std::string* why);
 

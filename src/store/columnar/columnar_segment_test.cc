@@ -1408,5 +1408,39 @@ TEST(PayloadHashing, ReusedContextMatchesOneShotSha256) {
   EXPECT_FALSE(h.Digest("abc") == h.Digest("abd"));
 }
 
+// Payload frames from compaction are compressed with zstd's parameters for text; the
+// flush's level is left as CompressChunk has it. Either reads back through
+// DecompressChunk exactly, and on messages of words the text parameters store fewer
+// bytes than plain level 7, and leave the context as plain compression finds it.
+TEST(PayloadCompression, TextFramesReadBackAndAreSmallerOnWords) {
+  static const char* const kWords[] = {"refund", "order",   "tracking", "the",    "package", "delivery",
+                                       "we",     "account", "invoice",  "review", "policy",  "within",
+                                       "thirty", "days",    "escalate", "ticket", "credit",  "card"};
+  std::mt19937 rng(7);
+  std::string frame;
+  while (frame.size() < 256 * 1024) {
+    frame += "{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":\"";
+    for (int w = 0; w < 40; ++w) frame += std::string(kWords[rng() % 18]) + " ";
+    frame += "\"}]}";
+  }
+  std::string plain, text, flush_plain, flush_text, back, why;
+  ASSERT_EQ(CompressChunk(frame, &plain, kZstdLevel), kCodecZstd);
+  ASSERT_EQ(CompressTextFrame(frame, &text, kZstdLevel), kCodecZstd);
+  EXPECT_LT(text.size(), plain.size());
+  ASSERT_TRUE(DecompressChunk(text, kCodecZstd, frame.size(), &back, &why)) << why;
+  EXPECT_EQ(back, frame);
+  // Below kZstdLevel (the flush) a text frame is what CompressChunk writes.
+  ASSERT_EQ(CompressTextFrame(frame, &flush_text, kFlushZstdLevel), kCodecZstd);
+  ASSERT_EQ(CompressChunk(frame, &flush_plain, kFlushZstdLevel), kCodecZstd);
+  EXPECT_EQ(flush_text, flush_plain);
+  // The thread's context carries no text parameters into the next plain chunk.
+  std::string again;
+  ASSERT_EQ(CompressChunk(frame, &again, kZstdLevel), kCodecZstd);
+  EXPECT_EQ(again, plain);
+  // Short frames are stored raw, as chunks are.
+  EXPECT_EQ(CompressTextFrame("tiny", &text, kZstdLevel), kCodecRaw);
+  EXPECT_EQ(text, "tiny");
+}
+
 }  // namespace
 }  // namespace sightline::store::columnar

@@ -194,7 +194,7 @@ uint32_t PayloadWriter::AddPiece(std::string_view piece) {
 void PayloadWriter::Flush() {
   if (frame_lens_.empty()) return;
   Frame& out = ready_.emplace_back();
-  out.codec = CompressChunk(frame_, &out.stored, zstd_level_);
+  out.codec = CompressTextFrame(frame_, &out.stored, zstd_level_);
   out.raw_len = frame_.size();
   out.checksum = XXH3_64bits(out.stored.data(), out.stored.size());
   out.piece_lens = std::move(frame_lens_);
