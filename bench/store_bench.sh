@@ -9,15 +9,16 @@
 #
 # Knobs (environment): SPANS (lean spans, 1000000), STORE_PAYLOAD_SPANS (payload spans,
 # SPANS/5), VARIANTS ("lean payload"), STORE_SYSTEMS ("sightline clickhouse sqlite"),
-# RUNS (20 timed runs per query at most), MIN_RUNS (3), QUERY_BUDGET_S (10 s per query
-# past MIN_RUNS), CONNECTIONS (4, Sightline's load generator), BATCH (500 spans per OTLP
-# request), CH_ROWS_PER_INSERT (100000), SQLITE_SPANS_PER_TXN (10000), STREAM_ABOVE_MB
-# (3000: above this estimated workload size every loader converts while it sends instead
-# of before the clock starts), SIZES=1 (print bench/segment_sizes.cc's breakdown of
-# Sightline's data directory after each load, on stderr), BENCH_DATA (temporary data, default
-# <repo>/build-bench-data; removed at the end), SKIP_BUILD=1 (use the binaries already in
-# BUILD_DIR), SIGHTLINE_SERVE_ARGS (more `sightline serve` flags, e.g.
-# "--block-cache-bytes 0" for cold reads: no decoded-block cache).
+# RUNS (200 timed runs per query at most: a p99 of fewer runs than 100 is only the
+# slowest run), MIN_RUNS (3), QUERY_BUDGET_S (10 s per query past MIN_RUNS), CONNECTIONS
+# (4, Sightline's load generator), BATCH (500 spans per OTLP request), CH_ROWS_PER_INSERT
+# (100000), SQLITE_SPANS_PER_TXN (10000), STREAM_ABOVE_MB (3000: above this estimated
+# workload size every loader converts while it sends instead of before the clock starts),
+# SIZES=1 (print bench/segment_sizes.cc's breakdown of Sightline's data directory after
+# each load, on stderr), BENCH_DATA (temporary data, default <repo>/build-bench-data;
+# removed at the end), SKIP_BUILD=1 (use the binaries already in BUILD_DIR),
+# SIGHTLINE_SERVE_ARGS (more `sightline serve` flags, e.g. "--block-cache-bytes 0" for
+# cold reads: no decoded-block cache).
 # Big run: SPANS=10000000 (about 4 GB of lean and 11 GB of payload data on the wire;
 # SQLite needs the most disk, roughly 2x the wire bytes).
 set -euo pipefail
@@ -28,7 +29,7 @@ SPANS=${SPANS:-1000000}
 STORE_PAYLOAD_SPANS=${STORE_PAYLOAD_SPANS:-$((SPANS / 5))}
 VARIANTS=${VARIANTS:-lean payload}
 STORE_SYSTEMS=${STORE_SYSTEMS:-sightline clickhouse sqlite}
-RUNS=${RUNS:-20}
+RUNS=${RUNS:-200}
 MIN_RUNS=${MIN_RUNS:-3}
 QUERY_BUDGET_S=${QUERY_BUDGET_S:-10}
 CONNECTIONS=${CONNECTIONS:-4}
