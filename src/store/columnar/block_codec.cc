@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string_view>
 #include <unordered_map>
 
@@ -89,6 +90,62 @@ std::string EncodeDict(size_t n, Get&& get, uint32_t* empties) {
   out.append(idx);
   return out;
 }
+
+// EncodeDict fed one row at a time (rows 0, 1, ... in order), so that many columns can
+// be encoded in one pass over the rows; Finish gives exactly EncodeDict's bytes. Leading
+// empty values are only counted until a value arrives (a column empty in every row
+// never touches its map).
+class DictColumn {
+ public:
+  void Add(std::string_view v, size_t r) {
+    if (!started_) {
+      if (v.empty()) return;  // leading empties: counted at the first value (r of them)
+      started_ = true;
+      idx_.reserve(r + 64);
+      if (r > 0) {
+        ids_.emplace(std::string_view(), 0);
+        dict_.push_back(std::string_view());
+        idx_.append(r, '\0');  // varint 0 per leading empty row
+        empties_ = static_cast<uint32_t>(r);
+        prev_ = std::string_view();
+        prev_id_ = 0;
+        have_prev_ = true;
+      }
+    }
+    if (v.empty()) ++empties_;
+    if (!have_prev_ || v.size() != prev_.size() || v != prev_) {
+      auto [it, inserted] = ids_.try_emplace(v, static_cast<uint32_t>(dict_.size()));
+      if (inserted) dict_.push_back(v);
+      prev_ = v;
+      prev_id_ = it->second;
+      have_prev_ = true;
+    }
+    PutVarint64(&idx_, prev_id_);
+  }
+  // The column's raw chunk ("" when every one of the n rows was empty).
+  std::string Finish(size_t n, uint32_t* empties) {
+    if (!started_) {
+      *empties = static_cast<uint32_t>(n);
+      return {};
+    }
+    *empties = empties_;
+    std::string out;
+    PutVarint64(&out, dict_.size());
+    for (std::string_view d : dict_) PutLengthPrefixed(&out, d);
+    out.append(idx_);
+    return out;
+  }
+
+ private:
+  std::unordered_map<std::string_view, uint32_t> ids_;
+  std::vector<std::string_view> dict_;
+  std::string idx_;
+  std::string_view prev_;
+  uint32_t prev_id_ = 0;
+  uint32_t empties_ = 0;
+  bool have_prev_ = false;
+  bool started_ = false;
+};
 
 // The id of a column of the row that holds exactly the attribute's text (a string
 // column its value, an integer column its decimal text), 0 when none does or the text is
@@ -538,8 +595,18 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     std::string starts, ends, received;
     bool any_end = false, any_received = false;
     int64_t prev = 0, prev_received = 0;
+    // The byte columns in the same pass.
+    constexpr size_t kBytes = std::size(fields::kByteFields);
+    std::string byte_raw[kBytes];
+    bool byte_any[kBytes] = {};
+    for (size_t k = 0; k < kBytes; ++k) byte_raw[k].assign(n, '\0');
     for (size_t r = 0; r < n; ++r) {
       const model::Span& c = rows[r].cols;
+      for (size_t k = 0; k < kBytes; ++k) {
+        const char b = static_cast<char>(fields::kByteFields[k].get(c));
+        byte_raw[k][r] = b;
+        byte_any[k] |= b != 0;
+      }
       PutSigned(&starts, WrapSub(c.start_ns(), prev));
       prev = c.start_ns();
       int64_t d = WrapSub(c.end_ns(), c.start_ns());
@@ -559,64 +626,76 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     emit(kColStart, std::move(starts), 0);
     emit(kColEnd, any_end ? std::move(ends) : std::string(), 0);
     // Byte columns (ids 6..9) come before received_ns (10) in id order.
-    for (const auto& f : fields::kByteFields) {
-      std::string raw(n, '\0');
-      bool any = false;
-      for (size_t r = 0; r < n; ++r) {
-        raw[r] = static_cast<char>(f.get(rows[r].cols));
-        any |= raw[r] != 0;
-      }
-      emit(f.id, any ? std::move(raw) : std::string(), 0);
-    }
+    for (size_t k = 0; k < kBytes; ++k)
+      emit(fields::kByteFields[k].id, byte_any[k] ? std::move(byte_raw[k]) : std::string(), 0);
     emit(kColReceived, any_received ? std::move(received) : std::string(), 0);
   }
-  for (const auto& f : fields::kStrFields) {
-    uint32_t empties = 0;
-    std::string raw = EncodeDict(n, [&](size_t r) -> std::string_view { return f.get(rows[r].cols); }, &empties);
-    emit(f.id, std::move(raw), empties);
-  }
-  for (const auto& f : fields::kIntFields) {
-    std::string bm(bm_len, '\0'), vals;
-    uint32_t nulls = 0;
+  {
+    // The string columns in one pass over the rows, not one pass per column: each row's
+    // span is read once (a block's rows are megabytes, and a pass per column read them
+    // from memory again for each of the columns). Same bytes as EncodeDict.
+    constexpr size_t kStr = std::size(fields::kStrFields);
+    DictColumn cols[kStr];
     for (size_t r = 0; r < n; ++r) {
-      if (!f.has(rows[r].cols)) {
-        ++nulls;
+      const model::Span& c = rows[r].cols;
+      for (size_t k = 0; k < kStr; ++k) cols[k].Add(fields::kStrFields[k].get(c), r);
+    }
+    for (size_t k = 0; k < kStr; ++k) {
+      uint32_t empties = 0;
+      std::string raw = cols[k].Finish(n, &empties);
+      emit(fields::kStrFields[k].id, std::move(raw), empties);
+    }
+  }
+  // The integer and double columns in one pass over the rows.
+  constexpr size_t kInts = std::size(fields::kIntFields), kDoubles = std::size(fields::kDoubleFields);
+  std::string int_bm[kInts], int_vals[kInts], dbl_bm[kDoubles], dbl_vals[kDoubles];
+  uint32_t int_nulls[kInts] = {}, dbl_nulls[kDoubles] = {};
+  for (size_t k = 0; k < kInts; ++k) int_bm[k].assign(bm_len, '\0');
+  for (size_t k = 0; k < kDoubles; ++k) dbl_bm[k].assign(bm_len, '\0');
+  std::string computed_differs(bm_len, '\0'), computed_own;
+  uint32_t computed_same = 0;
+  for (size_t r = 0; r < n; ++r) {
+    const model::Span& c = rows[r].cols;
+    for (size_t k = 0; k < kInts; ++k) {
+      const auto& f = fields::kIntFields[k];
+      if (!f.has(c)) {
+        ++int_nulls[k];
         continue;
       }
-      SetBit(&bm, r);
-      PutSigned(&vals, f.get(rows[r].cols));
+      SetBit(&int_bm[k], r);
+      PutSigned(&int_vals[k], f.get(c));
     }
-    emit(f.id, nulls == n ? std::string() : bm + vals, nulls);
-  }
-  for (const auto& f : fields::kDoubleFields) {
-    std::string bm(bm_len, '\0'), vals;
-    uint32_t nulls = 0;
-    for (size_t r = 0; r < n; ++r) {
-      if (!f.has(rows[r].cols)) {
-        ++nulls;
+    for (size_t k = 0; k < kDoubles; ++k) {
+      const auto& f = fields::kDoubleFields[k];
+      if (!f.has(c)) {
+        ++dbl_nulls[k];
         continue;
       }
-      SetBit(&bm, r);
-      PutDouble(&vals, f.get(rows[r].cols));
+      SetBit(&dbl_bm[k], r);
+      PutDouble(&dbl_vals[k], f.get(c));
     }
+    // A computed cost is usually the span's cost too (cost_source computed): those rows
+    // refer to cost_usd (the same bits), the others keep their value.
+    if (c.has_computed_cost_usd()) {
+      const double v = c.computed_cost_usd(), cost = c.cost_usd();
+      if (c.has_cost_usd() && std::memcmp(&v, &cost, sizeof v) == 0) {
+        ++computed_same;
+      } else {
+        SetBit(&computed_differs, r);
+        PutDouble(&computed_own, v);
+      }
+    }
+  }
+  for (size_t k = 0; k < kInts; ++k)
+    emit(fields::kIntFields[k].id, int_nulls[k] == n ? std::string() : int_bm[k] + int_vals[k], int_nulls[k]);
+  for (size_t k = 0; k < kDoubles; ++k) {
+    const auto& f = fields::kDoubleFields[k];
+    const std::string& bm = dbl_bm[k];
+    const std::string& vals = dbl_vals[k];
+    const uint32_t nulls = dbl_nulls[k];
     if (f.id == kColComputedCostUsd && nulls < n) {
-      // A computed cost is usually the span's cost too (cost_source computed): those rows
-      // refer to cost_usd (the same bits), the others keep their value.
-      std::string differs(bm_len, '\0'), own;
-      uint32_t same = 0;
-      for (size_t r = 0; r < n; ++r) {
-        const model::Span& c = rows[r].cols;
-        if (!c.has_computed_cost_usd()) continue;
-        const double v = c.computed_cost_usd(), cost = c.cost_usd();
-        if (c.has_cost_usd() && std::memcmp(&v, &cost, sizeof v) == 0) {
-          ++same;
-          continue;
-        }
-        SetBit(&differs, r);
-        PutDouble(&own, v);
-      }
-      if (same > 0) {
-        computed_ref = bm + differs + own;
+      if (computed_same > 0) {
+        computed_ref = bm + computed_differs + computed_own;
         computed_ref_nulls = nulls;
         continue;
       }

@@ -117,6 +117,51 @@ TEST(ColumnarSegment, RecycledRowsCarryNothingOver) {
   }
 }
 
+// The string, byte, integer and double columns are encoded in one pass over a block's
+// rows: a column empty in its first rows and set later, one set and then empty, one
+// empty in every row, and values set in every other row all come back exactly.
+TEST(ColumnarSegment, SparseColumnsComeBackExactly) {
+  MemEnv env;
+  TraceMap m;
+  for (int t = 0; t < 2500; ++t) {
+    const uint64_t trace = 5000 + static_cast<uint64_t>(t);
+    model::Span s = FullSpan(trace, 2 * static_cast<uint64_t>(t) + 1, 0, 1'700'000'000'000'000'000 + t, t);
+    if (t < 700) {  // empty in the first rows of the first block, set later
+      s.clear_tool_name();
+      s.clear_session_id();
+      s.clear_input_tokens();
+      s.clear_cost_usd();
+    }
+    if (t >= 1200) {  // set, then empty
+      s.clear_user_id();
+      s.clear_reasoning_tokens();
+      s.clear_reported_cost_usd();
+    }
+    if (t % 2 == 1) {  // every other row
+      s.clear_model();
+      s.clear_step();
+      s.clear_computed_cost_usd();
+      s.set_status(model::v1::STATUS_UNSET);
+    }
+    if (t % 3 == 0) s.set_computed_cost_usd(s.cost_usd());  // by reference to cost_usd where it is set
+    s.clear_prompt_version();  // empty everywhere
+    AddToMap(&m, s);
+  }
+  std::vector<WrittenTrace> written;
+  ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", m, &written).ok());
+  std::vector<TraceEntry> entries;
+  std::vector<std::string> aggs;
+  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries, &aggs);
+  ASSERT_TRUE(r);
+  size_t i = 0;
+  for (const auto& [id, spans] : m) {
+    std::vector<std::string> got;
+    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &got).ok());
+    ASSERT_TRUE(SameSpans(spans, got)) << "trace " << i;
+    ++i;
+  }
+}
+
 // Attribute values of every scalar type come back with the bytes they were sent with,
 // extremes included: the text column holds bools, ints, doubles and bytes as text, and
 // only a value whose text would not read back exactly (a NaN with a payload) is kept raw.
