@@ -203,9 +203,16 @@ bool NextField(std::string_view* in, uint64_t* number, uint32_t* wire_type, std:
   }
 }
 
+// Nesting deeper than this is left to the parser (protobuf's limit is 100).
+constexpr int kMaxWalkDepth = 32;
+
+bool WalkKeyValueAt(std::string_view in, WireAttr* out, int depth);
+
 // An AnyValue's bytes: at most one of its fields, each of its wire type, strings UTF-8.
-// Arrays and lists are checked by parsing them (they are rare, and stored raw).
-bool WalkAnyValue(std::string_view in, WireAttr* out) {
+// Arrays and lists are walked the same way down to their scalars (and stored raw): the
+// lean workload's gen_ai.response.finish_reasons is an array on every model call, and
+// parsing it was a few percent of the flush.
+bool WalkAnyValueAt(std::string_view in, WireAttr* out, int depth) {
   out->type = kAttrUnset;
   const std::string_view whole = in;
   bool seen = false;
@@ -232,8 +239,20 @@ bool WalkAnyValue(std::string_view in, WireAttr* out) {
       out->type = kAttrBytes;
       out->value = bytes;
     } else if ((number == AnyValue::kArrayValueFieldNumber || number == AnyValue::kKvlistValueFieldNumber) && wt == 2) {
-      AnyValue parsed;
-      if (whole.size() > INT32_MAX || !parsed.ParseFromArray(whole.data(), static_cast<int>(whole.size()))) return false;
+      // ArrayValue { repeated AnyValue values = 1; }, KeyValueList { repeated KeyValue
+      // values = 1; }: nothing else, each element walked as above.
+      if (depth >= kMaxWalkDepth) return false;
+      const bool array = number == AnyValue::kArrayValueFieldNumber;
+      std::string_view list = bytes;
+      while (!list.empty()) {
+        uint64_t n = 0, v = 0;
+        uint32_t w = 0;
+        std::string_view element;
+        if (!NextField(&list, &n, &w, &element, &v) || n != 1 || w != 2) return false;
+        WireAttr inner;
+        if (!(array ? WalkAnyValueAt(element, &inner, depth + 1) : WalkKeyValueAt(element, &inner, depth + 1)))
+          return false;
+      }
       out->type = kAttrRaw;
       out->value = whole;
     } else {
@@ -244,7 +263,7 @@ bool WalkAnyValue(std::string_view in, WireAttr* out) {
 }
 
 // A KeyValue's bytes: key and value each at most once, nothing else.
-bool WalkKeyValue(std::string_view in, WireAttr* out) {
+bool WalkKeyValueAt(std::string_view in, WireAttr* out, int depth) {
   *out = WireAttr{};
   out->type = kAttrNoValue;
   bool have_key = false, have_value = false;
@@ -259,13 +278,15 @@ bool WalkKeyValue(std::string_view in, WireAttr* out) {
       out->key = bytes;
     } else if (number == opentelemetry::proto::common::v1::KeyValue::kValueFieldNumber && !have_value) {
       have_value = true;
-      if (!WalkAnyValue(bytes, out)) return false;
+      if (!WalkAnyValueAt(bytes, out, depth)) return false;
     } else {
       return false;
     }
   }
   return true;
 }
+
+bool WalkKeyValue(std::string_view in, WireAttr* out) { return WalkKeyValueAt(in, out, 0); }
 
 void AddCell(Row* row, std::string_view key, uint8_t type, std::string_view text, std::string_view raw, bool large) {
   AttrCell c;
@@ -335,7 +356,7 @@ void CellsFromWire(const std::vector<WireAttr>& attrs, PayloadWriter* payloads, 
       case kAttrBytes: AddCell(row, a.key, kAttrBytes, HexEncode(a.value), {}, false); break;
       case kAttrUnset:
       case kAttrNoValue: AddCell(row, a.key, a.type, {}, {}, false); break;
-      default: {  // kAttrRaw: arrays and lists (checked parseable by WalkAnyValue)
+      default: {  // kAttrRaw: arrays and lists (walked by WalkAnyValueAt)
         AnyValue v;
         (void)v.ParseFromArray(a.value.data(), static_cast<int>(a.value.size()));
         uint8_t type = AttrTypeAndText(v, &text);

@@ -321,6 +321,78 @@ TEST(ColumnarSegment, AttributesTheWalkRefusesAreStoredAsParsed) {
   EXPECT_EQ(c.attributes(0).value().string_value(), "v");
 }
 
+// Array and key-value-list attributes are walked on the wire down to their scalars:
+// nested lists of every type come back exactly, and what the walk refuses (nesting
+// deeper than it goes, a field no AnyValue has) takes the parsed path and comes back
+// exactly too.
+TEST(ColumnarSegment, ListAttributesComeBackExactly) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir(kDir).ok());
+  std::vector<model::Span> spans;
+  model::Span s = store::testing::MakeSpan({9, 1, 0, "lists", model::v1::KIND_LLM, model::v1::STATUS_OK, 1, 2});
+  auto* reasons = AddAttr(s.mutable_attributes(), "gen_ai.response.finish_reasons")->mutable_value()->mutable_array_value();
+  reasons->add_values()->set_string_value("stop");
+  reasons->add_values()->set_string_value("tool_calls");
+  auto* mixed = AddAttr(s.mutable_attributes(), "mixed")->mutable_value()->mutable_array_value();
+  mixed->add_values()->set_int_value(-3);
+  mixed->add_values()->set_double_value(0.25);
+  mixed->add_values()->set_bool_value(true);
+  mixed->add_values()->set_bytes_value(std::string("\x00\xff", 2));
+  mixed->add_values();  // unset
+  auto* inner = mixed->add_values()->mutable_kvlist_value();
+  auto* kv = inner->add_values();
+  kv->set_key("nested");
+  kv->mutable_value()->mutable_array_value()->add_values()->set_string_value("deep");
+  inner->add_values()->set_key("no value");
+  AddAttr(s.mutable_attributes(), "empty list")->mutable_value()->mutable_array_value();
+  AddAttr(s.mutable_attributes(), "plain")->mutable_value()->set_string_value("after the lists");
+  spans.push_back(s);
+  // Nested 40 deep: past the walk's depth, so the span is parsed instead.
+  model::Span deep = store::testing::MakeSpan({9, 2, 1, "deep", model::v1::KIND_TOOL, model::v1::STATUS_OK, 3, 4});
+  opentelemetry::proto::common::v1::AnyValue* v = AddAttr(deep.mutable_attributes(), "deep")->mutable_value();
+  for (int d = 0; d < 40; ++d) v = v->mutable_array_value()->add_values();
+  v->set_string_value("bottom");
+  spans.push_back(deep);
+  std::vector<std::string> bytes;
+  for (const auto& sp : spans) bytes.push_back(sp.SerializeAsString());
+  // A field no ArrayValue has (number 2) inside a list: refused by the walk, kept by the parse.
+  model::Span odd = store::testing::MakeSpan({9, 3, 1, "odd", model::v1::KIND_TOOL, model::v1::STATUS_OK, 5, 6});
+  std::string odd_bytes = odd.SerializeAsString();
+  const std::string list("\x0a\x03\x0a\x01x" "\x10\x01", 7);      // ArrayValue: values {string "x"}, field 2 = 1
+  std::string any("\x2a", 1);                                     // AnyValue.array_value (field 5)
+  any.push_back(static_cast<char>(list.size()));
+  any.append(list);
+  std::string key_value("\x0a\x03odd\x12", 6);                    // KeyValue: key "odd", value
+  key_value.push_back(static_cast<char>(any.size()));
+  key_value.append(any);
+  odd_bytes.append("\xb2\x02", 2);  // attributes (field 38)
+  odd_bytes.push_back(static_cast<char>(key_value.size()));
+  odd_bytes.append(key_value);
+  model::Span odd_parsed;
+  ASSERT_TRUE(odd_parsed.ParseFromString(odd_bytes));
+  spans.push_back(odd_parsed);
+  bytes.push_back(odd_bytes);
+  // The lists of the first span are walked; the other two are parsed.
+  WireParts wire;
+  EXPECT_TRUE(SplitWire(bytes[0], &wire));
+  ASSERT_EQ(wire.attrs.size(), 4u);
+  EXPECT_EQ(wire.attrs[0].type, kAttrRaw);
+  EXPECT_EQ(wire.attrs[3].type, kAttrString);
+  EXPECT_FALSE(SplitWire(bytes[1], &wire));
+  EXPECT_FALSE(SplitWire(bytes[2], &wire));
+  auto b = ColumnarBuilder::Create(&env, kDir, "000001.slseg");
+  ASSERT_TRUE(b.ok());
+  std::vector<std::string_view> views(bytes.begin(), bytes.end());
+  ASSERT_TRUE((*b)->AddTrace(TraceKey::FromBytes(s.trace_id()), views, "", 1, 6).ok());
+  ASSERT_TRUE((*b)->Finish().ok());
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries);
+  ASSERT_TRUE(r);
+  std::vector<std::string> got;
+  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  EXPECT_TRUE(SameSpans(spans, got));
+}
+
 // Compaction hands the builder the spans it parsed (AddParsedTrace) instead of
 // serialized ones: the file must be byte for byte the one AddTrace writes, for spans of
 // every shape (every field and attribute type, events, links, scope, payloads split
