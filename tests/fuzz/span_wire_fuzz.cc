@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "common/mem_env.h"
 #include "common/utf8.h"
 #include "model/span.h"
@@ -22,6 +24,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sightline;
   using namespace sightline::store::columnar;
+  google::protobuf::LogSilencer quiet;  // the builder's parse of a bad span logs; it is refused anyway
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   WireParts wire;
   if (!SplitWire(bytes, &wire)) return 0;

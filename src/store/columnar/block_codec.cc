@@ -51,50 +51,15 @@ uint8_t AttrTypeAndText(const AnyValue& v, std::string* text) {
 }
 
 // Dictionary encoding: varint n, n length-prefixed entries (first-seen order), varint
-// index per row. Returns "" when every value is empty.
+// index per row; "" (Finish) when every value is empty.
 //
 // Most of a block's string columns are empty in every row, and the others repeat the
 // row before's value in runs (a trace's project, service, agent): an all-empty column is
 // found without hashing, and a row equal to the one before reuses its index.
-template <typename Get>
-std::string EncodeDict(size_t n, Get&& get, uint32_t* empties) {
-  *empties = 0;
-  size_t first = 0;
-  while (first < n && get(first).empty()) ++first;
-  if (first == n) {
-    *empties = static_cast<uint32_t>(n);
-    return {};
-  }
-  std::unordered_map<std::string_view, uint32_t> ids;
-  std::vector<std::string_view> dict;
-  std::string idx;
-  idx.reserve(n);
-  std::string_view prev;
-  uint32_t prev_id = 0;
-  bool have_prev = false;
-  for (size_t r = 0; r < n; ++r) {
-    std::string_view v = r < first ? std::string_view() : get(r);
-    if (v.empty()) ++*empties;
-    if (!have_prev || v.size() != prev.size() || v != prev) {
-      auto [it, inserted] = ids.try_emplace(v, static_cast<uint32_t>(dict.size()));
-      if (inserted) dict.push_back(v);
-      prev = v;
-      prev_id = it->second;
-      have_prev = true;
-    }
-    PutVarint64(&idx, prev_id);
-  }
-  std::string out;
-  PutVarint64(&out, dict.size());
-  for (std::string_view d : dict) PutLengthPrefixed(&out, d);
-  out.append(idx);
-  return out;
-}
-
-// EncodeDict fed one row at a time (rows 0, 1, ... in order), so that many columns can
-// be encoded in one pass over the rows; Finish gives exactly EncodeDict's bytes. Leading
-// empty values are only counted until a value arrives (a column empty in every row
-// never touches its map).
+//
+// Fed one row at a time (rows 0, 1, ... in order), so that many columns are encoded in
+// one pass over a block's rows. Leading empty values are only counted until a value
+// arrives (a column empty in every row never touches its map).
 class DictColumn {
  public:
   void Add(std::string_view v, size_t r) {
@@ -654,7 +619,7 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
   {
     // The string columns in one pass over the rows, not one pass per column: each row's
     // span is read once (a block's rows are megabytes, and a pass per column read them
-    // from memory again for each of the columns). Same bytes as EncodeDict.
+    // from memory again for each of the columns).
     constexpr size_t kStr = std::size(fields::kStrFields);
     DictColumn cols[kStr];
     for (size_t r = 0; r < n; ++r) {
@@ -809,8 +774,10 @@ void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {
     emit(id, enc.all_absent() ? std::string() : enc.data(), absent);
   }
   {
+    DictColumn scope;
+    for (size_t r = 0; r < n; ++r) scope.Add(rows[r].scope, r);
     uint32_t empties = 0;
-    std::string raw = EncodeDict(n, [&](size_t r) -> std::string_view { return rows[r].scope; }, &empties);
+    std::string raw = scope.Finish(n, &empties);
     emit(kColScope, std::move(raw), empties);
   }
   {

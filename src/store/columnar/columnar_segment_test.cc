@@ -37,6 +37,45 @@ std::shared_ptr<ColumnarReader> OpenOrDie(Env* env, const std::string& path, std
   return r.ok() ? *r : nullptr;
 }
 
+// Writes one trace's serialized spans (AddTrace) as a segment file and reads the trace
+// back into *got.
+::testing::AssertionResult AddTraceAndReadBack(MemEnv* env, const TraceKey& id,
+                                               const std::vector<std::string_view>& spans, int64_t start,
+                                               int64_t end, std::vector<std::string>* got) {
+  auto b = ColumnarBuilder::Create(env, kDir, "000001.slseg");
+  if (!b.ok()) return ::testing::AssertionFailure() << b.status().ToString();
+  if (Status s = (*b)->AddTrace(id, spans, "", start, end); !s.ok())
+    return ::testing::AssertionFailure() << "add: " << s.ToString();
+  if (Status s = (*b)->Finish(); !s.ok()) return ::testing::AssertionFailure() << "finish: " << s.ToString();
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(env, kDir + "/000001.slseg", &entries);
+  if (!r || entries.size() != 1) return ::testing::AssertionFailure() << "open";
+  if (Status s = r->ReadTrace(entries[0].first_row, entries[0].row_count, got); !s.ok())
+    return ::testing::AssertionFailure() << "read: " << s.ToString();
+  return ::testing::AssertionSuccess();
+}
+
+// Writes m as one segment file and reads each trace back: it must be the spans written.
+// *blocks: the file's block count.
+::testing::AssertionResult WritesAndReadsBack(MemEnv* env, const TraceMap& m, uint32_t* blocks = nullptr) {
+  std::vector<WrittenTrace> written;
+  if (Status s = WriteSegment(env, kDir, "000001.slseg", m, &written); !s.ok())
+    return ::testing::AssertionFailure() << "write: " << s.ToString();
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(env, kDir + "/000001.slseg", &entries);
+  if (!r) return ::testing::AssertionFailure() << "open";
+  if (blocks != nullptr) *blocks = r->block_count();
+  size_t i = 0;
+  for (const auto& [id, spans] : m) {
+    std::vector<std::string> got;
+    if (Status s = r->ReadTrace(entries[i].first_row, entries[i].row_count, &got); !s.ok())
+      return ::testing::AssertionFailure() << "trace " << i << ": " << s.ToString();
+    if (auto same = SameSpans(spans, got); !same) return same << " (trace " << i << ")";
+    ++i;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(ColumnarSegment, RoundTripsEveryField) {
   MemEnv env;
   TraceMap m;
@@ -101,20 +140,9 @@ TEST(ColumnarSegment, RecycledRowsCarryNothingOver) {
         AddToMap(&m, bare);
       }
     }
-  std::vector<WrittenTrace> written;
-  ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", m, &written).ok());
-  std::vector<TraceEntry> entries;
-  std::vector<std::string> aggs;
-  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries, &aggs);
-  ASSERT_TRUE(r);
-  EXPECT_GT(r->block_count(), 1u);
-  size_t i = 0;
-  for (const auto& [id, spans] : m) {
-    std::vector<std::string> got;
-    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &got).ok());
-    ASSERT_TRUE(SameSpans(spans, got)) << "trace " << i;
-    ++i;
-  }
+  uint32_t blocks = 0;
+  EXPECT_TRUE(WritesAndReadsBack(&env, m, &blocks));
+  EXPECT_GT(blocks, 1u);
 }
 
 // The string, byte, integer and double columns are encoded in one pass over a block's
@@ -147,19 +175,7 @@ TEST(ColumnarSegment, SparseColumnsComeBackExactly) {
     s.clear_prompt_version();  // empty everywhere
     AddToMap(&m, s);
   }
-  std::vector<WrittenTrace> written;
-  ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", m, &written).ok());
-  std::vector<TraceEntry> entries;
-  std::vector<std::string> aggs;
-  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries, &aggs);
-  ASSERT_TRUE(r);
-  size_t i = 0;
-  for (const auto& [id, spans] : m) {
-    std::vector<std::string> got;
-    ASSERT_TRUE(r->ReadTrace(entries[i].first_row, entries[i].row_count, &got).ok());
-    ASSERT_TRUE(SameSpans(spans, got)) << "trace " << i;
-    ++i;
-  }
+  EXPECT_TRUE(WritesAndReadsBack(&env, m));
 }
 
 // Attribute values of every scalar type come back with the bytes they were sent with,
@@ -300,15 +316,9 @@ TEST(ColumnarSegment, AttributesTheWalkRefusesAreStoredAsParsed) {
   odd_bytes.push_back(static_cast<char>(kv.size()));
   odd_bytes.append(kv);
   const std::string walked_bytes = walked.SerializeAsString();
-  auto b = ColumnarBuilder::Create(&env, kDir, "000001.slseg");
-  ASSERT_TRUE(b.ok());
-  ASSERT_TRUE((*b)->AddTrace(TraceKey::FromBytes(walked.trace_id()), {walked_bytes, odd_bytes}, "", 1, 4).ok());
-  ASSERT_TRUE((*b)->Finish().ok());
-  std::vector<TraceEntry> entries;
-  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries);
-  ASSERT_TRUE(r);
   std::vector<std::string> got;
-  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  ASSERT_TRUE(
+      AddTraceAndReadBack(&env, TraceKey::FromBytes(walked.trace_id()), {walked_bytes, odd_bytes}, 1, 4, &got));
   ASSERT_EQ(got.size(), 2u);
   model::Span a, c;
   ASSERT_TRUE(a.ParseFromString(got[0]));
@@ -330,7 +340,8 @@ TEST(ColumnarSegment, ListAttributesComeBackExactly) {
   ASSERT_TRUE(env.CreateDir(kDir).ok());
   std::vector<model::Span> spans;
   model::Span s = store::testing::MakeSpan({9, 1, 0, "lists", model::v1::KIND_LLM, model::v1::STATUS_OK, 1, 2});
-  auto* reasons = AddAttr(s.mutable_attributes(), "gen_ai.response.finish_reasons")->mutable_value()->mutable_array_value();
+  auto* reasons =
+      AddAttr(s.mutable_attributes(), "gen_ai.response.finish_reasons")->mutable_value()->mutable_array_value();
   reasons->add_values()->set_string_value("stop");
   reasons->add_values()->set_string_value("tool_calls");
   auto* mixed = AddAttr(s.mutable_attributes(), "mixed")->mutable_value()->mutable_array_value();
@@ -380,16 +391,9 @@ TEST(ColumnarSegment, ListAttributesComeBackExactly) {
   EXPECT_EQ(wire.attrs[3].type, kAttrString);
   EXPECT_FALSE(SplitWire(bytes[1], &wire));
   EXPECT_FALSE(SplitWire(bytes[2], &wire));
-  auto b = ColumnarBuilder::Create(&env, kDir, "000001.slseg");
-  ASSERT_TRUE(b.ok());
-  std::vector<std::string_view> views(bytes.begin(), bytes.end());
-  ASSERT_TRUE((*b)->AddTrace(TraceKey::FromBytes(s.trace_id()), views, "", 1, 6).ok());
-  ASSERT_TRUE((*b)->Finish().ok());
-  std::vector<TraceEntry> entries;
-  auto r = OpenOrDie(&env, kDir + "/000001.slseg", &entries);
-  ASSERT_TRUE(r);
   std::vector<std::string> got;
-  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  ASSERT_TRUE(AddTraceAndReadBack(&env, TraceKey::FromBytes(s.trace_id()),
+                                  std::vector<std::string_view>(bytes.begin(), bytes.end()), 1, 6, &got));
   EXPECT_TRUE(SameSpans(spans, got));
 }
 
