@@ -286,8 +286,10 @@ void RunReadTrace(benchmark::State& state, Variant v, bool cold) {
 // workload's spans flushed into four files, a quarter of the requests each in arrival
 // order (as four memtable flushes would write them), merged into one file in a MemEnv.
 // by_reference: payloads carried as reference lists (MergeHooks::by_reference), else
-// put together and split again. items_per_second is input spans/s on one core.
-void RunMerge(benchmark::State& state, Variant v, bool by_reference) {
+// put together and split again; by_rows: spans carried as the builder's rows
+// (MergeHooks::by_rows, the default), else as messages. items_per_second is input
+// spans/s on one core.
+void RunMerge(benchmark::State& state, Variant v, bool by_reference, bool by_rows = true) {
   static MemEnv env;
   static std::vector<std::shared_ptr<store::SegmentFile>> inputs[2];
   static int64_t input_spans[2] = {0, 0};
@@ -356,6 +358,7 @@ void RunMerge(benchmark::State& state, Variant v, bool by_reference) {
     hooks.dir = dir;
     hooks.new_file_number = [&] { return next_number++; };
     hooks.by_reference = by_reference;
+    hooks.by_rows = by_rows;
     auto merged = store::compaction::Merge(inputs[vi], hooks);
     if (!merged.ok()) {
       state.SkipWithError(merged.status().ToString().c_str());
@@ -376,6 +379,8 @@ void BM_Merge_Payload_ByReference(benchmark::State& s) { RunMerge(s, Variant::kP
 void BM_Merge_Payload_Whole(benchmark::State& s) { RunMerge(s, Variant::kPayload, false); }
 void BM_Merge_Lean_ByReference(benchmark::State& s) { RunMerge(s, Variant::kLean, true); }
 void BM_Merge_Lean_Whole(benchmark::State& s) { RunMerge(s, Variant::kLean, false); }
+void BM_Merge_Payload_Messages(benchmark::State& s) { RunMerge(s, Variant::kPayload, true, false); }
+void BM_Merge_Lean_Messages(benchmark::State& s) { RunMerge(s, Variant::kLean, true, false); }
 
 void BM_ReadTrace_Payload_Cold(benchmark::State& s) { RunReadTrace(s, Variant::kPayload, true); }
 void BM_ReadTrace_Payload_Warm(benchmark::State& s) { RunReadTrace(s, Variant::kPayload, false); }
@@ -407,6 +412,8 @@ BENCHMARK(BM_Merge_Payload_ByReference)->Unit(benchmark::kMillisecond)->MinTime(
 BENCHMARK(BM_Merge_Payload_Whole)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_Merge_Lean_ByReference)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_Merge_Lean_Whole)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_Merge_Payload_Messages)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_Merge_Lean_Messages)->Unit(benchmark::kMillisecond)->MinTime(1.0);
 BENCHMARK(BM_ReadTrace_Payload_Cold)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
 BENCHMARK(BM_ReadTrace_Payload_Warm)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
 BENCHMARK(BM_ReadTrace_Lean_Cold)->Unit(benchmark::kMicrosecond)->MinTime(1.0);

@@ -8,7 +8,9 @@
 # PERF_SECONDS (8) of the server with `perf record --call-graph dwarf` at PERF_FREQ (150)
 # Hz. Prints the load generator's result, the server's CPU time per acknowledged span
 # (steadier than throughput on a shared machine) and its peak RSS, then the top of the
-# profile by inclusive time. PERF=0 skips perf. The data directory and perf.data stay in
+# profile by inclusive time. SETTLE=1 also waits, after the load, until background
+# compaction has merged what the load left and prints the CPU time then (the load's
+# whole cost). PERF=0 skips perf. The data directory and perf.data stay in
 # the printed directory for `perf report -i DIR/perf.data`.
 set -euo pipefail
 BUILD=${1:?usage: bench/profile_ingest.sh BUILD_DIR [lean|payload] [SPANS] [SECONDS]}
@@ -40,11 +42,31 @@ wait $LOADGEN
 ticks=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER/status")
 acked=$(grep -o '"acked_spans":[0-9]*' "$T/loadgen.json" | cut -d: -f2)
+settled_ticks=
+if [ "${SETTLE:-0}" = 1 ]; then
+  # The load's whole cost: wait until background compaction has merged what the load
+  # left (none running and no new one for 3 s), then read the CPU time again.
+  last=; same=0
+  for _ in $(seq 1 1200); do
+    m=$(curl -s "http://127.0.0.1:$PORT/metrics")
+    running=$(printf '%s\n' "$m" | awk '/^sightline_store_compaction_running / {print $2}')
+    total=$(printf '%s\n' "$m" | awk '/^sightline_store_compactions_total / {print $2}')
+    if [ "$running" = 0 ] && [ "$total" = "$last" ]; then same=$((same + 1)); else same=0; fi
+    [ "$same" -ge 6 ] && break
+    last=$total
+    sleep 0.5
+  done
+  settled_ticks=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
+fi
 kill $SERVER; wait $SERVER 2>/dev/null || true
 trap - EXIT
 cat "$T/loadgen.json"; echo
 awk -v t="$ticks" -v a="$acked" -v h="$hwm" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   printf "server CPU %.1f s, %.2f us per acknowledged span, peak RSS %d MiB\n", t / hz, (a > 0 ? t / hz / a * 1e6 : 0), h / 1024 }'
+if [ -n "$settled_ticks" ]; then
+  awk -v t="$settled_ticks" -v a="$acked" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    printf "server CPU once compaction settled %.1f s, %.2f us per acknowledged span\n", t / hz, (a > 0 ? t / hz / a * 1e6 : 0) }'
+fi
 if [ -s "$T/perf.data" ]; then
   { perf report -i "$T/perf.data" --children -s sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |
     grep -v 'boost::\|std::_Function\|std::thread\|start_thread' | head -"${TOP:-40}" | cut -c1-160; } || true

@@ -244,7 +244,16 @@ Status SegmentOutput::AddParsedTrace(const TraceKey& id, model::Span* spans, siz
                                      int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs) {
   if (!impl_->v2) return Status::Internal(path_ + ": parsed spans given to a v1 file");
   // The builder checks every id (InvalidArgument: a span only a v1 file can hold).
-  Status s = impl_->v2->AddParsedTrace(id, spans, n, agg, start_ns, end_ns, refs);
+  return Added(id, n, impl_->v2->AddParsedTrace(id, spans, n, agg, start_ns, end_ns, refs));
+}
+
+Status SegmentOutput::AddRowTrace(const TraceKey& id, columnar::Row* rows, size_t n, std::string_view agg,
+                                  int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs) {
+  if (!impl_->v2) return Status::Internal(path_ + ": rows given to a v1 file");
+  return Added(id, n, impl_->v2->AddRowTrace(id, rows, n, agg, start_ns, end_ns, refs));
+}
+
+Status SegmentOutput::Added(const TraceKey& id, size_t n, Status s) {
   if (!s.ok()) {
     if (s.code() == StatusCode::kInvalidArgument) needs_v1_ = true;
     return s;

@@ -34,6 +34,7 @@ namespace sightline::store {
 namespace columnar {
 class ColumnarReader;
 class TextMemo;
+struct Row;
 }
 
 enum class SegmentFormat : uint32_t { kV1Rows = 1, kV2Columnar = 2 };
@@ -75,6 +76,10 @@ class SegmentOutput {
   // caller has kept the newest copy of each (this does not deduplicate again).
   Status AddParsedTrace(const TraceKey& id, model::Span* spans, size_t n, std::string_view agg, int64_t start_ns,
                         int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs = nullptr);
+  // v2 only (compaction): as AddParsedTrace for n spans read as rows
+  // (ColumnarReader::ReadTraceRows), each taken (ColumnarBuilder::AddRowTrace).
+  Status AddRowTrace(const TraceKey& id, columnar::Row* rows, size_t n, std::string_view agg, int64_t start_ns,
+                     int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs);
   // v2 only: stores a payload piece and returns its index (ColumnarBuilder::AddPayloadPiece).
   uint32_t AddPayloadPiece(std::string_view piece);
   // Makes the file durable and visible, then opens it.
@@ -95,6 +100,8 @@ class SegmentOutput {
  private:
   struct Impl;
   SegmentOutput(Env* env, std::string dir, uint64_t number, uint64_t covered_wal);
+  // Records a trace the v2 builder took (s: its answer; InvalidArgument marks needs_v1).
+  Status Added(const TraceKey& id, size_t n, Status s);
 
   Env* env_;
   std::string dir_, path_;

@@ -181,16 +181,22 @@ void ReadEvaluation(const ::google::protobuf::RepeatedPtrField<::opentelemetry::
   if (!std::isnan(score) && !(score >= m->min_score)) m->min_score = score;  // NaN min_score: none yet
 }
 
-void ReadEvaluations(const model::Span& s, SpanMeta* m) {
-  if (s.kind() == model::v1::KIND_EVALUATOR && s.status() == model::v1::STATUS_ERROR) m->eval_failed = true;
-  ReadEvaluation(s.attributes(), false, m);
-  for (const auto& e : s.events())
-    if (e.name() == "gen_ai.evaluation.result") ReadEvaluation(e.attributes(), true, m);
+void ReadEvaluations(const model::Span& cols, const model::Span* extra, SpanMeta* m) {
+  if (cols.kind() == model::v1::KIND_EVALUATOR && cols.status() == model::v1::STATUS_ERROR) m->eval_failed = true;
+  if (extra == nullptr) return;
+  ReadEvaluation(extra->attributes(), false, m);
+  for (const auto& e : extra->events())
+    if (e.name() == kEvaluationEventName) ReadEvaluation(e.attributes(), true, m);
 }
 
 }  // namespace
 
-void EncodedBatch::AddMeta(const model::Span& s, uint32_t off, uint32_t len) {
+bool IsMetaAttribute(std::string_view key) {
+  return key == "sightline.keep" || key == "gen_ai.evaluation.score.value" || key == "gen_ai.evaluation.name" ||
+         key == "error.type";
+}
+
+void EncodedBatch::AddMeta(const model::Span& s, const model::Span* extra, uint32_t off, uint32_t len) {
   SpanMeta m;
   m.trace = TraceKey::FromBytes(s.trace_id());
   m.span_id = SpanIdToU64(s.span_id());
@@ -207,13 +213,15 @@ void EncodedBatch::AddMeta(const model::Span& s, uint32_t off, uint32_t len) {
   m.reasoning_tokens = s.reasoning_tokens();
   m.has_cost = s.has_cost_usd();
   m.truncated = s.finish_reason() == "length";
-  for (const auto& kv : s.attributes()) {
-    if (kv.key() != "sightline.keep") continue;  // sampling::kFlagAttribute
-    const auto& v = kv.value();
-    m.flagged = (v.value_case() == v.kBoolValue && v.bool_value()) ||
-                (v.value_case() == v.kStringValue && v.string_value() == "true");
+  if (extra != nullptr) {
+    for (const auto& kv : extra->attributes()) {
+      if (kv.key() != "sightline.keep") continue;  // sampling::kFlagAttribute
+      const auto& v = kv.value();
+      m.flagged = (v.value_case() == v.kBoolValue && v.bool_value()) ||
+                  (v.value_case() == v.kStringValue && v.string_value() == "true");
+    }
   }
-  ReadEvaluations(s, &m);
+  ReadEvaluations(s, extra, &m);
   m.bytes = {off, len};
   m.project = AddString(&strings, s.project());
   m.name = AddString(&strings, s.name());

@@ -47,6 +47,12 @@ struct SpanMeta {
 };
 
 // One Append's spans, encoded: payload is the WAL record (a serialized SpanBatch).
+// The attributes a span's meta depends on (the sampling flag, evaluation results);
+// AddMeta reads no other.
+bool IsMetaAttribute(std::string_view key);
+// The event name whose events AddMeta reads (evaluation results).
+inline constexpr std::string_view kEvaluationEventName = "gen_ai.evaluation.result";
+
 struct EncodedBatch {
   std::string payload;
   std::string strings;  // the indexed string fields of every span, back to back
@@ -57,7 +63,11 @@ struct EncodedBatch {
   [[nodiscard]] Status Encode(const std::vector<model::Span>& spans);
   [[nodiscard]] Status Encode(const model::SpanList& spans);
   // Records the meta of a span whose bytes are already at payload[off, off+len) (replay).
-  void AddMeta(const model::Span& span, uint32_t off, uint32_t len);
+  void AddMeta(const model::Span& span, uint32_t off, uint32_t len) { AddMeta(span, &span, off, len); }
+  // The same for a span held in two parts (compaction's rows): cols holds every field
+  // but the attributes and events, extra (null: none) the attributes among them that
+  // bear on the meta (IsMetaAttribute) and the events.
+  void AddMeta(const model::Span& cols, const model::Span* extra, uint32_t off, uint32_t len);
   SpanFacts Facts(size_t i) const;
   std::string_view SpanBytes(size_t i) const {
     return std::string_view(payload).substr(metas[i].bytes.off, metas[i].bytes.len);

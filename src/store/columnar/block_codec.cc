@@ -253,22 +253,6 @@ bool WalkKeyValueAt(std::string_view in, WireAttr* out, int depth) {
 
 bool WalkKeyValue(std::string_view in, WireAttr* out) { return WalkKeyValueAt(in, out, 0); }
 
-void AddCell(Row* row, std::string_view key, uint8_t type, std::string_view text, std::string_view raw, bool large) {
-  AttrCell c;
-  c.type = type;
-  c.large = large;
-  std::string& b = row->attr_buf;
-  c.key_off = static_cast<uint32_t>(b.size());
-  c.key_len = static_cast<uint32_t>(key.size());
-  b.append(key);
-  c.text_off = static_cast<uint32_t>(b.size());
-  c.text_len = static_cast<uint32_t>(text.size());
-  b.append(text);
-  c.raw_off = static_cast<uint32_t>(b.size());
-  c.raw_len = static_cast<uint32_t>(raw.size());
-  b.append(raw);
-  row->attrs.push_back(c);
-}
 
 // The cells of attributes walked from the wire (same texts and types as
 // AttrTypeAndText on the parsed values).
@@ -431,6 +415,45 @@ bool SplitWire(std::string_view serialized, WireParts* out) {
   return true;
 }
 
+void AddCell(Row* row, std::string_view key, uint8_t type, std::string_view text, std::string_view raw, bool large) {
+  AttrCell c;
+  c.type = type;
+  c.large = large;
+  std::string& b = row->attr_buf;
+  c.key_off = static_cast<uint32_t>(b.size());
+  c.key_len = static_cast<uint32_t>(key.size());
+  b.append(key);
+  c.text_off = static_cast<uint32_t>(b.size());
+  c.text_len = static_cast<uint32_t>(text.size());
+  b.append(text);
+  c.raw_off = static_cast<uint32_t>(b.size());
+  c.raw_len = static_cast<uint32_t>(raw.size());
+  b.append(raw);
+  row->attrs.push_back(c);
+}
+
+size_t RowRawBytes(const Row& row) {
+  return row.cols.ByteSizeLong() + row.attr_buf.size() + 4 * row.attrs.size() + row.scope.size() + row.rest.size() +
+         8 * row.large_attrs.size() + 4 * (row.input.pieces.size() + row.output.pieces.size()) + 16;
+}
+
+bool TakeRowRefs(Row* row, SpanPayloadRefs* pre) {
+  row->large_attrs.clear();
+  size_t next = 0;
+  for (size_t i = 0; i < row->attrs.size(); ++i) {
+    if (!row->attrs[i].large) continue;
+    RefList* l = PreLarge(pre, &next, i);
+    if (l == nullptr) return false;
+    row->large_attrs.emplace_back(static_cast<uint32_t>(i), std::move(*l));
+  }
+  if (next != pre->large.size()) return false;
+  row->input = std::move(pre->input);
+  row->output = std::move(pre->output);
+  row->payload_bytes = pre->payload_bytes;
+  row->raw_bytes = RowRawBytes(*row);
+  return true;
+}
+
 void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch, WireParts* wire,
                SpanPayloadRefs* pre) {
   row->trace = TraceKey::FromBytes(span->trace_id());
@@ -484,9 +507,7 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
     row->scope.swap(wire->scope);
     row->rest.clear();
     (void)span->SerializeToString(&row->rest);
-    row->raw_bytes = c.ByteSizeLong() + row->attr_buf.size() + 4 * row->attrs.size() + row->scope.size() +
-                     row->rest.size() + 8 * row->large_attrs.size() +
-                     4 * (row->input.pieces.size() + row->output.pieces.size()) + 16;
+    row->raw_bytes = RowRawBytes(*row);
     return;
   }
   CellsFromMessages(span->attributes(), payloads, row, pre);
@@ -525,9 +546,7 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
   span->mutable_scope_version()->swap(*scope.mutable_scope_version());
   span->mutable_scope_attributes()->Swap(scope.mutable_scope_attributes());
   scope.Clear();
-  row->raw_bytes = c.ByteSizeLong() + row->attr_buf.size() + 4 * row->attrs.size() + row->scope.size() +
-                   row->rest.size() + 8 * row->large_attrs.size() +
-                   4 * (row->input.pieces.size() + row->output.pieces.size()) + 16;
+  row->raw_bytes = RowRawBytes(*row);
 }
 
 void EncodeBlock(const Row* rows, size_t n, std::vector<EncodedColumn>* out) {

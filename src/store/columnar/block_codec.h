@@ -51,6 +51,22 @@ struct Row {
   std::vector<std::pair<uint32_t, RefList>> large_attrs;
   size_t raw_bytes = 0;  // an estimate of the row's encoded size, for block sizing
   size_t payload_bytes = 0;  // bytes of the payload values its reference lists name, for block sizing
+
+  // Exchanges every field, allocations and all (std::swap would move through a
+  // temporary Row, building and destroying a Span).
+  void Swap(Row& o) noexcept {
+    std::swap(trace, o.trace);
+    cols.Swap(&o.cols);
+    attr_buf.swap(o.attr_buf);
+    attrs.swap(o.attrs);
+    scope.swap(o.scope);
+    rest.swap(o.rest);
+    std::swap(input, o.input);
+    std::swap(output, o.output);
+    large_attrs.swap(o.large_attrs);
+    std::swap(raw_bytes, o.raw_bytes);
+    std::swap(payload_bytes, o.payload_bytes);
+  }
 };
 
 // The fields of a serialized model::Span that the flush need not parse: the scope
@@ -92,6 +108,17 @@ bool SplitWire(std::string_view serialized, WireParts* out);
 // value with that list whatever the span holds for it (ReadTraceRefs leaves it empty).
 void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch,
                WireParts* wire = nullptr, SpanPayloadRefs* pre = nullptr);
+
+// Appends an attribute cell to row (its key, text and raw value copied into attr_buf).
+void AddCell(Row* row, std::string_view key, uint8_t type, std::string_view text, std::string_view raw, bool large);
+// A row's encoded size as block sizing estimates it.
+size_t RowRawBytes(const Row& row);
+// Completes a row read whole from a columnar file (ColumnarReader::ReadTraceRows: its
+// columns, cells, scope and rest set, its payload lists in *pre): takes pre's lists (the
+// large ones by the cells marked large, in order) and sets the size estimates as
+// SplitSpan does. Cells stay as stored (the file's writer made them as SplitSpan makes
+// them). False when pre's large lists do not match the cells marked large.
+bool TakeRowRefs(Row* row, SpanPayloadRefs* pre);
 
 struct EncodedColumn {
   uint8_t id = 0;

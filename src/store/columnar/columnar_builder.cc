@@ -128,6 +128,31 @@ Status ColumnarBuilder::AddSplitTrace(const TraceKey& id, const std::string& id_
       return Status::Internal("trace " + TraceHex(id) + " span " + std::to_string(i) +
                               ": a large attribute given by reference is not a string attribute of the span");
   }
+  return PlaceTrace(id, id_bytes, count, agg, start_ns, end_ns);
+}
+
+Status ColumnarBuilder::AddRowTrace(const TraceKey& id, Row* rows, size_t n, std::string_view agg, int64_t start_ns,
+                                    int64_t end_ns, std::vector<SpanPayloadRefs>* refs) {
+  if (refs == nullptr) return Status::InvalidArgument(path_ + ": rows of trace " + TraceHex(id) + " without their payload lists");
+  SL_RETURN_IF_ERROR(CheckTrace(id, n, refs));
+  for (size_t i = 0; i < n; ++i) {
+    const model::Span& c = rows[i].cols;
+    if (!(rows[i].trace == id) || c.span_id().size() != 8 || (!c.parent_span_id().empty() && c.parent_span_id().size() != 8))
+      return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
+                                     ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
+  }
+  if (trace_rows_.size() < n) trace_rows_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    trace_rows_[i].Swap(rows[i]);
+    if (!TakeRowRefs(&trace_rows_[i], &(*refs)[i]))
+      return Status::Internal("trace " + TraceHex(id) + " span " + std::to_string(i) +
+                              ": its large attributes and the lists given for them differ");
+  }
+  return PlaceTrace(id, id.ToBytes(), n, agg, start_ns, end_ns);
+}
+
+Status ColumnarBuilder::PlaceTrace(const TraceKey& id, const std::string& id_bytes, size_t count, std::string_view agg,
+                                   int64_t start_ns, int64_t end_ns) {
   order_.resize(count);
   for (size_t i = 0; i < count; ++i) order_[i] = static_cast<uint32_t>(i);
   std::stable_sort(order_.begin(), order_.end(), [this](uint32_t x, uint32_t y) {
@@ -154,7 +179,7 @@ Status ColumnarBuilder::AddSplitTrace(const TraceKey& id, const std::string& id_
     block_payload_ += r.payload_bytes;
     if (block_n_ == block_.size()) block_.emplace_back();
     // The block's old row (cleared by the next SplitSpan into it) goes back for reuse.
-    std::swap(block_[block_n_++], r);
+    block_[block_n_++].Swap(r);
     if (block_n_ >= kBlockTargetRows || block_bytes_ >= kBlockTargetBytes || block_payload_ >= kBlockTargetPayloadBytes)
       SL_RETURN_IF_ERROR(FlushBlock());
   }

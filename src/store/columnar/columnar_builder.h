@@ -62,6 +62,11 @@ class ColumnarBuilder {
   // allocations the caller can reuse), so no span is serialized and parsed again.
   Status AddParsedTrace(const TraceKey& id, model::Span* spans, size_t n, std::string_view agg, int64_t start_ns,
                         int64_t end_ns, std::vector<SpanPayloadRefs>* refs = nullptr);
+  // As AddParsedTrace, for n spans read as rows (ColumnarReader::ReadTraceRows, their
+  // payload lists in *refs, already in this file's pieces): each row is taken, swapped
+  // for a spare row of the builder's, and goes into a block as it is (no span is split).
+  Status AddRowTrace(const TraceKey& id, Row* rows, size_t n, std::string_view agg, int64_t start_ns, int64_t end_ns,
+                     std::vector<SpanPayloadRefs>* refs);
   // Stores one payload piece (deduplicated against every piece of the file) and returns
   // its index, for reference lists passed to AddTrace. A piece stored for a trace that
   // AddTrace then refuses stays in the file unreferenced.
@@ -90,6 +95,10 @@ class ColumnarBuilder {
   // wire_ok_ and wire_ set for the spans walked unparsed) and their ids checked.
   Status AddSplitTrace(const TraceKey& id, const std::string& id_bytes, size_t count, std::string_view agg,
                        int64_t start_ns, int64_t end_ns, std::vector<SpanPayloadRefs>* refs);
+  // The rest of both once the trace's `count` rows are in trace_rows_: sorts them and
+  // adds them to blocks and the trace table.
+  Status PlaceTrace(const TraceKey& id, const std::string& id_bytes, size_t count, std::string_view agg,
+                    int64_t start_ns, int64_t end_ns);
 
   Env* env_;
   std::string dir_, path_, tmp_path_;

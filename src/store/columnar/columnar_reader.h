@@ -42,6 +42,8 @@ struct SalvagedBlock;  // columnar_reader_read.cc
 struct RefColumns;     // columnar_reader_internal.h
 }
 
+struct Row;  // block_codec.h
+
 struct TraceEntry {
   TraceKey id;
   uint32_t first_row = 0, row_count = 0;
@@ -132,6 +134,13 @@ class ColumnarReader {
   // (*spans)[*used...], each cleared first so its allocations are reused (the vector
   // grows when needed); *used is advanced past them.
   Status ReadTraceRefs(uint32_t first_row, uint32_t row_count, std::vector<model::Span>* spans, size_t* used,
+                       std::vector<SpanPayloadRefs>* refs) const;
+  // Compaction's read of whole rows: as ReadTraceRefs, but each span is given as the
+  // builder's Row (block_codec.h) straight from the decoded columns: its column fields,
+  // attribute cells (a large one empty, its list in *refs), scope and rest bytes as
+  // stored, with no message built; ColumnarBuilder::AddRowTrace takes them. Rows go into
+  // (*rows)[*used...] (their allocations reused; the vector grows when needed).
+  Status ReadTraceRows(uint32_t first_row, uint32_t row_count, std::vector<Row>* rows, size_t* used,
                        std::vector<SpanPayloadRefs>* refs) const;
   uint32_t piece_count() const { return static_cast<uint32_t>(piece_frame_.size()); }
 
@@ -310,6 +319,8 @@ class ColumnarReader {
   // ReadTraceRefs (into *parsed).
   Status ReadTraceImpl(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
                        std::vector<model::Span>* parsed, size_t* used, std::vector<SpanPayloadRefs>* refs) const;
+  // Block b decoded whole, from the block cache or decoded now (and cached).
+  Status CachedBlock(uint32_t b, std::shared_ptr<const internal::DecodedBlock>* out) const;
   // Loads and decodes every column of block b (ReadTrace; the block cache keeps it).
   Status DecodeWholeBlock(uint32_t b, internal::DecodedBlock* out) const;
   // Decompresses the frames holding `pieces`; piece(i) then gives piece i's bytes.

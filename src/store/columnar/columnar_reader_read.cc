@@ -479,6 +479,108 @@ Status ColumnarReader::PieceFetcher::Get(uint32_t p, std::string_view* out) {
   return Status::OK();
 }
 
+Status ColumnarReader::CachedBlock(uint32_t bi, std::shared_ptr<const DecodedBlock>* out) const {
+  *out = DecodedBlockCache::Get().Find<DecodedBlock>(cache_id_, DecodedBlockCache::kBlock, bi);
+  if (*out) return Status::OK();
+  auto d = std::make_shared<DecodedBlock>();
+  SL_RETURN_IF_ERROR(DecodeWholeBlock(bi, d.get()));
+  DecodedBlockCache::Get().Insert(cache_id_, DecodedBlockCache::kBlock, bi, d, d->MemoryBytes());
+  *out = std::move(d);
+  return Status::OK();
+}
+
+Status ColumnarReader::ReadTraceRows(uint32_t first_row, uint32_t row_count, std::vector<Row>* rows, size_t* used,
+                                     std::vector<SpanPayloadRefs>* refs) const {
+  if (row_count == 0) return Status::OK();
+  auto ValueBytes = [this](const RefList& l) -> uint64_t {
+    if (l.kind == kRefAbsent) return 0;
+    const uint64_t sep = l.kind == kRefArraySpaced ? 2 : 1;
+    uint64_t n = l.kind == kRefWhole ? 0 : 2 + (l.pieces.empty() ? 0 : (l.pieces.size() - 1) * sep);
+    for (uint32_t p : l.pieces) n += piece_len_[p];
+    return n;
+  };
+  if (static_cast<uint64_t>(first_row) + row_count > row_count_)
+    return Status::InvalidArgument(path_ + ": rows " + std::to_string(first_row) + "+" + std::to_string(row_count) +
+                                   " outside the segment's " + std::to_string(row_count_));
+  auto it = std::upper_bound(blocks_.begin(), blocks_.end(), first_row,
+                             [](uint32_t row, const Block& b) { return row < b.first_row; });
+  size_t bi = static_cast<size_t>(it - blocks_.begin()) - 1;  // blocks_[0].first_row == 0
+  const uint64_t end_row = static_cast<uint64_t>(first_row) + row_count;
+  std::optional<TraceKey> trace;
+  opentelemetry::proto::common::v1::AnyValue check;  // what a cell's text is checked by
+  model::Span check_span;                            // what scope and rest are checked by
+  std::deque<std::string> ref_arena;  // texts of attributes referring to an integer column
+  for (; bi < blocks_.size() && blocks_[bi].first_row < end_row; ++bi) {
+    const Block& b = blocks_[bi];
+    std::shared_ptr<const DecodedBlock> dec;
+    SL_RETURN_IF_ERROR(CachedBlock(static_cast<uint32_t>(bi), &dec));
+    const DecodedBlock& d = *dec;
+    const Attrs& attrs = d.attrs;
+    const size_t lo = first_row > b.first_row ? first_row - b.first_row : 0;
+    const size_t hi = static_cast<size_t>(std::min<uint64_t>(b.row_count, end_row - b.first_row));
+    const char* scope_checked = nullptr;  // rows of one trace mostly share their scope's bytes
+    for (size_t r = lo; r < hi; ++r) {
+      auto rn = [&] { return "block " + std::to_string(bi) + " row " + std::to_string(b.first_row + r); };
+      if (!trace) trace = d.tids[r];
+      if (!(d.tids[r] == *trace)) return Corrupt(rn() + ": rows of two traces in one trace's range");
+      if (*used == rows->size()) rows->emplace_back();
+      Row& row = (*rows)[(*used)++];
+      row.trace = d.tids[r];
+      model::Span& c = row.cols;
+      c.Clear();
+      c.set_span_id(std::string(reinterpret_cast<const char*>(&d.sids[r]), 8));
+      if (d.has_parent[r]) c.set_parent_span_id(std::string(reinterpret_cast<const char*>(&d.parents[r]), 8));
+      c.set_start_ns(d.starts[r]);
+      c.set_end_ns(d.ends[r]);
+      c.set_received_ns(d.received[r]);
+      for (size_t k = 0; k < d.bytes.size(); ++k)
+        if (d.bytes[k][r]) SetByteColumn(ByteColumnIds()[k], d.bytes[k][r], &c);
+      for (size_t k = 0; k < d.strs.size(); ++k)
+        if (!d.strs[k][r].empty()) SetStringColumn(StringColumnIds()[k], d.strs[k][r], &c);
+      for (size_t k = 0; k < d.ints.size(); ++k)
+        if (d.int_present[k][r]) SetIntColumn(IntColumnIds()[k], d.ints[k][r], &c);
+      for (size_t k = 0; k < d.dbls.size(); ++k)
+        if (d.dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], d.dbls[k][r], &c);
+      SpanPayloadRefs& out = refs->emplace_back();
+      d.inputs.Get(r, &out.input);
+      d.outputs.Get(r, &out.output);
+      out.payload_bytes = ValueBytes(out.input) + ValueBytes(out.output);
+      row.attrs.clear();
+      row.attr_buf.clear();
+      for (uint32_t a = attrs.offsets[r]; a < attrs.offsets[r + 1]; ++a) {
+        std::string_view val = attrs.text[a];
+        if (attrs.ref[a] != 0 && !AttrRefText(attrs.ref[a], r, d.ref_cols, &val, &ref_arena))
+          return Corrupt(rn() + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
+        if (attrs.large[a]) {
+          RefList& l = out.large.emplace_back(a - attrs.offsets[r], RefList()).second;
+          attrs.large_lists.Get(attrs.large_index[a], &l);
+          out.payload_bytes += ValueBytes(l);
+          AddCell(&row, attrs.keys[a], kAttrString, {}, {}, true);
+          continue;
+        }
+        const uint8_t type = attrs.types[a];
+        // Checked as ReadTrace's rebuilding of the value checks it (a string needs none).
+        if (type == kAttrNoValue ? !val.empty()
+                                 : type != kAttrString && !AnyValueFromText(type, val, attrs.raw_values[a], &check))
+          return Corrupt(rn() + ": attribute '" + std::string(attrs.keys[a]) + "' does not decode");
+        AddCell(&row, attrs.keys[a], type, val, type == kAttrRaw ? attrs.raw_values[a] : std::string_view(), false);
+      }
+      ref_arena.clear();
+      // The scope and rest go as stored; each must parse, as ReadTrace requires.
+      if (!d.scopes[r].empty() && d.scopes[r].data() != scope_checked) {
+        if (!check_span.ParseFromArray(d.scopes[r].data(), static_cast<int>(d.scopes[r].size())))
+          return Corrupt(rn() + ": scope does not parse");
+        scope_checked = d.scopes[r].data();
+      }
+      if (!d.rests[r].empty() && !check_span.ParseFromArray(d.rests[r].data(), static_cast<int>(d.rests[r].size())))
+        return Corrupt(rn() + ": rest does not parse");
+      row.scope.assign(d.scopes[r]);
+      row.rest.assign(d.rests[r]);
+    }
+  }
+  return Status::OK();
+}
+
 Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std::vector<std::string>* spans,
                                      std::vector<model::Span>* parsed, size_t* used,
                                      std::vector<SpanPayloadRefs>* refs) const {
@@ -503,15 +605,8 @@ Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std
     const Block& b = blocks_[bi];
     const size_t n = b.row_count;
     const std::string bn = "block " + std::to_string(bi);
-    std::shared_ptr<const DecodedBlock> dec =
-        DecodedBlockCache::Get().Find<DecodedBlock>(cache_id_, DecodedBlockCache::kBlock, static_cast<uint32_t>(bi));
-    if (!dec) {
-      auto d = std::make_shared<DecodedBlock>();
-      SL_RETURN_IF_ERROR(DecodeWholeBlock(static_cast<uint32_t>(bi), d.get()));
-      DecodedBlockCache::Get().Insert(cache_id_, DecodedBlockCache::kBlock, static_cast<uint32_t>(bi), d,
-                                      d->MemoryBytes());
-      dec = std::move(d);
-    }
+    std::shared_ptr<const DecodedBlock> dec;
+    SL_RETURN_IF_ERROR(CachedBlock(static_cast<uint32_t>(bi), &dec));
     const auto& tids = dec->tids;
     const auto& sids = dec->sids;
     const auto& parents = dec->parents;

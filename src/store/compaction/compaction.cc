@@ -1,5 +1,8 @@
 #include "store/compaction/compaction.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -8,6 +11,7 @@
 #include <unordered_set>
 
 #include "model/span.h"
+#include "store/columnar/block_codec.h"
 #include "store/columnar/columnar_reader.h"
 #include "store/segment_io.h"
 #include "store/span_codec.h"
@@ -88,6 +92,53 @@ class Throttle {
   uint64_t bytes_ = 0;
 };
 
+// Whether serialized span fields hold a kind or status (a value no byte column holds:
+// SplitSpan leaves it in the rest). Malformed bytes: true (the caller parses them).
+bool HoldsKindOrStatus(std::string_view bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.CurrentPosition() != static_cast<int>(bytes.size());
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    if (field == model::Span::kKindFieldNumber || field == model::Span::kStatusFieldNumber) return true;
+    if (!WireFormatLite::SkipField(&in, tag)) return true;
+  }
+}
+
+// Adds the meta of a row's span to facts, as EncodedBatch::AddMeta of the whole span
+// would: from its columns, plus the attributes IsMetaAttribute names (rebuilt in
+// *scratch); the whole span but its other attributes when its rest holds what the meta
+// reads too (evaluation events, or a kind or status no column holds).
+void AddRowMeta(const columnar::Row& row, model::Span* scratch, EncodedBatch* facts) {
+  scratch->Clear();
+  const bool whole = !row.rest.empty() && (row.rest.find(kEvaluationEventName) != std::string::npos ||
+                                           HoldsKindOrStatus(row.rest));
+  if (whole) {
+    scratch->CopyFrom(row.cols);
+    (void)scratch->MergeFromString(row.rest);  // the reader checked that it parses
+  }
+  bool attrs = false;
+  for (const columnar::AttrCell& c : row.attrs) {
+    const std::string_view key(row.attr_buf.data() + c.key_off, c.key_len);
+    if (!IsMetaAttribute(key)) continue;
+    auto* kv = scratch->add_attributes();
+    kv->set_key(std::string(key));
+    if (c.type != columnar::kAttrNoValue)
+      (void)columnar::AnyValueFromText(c.type, std::string_view(row.attr_buf.data() + c.text_off, c.text_len),
+                                       std::string_view(row.attr_buf.data() + c.raw_off, c.raw_len),
+                                       kv->mutable_value());
+    attrs = true;
+  }
+  if (whole) {
+    facts->AddMeta(*scratch, 0, 0);
+  } else {
+    facts->AddMeta(row.cols, attrs ? scratch : nullptr, 0, 0);
+  }
+  facts->metas.back().trace = row.trace;  // the row holds the trace id apart
+}
+
 }  // namespace
 
 Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, const MergeHooks& hooks) {
@@ -151,6 +202,11 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
   // span reuses the allocations of one read before.
   std::vector<model::Span> kept_spans;
   size_t kept_n = 0;
+  // By rows (hooks.by_rows, no repricing): the same with the builder's rows instead of
+  // messages (rows, kept_rows[0..kept_n)).
+  const bool by_rows = by_ref && hooks.by_rows && !hooks.reprice;
+  std::vector<columnar::Row> rows, kept_rows;
+  model::Span meta_scratch;
 
   MergeResult result;
   StringPool pool;
@@ -198,8 +254,10 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
         size_t used = views.size();
         s = p.loc.offset > UINT32_MAX
                 ? Status::Corruption(inputs[p.input]->path() + ": trace location past the file's rows")
-                : readers[p.input]->ReadTraceRefs(static_cast<uint32_t>(p.loc.offset), p.loc.length, &parsed, &used,
-                                                  &view_refs);
+            : by_rows ? readers[p.input]->ReadTraceRows(static_cast<uint32_t>(p.loc.offset), p.loc.length, &rows,
+                                                        &used, &view_refs)
+                      : readers[p.input]->ReadTraceRefs(static_cast<uint32_t>(p.loc.offset), p.loc.length, &parsed,
+                                                        &used, &view_refs);
         views.resize(used);
       } else {
         s = hooks.salvage ? inputs[p.input]->SalvageTrace(p.loc, id, &storage, &views, &damage)
@@ -247,7 +305,9 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     TraceOutcome out;
     out.id = id;
     EncodedBatch facts;
-    for (size_t i = views.size(); i-- > 0;) keep[i] = seen.insert(parsed[i].span_id()).second;
+    const bool trace_rows = trace_by_ref && by_rows;
+    for (size_t i = views.size(); i-- > 0;)
+      keep[i] = seen.insert(trace_rows ? rows[i].cols.span_id() : parsed[i].span_id()).second;
     kept.clear();
     kept_n = 0;
     kept_refs.clear();
@@ -255,7 +315,11 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
     const size_t changes_before = result.cost_changes.size();
     const uint64_t repriced_before = result.spans_repriced;
     for (size_t i = 0; i < views.size(); ++i) {
-      facts.AddMeta(parsed[i], 0, 0);
+      if (trace_rows) {
+        AddRowMeta(rows[i], &meta_scratch, &facts);
+      } else {
+        facts.AddMeta(parsed[i], 0, 0);
+      }
       if (!keep[i]) {
         out.removed.push_back(SpanCounts::Of(facts.Facts(facts.metas.size() - 1)));
         continue;
@@ -295,7 +359,12 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
           }
         }
       }
-      if (trace_by_ref) {
+      if (trace_rows) {
+        if (kept_n == kept_rows.size()) kept_rows.emplace_back();
+        kept_rows[kept_n++].Swap(rows[i]);
+        kept_refs.push_back(std::move(view_refs[i]));
+        kept_in.push_back(entries[view_part[i]].part.input);
+      } else if (trace_by_ref) {
         if (kept_n == kept_spans.size()) kept_spans.emplace_back();
         kept_spans[kept_n++].Swap(&parsed[i]);
         kept_refs.push_back(std::move(view_refs[i]));
@@ -388,9 +457,11 @@ Result<MergeResult> Merge(std::vector<std::shared_ptr<SegmentFile>> inputs, cons
       agg_bytes.clear();
       agg.Encode(pool, &agg_bytes);
       const size_t kept_count = trace_by_ref ? kept_n : kept.size();
-      if (Status s = trace_by_ref ? builder->AddParsedTrace(id, kept_spans.data(), kept_n, agg_bytes, agg.start_ns,
-                                                            agg.end_ns, &kept_refs)
-                                  : builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns);
+      if (Status s = trace_rows     ? builder->AddRowTrace(id, kept_rows.data(), kept_n, agg_bytes, agg.start_ns,
+                                                           agg.end_ns, &kept_refs)
+                     : trace_by_ref ? builder->AddParsedTrace(id, kept_spans.data(), kept_n, agg_bytes, agg.start_ns,
+                                                              agg.end_ns, &kept_refs)
+                                    : builder->AddTrace(id, kept, agg_bytes, agg.start_ns, agg.end_ns);
           !s.ok()) {
         const bool retry = builder->needs_v1() && hooks.format != SegmentFormat::kV1Rows;
         cleanup();

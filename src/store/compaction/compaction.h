@@ -99,6 +99,11 @@ struct MergeHooks {
   // value being put together, split and looked up again. False: the values are read
   // whole (tests compare the two).
   bool by_reference = true;
+  // By reference and not repricing: spans travel as the builder's rows, read straight
+  // from the input's columns (ColumnarReader::ReadTraceRows) and written as they are
+  // (SegmentOutput::AddRowTrace), with no message built or split. False: as messages
+  // (tests compare the two).
+  bool by_rows = true;
 };
 
 struct OutputFile {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "common/mem_env.h"
 #include "store/columnar/columnar_builder.h"
 #include "store/columnar/columnar_reader.h"
+#include "store/columnar/columnar_test_util.h"
 #include "store/segment/segment_format.h"
 #include "store/segment_io.h"
 #include "store/store_test_util.h"
@@ -192,6 +194,141 @@ TEST_F(MergeByReference, DamagedPayloadFrameFailsTheMergeNamingTheFile) {
   auto names = env_.GetChildren("/seg");
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(names->size(), 3u);
+}
+
+// Spans of every shape for MergeByRows: trace t, span k of input file f.
+model::Span Shaped(uint64_t t, uint64_t k, uint64_t f) {
+  using columnar::testing::AddAttr;
+  const int64_t start = 5000 + static_cast<int64_t>(100 * f + k);
+  model::Span s = columnar::testing::FullSpan(t, 10 * f + k + 2, 1, start, static_cast<int>(t + k + f));
+  auto* a = s.mutable_attributes();
+  switch ((t + k) % 6) {
+    case 0:  // the sampling flag, as a bool; an attribute equal to its column (stored by reference)
+      AddAttr(a, "sightline.keep")->mutable_value()->set_bool_value(t % 2 == 0);  // odd traces: not flagged
+      AddAttr(a, "gen_ai.request.model")->mutable_value()->set_string_value(s.model());
+      AddAttr(a, "gen_ai.usage.input_tokens")->mutable_value()->set_int_value(s.input_tokens());
+      break;
+    case 1:  // an evaluation result as attributes, and a NaN (kept as a raw value)
+      AddAttr(a, "gen_ai.evaluation.name")->mutable_value()->set_string_value("faithfulness");
+      AddAttr(a, "gen_ai.evaluation.score.value")->mutable_value()->set_int_value(-3);
+      AddAttr(a, "nan")->mutable_value()->set_double_value(std::nan(""));
+      break;
+    case 2: {  // an evaluation result as an event
+      auto* ev = s.add_events();
+      ev->set_name(std::string(kEvaluationEventName));
+      AddAttr(ev->mutable_attributes(), "gen_ai.evaluation.score.value")->mutable_value()->set_double_value(0.25);
+      AddAttr(ev->mutable_attributes(), "error.type")->mutable_value()->set_string_value("timeout");
+      break;
+    }
+    case 3:  // an evaluator that failed; the flag as a string; a kind no enum names (kept in rest)
+      s.set_kind(model::v1::KIND_EVALUATOR);
+      s.set_status(model::v1::STATUS_ERROR);
+      AddAttr(a, "sightline.keep")->mutable_value()->set_string_value(t % 2 == 0 ? "true" : "false");
+      AddAttr(a, "error.type");  // no value
+      break;
+    case 4:
+      s.set_kind(static_cast<model::SpanKind>(300));
+      AddAttr(a, "sightline.keep")->mutable_value()->set_string_value("no");
+      break;
+    default:  // no attributes at all, no scope, no rest
+      s.clear_attributes();
+      s.clear_resource();
+      s.clear_scope_name();
+      s.clear_scope_version();
+      s.clear_scope_attributes();
+      s.clear_events();
+      s.clear_links();
+      break;
+  }
+  return s;
+}
+
+// Compaction's rows (MergeHooks::by_rows: spans read as the builder's rows and written
+// as they are) write the very file that merging the same spans as messages writes, byte
+// for byte: every column, attribute type, reference to a column, large value, scope and
+// rest, and the trace aggregates, whose sampling flags and evaluation results the rows'
+// metas are read from. A span re-sent in a later file is kept once, the newest copy,
+// and its dropped copy's counts are reported the same way.
+TEST(MergeByRows, WritesTheSameFileAsMergingMessages) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir("/seg").ok());
+  std::vector<std::shared_ptr<SegmentFile>> inputs;
+  for (uint64_t f = 0; f < 3; ++f) {
+    std::map<TraceKey, std::vector<std::string>> traces;
+    for (uint64_t t = 1; t <= 7; ++t) {
+      auto& v = traces[TraceKey::FromBytes(TraceId(t))];
+      if (f == 0) v.push_back(MakeSpan({.trace = t, .span = 1, .name = "agent"}).SerializeAsString());
+      for (uint64_t k = 0; k < 4; ++k) v.push_back(Shaped(t, k, f).SerializeAsString());
+      if (f == 2) {  // file 0's span k = 1 of the trace again, changed
+        model::Span again = Shaped(t, 1, 0);
+        again.set_output_tokens(777);
+        again.set_output_json("\"re-sent\"");
+        v.push_back(again.SerializeAsString());
+      }
+    }
+    const std::string name = segment::SegmentFileName(f + 1);
+    auto b = columnar::ColumnarBuilder::Create(&env, "/seg", name, columnar::kFlushZstdLevel);
+    ASSERT_TRUE(b.ok());
+    for (const auto& [k, spans] : traces) {
+      std::vector<std::string_view> views(spans.begin(), spans.end());
+      ASSERT_TRUE((*b)->AddTrace(k, views, {}, 1000, 9000).ok());
+    }
+    ASSERT_TRUE((*b)->Finish().ok());
+    auto file = OpenSegmentFile(&env, "/seg/" + name, f + 1, [](const SegmentTraceEntry&) { return Status::OK(); });
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    inputs.push_back(std::move(file).value());
+  }
+  uint64_t next = 100;
+  auto run = [&](bool by_rows) {
+    MergeHooks hooks;
+    hooks.env = &env;
+    hooks.dir = "/seg";
+    hooks.new_file_number = [&] { return next++; };
+    hooks.by_rows = by_rows;
+    return Merge(inputs, hooks);
+  };
+  auto rows = run(true);
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  auto messages = run(false);
+  ASSERT_TRUE(messages.ok()) << messages.status().ToString();
+  ASSERT_EQ(rows->outputs.size(), 1u);
+  ASSERT_EQ(messages->outputs.size(), 1u);
+  EXPECT_EQ(rows->spans_out, 7u * (1 + 12));
+  EXPECT_EQ(rows->duplicates, 7u);
+  EXPECT_EQ(messages->spans_out, rows->spans_out);
+  EXPECT_EQ(messages->duplicates, rows->duplicates);
+  auto a = ReadFileToString(&env, "/seg/" + segment::SegmentFileName(rows->outputs[0].meta.number));
+  auto b = ReadFileToString(&env, "/seg/" + segment::SegmentFileName(messages->outputs[0].meta.number));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->size(), b->size());
+  EXPECT_TRUE(*a == *b) << "the two merges wrote different files";
+  ASSERT_EQ(rows->traces.size(), messages->traces.size());
+  for (size_t i = 0; i < rows->traces.size(); ++i) {
+    const TraceOutcome &x = rows->traces[i], &y = messages->traces[i];
+    EXPECT_EQ(x.id, y.id);
+    EXPECT_EQ(x.loc.offset, y.loc.offset);
+    EXPECT_EQ(x.loc.length, y.loc.length);
+    ASSERT_EQ(x.removed.size(), 1u);
+    ASSERT_EQ(y.removed.size(), 1u);
+    EXPECT_EQ(x.removed[0].kind, y.removed[0].kind);
+    EXPECT_EQ(x.removed[0].output_tokens, y.removed[0].output_tokens);
+    EXPECT_EQ(x.removed[0].cost_usd, y.removed[0].cost_usd);
+  }
+  // The aggregates carry what the metas found (so the comparison above covers them).
+  StringPool pool;
+  int flagged = 0, failed = 0, scored = 0;
+  ASSERT_TRUE(rows->outputs[0].file->ListTraces([&](const SegmentTraceEntry& e) {
+    TraceAgg agg;
+    if (!TraceAgg::Decode(e.agg, &pool, &agg)) return Status::Corruption("aggregate");
+    flagged += agg.flagged;
+    failed += agg.eval_failed;
+    scored += agg.has_score();
+    return Status::OK();
+  }).ok());
+  EXPECT_GT(flagged, 0);
+  EXPECT_LT(flagged, 7);
+  EXPECT_GT(failed, 0);
+  EXPECT_GT(scored, 0);
 }
 
 // A large value given by reference must land on a string attribute of its span, or the
