@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary bytes as a columnar (version 2) segment file, read through
-// a MemEnv as the store reads its files: Open, every trace of the trace table (read and
-// salvaged), a text search over them (with a memo, twice), and a scan of every column
+// a MemEnv as the store reads its files: Open, every trace of the trace table (read,
+// read as compaction reads it, as messages and as rows, which must agree, and salvaged), a text search over them (with a memo, twice), and a scan of every column
 // (with and without block filters). Must never crash, hang or read
 // out of bounds; every failure must be Corruption (or InvalidArgument for a row range
 // the damaged table names outside the file).
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/mem_env.h"
+#include "store/columnar/block_codec.h"
 #include "store/columnar/columnar_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -48,6 +49,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Status st = (*r)->ReadTraceRefs(e.first_row, e.row_count, &stripped, &used, &refs);
     ok_or_expected(st);
     if (st.ok() && (refs.size() != used || used != e.row_count)) __builtin_trap();
+    // Compaction's read as rows: the same checks, so the same answer, the same count
+    // and the same reference lists as the read above.
+    std::vector<Row> rows;
+    std::vector<SpanPayloadRefs> row_refs;
+    size_t row_used = 0;
+    Status rst = (*r)->ReadTraceRows(e.first_row, e.row_count, &rows, &row_used, &row_refs);
+    ok_or_expected(rst);
+    if (rst.ok() != st.ok()) __builtin_trap();
+    if (st.ok()) {
+      if (row_used != used || row_refs.size() != refs.size()) __builtin_trap();
+      for (size_t i = 0; i < refs.size(); ++i) {
+        const SpanPayloadRefs &a = refs[i], &b = row_refs[i];
+        if (a.input.pieces != b.input.pieces || a.output.pieces != b.output.pieces || a.large.size() != b.large.size() ||
+            a.payload_bytes != b.payload_bytes || rows[i].cols.span_id() != stripped[i].span_id() ||
+            rows[i].attrs.size() != static_cast<size_t>(stripped[i].attributes_size()))
+          __builtin_trap();
+        for (size_t k = 0; k < a.large.size(); ++k)
+          if (a.large[k].first != b.large[k].first || a.large[k].second.pieces != b.large[k].second.pieces)
+            __builtin_trap();
+      }
+    }
     for (const SpanPayloadRefs& ref : refs) {
       std::vector<const RefList*> lists = {&ref.input, &ref.output};
       for (const auto& [attr, l] : ref.large) lists.push_back(&l);
