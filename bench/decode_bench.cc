@@ -160,10 +160,11 @@ void RunRedact(benchmark::State& state, Variant v) {
   state.SetItemsProcessed(spans);
 }
 
-// The flush's share (EmbeddedStore::FlushImmutable -> ColumnarBuilder): the same
-// normalised spans, serialized as the memtable holds them and grouped by trace in
-// trace_id order, written as one v2 segment at the flush's zstd level into a MemEnv
-// (no disk). items_per_second is spans/s on one core; compare with BM_DecodeNormalize_*.
+// The flush's share (EmbeddedStore::FlushImmutable -> SegmentOutput::AddDistinctTrace
+// -> ColumnarBuilder): the same normalised spans, serialized as the memtable holds them
+// and grouped by trace in trace_id order, written as one v2 segment at the flush's zstd
+// level into a MemEnv (no disk). items_per_second is spans/s on one core; compare with
+// BM_DecodeNormalize_*.
 // One segment of all the traces; its size. Not inlined, so that
 // `valgrind --tool=callgrind --toggle-collect='*FlushOnce*'` counts the flush alone.
 [[gnu::noinline]] Result<uint64_t> FlushOnce(
@@ -171,15 +172,16 @@ void RunRedact(benchmark::State& state, Variant v) {
     const std::map<store::TraceKey, std::pair<int64_t, int64_t>>& ranges) {
   MemEnv env;
   SL_RETURN_IF_ERROR(env.CreateDir("/seg"));
-  auto b = store::columnar::ColumnarBuilder::Create(&env, "/seg", "1.seg", store::columnar::kFlushZstdLevel);
+  auto b = store::SegmentOutput::Create(&env, "/seg", 1, 1, store::SegmentFormat::kV2Columnar,
+                                       store::columnar::kFlushZstdLevel);
   if (!b.ok()) return b.status();
   std::vector<std::string_view> views;
   for (const auto& [k, serialized] : traces) {
     views.assign(serialized.begin(), serialized.end());
     const auto& r = ranges.at(k);
-    SL_RETURN_IF_ERROR((*b)->AddTrace(k, views, {}, r.first, r.second));
+    SL_RETURN_IF_ERROR((*b)->AddDistinctTrace(k, views, {}, r.first, r.second));
   }
-  SL_RETURN_IF_ERROR((*b)->Finish());
+  SL_RETURN_IF_ERROR((*b)->Finish().status());
   return (*b)->file_bytes();
 }
 

@@ -178,7 +178,7 @@ Status EmbeddedStore::FlushImmutable() {
         const Memtable::Trace& t = traces[order[i].second];
         spans.clear();
         imm->SpanBytes(t, &spans);
-        Status s = builder->AddTrace(t.id, spans, aggs[i - begin], t.agg.start_ns, t.agg.end_ns);
+        Status s = builder->AddDistinctTrace(t.id, spans, aggs[i - begin], t.agg.start_ns, t.agg.end_ns);
         if (!s.ok()) {
           want_v1 = builder->needs_v1() && format != SegmentFormat::kV1Rows;
           std::string where = builder->path();

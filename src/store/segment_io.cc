@@ -182,6 +182,12 @@ uint32_t SegmentOutput::AddPayloadPiece(std::string_view piece) {
 
 Status SegmentOutput::AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
                                int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs) {
+  return AddTraceImpl(id, spans, agg, start_ns, end_ns, refs, false);
+}
+
+Status SegmentOutput::AddTraceImpl(const TraceKey& id, const std::vector<std::string_view>& spans,
+                                   std::string_view agg, int64_t start_ns, int64_t end_ns,
+                                   std::vector<columnar::SpanPayloadRefs>* refs, bool distinct) {
   if (refs != nullptr && (!impl_->v2 || refs->size() != spans.size()))
     return Status::Internal(path_ + ": payload references given to a v1 file or not one per span");
   if (impl_->v1) {
@@ -192,10 +198,11 @@ Status SegmentOutput::AddTrace(const TraceKey& id, const std::vector<std::string
     return Status::OK();
   }
   // Newest copy of a span id wins (the v2 file orders a trace's rows by start time, so
-  // arrival order cannot decide later), and every id must fit the format.
+  // arrival order cannot decide later), and every id must fit the format (the builder
+  // checks them too: distinct spans go to it unlooked at).
   dedup_.clear();
   const std::vector<std::string_view>* use = &spans;
-  if (spans.size() > 1) {
+  if (!distinct && spans.size() > 1) {
     std::unordered_map<std::string_view, size_t> last;
     last.reserve(spans.size());
     std::vector<std::string_view> ids(spans.size());
@@ -219,7 +226,7 @@ Status SegmentOutput::AddTrace(const TraceKey& id, const std::vector<std::string
       use = &dedup_;
       if (refs != nullptr) refs = &dedup_refs_;
     }
-  } else if (spans.size() == 1) {
+  } else if (!distinct && spans.size() == 1) {
     std::string_view sid;
     size_t parent_len = 0;
     if (!PeekIds(spans[0], &sid, &parent_len))

@@ -71,6 +71,12 @@ class SegmentOutput {
   // (AddPayloadPiece), one per span, as columnar::ColumnarBuilder::AddTrace takes them.
   Status AddTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
                   int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs = nullptr);
+  // As AddTrace, for spans whose ids the caller knows to be distinct (a memtable holds a
+  // span id once): no pass over them looks for repeats.
+  Status AddDistinctTrace(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
+                          int64_t start_ns, int64_t end_ns) {
+    return AddTraceImpl(id, spans, agg, start_ns, end_ns, nullptr, true);
+  }
   // v2 only (compaction): as AddTrace for the n spans already parsed at spans[0..n),
   // each taken (ColumnarBuilder::AddParsedTrace). Their span ids must be distinct: the
   // caller has kept the newest copy of each (this does not deduplicate again).
@@ -100,6 +106,8 @@ class SegmentOutput {
  private:
   struct Impl;
   SegmentOutput(Env* env, std::string dir, uint64_t number, uint64_t covered_wal);
+  Status AddTraceImpl(const TraceKey& id, const std::vector<std::string_view>& spans, std::string_view agg,
+                      int64_t start_ns, int64_t end_ns, std::vector<columnar::SpanPayloadRefs>* refs, bool distinct);
   // Records a trace the v2 builder took (s: its answer; InvalidArgument marks needs_v1).
   Status Added(const TraceKey& id, size_t n, Status s);
 
