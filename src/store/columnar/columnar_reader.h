@@ -321,6 +321,11 @@ class ColumnarReader {
                        std::vector<model::Span>* parsed, size_t* used, std::vector<SpanPayloadRefs>* refs) const;
   // Block b decoded whole, from the block cache or decoded now (and cached).
   Status CachedBlock(uint32_t b, std::shared_ptr<const internal::DecodedBlock>* out) const;
+  // The block holding row first_row of a trace's rows [first_row, first_row + row_count)
+  // (InvalidArgument when they are not all in the file).
+  Status FirstBlockOf(uint32_t first_row, uint32_t row_count, size_t* block) const;
+  // The length of the value a reference list names (its pieces were checked against the file's).
+  uint64_t ValueBytes(const RefList& l) const;
   // Loads and decodes every column of block b (ReadTrace; the block cache keeps it).
   Status DecodeWholeBlock(uint32_t b, internal::DecodedBlock* out) const;
   // Decompresses the frames holding `pieces`; piece(i) then gives piece i's bytes.

@@ -205,6 +205,25 @@ namespace {
 
 using internal::DecodedBlock;
 
+// Sets s's column fields from row r of a decoded block: the span and parent ids, the
+// times (received_ns only when `received`: salvage leaves a damaged one out), and the
+// byte, string, integer and double columns. The trace id is the caller's.
+void SetColumnFields(const DecodedBlock& d, size_t r, model::Span* s, bool received = true) {
+  s->set_span_id(std::string(reinterpret_cast<const char*>(&d.sids[r]), 8));
+  if (d.has_parent[r]) s->set_parent_span_id(std::string(reinterpret_cast<const char*>(&d.parents[r]), 8));
+  s->set_start_ns(d.starts[r]);
+  s->set_end_ns(d.ends[r]);
+  if (received) s->set_received_ns(d.received[r]);
+  for (size_t k = 0; k < d.bytes.size(); ++k)
+    if (d.bytes[k][r]) SetByteColumn(ByteColumnIds()[k], d.bytes[k][r], s);
+  for (size_t k = 0; k < d.strs.size(); ++k)
+    if (!d.strs[k][r].empty()) SetStringColumn(StringColumnIds()[k], d.strs[k][r], s);
+  for (size_t k = 0; k < d.ints.size(); ++k)
+    if (d.int_present[k][r]) SetIntColumn(IntColumnIds()[k], d.ints[k][r], s);
+  for (size_t k = 0; k < d.dbls.size(); ++k)
+    if (d.dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], d.dbls[k][r], s);
+}
+
 // The process-wide LRU of decoded blocks and decompressed payload frames, keyed by
 // (reader, kind, index), under one byte budget. A reader that closes leaves its entries
 // to age out.
@@ -489,22 +508,29 @@ Status ColumnarReader::CachedBlock(uint32_t bi, std::shared_ptr<const DecodedBlo
   return Status::OK();
 }
 
-Status ColumnarReader::ReadTraceRows(uint32_t first_row, uint32_t row_count, std::vector<Row>* rows, size_t* used,
-                                     std::vector<SpanPayloadRefs>* refs) const {
-  if (row_count == 0) return Status::OK();
-  auto ValueBytes = [this](const RefList& l) -> uint64_t {
-    if (l.kind == kRefAbsent) return 0;
-    const uint64_t sep = l.kind == kRefArraySpaced ? 2 : 1;
-    uint64_t n = l.kind == kRefWhole ? 0 : 2 + (l.pieces.empty() ? 0 : (l.pieces.size() - 1) * sep);
-    for (uint32_t p : l.pieces) n += piece_len_[p];
-    return n;
-  };
+Status ColumnarReader::FirstBlockOf(uint32_t first_row, uint32_t row_count, size_t* block) const {
   if (static_cast<uint64_t>(first_row) + row_count > row_count_)
     return Status::InvalidArgument(path_ + ": rows " + std::to_string(first_row) + "+" + std::to_string(row_count) +
                                    " outside the segment's " + std::to_string(row_count_));
   auto it = std::upper_bound(blocks_.begin(), blocks_.end(), first_row,
                              [](uint32_t row, const Block& b) { return row < b.first_row; });
-  size_t bi = static_cast<size_t>(it - blocks_.begin()) - 1;  // blocks_[0].first_row == 0
+  *block = static_cast<size_t>(it - blocks_.begin()) - 1;  // blocks_[0].first_row == 0
+  return Status::OK();
+}
+
+uint64_t ColumnarReader::ValueBytes(const RefList& l) const {
+  if (l.kind == kRefAbsent) return 0;
+  const uint64_t sep = l.kind == kRefArraySpaced ? 2 : 1;
+  uint64_t n = l.kind == kRefWhole ? 0 : 2 + (l.pieces.empty() ? 0 : (l.pieces.size() - 1) * sep);
+  for (uint32_t p : l.pieces) n += piece_len_[p];
+  return n;
+}
+
+Status ColumnarReader::ReadTraceRows(uint32_t first_row, uint32_t row_count, std::vector<Row>* rows, size_t* used,
+                                     std::vector<SpanPayloadRefs>* refs) const {
+  if (row_count == 0) return Status::OK();
+  size_t bi = 0;
+  SL_RETURN_IF_ERROR(FirstBlockOf(first_row, row_count, &bi));
   const uint64_t end_row = static_cast<uint64_t>(first_row) + row_count;
   std::optional<TraceKey> trace;
   opentelemetry::proto::common::v1::AnyValue check;  // what a cell's text is checked by
@@ -528,19 +554,7 @@ Status ColumnarReader::ReadTraceRows(uint32_t first_row, uint32_t row_count, std
       row.trace = d.tids[r];
       model::Span& c = row.cols;
       c.Clear();
-      c.set_span_id(std::string(reinterpret_cast<const char*>(&d.sids[r]), 8));
-      if (d.has_parent[r]) c.set_parent_span_id(std::string(reinterpret_cast<const char*>(&d.parents[r]), 8));
-      c.set_start_ns(d.starts[r]);
-      c.set_end_ns(d.ends[r]);
-      c.set_received_ns(d.received[r]);
-      for (size_t k = 0; k < d.bytes.size(); ++k)
-        if (d.bytes[k][r]) SetByteColumn(ByteColumnIds()[k], d.bytes[k][r], &c);
-      for (size_t k = 0; k < d.strs.size(); ++k)
-        if (!d.strs[k][r].empty()) SetStringColumn(StringColumnIds()[k], d.strs[k][r], &c);
-      for (size_t k = 0; k < d.ints.size(); ++k)
-        if (d.int_present[k][r]) SetIntColumn(IntColumnIds()[k], d.ints[k][r], &c);
-      for (size_t k = 0; k < d.dbls.size(); ++k)
-        if (d.dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], d.dbls[k][r], &c);
+      SetColumnFields(d, r, &c);
       SpanPayloadRefs& out = refs->emplace_back();
       d.inputs.Get(r, &out.input);
       d.outputs.Get(r, &out.output);
@@ -585,20 +599,8 @@ Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std
                                      std::vector<model::Span>* parsed, size_t* used,
                                      std::vector<SpanPayloadRefs>* refs) const {
   if (row_count == 0) return Status::OK();
-  // The length of the value a list names (its pieces were checked against the file's).
-  auto ValueBytes = [this](const RefList& l) -> uint64_t {
-    if (l.kind == kRefAbsent) return 0;
-    const uint64_t sep = l.kind == kRefArraySpaced ? 2 : 1;
-    uint64_t n = l.kind == kRefWhole ? 0 : 2 + (l.pieces.empty() ? 0 : (l.pieces.size() - 1) * sep);
-    for (uint32_t p : l.pieces) n += piece_len_[p];
-    return n;
-  };
-  if (static_cast<uint64_t>(first_row) + row_count > row_count_)
-    return Status::InvalidArgument(path_ + ": rows " + std::to_string(first_row) + "+" + std::to_string(row_count) +
-                                   " outside the segment's " + std::to_string(row_count_));
-  auto it = std::upper_bound(blocks_.begin(), blocks_.end(), first_row,
-                             [](uint32_t row, const Block& b) { return row < b.first_row; });
-  size_t bi = static_cast<size_t>(it - blocks_.begin()) - 1;  // blocks_[0].first_row == 0
+  size_t bi = 0;
+  SL_RETURN_IF_ERROR(FirstBlockOf(first_row, row_count, &bi));
   const uint64_t end_row = static_cast<uint64_t>(first_row) + row_count;
   std::optional<TraceKey> trace;
   for (; bi < blocks_.size() && blocks_[bi].first_row < end_row; ++bi) {
@@ -608,18 +610,6 @@ Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std
     std::shared_ptr<const DecodedBlock> dec;
     SL_RETURN_IF_ERROR(CachedBlock(static_cast<uint32_t>(bi), &dec));
     const auto& tids = dec->tids;
-    const auto& sids = dec->sids;
-    const auto& parents = dec->parents;
-    const auto& has_parent = dec->has_parent;
-    const auto& starts = dec->starts;
-    const auto& ends = dec->ends;
-    const auto& received = dec->received;
-    const auto& bytes = dec->bytes;
-    const auto& strs = dec->strs;
-    const auto& ints = dec->ints;
-    const auto& int_present = dec->int_present;
-    const auto& dbls = dec->dbls;
-    const auto& dbl_present = dec->dbl_present;
     const Attrs& attrs = dec->attrs;
     const auto& inputs = dec->inputs;
     const auto& outputs = dec->outputs;
@@ -670,19 +660,7 @@ Status ColumnarReader::ReadTraceImpl(uint32_t first_row, uint32_t row_count, std
         s.MergeFrom(sit->second);
       }
       s.set_trace_id(tids[r].ToBytes());
-      s.set_span_id(std::string(reinterpret_cast<const char*>(&sids[r]), 8));
-      if (has_parent[r]) s.set_parent_span_id(std::string(reinterpret_cast<const char*>(&parents[r]), 8));
-      s.set_start_ns(starts[r]);
-      s.set_end_ns(ends[r]);
-      s.set_received_ns(received[r]);
-      for (size_t k = 0; k < bytes.size(); ++k)
-        if (bytes[k][r]) SetByteColumn(ByteColumnIds()[k], bytes[k][r], &s);
-      for (size_t k = 0; k < strs.size(); ++k)
-        if (!strs[k][r].empty()) SetStringColumn(StringColumnIds()[k], strs[k][r], &s);
-      for (size_t k = 0; k < ints.size(); ++k)
-        if (int_present[k][r]) SetIntColumn(IntColumnIds()[k], ints[k][r], &s);
-      for (size_t k = 0; k < dbls.size(); ++k)
-        if (dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], dbls[k][r], &s);
+      SetColumnFields(*dec, r, &s);
       RefList* row_lists = &lists[row_first[r - lo]];
       size_t next_large = 2;
       SpanPayloadRefs* out_refs = nullptr;
@@ -877,9 +855,8 @@ Status ColumnarReader::SalvageTrace(const TraceKey& id, uint32_t first_row, uint
     return Status::OK();
   }
   if (plain.code() != StatusCode::kCorruption) return plain;
-  auto it = std::upper_bound(blocks_.begin(), blocks_.end(), first_row,
-                             [](uint32_t row, const Block& b) { return row < b.first_row; });
-  size_t bi = static_cast<size_t>(it - blocks_.begin()) - 1;  // blocks_[0].first_row == 0
+  size_t bi = 0;
+  SL_RETURN_IF_ERROR(FirstBlockOf(first_row, row_count, &bi));
   const uint64_t end_row = static_cast<uint64_t>(first_row) + row_count;
   auto damage = [&](const Status& st) {
     if (report->damage.ok()) report->damage = st;
@@ -969,19 +946,7 @@ Status ColumnarReader::SalvageTrace(const TraceKey& id, uint32_t first_row, uint
         }
       }
       s.set_trace_id(id.ToBytes());
-      s.set_span_id(std::string(reinterpret_cast<const char*>(&d->sids[r]), 8));
-      if (d->has_parent[r]) s.set_parent_span_id(std::string(reinterpret_cast<const char*>(&d->parents[r]), 8));
-      s.set_start_ns(d->starts[r]);
-      s.set_end_ns(d->ends[r]);
-      if (ok(kColReceived)) s.set_received_ns(d->received[r]);
-      for (size_t k = 0; k < d->bytes.size(); ++k)
-        if (d->bytes[k][r]) SetByteColumn(ByteColumnIds()[k], d->bytes[k][r], &s);
-      for (size_t k = 0; k < d->strs.size(); ++k)
-        if (!d->strs[k][r].empty()) SetStringColumn(StringColumnIds()[k], d->strs[k][r], &s);
-      for (size_t k = 0; k < d->ints.size(); ++k)
-        if (d->int_present[k][r]) SetIntColumn(IntColumnIds()[k], d->ints[k][r], &s);
-      for (size_t k = 0; k < d->dbls.size(); ++k)
-        if (d->dbl_present[k][r]) SetDoubleColumn(DoubleColumnIds()[k], d->dbls[k][r], &s);
+      SetColumnFields(*d, r, &s, ok(kColReceived));
       bool attr_lost = false, large_lost = false;
       for (uint32_t i = a.offsets[r]; i < a.offsets[r + 1]; ++i) {
         if (a.large[i]) {

@@ -61,6 +61,28 @@ model::Span Turn(uint64_t t, uint64_t turn) {
   return s;
 }
 
+// Writes the traces (serialized spans by trace) as /seg's input file `number`, as a
+// flush writes one (the flush's zstd level), and opens it; null (and a failure) when
+// that does not work.
+std::shared_ptr<SegmentFile> WriteInput(MemEnv* env, uint64_t number,
+                                        const std::map<TraceKey, std::vector<std::string>>& traces, int64_t start_ns,
+                                        int64_t end_ns) {
+  const std::string name = segment::SegmentFileName(number);
+  auto b = columnar::ColumnarBuilder::Create(env, "/seg", name, columnar::kFlushZstdLevel);
+  EXPECT_TRUE(b.ok());
+  if (!b.ok()) return nullptr;
+  for (const auto& [k, spans] : traces) {
+    std::vector<std::string_view> views(spans.begin(), spans.end());
+    Status s = (*b)->AddTrace(k, views, {}, start_ns, end_ns);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  Status fin = (*b)->Finish();
+  EXPECT_TRUE(fin.ok()) << fin.ToString();
+  auto file = OpenSegmentFile(env, "/seg/" + name, number, [](const SegmentTraceEntry&) { return Status::OK(); });
+  EXPECT_TRUE(file.ok()) << file.status().ToString();
+  return file.ok() ? std::move(file).value() : nullptr;
+}
+
 class MergeByReference : public ::testing::Test {
  protected:
   // Three input files; each holds the next turns of sessions 1..4 (so every history
@@ -80,17 +102,8 @@ class MergeByReference : public ::testing::Test {
           v.push_back(again.SerializeAsString());
         }
       }
-      const std::string name = segment::SegmentFileName(f + 1);
-      auto b = columnar::ColumnarBuilder::Create(&env_, "/seg", name, columnar::kFlushZstdLevel);
-      ASSERT_TRUE(b.ok());
-      for (const auto& [k, spans] : traces) {
-        std::vector<std::string_view> views(spans.begin(), spans.end());
-        ASSERT_TRUE((*b)->AddTrace(k, views, {}, 1000, 3000).ok());
-      }
-      ASSERT_TRUE((*b)->Finish().ok());
-      auto file = OpenSegmentFile(&env_, "/seg/" + name, f + 1, [](const SegmentTraceEntry&) { return Status::OK(); });
-      ASSERT_TRUE(file.ok()) << file.status().ToString();
-      inputs_.push_back(std::move(file).value());
+      inputs_.push_back(WriteInput(&env_, f + 1, traces, 1000, 3000));
+      ASSERT_NE(inputs_.back(), nullptr);
     }
   }
 
@@ -266,17 +279,8 @@ TEST(MergeByRows, WritesTheSameFileAsMergingMessages) {
         v.push_back(again.SerializeAsString());
       }
     }
-    const std::string name = segment::SegmentFileName(f + 1);
-    auto b = columnar::ColumnarBuilder::Create(&env, "/seg", name, columnar::kFlushZstdLevel);
-    ASSERT_TRUE(b.ok());
-    for (const auto& [k, spans] : traces) {
-      std::vector<std::string_view> views(spans.begin(), spans.end());
-      ASSERT_TRUE((*b)->AddTrace(k, views, {}, 1000, 9000).ok());
-    }
-    ASSERT_TRUE((*b)->Finish().ok());
-    auto file = OpenSegmentFile(&env, "/seg/" + name, f + 1, [](const SegmentTraceEntry&) { return Status::OK(); });
-    ASSERT_TRUE(file.ok()) << file.status().ToString();
-    inputs.push_back(std::move(file).value());
+    inputs.push_back(WriteInput(&env, f + 1, traces, 1000, 9000));
+    ASSERT_NE(inputs.back(), nullptr);
   }
   uint64_t next = 100;
   auto run = [&](bool by_rows) {
