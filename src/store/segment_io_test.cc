@@ -23,8 +23,12 @@ using testing::TraceId;
 std::vector<std::string> Spans(uint64_t trace, uint64_t n) {
   std::vector<std::string> out;
   for (uint64_t k = 1; k <= n; ++k) {
-    model::Span s = MakeSpan({.trace = trace, .span = k, .parent = k > 1 ? 1 : 0, .name = "step " + std::to_string(k),
-                              .start = static_cast<int64_t>(1000 + 10 * k), .end = static_cast<int64_t>(2000 + k)});
+    model::Span s = MakeSpan({.trace = trace,
+                              .span = k,
+                              .parent = k > 1 ? uint64_t{1} : uint64_t{0},
+                              .name = "step " + std::to_string(k),
+                              .start = static_cast<int64_t>(1000 + 10 * k),
+                              .end = static_cast<int64_t>(2000 + k)});
     s.set_input_json("[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"question " + std::to_string(k) +
                      " about the quarterly figures\"}]}]");
     out.push_back(s.SerializeAsString());
@@ -41,7 +45,8 @@ std::string Write(MemEnv* env, uint64_t number, bool distinct) {
     const std::vector<std::string> spans = Spans(t, 4);
     const std::vector<std::string_view> views(spans.begin(), spans.end());
     const TraceKey id = TraceKey::FromBytes(TraceId(t));
-    Status s = distinct ? (*out)->AddDistinctTrace(id, views, {}, 1000, 3000) : (*out)->AddTrace(id, views, {}, 1000, 3000);
+    Status s = distinct ? (*out)->AddDistinctTrace(id, views, {}, 1000, 3000)
+                        : (*out)->AddTrace(id, views, {}, 1000, 3000);
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
   auto file = (*out)->Finish();
@@ -97,7 +102,8 @@ TEST(SegmentOutput, SpanIdTheColumnarFormatCannotHoldAsksForARowFile) {
     spans.push_back(odd.SerializeAsString());
     const std::vector<std::string_view> views(spans.begin(), spans.end());
     const TraceKey id = TraceKey::FromBytes(TraceId(1));
-    Status s = distinct ? (*out)->AddDistinctTrace(id, views, {}, 1000, 3000) : (*out)->AddTrace(id, views, {}, 1000, 3000);
+    Status s = distinct ? (*out)->AddDistinctTrace(id, views, {}, 1000, 3000)
+                        : (*out)->AddTrace(id, views, {}, 1000, 3000);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << distinct << " " << s.ToString();
     EXPECT_TRUE((*out)->needs_v1()) << distinct;
     (*out)->Abandon();

@@ -1,9 +1,10 @@
 // libFuzzer target: arbitrary bytes as a columnar (version 2) segment file, read through
-// a MemEnv as the store reads its files: Open, every trace of the trace table (read,
-// read as compaction reads it, as messages and as rows, which must agree, and salvaged), a text search over them (with a memo, twice), and a scan of every column
-// (with and without block filters). Must never crash, hang or read
-// out of bounds; every failure must be Corruption (or InvalidArgument for a row range
-// the damaged table names outside the file).
+// a MemEnv as the store reads its files: Open, every trace of the trace table (read;
+// read as compaction reads it, as messages and as rows, which must agree; salvaged), a
+// text search over them (with a memo, twice), and a scan of every column (with and
+// without block filters). Must never crash, hang or read out of bounds; every failure
+// must be Corruption (or InvalidArgument for a row range the damaged table names
+// outside the file).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -61,8 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (row_used != used || row_refs.size() != refs.size()) __builtin_trap();
       for (size_t i = 0; i < refs.size(); ++i) {
         const SpanPayloadRefs &a = refs[i], &b = row_refs[i];
-        if (a.input.pieces != b.input.pieces || a.output.pieces != b.output.pieces || a.large.size() != b.large.size() ||
-            a.payload_bytes != b.payload_bytes || rows[i].cols.span_id() != stripped[i].span_id() ||
+        if (a.input.pieces != b.input.pieces || a.output.pieces != b.output.pieces ||
+            a.large.size() != b.large.size() || a.payload_bytes != b.payload_bytes ||
+            rows[i].cols.span_id() != stripped[i].span_id() ||
             rows[i].attrs.size() != static_cast<size_t>(stripped[i].attributes_size()))
           __builtin_trap();
         for (size_t k = 0; k < a.large.size(); ++k)

@@ -133,11 +133,13 @@ Status ColumnarBuilder::AddSplitTrace(const TraceKey& id, const std::string& id_
 
 Status ColumnarBuilder::AddRowTrace(const TraceKey& id, Row* rows, size_t n, std::string_view agg, int64_t start_ns,
                                     int64_t end_ns, std::vector<SpanPayloadRefs>* refs) {
-  if (refs == nullptr) return Status::InvalidArgument(path_ + ": rows of trace " + TraceHex(id) + " without their payload lists");
+  if (refs == nullptr)
+    return Status::InvalidArgument(path_ + ": rows of trace " + TraceHex(id) + " without their payload lists");
   SL_RETURN_IF_ERROR(CheckTrace(id, n, refs));
   for (size_t i = 0; i < n; ++i) {
     const model::Span& c = rows[i].cols;
-    if (!(rows[i].trace == id) || c.span_id().size() != 8 || (!c.parent_span_id().empty() && c.parent_span_id().size() != 8))
+    if (!(rows[i].trace == id) || c.span_id().size() != 8 ||
+        (!c.parent_span_id().empty() && c.parent_span_id().size() != 8))
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) +
                                      ": trace_id must equal the trace's, span_id be 8 bytes, parent 0 or 8");
   }
