@@ -4,8 +4,11 @@
 // accept an attribute protobuf refuses: when SplitWire takes the bytes, every list
 // attribute it walked (kept raw) parses as an AnyValue and every key and string it
 // walked is UTF-8, since the builder stores them on that promise (a list is parsed again
-// without a check). Then a span that parses is written to a segment and read back: what
-// comes back parses and has the span's id and attribute count.
+// without a check). The column fields it decodes are the ones protobuf's parse gives (an
+// enum value no byte column holds stays in rest), and bytes protobuf refuses (their
+// payloads UTF-8) are refused by the builder too. Then a span that parses is written to a
+// segment and read back: what comes back parses and has the span's id and attribute
+// count.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -36,11 +39,47 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!v.ParseFromArray(a.value.data(), static_cast<int>(a.value.size()))) __builtin_trap();
     }
   }
-  // Through a file and back. The fields SplitWire leaves to the builder's parse may not
-  // parse (the builder then refuses the trace); the builder takes spans with a 16-byte
-  // trace id and an 8-byte span id (the store writes others in a row file instead).
+  // Through a file and back. The fields SplitWire leaves to the builder's parse (the
+  // rest) may not parse: the builder must then refuse the trace. It takes spans with a
+  // 16-byte trace id and an 8-byte span id (the store writes others in a row file).
   model::Span span;
-  if (!span.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return 0;
+  const bool parses = span.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  if (!parses) {
+    // The payloads are taken without a UTF-8 check (the store's writers made them UTF-8).
+    if (wire.cols.trace_id().size() != 16 || wire.cols.span_id().size() != 8 || !IsValidUtf8(wire.input) ||
+        !IsValidUtf8(wire.output))
+      return 0;
+    MemEnv env;
+    if (!env.CreateDir("/segments").ok()) return 0;
+    auto b = ColumnarBuilder::Create(&env, "/segments", "000001.slseg");
+    if (!b.ok()) return 0;
+    const std::vector<std::string_view> spans = {bytes};
+    const store::TraceKey id = store::TraceKey::FromBytes(wire.cols.trace_id());
+    if ((*b)->AddTrace(id, spans, "", 0, 0).ok()) __builtin_trap();
+    return 0;
+  }
+  // The columns as parsing gives them: the span without every field no column holds.
+  model::Span want = span;
+  want.clear_resource();
+  want.clear_scope_name();
+  want.clear_scope_version();
+  want.clear_scope_attributes();
+  want.clear_attributes();
+  want.clear_input_json();
+  want.clear_output_json();
+  want.clear_events();
+  want.clear_links();
+  want.clear_trace_state();
+  want.clear_dropped_attributes_count();
+  want.clear_dropped_events_count();
+  want.clear_dropped_links_count();
+  want.DiscardUnknownFields();
+  auto out_of_byte = [](int v) { return v < 0 || v > 255; };
+  if (out_of_byte(want.kind())) want.clear_kind();
+  if (out_of_byte(want.status())) want.clear_status();
+  if (out_of_byte(want.otel_kind())) want.clear_otel_kind();
+  if (out_of_byte(want.cost_source())) want.clear_cost_source();
+  if (want.SerializeAsString() != wire.cols.SerializeAsString()) __builtin_trap();
   if (span.trace_id().size() != 16 || span.span_id().size() != 8) return 0;
   MemEnv env;
   if (!env.CreateDir("/segments").ok()) return 0;

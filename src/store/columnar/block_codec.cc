@@ -1,4 +1,5 @@
 // Encoding side of block_codec.h: a span into a Row, a block of rows into column chunks.
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -138,24 +139,44 @@ uint8_t ColumnHoldingText(const model::Span& c, uint8_t type, std::string_view t
 
 void SetBit(std::string* bm, size_t r) { (*bm)[r / 8] = static_cast<char>(static_cast<uint8_t>((*bm)[r / 8]) | (1u << (r % 8))); }
 
+// A varint off the front of *in; the one-byte case (tags, short lengths, small numbers:
+// most of a span's) without the loop.
+[[gnu::always_inline]] inline bool NextVarint(std::string_view* in, uint64_t* v) {
+  if (!in->empty() && static_cast<uint8_t>(in->front()) < 0x80) {
+    *v = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    return true;
+  }
+  return GetVarint64(in, v);
+}
+
+// A tag or a length, as protobuf's parser reads them: a varint of at most 5 bytes whose
+// value fits in 31 bits (it refuses longer encodings, even of a small value).
+[[gnu::always_inline]] inline bool NextVarint32(std::string_view* in, uint64_t* v) {
+  const size_t before = in->size();
+  return NextVarint(in, v) && before - in->size() <= 5 && *v <= INT32_MAX;
+}
+
 // One protobuf field off the front of *in: its number, wire type, and its value (the
 // bytes of a length-delimited field, the integer of a varint, the bits of a fixed one).
-bool NextField(std::string_view* in, uint64_t* number, uint32_t* wire_type, std::string_view* bytes, uint64_t* scalar) {
+// Refuses what protobuf's parser refuses in the framing (a tag or length past 5 bytes).
+// Inlined: the flush calls it for every field of every span and attribute.
+[[gnu::always_inline]] inline bool NextField(std::string_view* in, uint64_t* number, uint32_t* wire_type,
+                                             std::string_view* bytes, uint64_t* scalar) {
   uint64_t tag = 0;
-  if (!GetVarint64(in, &tag) || (tag >> 3) == 0 || (tag >> 3) > 536870911) return false;
+  if (!NextVarint32(in, &tag) || (tag >> 3) == 0) return false;
   *number = tag >> 3;
   *wire_type = static_cast<uint32_t>(tag & 7);
   switch (*wire_type) {
-    case 0: return GetVarint64(in, scalar);
+    case 0: return NextVarint(in, scalar);
     case 1:
       if (in->size() < 8) return false;
-      *scalar = 0;
-      for (int b = 7; b >= 0; --b) *scalar = (*scalar << 8) | static_cast<uint8_t>((*in)[static_cast<size_t>(b)]);
+      *scalar = DecodeFixed64(in->data());
       in->remove_prefix(8);
       return true;
     case 2: {
       uint64_t n = 0;
-      if (!GetVarint64(in, &n) || n > in->size()) return false;
+      if (!NextVarint32(in, &n) || n > in->size()) return false;
       *bytes = in->substr(0, n);
       in->remove_prefix(n);
       return true;
@@ -253,7 +274,6 @@ bool WalkKeyValueAt(std::string_view in, WireAttr* out, int depth) {
 
 bool WalkKeyValue(std::string_view in, WireAttr* out) { return WalkKeyValueAt(in, out, 0); }
 
-
 // The cells of attributes walked from the wire (same texts and types as
 // AttrTypeAndText on the parsed values).
 // The list given by reference for large attribute i (SplitSpan's `pre`), moved out; null
@@ -346,72 +366,158 @@ void CellsFromMessages(const google::protobuf::RepeatedPtrField<opentelemetry::p
   }
 }
 
+// What SplitWire does with each field number of span.proto: the scope, payload and
+// attribute fields it takes as parts, the column fields it decodes into WireParts::cols,
+// and the rest (events, links, trace_state, dropped counts, fields added later, numbers
+// past the table) it copies into the rest's bytes.
+enum WireKind : uint8_t {
+  kWireRest = 0,
+  kWireScope,
+  kWirePayload,
+  kWireAttr,
+  kWireBytes,   // trace_id, span_id, parent_span_id: bytes, 1/2/3
+  kWireTime,    // start_ns, end_ns, received_ns: int64
+  kWireString,  // fields::kStrFields[index]
+  kWireEnum,    // fields::kByteFields[index]
+  kWireInt,     // fields::kIntFields[index] (optional int64)
+  kWireDouble,  // fields::kDoubleFields[index] (optional double)
+};
+struct WireField {
+  uint8_t kind = kWireRest;
+  uint8_t index = 0;
+};
+constexpr size_t kWireTableSize = 64;  // span.proto's numbers are below this
+
+const std::array<WireField, kWireTableSize>& WireTable() {
+  static const std::array<WireField, kWireTableSize> table = [] {
+    std::array<WireField, kWireTableSize> t{};
+    const auto* d = model::Span::descriptor();
+    auto set = [&](const char* name, uint8_t kind, uint8_t index) {
+      const auto* f = d->FindFieldByName(name);
+      if (f != nullptr && f->number() > 0 && static_cast<size_t>(f->number()) < kWireTableSize)
+        t[static_cast<size_t>(f->number())] = WireField{kind, index};
+    };
+    for (const char* n : {"resource", "scope_name", "scope_version", "scope_attributes"}) set(n, kWireScope, 0);
+    set("input_json", kWirePayload, 0);
+    set("output_json", kWirePayload, 1);
+    set("attributes", kWireAttr, 0);
+    set("trace_id", kWireBytes, 0);
+    set("span_id", kWireBytes, 1);
+    set("parent_span_id", kWireBytes, 2);
+    set("start_ns", kWireTime, 0);
+    set("end_ns", kWireTime, 1);
+    set("received_ns", kWireTime, 2);
+    for (size_t i = 0; i < std::size(fields::kStrFields); ++i)
+      set(fields::kStrFields[i].name, kWireString, static_cast<uint8_t>(i));
+    for (size_t i = 0; i < std::size(fields::kByteFields); ++i)
+      set(fields::kByteFields[i].name, kWireEnum, static_cast<uint8_t>(i));
+    for (size_t i = 0; i < std::size(fields::kIntFields); ++i)
+      set(fields::kIntFields[i].name, kWireInt, static_cast<uint8_t>(i));
+    for (size_t i = 0; i < std::size(fields::kDoubleFields); ++i)
+      set(fields::kDoubleFields[i].name, kWireDouble, static_cast<uint8_t>(i));
+    return t;
+  }();
+  return table;
+}
+
+// Decodes one column field into *cols. False when its wire type is not the field's (the
+// parser would keep it as an unknown field) or a string is not UTF-8 (the parser refuses
+// it); *to_rest when an enum value is one the byte column cannot hold (it stays in rest,
+// as SplitSpan leaves it).
+bool DecodeColumnField(WireField f, uint32_t wt, uint64_t scalar, std::string_view bytes, model::Span* cols,
+                       bool* to_rest) {
+  switch (f.kind) {
+    case kWireBytes: {
+      if (wt != 2) return false;
+      std::string* s = f.index == 0 ? cols->mutable_trace_id()
+                       : f.index == 1 ? cols->mutable_span_id()
+                                      : cols->mutable_parent_span_id();
+      s->assign(bytes.data(), bytes.size());
+      return true;
+    }
+    case kWireTime: {
+      if (wt != 0) return false;
+      const auto v = static_cast<int64_t>(scalar);
+      if (f.index == 0) cols->set_start_ns(v);
+      else if (f.index == 1) cols->set_end_ns(v);
+      else cols->set_received_ns(v);
+      return true;
+    }
+    case kWireString:
+      if (wt != 2 || !IsValidUtf8(bytes)) return false;
+      fields::kStrFields[f.index].mut(cols)->assign(bytes.data(), bytes.size());
+      return true;
+    case kWireEnum: {
+      if (wt != 0) return false;
+      const auto v = static_cast<int32_t>(scalar);  // protobuf reads an enum as int32
+      if (v < 0 || v > 255) {
+        *to_rest = true;
+        return true;
+      }
+      fields::kByteFields[f.index].set(cols, v);
+      return true;
+    }
+    case kWireInt:
+      if (wt != 0) return false;
+      fields::kIntFields[f.index].set(cols, static_cast<int64_t>(scalar));
+      return true;
+    case kWireDouble: {
+      if (wt != 1) return false;
+      double d;
+      std::memcpy(&d, &scalar, sizeof d);
+      fields::kDoubleFields[f.index].set(cols, d);
+      return true;
+    }
+    default: return false;
+  }
+}
+
 }  // namespace
 
 bool SplitWire(std::string_view serialized, WireParts* out) {
   out->scope.clear();
   out->input = out->output = {};
   out->attrs.clear();
-  out->buf.clear();
-  bool taken = false;
+  out->rest.clear();
+  out->cols.Clear();
+  const auto& table = WireTable();
+  uint64_t seen = 0;  // singular fields met so far, by number: a repeat is left to the parser
   std::string_view in = serialized;
-  const char* run = serialized.data();  // start of the fields not yet copied into buf
+  const char* run = serialized.data();  // start of the rest's fields not yet copied into rest
   while (!in.empty()) {
     const char* field_start = in.data();
-    uint64_t tag = 0;
-    if (!GetVarint64(&in, &tag) || (tag >> 3) == 0 || (tag >> 3) > 536870911) return false;
-    const uint64_t number = tag >> 3;
+    uint64_t number = 0, scalar = 0;
+    uint32_t wt = 0;
     std::string_view value;  // length-delimited payload
-    switch (tag & 7) {
-      case 0: {
-        uint64_t v = 0;
-        if (!GetVarint64(&in, &v)) return false;
-        break;
-      }
-      case 1:
-        if (in.size() < 8) return false;
-        in.remove_prefix(8);
-        break;
-      case 2: {
-        uint64_t n = 0;
-        if (!GetVarint64(&in, &n) || n > in.size()) return false;
-        value = in.substr(0, n);
-        in.remove_prefix(n);
-        break;
-      }
-      case 5:
-        if (in.size() < 4) return false;
-        in.remove_prefix(4);
-        break;
-      default:
-        return false;  // groups (no field of Span is one) and invalid wire types
+    if (!NextField(&in, &number, &wt, &value, &scalar)) return false;
+    const WireField f = number < kWireTableSize ? table[number] : WireField{};
+    if (f.kind == kWireRest) continue;
+    bool to_rest = false;
+    if (f.kind != kWireScope && f.kind != kWireAttr) {  // singular fields
+      const uint64_t bit = uint64_t{1} << number;
+      if ((seen & bit) != 0) return false;
+      seen |= bit;
     }
-    const std::string_view field(field_start, static_cast<size_t>(in.data() - field_start));
-    const bool scope = number == model::Span::kResourceFieldNumber || number == model::Span::kScopeNameFieldNumber ||
-                       number == model::Span::kScopeVersionFieldNumber ||
-                       number == model::Span::kScopeAttributesFieldNumber;
-    const bool payload =
-        number == model::Span::kInputJsonFieldNumber || number == model::Span::kOutputJsonFieldNumber;
-    const bool attr = number == model::Span::kAttributesFieldNumber;
-    if ((scope || payload || attr) && (tag & 7) != 2) return false;
-    if (scope || payload || attr) {
-      if (field_start != run) out->buf.append(run, static_cast<size_t>(field_start - run));
-      run = in.data();
-      taken = true;
-      if (scope) {
-        out->scope.append(field);
-      } else if (attr) {
+    if (f.kind == kWireScope || f.kind == kWirePayload || f.kind == kWireAttr) {
+      if (wt != 2) return false;
+      if (f.kind == kWireScope) {
+        out->scope.append(field_start, static_cast<size_t>(in.data() - field_start));
+      } else if (f.kind == kWireAttr) {
         out->attrs.emplace_back();
         if (!WalkKeyValue(value, &out->attrs.back())) return false;
-      } else if (number == model::Span::kInputJsonFieldNumber) {
+      } else if (f.index == 0) {
         out->input = value;
       } else {
         out->output = value;
       }
+    } else {
+      if (!DecodeColumnField(f, wt, scalar, value, &out->cols, &to_rest)) return false;
     }
+    if (to_rest) continue;
+    if (field_start != run) out->rest.append(run, static_cast<size_t>(field_start - run));
+    run = in.data();
   }
-  if (taken) out->buf.append(run, static_cast<size_t>(serialized.data() + serialized.size() - run));
-  out->others = taken ? std::string_view(out->buf) : serialized;
+  out->rest.append(run, static_cast<size_t>(serialized.data() + serialized.size() - run));
   return true;
 }
 
@@ -454,8 +560,30 @@ bool TakeRowRefs(Row* row, SpanPayloadRefs* pre) {
   return true;
 }
 
-void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch, WireParts* wire,
-               SpanPayloadRefs* pre) {
+void SplitWireSpan(WireParts* wire, PayloadWriter* payloads, Row* row, SpanPayloadRefs* pre) {
+  row->trace = TraceKey::FromBytes(wire->cols.trace_id());
+  wire->cols.clear_trace_id();
+  row->cols.Swap(&wire->cols);  // the row's old message goes to wire for its next walk
+  row->large_attrs.clear();
+  row->payload_bytes = 0;
+  row->attrs.clear();
+  row->attr_buf.clear();
+  CellsFromWire(wire->attrs, payloads, row, pre);
+  if (pre != nullptr) {
+    row->input = std::move(pre->input);
+    row->output = std::move(pre->output);
+    row->payload_bytes += pre->payload_bytes;
+  } else {
+    row->input = payloads->AddValue(wire->input, true);
+    row->output = payloads->AddValue(wire->output, true);
+    row->payload_bytes += wire->input.size() + wire->output.size();
+  }
+  row->scope.swap(wire->scope);
+  row->rest.swap(wire->rest);
+  row->raw_bytes = RowRawBytes(*row);
+}
+
+void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch, SpanPayloadRefs* pre) {
   row->trace = TraceKey::FromBytes(span->trace_id());
   model::Span& c = row->cols;
   c.Clear();
@@ -493,23 +621,6 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
   row->payload_bytes = 0;
   row->attrs.clear();
   row->attr_buf.clear();
-  if (wire != nullptr) {
-    CellsFromWire(wire->attrs, payloads, row, pre);
-    if (pre != nullptr) {
-      row->input = std::move(pre->input);
-      row->output = std::move(pre->output);
-      row->payload_bytes += pre->payload_bytes;
-    } else {
-      row->input = payloads->AddValue(wire->input, true);
-      row->output = payloads->AddValue(wire->output, true);
-      row->payload_bytes += wire->input.size() + wire->output.size();
-    }
-    row->scope.swap(wire->scope);
-    row->rest.clear();
-    (void)span->SerializeToString(&row->rest);
-    row->raw_bytes = RowRawBytes(*row);
-    return;
-  }
   CellsFromMessages(span->attributes(), payloads, row, pre);
   span->mutable_attributes()->Clear();
   if (pre != nullptr) {

@@ -84,30 +84,40 @@ struct WireAttr {
   uint64_t bits = 0;       // bool, int (two's complement), double (IEEE bits)
 };
 struct WireParts {
+  model::Span cols;  // the column fields (ids, times, strings, enums, counts, costs)
   std::string scope;
   std::string_view input, output;
   std::vector<WireAttr> attrs;
-  std::string buf;
-  std::string_view others;
+  std::string rest;  // every other field, as on the wire (events, links, trace_state, ...)
 };
-// Fills *out from serialized (whose bytes must outlive it). False when the bytes are not
-// a sequence of well-formed fields (or hold a group, or a taken field of the wrong wire
-// type), or an attribute is not in the form Sightline writes it (each field at most
-// once, no unknown fields, UTF-8 keys and strings): the caller then parses the whole
-// span, which reports what is wrong or reads it as protobuf would.
+// Fills *out from serialized (whose bytes must outlive it): the span's column fields
+// decoded into cols, its scope fields' bytes, its payloads and attributes walked, and the
+// fields left over copied as they are into rest (an enum value a byte column cannot hold
+// stays there, as SplitSpan leaves it). False when the bytes are not a sequence of
+// well-formed fields (or hold a group, or a taken field of the wrong wire type, or a
+// column or payload field twice, or a string column that is not UTF-8), or an attribute
+// is not in the form Sightline writes it (each field at most once, no unknown fields,
+// UTF-8 keys and strings): the caller then parses the whole span, which reports what is
+// wrong or reads it as protobuf would. Neither scope nor rest is checked (the caller
+// parses each when not empty), nor are the payloads' bytes UTF-8 (the store's writers
+// made them so).
 bool SplitWire(std::string_view serialized, WireParts* out);
 
 // Moves *span's fields into *row (span is consumed: left cleared, holding row's old
 // allocations for the next parse) and stores its payloads in *payloads. The span's ids
 // must already be valid (16 / 8 / 0 or 8 bytes). scratch: an empty message used to
 // serialize the scope fields, left empty again (kept by the caller to save allocations).
-// wire: when the span was parsed from wire->others, its scope and payloads (wire->scope
-// is taken). pre: the span's payloads given by reference, already in payloads' pieces
-// (compaction; taken): its input and output lists are used instead of the span's
-// input_json and output_json, and each attribute pre->large names is stored as a large
-// value with that list whatever the span holds for it (ReadTraceRefs leaves it empty).
+// pre: the span's payloads given by reference, already in payloads' pieces (compaction;
+// taken): its input and output lists are used instead of the span's input_json and
+// output_json, and each attribute pre->large names is stored as a large value with that
+// list whatever the span holds for it (ReadTraceRefs leaves it empty).
 void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch,
-               WireParts* wire = nullptr, SpanPayloadRefs* pre = nullptr);
+               SpanPayloadRefs* pre = nullptr);
+// The same for a span SplitWire took apart (*wire: its ids already checked, its rest
+// parsed once to check it): the columns, scope and rest move into *row as they are (wire
+// keeps row's old allocations for its next walk), the cells come from the walked
+// attributes, the payloads are stored (or pre's lists taken, as above).
+void SplitWireSpan(WireParts* wire, PayloadWriter* payloads, Row* row, SpanPayloadRefs* pre = nullptr);
 
 // Appends an attribute cell to row (its key, text and raw value copied into attr_buf).
 void AddCell(Row* row, std::string_view key, uint8_t type, std::string_view text, std::string_view raw, bool large);

@@ -15,18 +15,23 @@ namespace sightline::store::columnar::fields {
 
 using model::Span;
 
+// Each entry names its span.proto field (`name`): SplitWire maps wire field numbers to
+// columns by it.
 struct StrField {
   uint8_t id;
+  const char* name;
   const std::string& (*get)(const Span&);
   std::string* (*mut)(Span*);
 };
 struct ByteField {
   uint8_t id;
+  const char* name;
   int (*get)(const Span&);
   void (*set)(Span*, int);
 };
 struct IntField {
   uint8_t id;
+  const char* name;
   bool (*has)(const Span&);
   int64_t (*get)(const Span&);
   void (*set)(Span*, int64_t);
@@ -34,6 +39,7 @@ struct IntField {
 };
 struct DoubleField {
   uint8_t id;
+  const char* name;
   bool (*has)(const Span&);
   double (*get)(const Span&);
   void (*set)(Span*, double);
@@ -42,20 +48,20 @@ struct DoubleField {
 
 #define SL_STR(ID, F) \
   StrField {                                                                   \
-    ID, [](const Span& s) -> const std::string& { return s.F(); }, [](Span* s) { return s->mutable_##F(); } \
+    ID, #F, [](const Span& s) -> const std::string& { return s.F(); }, [](Span* s) { return s->mutable_##F(); } \
   }
 #define SL_BYTE(ID, F, T)                                                                  \
   ByteField {                                                                              \
-    ID, [](const Span& s) { return static_cast<int>(s.F()); }, [](Span* s, int v) { s->set_##F(static_cast<T>(v)); } \
+    ID, #F, [](const Span& s) { return static_cast<int>(s.F()); }, [](Span* s, int v) { s->set_##F(static_cast<T>(v)); } \
   }
 #define SL_INT(ID, F)                                                                          \
   IntField {                                                                                   \
-    ID, [](const Span& s) { return s.has_##F(); }, [](const Span& s) { return static_cast<int64_t>(s.F()); }, \
+    ID, #F, [](const Span& s) { return s.has_##F(); }, [](const Span& s) { return static_cast<int64_t>(s.F()); }, \
         [](Span* s, int64_t v) { s->set_##F(v); }, [](Span* s) { s->clear_##F(); }               \
   }
 #define SL_DOUBLE(ID, F)                                                                      \
   DoubleField {                                                                               \
-    ID, [](const Span& s) { return s.has_##F(); }, [](const Span& s) { return s.F(); },       \
+    ID, #F, [](const Span& s) { return s.has_##F(); }, [](const Span& s) { return s.F(); },       \
         [](Span* s, double v) { s->set_##F(v); }, [](Span* s) { s->clear_##F(); }               \
   }
 

@@ -97,20 +97,31 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
   // fields, which saves the flush most of its mallocs and frees.
   if (parsed_.size() < spans.size()) parsed_.resize(spans.size());
   if (trace_rows_.size() < spans.size()) trace_rows_.resize(spans.size());
-  // The scope fields and payloads are taken from the wire bytes unparsed (SplitWire);
-  // a span whose bytes it cannot walk is parsed whole.
+  // The columns, scope fields, attributes and payloads are taken from the wire bytes
+  // unparsed (SplitWire); a span whose bytes it cannot walk is parsed whole.
   if (wire_.size() < spans.size()) wire_.resize(spans.size());
   wire_ok_.assign(spans.size(), 0);
   for (size_t i = 0; i < spans.size(); ++i) {
     model::Span& s = parsed_[i];
-    std::string_view bytes = spans[i];
-    if (SplitWire(spans[i], &wire_[i])) {
-      wire_ok_[i] = 1;
-      bytes = wire_[i].others;
-    }
-    if (bytes.size() > INT32_MAX || !s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    const bool walked = SplitWire(spans[i], &wire_[i]);
+    wire_ok_[i] = walked ? 1 : 0;
+    // A walked span's rest (events, links, ...) is copied as it is: parsed here only to
+    // check it, and only when there is one.
+    const std::string_view bytes = walked ? std::string_view(wire_[i].rest) : spans[i];
+    if ((!walked || !bytes.empty()) &&
+        (bytes.size() > INT32_MAX || !s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))))
       return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
-    SL_RETURN_IF_ERROR(CheckIds(id, id_bytes, i, s));
+    // The scope's bytes are stored as they are, so they are parsed once to check them:
+    // once per distinct scope (a trace's spans mostly share their resource and scope).
+    if (walked && !wire_[i].scope.empty() && wire_[i].scope != checked_scope_) {
+      const std::string& scope = wire_[i].scope;
+      const bool ok = scope.size() <= INT32_MAX &&
+                      scope_scratch_.ParseFromArray(scope.data(), static_cast<int>(scope.size()));
+      scope_scratch_.Clear();
+      if (!ok) return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
+      checked_scope_ = scope;
+    }
+    SL_RETURN_IF_ERROR(CheckIds(id, id_bytes, i, walked ? wire_[i].cols : s));
   }
   return AddSplitTrace(id, id_bytes, spans.size(), agg, start_ns, end_ns, refs);
 }
@@ -120,8 +131,11 @@ Status ColumnarBuilder::AddSplitTrace(const TraceKey& id, const std::string& id_
                                       std::vector<SpanPayloadRefs>* refs) {
   for (size_t i = 0; i < count; ++i) {
     const size_t given = refs != nullptr ? (*refs)[i].large.size() : 0;
-    SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_, wire_ok_[i] ? &wire_[i] : nullptr,
-              refs != nullptr ? &(*refs)[i] : nullptr);
+    SpanPayloadRefs* pre = refs != nullptr ? &(*refs)[i] : nullptr;
+    if (wire_ok_[i])
+      SplitWireSpan(&wire_[i], &payloads_, &trace_rows_[i], pre);
+    else
+      SplitSpan(&parsed_[i], &payloads_, &trace_rows_[i], &scope_scratch_, pre);
     // Every large value given by reference must have found its string attribute, or it
     // would be lost (the span holds it empty).
     if (trace_rows_[i].large_attrs.size() < given)

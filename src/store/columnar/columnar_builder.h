@@ -121,6 +121,7 @@ class ColumnarBuilder {
   model::Span scope_scratch_;
   std::vector<WireParts> wire_;  // the current trace's spans' unparsed parts
   std::vector<uint8_t> wire_ok_;
+  std::string checked_scope_;  // the last walked scope bytes that parsed
   size_t block_bytes_ = 0;
   size_t block_payload_ = 0;  // payload bytes the open block's rows name
   uint64_t rows_written_ = 0;  // rows in closed blocks

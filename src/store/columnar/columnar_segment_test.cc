@@ -401,7 +401,7 @@ TEST(ColumnarSegment, ListAttributesComeBackExactly) {
 // serialized ones: the file must be byte for byte the one AddTrace writes, for spans of
 // every shape (every field and attribute type, events, links, scope, payloads split
 // into pieces, a history re-sent as an attribute, an attribute the wire walk refuses,
-// unknown fields, lean traces), and the trace's spans are taken.
+// unknown fields, enum values no byte column holds, lean traces), and the trace's spans are taken.
 TEST(ColumnarSegment, ParsedSpansWriteTheFileSerializedSpansWrite) {
   TraceMap traces = PayloadSession(7, 12, 1'000'000);
   for (const auto& [id, spans] : LeanTraces(40, 5'000'000)) traces[id] = spans;
@@ -414,6 +414,11 @@ TEST(ColumnarSegment, ParsedSpansWriteTheFileSerializedSpansWrite) {
   kv->GetReflection()->MutableUnknownFields(kv)->AddVarint(77, 1);
   odd.GetReflection()->MutableUnknownFields(&odd)->AddVarint(9999, 5);
   AddToMap(&traces, odd);
+  // Enum values no byte column holds (they stay in rest).
+  model::Span enums = FullSpan(951, 1, 0, 5, 2);
+  enums.set_kind(static_cast<model::SpanKind>(300));
+  enums.set_cost_source(static_cast<model::CostSource>(-7));
+  AddToMap(&traces, enums);
   MemEnv env;
   ASSERT_TRUE(WriteSegment(&env, kDir, "000001.slseg", traces).ok());
   ASSERT_TRUE(WriteSegment(&env, kDir, "000002.slseg", traces, nullptr, /*parsed=*/true).ok());
@@ -445,11 +450,36 @@ TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
     if (n == 1) full.clear_resource();
     if (n == 2) full.clear_input_json();
     if (n == 3) full.set_output_json(std::string(1 << 17, 'x'));
+    if (n == 4) full.set_kind(static_cast<model::SpanKind>(300));  // no byte column holds it
+    if (n == 5) full.set_status(static_cast<model::SpanStatus>(-1));
     const std::string bytes = full.SerializeAsString();
     WireParts w;
     ASSERT_TRUE(SplitWire(bytes, &w)) << n;
     model::Span others, scope, want_scope;
-    ASSERT_TRUE(others.ParseFromString(std::string(w.others)));
+    ASSERT_TRUE(others.ParseFromString(w.rest));
+    // The rest holds no column field: they are in cols, as parsing gives them.
+    model::Span want_cols = full;
+    want_cols.clear_resource();
+    want_cols.clear_scope_name();
+    want_cols.clear_scope_version();
+    want_cols.clear_scope_attributes();
+    want_cols.clear_attributes();
+    want_cols.clear_input_json();
+    want_cols.clear_output_json();
+    want_cols.clear_events();
+    want_cols.clear_links();
+    want_cols.clear_trace_state();
+    want_cols.clear_dropped_attributes_count();
+    want_cols.clear_dropped_events_count();
+    want_cols.clear_dropped_links_count();
+    if (n == 4) want_cols.clear_kind();
+    if (n == 5) want_cols.clear_status();
+    EXPECT_EQ(w.cols.SerializeAsString(), want_cols.SerializeAsString()) << n;
+    EXPECT_TRUE(others.span_id().empty() && others.name().empty() && others.start_ns() == 0 &&
+                !others.has_input_tokens() && !others.has_cost_usd())
+        << n;
+    EXPECT_EQ(others.kind(), n == 4 ? full.kind() : model::SpanKind{}) << n;
+    EXPECT_EQ(others.status(), n == 5 ? full.status() : model::SpanStatus{}) << n;
     EXPECT_EQ(others.resource_size(), 0);
     EXPECT_EQ(others.scope_attributes_size(), 0);
     EXPECT_TRUE(others.scope_name().empty());
@@ -504,6 +534,7 @@ TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
     }
     ASSERT_TRUE(scope.ParseFromString(w.scope));
     others.MergeFrom(scope);
+    others.MergeFrom(w.cols);
     *others.mutable_attributes() = full.attributes();
     others.set_input_json(std::string(w.input));
     others.set_output_json(std::string(w.output));
@@ -519,6 +550,18 @@ TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
   WireParts w;
   EXPECT_FALSE(SplitWire(std::string("\x0b\x0c", 2), &w));  // a group
   EXPECT_FALSE(SplitWire(std::string("\xa2\x02", 2), &w));  // input_json's length missing
+  // Column fields in a form Sightline's serializer never writes are left to the parser
+  // too: name (field 5) twice, name as a varint, a name that is not UTF-8, a cost as a
+  // varint (field 28).
+  EXPECT_FALSE(SplitWire(std::string("\x2a\x01" "a" "\x2a\x01" "b", 6), &w));
+  EXPECT_FALSE(SplitWire(std::string("\x28\x01", 2), &w));
+  EXPECT_FALSE(SplitWire(std::string("\x2a\x01\xff", 3), &w));
+  EXPECT_FALSE(SplitWire(std::string("\xe0\x01\x01", 3), &w));
+  // Fields past the table and fields no column holds go to rest as they are.
+  const std::string tail("\xe8\x02\x05" "\xa8\x06\x01", 6);  // 45 as a varint (unknown form), 101
+  ASSERT_TRUE(SplitWire(std::string("\x2a\x01" "n", 3) + tail, &w));
+  EXPECT_EQ(w.cols.name(), "n");
+  EXPECT_EQ(w.rest, tail);
   // Attributes not in the form Sightline writes them are left to the parser: a key twice,
   // two values in one AnyValue, an unknown field, a key that is not UTF-8.
   for (const std::string& kv : {std::string("\x0a\x01k\x0a\x01k"), std::string("\x0a\x01k\x12\x04\x10\x01\x18\x02"),
