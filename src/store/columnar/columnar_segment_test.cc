@@ -577,6 +577,45 @@ TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
   }
 }
 
+// What the wire walk takes unparsed must not let through bytes protobuf refuses: the
+// builder refuses a span whose scope does not parse (checked once per distinct scope)
+// or whose rest does not, and a length written in more than 5 bytes (protobuf's limit)
+// sends the span to the parser, which refuses it too.
+TEST(ColumnarSegment, WalkedSpansAreRefusedWhereProtobufRefusesThem) {
+  MemEnv env;
+  ASSERT_TRUE(env.CreateDir(kDir).ok());
+  const model::Span good = FullSpan(5, 1, 0, 100, 1);
+  const TraceKey id = TraceKey::FromBytes(good.trace_id());
+  auto add = [&](const std::string& bytes) {
+    auto b = ColumnarBuilder::Create(&env, kDir, "000001.slseg");
+    EXPECT_TRUE(b.ok());
+    const std::string ok_bytes = good.SerializeAsString();
+    // A good span first, so the refused one is not the first scope the builder checks.
+    EXPECT_TRUE((*b)->AddTrace(id, std::vector<std::string_view>{ok_bytes}, "", 100, 200).ok());
+    return (*b)->AddTrace(TraceKey::FromBytes(FullSpan(6, 1, 0, 100, 1).trace_id()),
+                          std::vector<std::string_view>{bytes}, "", 100, 200);
+  };
+  model::Span other = FullSpan(6, 1, 0, 100, 1);
+  EXPECT_TRUE(add(other.SerializeAsString()).ok());
+  // A resource attribute whose string is not UTF-8.
+  model::Span bad_scope = other;
+  bad_scope.mutable_resource(0)->mutable_value()->set_string_value("\xff\xfe");
+  WireParts w;
+  ASSERT_TRUE(SplitWire(bad_scope.SerializeAsString(), &w));
+  EXPECT_EQ(add(bad_scope.SerializeAsString()).code(), StatusCode::kInvalidArgument);
+  // An event (in the rest) whose name is not UTF-8.
+  model::Span bad_rest = other;
+  bad_rest.mutable_events(0)->set_name("\xc0");
+  ASSERT_TRUE(SplitWire(bad_rest.SerializeAsString(), &w));
+  EXPECT_EQ(add(bad_rest.SerializeAsString()).code(), StatusCode::kInvalidArgument);
+  // name (field 5) with its length in 6 bytes: 0x81 0x80 0x80 0x80 0x80 0x00 is 1.
+  model::Span unnamed = other;
+  unnamed.clear_name();
+  const std::string long_length = unnamed.SerializeAsString() + std::string("\x2a\x81\x80\x80\x80\x80\x00" "n", 8);
+  EXPECT_FALSE(SplitWire(long_length, &w));
+  EXPECT_EQ(add(long_length).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(ColumnarSegment, TracesOfOneBlockShareItsDecodedCopy) {
   MemEnv env;
   TraceMap m;
