@@ -91,9 +91,11 @@ void ExtractLangfuse(SpanInput& in, Candidates* c) {
     if (!c->cost_usd) {  // Langfuse's own rule: the total is the sum of the parts
       double sum = 0;
       bool any = false;
-      for (const auto& m : cost.GetObject()) {
-        if (!m.value.IsNumber()) continue;
-        sum += m.value.GetDouble();
+      // Const member iterators: rapidjson's mutable ones compare ambiguously in C++20.
+      const rapidjson::Value& parts = cost;
+      for (auto m = parts.MemberBegin(); m != parts.MemberEnd(); ++m) {
+        if (!m->value.IsNumber()) continue;
+        sum += m->value.GetDouble();
         any = true;
       }
       if (any) c->cost_usd = sum;

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <xxhash.h>
+
 #include "common/hex.h"
 #include "common/utf8.h"
 #include "store/coding.h"
@@ -68,9 +70,9 @@ class DictColumn {
       if (v.empty()) return;  // leading empties: counted at the first value (r of them)
       started_ = true;
       idx_.reserve(r + 64);
+      slots_.assign(64, 0);
       if (r > 0) {
-        ids_.emplace(std::string_view(), 0);
-        dict_.push_back(std::string_view());
+        Lookup(std::string_view());
         idx_.append(r, '\0');  // varint 0 per leading empty row
         empties_ = static_cast<uint32_t>(r);
         prev_ = std::string_view();
@@ -80,10 +82,8 @@ class DictColumn {
     }
     if (v.empty()) ++empties_;
     if (!have_prev_ || v.size() != prev_.size() || v != prev_) {
-      auto [it, inserted] = ids_.try_emplace(v, static_cast<uint32_t>(dict_.size()));
-      if (inserted) dict_.push_back(v);
+      prev_id_ = Lookup(v);
       prev_ = v;
-      prev_id_ = it->second;
       have_prev_ = true;
     }
     PutVarint64(&idx_, prev_id_);
@@ -103,7 +103,39 @@ class DictColumn {
   }
 
  private:
-  std::unordered_map<std::string_view, uint32_t> ids_;
+  // v's id: its place in dict_, added at the end when new. An open-addressing table of
+  // ids + 1 (0: free) by XXH3, kept at most half full: a block's string columns look up
+  // a value at every row where it changes, and std::unordered_map's node per value and
+  // its hashing were most of the encoding of a high-cardinality column.
+  uint32_t Lookup(std::string_view v) {
+    const uint64_t h = XXH3_64bits(v.data(), v.size());
+    size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const uint32_t s = slots_[i];
+      if (s == 0) {
+        const auto id = static_cast<uint32_t>(dict_.size());
+        dict_.push_back(v);
+        hashes_.push_back(h);
+        slots_[i] = id + 1;
+        if (2 * dict_.size() > slots_.size()) Grow();
+        return id;
+      }
+      if (hashes_[s - 1] == h && dict_[s - 1] == v) return s - 1;
+    }
+  }
+  void Grow() {
+    std::vector<uint32_t> bigger(slots_.size() * 2, 0);
+    const size_t mask = bigger.size() - 1;
+    for (uint32_t id = 0; id < dict_.size(); ++id) {
+      size_t i = hashes_[id] & mask;
+      while (bigger[i] != 0) i = (i + 1) & mask;
+      bigger[i] = id + 1;
+    }
+    slots_.swap(bigger);
+  }
+
+  std::vector<uint32_t> slots_;
+  std::vector<uint64_t> hashes_;  // per dict_ entry
   std::vector<std::string_view> dict_;
   std::string idx_;
   std::string_view prev_;
