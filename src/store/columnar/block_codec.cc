@@ -109,7 +109,7 @@ class DictColumn {
   // its hashing were most of the encoding of a high-cardinality column.
   uint32_t Lookup(std::string_view v) {
     const uint64_t h = XXH3_64bits(v.data(), v.size());
-    size_t mask = slots_.size() - 1;
+    const size_t mask = slots_.size() - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       const uint32_t s = slots_[i];
       if (s == 0) {

@@ -52,7 +52,8 @@ struct DoubleField {
   }
 #define SL_BYTE(ID, F, T)                                                                  \
   ByteField {                                                                              \
-    ID, #F, [](const Span& s) { return static_cast<int>(s.F()); }, [](Span* s, int v) { s->set_##F(static_cast<T>(v)); } \
+    ID, #F, [](const Span& s) { return static_cast<int>(s.F()); },                         \
+        [](Span* s, int v) { s->set_##F(static_cast<T>(v)); }                                \
   }
 #define SL_INT(ID, F)                                                                          \
   IntField {                                                                                   \

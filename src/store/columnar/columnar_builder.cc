@@ -101,6 +101,9 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
   // unparsed (SplitWire); a span whose bytes it cannot walk is parsed whole.
   if (wire_.size() < spans.size()) wire_.resize(spans.size());
   wire_ok_.assign(spans.size(), 0);
+  auto unparsable = [&](size_t i) {
+    return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
+  };
   for (size_t i = 0; i < spans.size(); ++i) {
     model::Span& s = parsed_[i];
     const bool walked = SplitWire(spans[i], &wire_[i]);
@@ -110,7 +113,7 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
     const std::string_view bytes = walked ? std::string_view(wire_[i].rest) : spans[i];
     if ((!walked || !bytes.empty()) &&
         (bytes.size() > INT32_MAX || !s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))))
-      return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
+      return unparsable(i);
     // The scope's bytes are stored as they are, so they are parsed once to check them:
     // once per distinct scope (a trace's spans mostly share their resource and scope).
     if (walked && !wire_[i].scope.empty() && wire_[i].scope != checked_scope_) {
@@ -118,7 +121,7 @@ Status ColumnarBuilder::AddTrace(const TraceKey& id, const std::vector<std::stri
       const bool ok = scope.size() <= INT32_MAX &&
                       scope_scratch_.ParseFromArray(scope.data(), static_cast<int>(scope.size()));
       scope_scratch_.Clear();
-      if (!ok) return Status::InvalidArgument("trace " + TraceHex(id) + " span " + std::to_string(i) + " does not parse");
+      if (!ok) return unparsable(i);
       checked_scope_ = scope;
     }
     SL_RETURN_IF_ERROR(CheckIds(id, id_bytes, i, walked ? wire_[i].cols : s));
