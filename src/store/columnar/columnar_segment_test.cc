@@ -580,7 +580,7 @@ TEST(ColumnarSegment, SplitWireTakesScopeAndPayloadsFromTheBytes) {
 // What the wire walk takes unparsed must not let through bytes protobuf refuses: the
 // builder refuses a span whose scope does not parse (checked once per distinct scope)
 // or whose rest does not, and a length written in more than 5 bytes (protobuf's limit)
-// sends the span to the parser, which refuses it too.
+// or a payload given twice sends the span to the parser, which refuses it too.
 TEST(ColumnarSegment, WalkedSpansAreRefusedWhereProtobufRefusesThem) {
   MemEnv env;
   ASSERT_TRUE(env.CreateDir(kDir).ok());
@@ -614,6 +614,14 @@ TEST(ColumnarSegment, WalkedSpansAreRefusedWhereProtobufRefusesThem) {
   const std::string long_length = unnamed.SerializeAsString() + std::string("\x2a\x81\x80\x80\x80\x80\x00" "n", 8);
   EXPECT_FALSE(SplitWire(long_length, &w));
   EXPECT_EQ(add(long_length).code(), StatusCode::kInvalidArgument);
+  // input_json (field 36) twice, the first copy not UTF-8: protobuf refuses the span,
+  // though the copy a walk would keep (the last) is fine.
+  model::Span no_input = other;
+  no_input.clear_input_json();
+  const std::string twice =
+      no_input.SerializeAsString() + std::string("\xa2\x02\x01\xff", 4) + std::string("\xa2\x02\x02" "ok", 5);
+  EXPECT_FALSE(SplitWire(twice, &w));
+  EXPECT_EQ(add(twice).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(ColumnarSegment, TracesOfOneBlockShareItsDecodedCopy) {
