@@ -1,6 +1,6 @@
 // A store test's view of everything a MemEnv data directory holds: every byte of every
 // file under /data, and of every zstd frame in them, so a test can show that a value is
-// gone from disk (deletion on request, tail sampling), raw or compressed.
+// gone from disk (deletion on request, tail sampling), raw, compressed or word-coded.
 #pragma once
 
 #include <zstd.h>
@@ -10,10 +10,12 @@
 
 #include "common/env.h"
 #include "common/mem_env.h"
+#include "store/columnar/word_code.h"
 
 namespace sightline::store::testing {
 
-// Every byte of every file under /data, and of every zstd frame in them.
+// Every byte of every file under /data, and of every zstd frame in them (expanded
+// again when it is a word-coded payload frame).
 inline std::string AllBytes(MemEnv* env) {
   std::string all;
   for (const char* dir : {"/data", "/data/wal", "/data/segments"}) {
@@ -34,7 +36,16 @@ inline std::string AllBytes(MemEnv* env) {
         if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (64u << 20)) continue;
         std::string out(size, '\0');
         size_t got = ZSTD_decompress(out.data(), out.size(), b.data() + i, frame);
-        if (!ZSTD_isError(got)) all.append(out.data(), got);
+        if (ZSTD_isError(got)) continue;
+        out.resize(got);
+        all += out;
+        // A word-coded payload frame (frame codec 2) holds its text expanded only after
+        // this: a frame that is not one expands to noise, which finds nothing.
+        uint64_t expanded = 0;
+        std::string text, why;
+        if (columnar::WordCodedLength(out, &expanded) && expanded <= (64u << 20) &&
+            columnar::WordDecode(out, expanded, &text, &why))
+          all += text;
       }
     }
   }

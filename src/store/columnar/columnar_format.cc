@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "store/coding.h"
+#include "store/columnar/word_code.h"
 
 namespace sightline::store::columnar {
 
@@ -79,6 +80,10 @@ uint8_t CompressChunk(std::string_view raw, std::string* out, int zstd_level) {
 }
 
 uint8_t CompressTextFrame(std::string_view raw, std::string* out, int zstd_level) {
+  if (zstd_level >= kZstdLevel) {
+    std::string coded;
+    if (WordEncode(raw, &coded) && Compress(coded, out, zstd_level, true) == kCodecZstd) return kCodecWordZstd;
+  }
   return Compress(raw, out, zstd_level, true);
 }
 
@@ -111,6 +116,29 @@ bool DecompressChunk(std::string_view stored, uint8_t codec, uint64_t raw_len, s
     return false;
   }
   return true;
+}
+
+bool DecompressFrame(std::string_view stored, uint8_t codec, uint64_t raw_len, std::string* out, std::string* why) {
+  if (codec != kCodecWordZstd) return DecompressChunk(stored, codec, raw_len, out, why);
+  if (raw_len > kMaxRawBytes) {
+    *why = "raw length " + std::to_string(raw_len) + " over the limit";
+    return false;
+  }
+  // A coded body is no longer than its expansion; the table adds at most 1 + 255 * 50.
+  const unsigned long long coded_len = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  if (coded_len == ZSTD_CONTENTSIZE_ERROR || coded_len == ZSTD_CONTENTSIZE_UNKNOWN ||
+      coded_len > raw_len + 255 * (2 + kMaxWordBytes) + 1) {
+    *why = "zstd frame header of a word-coded frame does not fit its raw length";
+    return false;
+  }
+  std::string coded;
+  coded.resize(static_cast<size_t>(coded_len));
+  const size_t n = ZSTD_decompress(coded.data(), coded.size(), stored.data(), stored.size());
+  if (ZSTD_isError(n) || n != coded_len) {
+    *why = std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output");
+    return false;
+  }
+  return WordDecode(coded, raw_len, out, why);
 }
 
 Result<uint32_t> PeekFormatVersion(Env* env, const std::string& path) {

@@ -145,16 +145,22 @@ enum AttrType : uint8_t {
   kAttrNoValue = 7, // a KeyValue without an AnyValue at all
 };
 
-// Chunk, frame and meta codecs.
-enum Codec : uint8_t { kCodecRaw = 0, kCodecZstd = 1 };
+// Chunk, frame and meta codecs. kCodecWordZstd is for payload frames only: zstd of the
+// frame's word-coded form (word_code.h), expanded after decompression.
+enum Codec : uint8_t { kCodecRaw = 0, kCodecZstd = 1, kCodecWordZstd = 2 };
 // Compresses raw into *out; stores raw bytes (kCodecRaw) when zstd does not shrink them.
 uint8_t CompressChunk(std::string_view raw, std::string* out, int zstd_level = kZstdLevel);
-// CompressChunk for a payload frame: at kZstdLevel and above, zstd's parameters are
-// tuned for text (lazy2, minimum match 6 bytes, 16 candidates); below it (the flush's
-// kFlushZstdLevel) the same as CompressChunk. Any zstd decoder reads the result.
+// CompressChunk for a payload frame: at kZstdLevel and above (compaction), the frame is
+// word-coded first when that shrinks it enough (kCodecWordZstd; WordEncode decides), and
+// zstd's parameters are tuned for text (lazy2, minimum match 6 bytes, 16 candidates);
+// below it (the flush's kFlushZstdLevel) the same as CompressChunk, which costs the
+// flush no more than it did.
 uint8_t CompressTextFrame(std::string_view raw, std::string* out, int zstd_level = kZstdLevel);
 // False (with *why set) when the bytes do not decompress to exactly raw_len bytes.
+// kCodecRaw and kCodecZstd only (chunks, the meta region).
 bool DecompressChunk(std::string_view stored, uint8_t codec, uint64_t raw_len, std::string* out, std::string* why);
+// DecompressChunk for a payload frame, which may also be kCodecWordZstd.
+bool DecompressFrame(std::string_view stored, uint8_t codec, uint64_t raw_len, std::string* out, std::string* why);
 
 // The format version written in a segment file's header (1 or 2 today), so a store can
 // pick the reader; Corruption when the file is too short or its magic is wrong.

@@ -101,7 +101,7 @@ Status ColumnarReader::LoadFrame(uint32_t fi, std::string* raw) const {
   SL_RETURN_IF_ERROR(file_->Read(f.offset, static_cast<size_t>(f.stored_len), &stored).WithContext(path_));
   if (stored.size() != f.stored_len) return Corrupt(where + ": short read");
   if (XXH3_64bits(stored.data(), stored.size()) != f.checksum) return Corrupt(where + ": bad checksum");
-  if (!DecompressChunk(stored, f.codec, f.raw_len, raw, &why)) return Corrupt(where + ": " + why);
+  if (!DecompressFrame(stored, f.codec, f.raw_len, raw, &why)) return Corrupt(where + ": " + why);
   return Status::OK();
 }
 

@@ -9,11 +9,15 @@ Prints JSON: {"files": N, "frames": M, "bytes": B,
               "found": {needle: ["relative/path:raw", "relative/path:zstd@OFFSET", ...]}}
 Frames are found by their magic number at every offset and decompressed with the
 system's libzstd (ctypes); a false magic inside other data fails to decode and is skipped.
+A payload frame that compaction word-coded (docs/segment_format.md, frame codec 2) is
+searched again expanded: any frame whose content parses as a word table is (a frame that
+is not one expands to noise, which finds nothing).
 """
 import ctypes
 import ctypes.util
 import json
 import os
+import re
 import sys
 
 MAGIC = b"\x28\xb5\x2f\xfd"
@@ -48,6 +52,25 @@ def frames(data):
         i = data.find(MAGIC, i + 1)
 
 
+def word_expand(content):
+    """A word-coded frame's text: a u8 count of entries (u8 code, u8 length 1..48, the
+    bytes), then a body where each code byte stands for its entry. None when the table
+    does not parse."""
+    if not content or content[0] == 0:
+        return None
+    table, i = {}, 1
+    for _ in range(content[0]):
+        if len(content) - i < 2:
+            return None
+        code, n = content[i], content[i + 1]
+        if n == 0 or n > 48 or code in table or len(content) - i - 2 < n:
+            return None
+        table[code] = content[i + 2:i + 2 + n]
+        i += 2 + n
+    codes = re.compile(b"[" + b"".join(re.escape(bytes((c,))) for c in table) + b"]")
+    return codes.sub(lambda m: table[m.group(0)[0]], content[i:])
+
+
 def main():
     root = sys.argv[1]
     needles = [s.encode("utf-8") for s in json.load(sys.stdin)]
@@ -69,8 +92,9 @@ def main():
                     found[n.decode("utf-8")].append(rel + ":raw")
             for off, content in frames(data):
                 nframes += 1
+                expanded = word_expand(content) or b""
                 for n in needles:
-                    if n in content:
+                    if n in content or n in expanded:
                         found[n.decode("utf-8")].append("%s:zstd@%d" % (rel, off))
     json.dump({"files": files, "frames": nframes, "bytes": nbytes, "found": found}, sys.stdout)
 
