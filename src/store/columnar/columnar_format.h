@@ -152,9 +152,9 @@ enum Codec : uint8_t { kCodecRaw = 0, kCodecZstd = 1, kCodecWordZstd = 2 };
 uint8_t CompressChunk(std::string_view raw, std::string* out, int zstd_level = kZstdLevel);
 // CompressChunk for a payload frame: at kZstdLevel and above (compaction), the frame is
 // word-coded first when that shrinks it enough (kCodecWordZstd; WordEncode decides), and
-// zstd's parameters are tuned for text (lazy2, minimum match 6 bytes, 16 candidates);
-// below it (the flush's kFlushZstdLevel) the same as CompressChunk, which costs the
-// flush no more than it did.
+// zstd's parameters are tuned for text (lazy2, minimum match 6 bytes or 4 in a coded
+// frame, 16 candidates); below it (the flush's kFlushZstdLevel) the same as
+// CompressChunk, which costs the flush no more than it did.
 uint8_t CompressTextFrame(std::string_view raw, std::string* out, int zstd_level = kZstdLevel);
 // False (with *why set) when the bytes do not decompress to exactly raw_len bytes.
 // kCodecRaw and kCodecZstd only (chunks, the meta region).
