@@ -138,13 +138,7 @@ bool DecompressFrame(std::string_view stored, uint8_t codec, uint64_t raw_len, s
     return false;
   }
   std::string coded;
-  coded.resize(static_cast<size_t>(coded_len));
-  const size_t n = ZSTD_decompress(coded.data(), coded.size(), stored.data(), stored.size());
-  if (ZSTD_isError(n) || n != coded_len) {
-    *why = std::string("zstd: ") + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output");
-    return false;
-  }
-  return WordDecode(coded, raw_len, out, why);
+  return DecompressChunk(stored, kCodecZstd, coded_len, &coded, why) && WordDecode(coded, raw_len, out, why);
 }
 
 Result<uint32_t> PeekFormatVersion(Env* env, const std::string& path) {

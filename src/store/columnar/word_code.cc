@@ -168,13 +168,53 @@ bool WordEncode(std::string_view raw, std::string* out) {
   return true;
 }
 
-bool WordDecode(std::string_view coded, uint64_t raw_len, std::string* out, std::string* why) {
+namespace {
+
+// A coded frame's table: each byte value's length (1: itself) and, for a code, where its
+// bytes start. Returns where the body starts, or 0 with *why set when the table is
+// malformed (no table at all, a code given twice, an empty or too long entry, a cut one).
+size_t ReadTable(std::string_view coded, std::array<uint8_t, 256>* len,
+                 std::array<const unsigned char*, 256>* at, std::string* why) {
   if (coded.empty()) {
     *why = "word-coded frame without its table";
-    return false;
+    return 0;
   }
   const auto* p = reinterpret_cast<const unsigned char*>(coded.data());
   const size_t n = coded.size();
+  len->fill(1);
+  std::array<bool, 256> given{};
+  size_t i = 1;
+  for (size_t x = 0, k = p[0]; x < k; ++x) {
+    if (n - i < 2) {
+      *why = "word table cut short";
+      return 0;
+    }
+    const uint8_t code = p[i], l = p[i + 1];
+    if (l == 0 || l > kMaxWordBytes || given[code]) {
+      *why = l == 0 ? "empty word in the table"
+             : given[code] ? "word code " + std::to_string(code) + " given twice"
+                           : "word of " + std::to_string(l) + " bytes in the table";
+      return 0;
+    }
+    if (n - i - 2 < l) {
+      *why = "word table cut short";
+      return 0;
+    }
+    given[code] = true;
+    (*len)[code] = l;
+    (*at)[code] = p + i + 2;
+    i += 2u + l;
+  }
+  return i;
+}
+
+}  // namespace
+
+bool WordDecode(std::string_view coded, uint64_t raw_len, std::string* out, std::string* why) {
+  std::array<uint8_t, 256> len;
+  std::array<const unsigned char*, 256> at{};
+  size_t i = ReadTable(coded, &len, &at, why);
+  if (i == 0) return false;
   // Every byte value expands to an entry: itself, or its word. Entries are padded so
   // that each is copied with fixed-size moves (the output has kMaxWordBytes of slack).
   struct Entry {
@@ -183,33 +223,15 @@ bool WordDecode(std::string_view coded, uint64_t raw_len, std::string* out, std:
   };
   std::array<Entry, 256> ent{};
   for (int b = 0; b < 256; ++b) {
-    ent[b].len = 1;
-    ent[b].bytes[0] = static_cast<char>(b);
+    ent[b].len = len[b];
+    if (at[b]) {
+      std::memcpy(ent[b].bytes, at[b], len[b]);
+    } else {
+      ent[b].bytes[0] = static_cast<char>(b);
+    }
   }
-  std::array<bool, 256> given{};
-  const size_t k = p[0];
-  size_t i = 1;
-  for (size_t x = 0; x < k; ++x) {
-    if (n - i < 2) {
-      *why = "word table cut short";
-      return false;
-    }
-    const uint8_t code = p[i], l = p[i + 1];
-    if (l == 0 || l > kMaxWordBytes || given[code]) {
-      *why = l == 0 ? "empty word in the table"
-             : given[code] ? "word code " + std::to_string(code) + " given twice"
-                           : "word of " + std::to_string(l) + " bytes in the table";
-      return false;
-    }
-    if (n - i - 2 < l) {
-      *why = "word table cut short";
-      return false;
-    }
-    given[code] = true;
-    ent[code].len = l;
-    std::memcpy(ent[code].bytes, p + i + 2, l);
-    i += 2u + l;
-  }
+  const auto* p = reinterpret_cast<const unsigned char*>(coded.data());
+  const size_t n = coded.size();
   out->resize(static_cast<size_t>(raw_len) + kMaxWordBytes);
   char* o = out->data();
   size_t w = 0;
@@ -228,21 +250,13 @@ bool WordDecode(std::string_view coded, uint64_t raw_len, std::string* out, std:
 }
 
 bool WordCodedLength(std::string_view coded, uint64_t* raw_len) {
-  if (coded.empty()) return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(coded.data());
-  const size_t n = coded.size();
   std::array<uint8_t, 256> len;
-  len.fill(1);
-  std::array<bool, 256> given{};
-  size_t i = 1;
-  for (size_t x = 0, k = p[0]; x < k; ++x) {
-    if (n - i < 2 || p[i + 1] == 0 || p[i + 1] > kMaxWordBytes || given[p[i]] || n - i - 2 < p[i + 1]) return false;
-    given[p[i]] = true;
-    len[p[i]] = p[i + 1];
-    i += 2u + p[i + 1];
-  }
+  std::array<const unsigned char*, 256> at{};
+  std::string why;
+  size_t i = ReadTable(coded, &len, &at, &why);
+  if (i == 0) return false;
   uint64_t total = 0;
-  for (; i < n; ++i) total += len[p[i]];
+  for (; i < coded.size(); ++i) total += len[static_cast<uint8_t>(coded[i])];
   *raw_len = total;
   return true;
 }
