@@ -7,7 +7,9 @@
 # sightline-loadgen (4 connections, 500 spans a request), and once the server acknowledges spans, after a 4 s warm-up, records
 # PERF_SECONDS (8) of the server with `perf record --call-graph dwarf` at PERF_FREQ (150)
 # Hz. Prints the load generator's result, the server's CPU time per acknowledged span
-# (steadier than throughput on a shared machine) and its peak RSS, then the top of the
+# (steadier than throughput on a shared machine), the same by thread (sl-http: decode,
+# normalise, redact, encode; sl-writer: WAL and memtable; sl-flush; sl-compact) and its
+# peak RSS, then the top of the
 # profile by inclusive time. SETTLE=1 also waits, after the load, until background
 # compaction has merged what the load left and prints the CPU time then (the load's
 # whole cost). PERF=0 skips perf. The data directory and perf.data stay in
@@ -40,6 +42,14 @@ if [ "${PERF:-1}" = 1 ]; then
 fi
 wait $LOADGEN
 ticks=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
+# CPU ticks by thread name (sl-http, sl-writer, sl-flush, sl-compact, ...): "NAME TICKS"
+# lines, summed over threads of one name. Threads that have exited are not listed.
+thread_ticks() {
+  for t in /proc/"$SERVER"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(awk '{print $14 + $15}' "$t/stat" 2>/dev/null)"
+  done | awk 'NF == 2 { s[$1] += $2 } END { for (n in s) print n, s[n] }' | sort -k2,2nr
+}
+load_threads=$(thread_ticks)
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER/status")
 acked=$(grep -o '"acked_spans":[0-9]*' "$T/loadgen.json" | cut -d: -f2)
 settled_ticks=
@@ -57,15 +67,30 @@ if [ "${SETTLE:-0}" = 1 ]; then
     sleep 0.5
   done
   settled_ticks=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
+# CPU ticks by thread name (sl-http, sl-writer, sl-flush, sl-compact, ...): "NAME TICKS"
+# lines, summed over threads of one name. Threads that have exited are not listed.
+thread_ticks() {
+  for t in /proc/"$SERVER"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(awk '{print $14 + $15}' "$t/stat" 2>/dev/null)"
+  done | awk 'NF == 2 { s[$1] += $2 } END { for (n in s) print n, s[n] }' | sort -k2,2nr
+}
+load_threads=$(thread_ticks)
 fi
 kill $SERVER; wait $SERVER 2>/dev/null || true
 trap - EXIT
 cat "$T/loadgen.json"; echo
 awk -v t="$ticks" -v a="$acked" -v h="$hwm" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   printf "server CPU %.1f s, %.2f us per acknowledged span, peak RSS %d MiB\n", t / hz, (a > 0 ? t / hz / a * 1e6 : 0), h / 1024 }'
+by_thread() {  # by_thread LABEL "NAME TICKS" lines: us of CPU per acknowledged span, by thread name
+  printf '%s\n' "$2" | awk -v l="$1" -v a="$acked" -v hz="$(getconf CLK_TCK)" '
+    NF == 2 && a > 0 { out = out sprintf("%s %.2f  ", $1, $2 / hz / a * 1e6) }
+    END { printf "%s, us per span by thread: %s\n", l, out }'
+}
+by_thread "during the load" "$load_threads"
 if [ -n "$settled_ticks" ]; then
   awk -v t="$settled_ticks" -v a="$acked" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     printf "server CPU once compaction settled %.1f s, %.2f us per acknowledged span\n", t / hz, (a > 0 ? t / hz / a * 1e6 : 0) }'
+  by_thread "once compaction settled" "$settled_threads"
 fi
 if [ -s "$T/perf.data" ]; then
   { perf report -i "$T/perf.data" --children -s sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' |

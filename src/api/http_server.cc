@@ -26,6 +26,7 @@
 
 #include "api/json_encode.h"
 #include "common/buffer_pool.h"
+#include "common/thread_name.h"
 #include "tls/server_tls.h"
 
 namespace sightline::api {
@@ -456,6 +457,7 @@ Result<int> HttpServer::Start() {
   int n = options_.threads < 1 ? 1 : options_.threads;
   for (int i = 0; i < n; ++i) {
     threads_.emplace_back([this] {
+      SetThreadName("sl-http");
       for (;;) {
         try {
           ioc_.run();

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -79,6 +81,29 @@ TEST(EmbeddedStore, AppendThenReadBack) {
   model::Span bad = MakeSpan({});
   bad.set_span_id("123");
   EXPECT_EQ(s->Append({bad}, [](Status) {}).code(), StatusCode::kInvalidArgument);
+}
+
+// The store's threads carry names, so `top -H` and perf's per-thread reports show
+// which of them spends the CPU.
+TEST(EmbeddedStore, ItsThreadsAreNamed) {
+  auto names = [] {
+    std::multiset<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+      std::ifstream f(e.path() / "comm");
+      std::string n;
+      std::getline(f, n);
+      out.insert(n);
+    }
+    return out;
+  };
+  MemEnv env;
+  auto s = OpenOrDie(Opts(&env));
+  auto open = names();
+  for (const char* n : {"sl-writer", "sl-flush", "sl-compact"}) EXPECT_EQ(open.count(n), 1u) << n;
+  ASSERT_TRUE(s->Close().ok());
+  s.reset();
+  auto closed = names();
+  for (const char* n : {"sl-writer", "sl-flush", "sl-compact"}) EXPECT_EQ(closed.count(n), 0u) << n;
 }
 
 TEST(EmbeddedStore, CloseFlushesTheMemtableSoTheNextStartReplaysNothing) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/status.h"
+#include "common/thread_name.h"
 
 namespace sightline::store {
 
@@ -36,7 +37,10 @@ inline Status ParallelUnits(size_t n, const std::function<Status(int thread, siz
   if (n <= 1) {
     work(0);
   } else {
-    std::thread helper(work, 1);
+    std::thread helper([&] {
+      SetThreadName("sl-scan");
+      work(1);
+    });
     work(0);
     helper.join();
   }

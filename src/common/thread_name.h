@@ -1,0 +1,27 @@
+// Names the calling thread (Linux: 15 bytes at most, longer names are cut), so that
+// `top -H`, `ps -L`, perf's per-thread reports and gdb show which of Sightline's threads
+// spends the CPU: sl-http, sl-writer, sl-flush, sl-compact, sl-audit, sl-scan.
+#pragma once
+
+#include <pthread.h>
+
+#include <cstring>
+#include <string>
+
+namespace sightline {
+
+inline void SetThreadName(const char* name) {
+  char cut[16];
+  std::strncpy(cut, name, sizeof(cut) - 1);
+  cut[sizeof(cut) - 1] = '\0';
+  (void)pthread_setname_np(pthread_self(), cut);
+}
+
+// The calling thread's name, or "" when it cannot be read.
+inline std::string ThreadName() {
+  char name[16] = {};
+  if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0) return "";
+  return name;
+}
+
+}  // namespace sightline
