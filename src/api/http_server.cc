@@ -457,7 +457,6 @@ Result<int> HttpServer::Start() {
   int n = options_.threads < 1 ? 1 : options_.threads;
   for (int i = 0; i < n; ++i) {
     threads_.emplace_back([this] {
-      SetThreadName("sl-http");
       for (;;) {
         try {
           ioc_.run();
@@ -467,6 +466,7 @@ Result<int> HttpServer::Start() {
         }
       }
     });
+    NameThread(threads_.back(), "sl-http");
   }
   return port;
 }

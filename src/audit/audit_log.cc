@@ -55,14 +55,10 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(AuditLogOptions options) {
   std::vector<AuditRecord> system_records;
   SL_RETURN_IF_ERROR(log->Recover(&system_records));
   log->head_written_seq_ = log->head_target_seq_ = log->durable_seq_;
-  log->head_writer_ = std::thread([l = log.get()] {
-    SetThreadName("sl-audit-head");
-    l->HeadLoop();
-  });
-  log->writer_ = std::thread([l = log.get()] {
-    SetThreadName("sl-audit");
-    l->WriterLoop();
-  });
+  log->head_writer_ = std::thread([l = log.get()] { l->HeadLoop(); });
+  NameThread(log->head_writer_, "sl-audit-head");
+  log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
+  NameThread(log->writer_, "sl-audit");
   for (auto& r : system_records) SL_RETURN_IF_ERROR(log->Append(std::move(r)));
   return log;
 }

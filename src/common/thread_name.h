@@ -1,4 +1,4 @@
-// Names the calling thread (Linux: 15 bytes at most, longer names are cut), so that
+// Thread names (Linux: 15 bytes at most, longer names are cut), so that
 // `top -H`, `ps -L`, perf's per-thread reports and gdb show which of Sightline's threads
 // spends the CPU: sl-http, sl-writer, sl-flush, sl-compact, sl-audit, sl-scan.
 #pragma once
@@ -7,14 +7,18 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 
 namespace sightline {
 
-inline void SetThreadName(const char* name) {
+// Names a thread; its creator calls this right after starting it, so the name is set
+// when the constructor's caller goes on (a name set by the thread itself would come
+// whenever it first runs).
+inline void NameThread(std::thread& t, const char* name) {
   char cut[16];
   std::strncpy(cut, name, sizeof(cut) - 1);
   cut[sizeof(cut) - 1] = '\0';
-  (void)pthread_setname_np(pthread_self(), cut);
+  (void)pthread_setname_np(t.native_handle(), cut);
 }
 
 // The calling thread's name, or "" when it cannot be read.

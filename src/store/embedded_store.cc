@@ -55,18 +55,12 @@ Result<std::unique_ptr<EmbeddedStore>> EmbeddedStore::Open(const EmbeddedStoreOp
   Memtable::SetBlockPoolLimit(options.memtable_limit_bytes);
   std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(options));
   SL_RETURN_IF_ERROR(s->Recover().WithContext("opening store at " + options.dir));
-  s->writer_ = std::thread([p = s.get()] {
-    SetThreadName("sl-writer");
-    p->WriterLoop();
-  });
-  s->flusher_ = std::thread([p = s.get()] {
-    SetThreadName("sl-flush");
-    p->FlushLoop();
-  });
-  s->compactor_ = std::thread([p = s.get()] {
-    SetThreadName("sl-compact");
-    p->CompactLoop();
-  });
+  s->writer_ = std::thread([p = s.get()] { p->WriterLoop(); });
+  NameThread(s->writer_, "sl-writer");
+  s->flusher_ = std::thread([p = s.get()] { p->FlushLoop(); });
+  NameThread(s->flusher_, "sl-flush");
+  s->compactor_ = std::thread([p = s.get()] { p->CompactLoop(); });
+  NameThread(s->compactor_, "sl-compact");
   if (s->deletions_pending_) {
     // A deletion acknowledged before a crash whose data may still be on disk.
     std::lock_guard<std::mutex> run(s->del_run_mu_);

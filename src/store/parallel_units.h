@@ -37,10 +37,8 @@ inline Status ParallelUnits(size_t n, const std::function<Status(int thread, siz
   if (n <= 1) {
     work(0);
   } else {
-    std::thread helper([&] {
-      SetThreadName("sl-scan");
-      work(1);
-    });
+    std::thread helper(work, 1);
+    NameThread(helper, "sl-scan");
     work(0);
     helper.join();
   }

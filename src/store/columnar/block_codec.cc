@@ -592,6 +592,20 @@ bool TakeRowRefs(Row* row, SpanPayloadRefs* pre) {
   return true;
 }
 
+// A span's input or output is often one of its large attributes again, byte for byte:
+// the canonical input made from gen_ai.input.messages, which the span keeps as it came.
+// Its reference list is then that attribute's, without splitting and hashing the value
+// a second time. It is the list AddValue would return: every piece of it was added
+// with the attribute.
+template <typename AttrValue>
+RefList AddValueOnce(PayloadWriter* payloads, std::string_view value, const Row& row, const AttrValue& attr_value) {
+  if (value.size() >= kLargeAttrBytes) {
+    for (const auto& [i, refs] : row.large_attrs)
+      if (attr_value(i) == value) return refs;
+  }
+  return payloads->AddValue(value, true);
+}
+
 void SplitWireSpan(WireParts* wire, PayloadWriter* payloads, Row* row, SpanPayloadRefs* pre) {
   row->trace = TraceKey::FromBytes(wire->cols.trace_id());
   wire->cols.clear_trace_id();
@@ -606,8 +620,9 @@ void SplitWireSpan(WireParts* wire, PayloadWriter* payloads, Row* row, SpanPaylo
     row->output = std::move(pre->output);
     row->payload_bytes += pre->payload_bytes;
   } else {
-    row->input = payloads->AddValue(wire->input, true);
-    row->output = payloads->AddValue(wire->output, true);
+    auto attr_value = [&](uint32_t i) { return wire->attrs[i].value; };
+    row->input = AddValueOnce(payloads, wire->input, *row, attr_value);
+    row->output = AddValueOnce(payloads, wire->output, *row, attr_value);
     row->payload_bytes += wire->input.size() + wire->output.size();
   }
   row->scope.swap(wire->scope);
@@ -654,16 +669,19 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
   row->attrs.clear();
   row->attr_buf.clear();
   CellsFromMessages(span->attributes(), payloads, row, pre);
-  span->mutable_attributes()->Clear();
   if (pre != nullptr) {
     row->input = std::move(pre->input);
     row->output = std::move(pre->output);
     row->payload_bytes += pre->payload_bytes;
   } else {
-    row->input = payloads->AddValue(span->input_json(), true);
-    row->output = payloads->AddValue(span->output_json(), true);
+    auto attr_value = [&](uint32_t i) -> std::string_view {
+      return span->attributes(static_cast<int>(i)).value().string_value();
+    };
+    row->input = AddValueOnce(payloads, span->input_json(), *row, attr_value);
+    row->output = AddValueOnce(payloads, span->output_json(), *row, attr_value);
     row->payload_bytes += span->input_json().size() + span->output_json().size();
   }
+  span->mutable_attributes()->Clear();
   // Cleared values keep their capacity for the next parse into this span; a large
   // payload's buffer is given back instead.
   for (std::string* p : {span->mutable_input_json(), span->mutable_output_json()}) {

@@ -765,12 +765,28 @@ TEST(ColumnarSegment, MessageAttributesShareThePayloadPieces) {
   tool.set_input_json(args);
   AddAttr(tool.mutable_attributes(), "gen_ai.tool.call.arguments")->mutable_value()->set_string_value(args);
   AddToMap(&m, tool);
+  // An input as long as a large attribute of its span and one byte apart: the input
+  // that is its attribute again takes the attribute's references, this one its own.
+  std::string near = args;
+  near[near.size() / 2] = 'X';
+  model::Span retry = store::testing::MakeSpan({5, 53, 51, "execute_tool refund", model::v1::KIND_TOOL,
+                                                model::v1::STATUS_OK, 1'767'225'602'000'000'000,
+                                                1'767'225'603'000'000'000});
+  retry.set_input_json(near);
+  AddAttr(retry.mutable_attributes(), "gen_ai.tool.call.arguments")->mutable_value()->set_string_value(args);
+  AddToMap(&m, retry);
   std::vector<WrittenTrace> written;
   ASSERT_TRUE(WriteSegment(&env, kDir, "attrs.slseg", m, &written).ok());
+  // Parsed spans (the flush's other path) make the same file.
+  ASSERT_TRUE(WriteSegment(&env, kDir, "attrs-parsed.slseg", m, nullptr, /*parsed=*/true).ok());
+  auto serialized = ReadFileToString(&env, kDir + "/attrs.slseg");
+  auto parsed = ReadFileToString(&env, kDir + "/attrs-parsed.slseg");
+  ASSERT_TRUE(serialized.ok() && parsed.ok());
+  EXPECT_TRUE(*serialized == *parsed);
   std::vector<TraceEntry> entries;
   auto r = OpenOrDie(&env, kDir + "/attrs.slseg", &entries);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->payload_piece_count(), 2u);  // the message and the arguments, once each
+  EXPECT_EQ(r->payload_piece_count(), 3u);  // the message and the arguments once each, and the near copy
   ColumnarReader::BlockView view;
   ASSERT_TRUE(r->LoadBlockColumns(0, {kColAttrText, kColAttrPayload}, &view).ok());
   EXPECT_EQ(view.col(kColAttrText).find("refund of 40 USD"), std::string_view::npos);
