@@ -337,12 +337,23 @@ std::vector<std::string> SightlineTargets(QueryId q, const QueryParams& p) {
   return {};
 }
 
-// Rows in a Sightline answer: the length of its spans / traces / first array.
+// Rows in a Sightline answer: the length of its spans / traces / first array; for a time
+// series (Q5), its points that hold a value, one per (group, bucket) with spans in it, as
+// the baselines' GROUP BY answers count their rows.
 int64_t JsonRows(const std::string& body) {
   rapidjson::Document d;
   d.Parse(body.data(), body.size());
   if (d.HasParseError() || !d.IsObject()) return -1;
-  for (const char* key : {"spans", "traces", "items", "series"})
+  if (d.HasMember("series") && d["series"].IsArray()) {
+    int64_t n = 0;
+    for (const auto& series : d["series"].GetArray()) {
+      if (!series.IsObject() || !series.HasMember("points") || !series["points"].IsArray()) continue;
+      for (const auto& point : series["points"].GetArray())
+        if (point.IsArray() && point.Size() >= 2 && !point[1].IsNull()) ++n;
+    }
+    return n;
+  }
+  for (const char* key : {"spans", "traces", "items"})
     if (d.HasMember(key) && d[key].IsArray()) return static_cast<int64_t>(d[key].Size());
   for (auto it = d.MemberBegin(); it != d.MemberEnd(); ++it)
     if (it->value.IsArray()) return static_cast<int64_t>(it->value.Size());
