@@ -67,14 +67,7 @@ if [ "${SETTLE:-0}" = 1 ]; then
     sleep 0.5
   done
   settled_ticks=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
-# CPU ticks by thread name (sl-http, sl-writer, sl-flush, sl-compact, ...): "NAME TICKS"
-# lines, summed over threads of one name. Threads that have exited are not listed.
-thread_ticks() {
-  for t in /proc/"$SERVER"/task/*; do
-    printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(awk '{print $14 + $15}' "$t/stat" 2>/dev/null)"
-  done | awk 'NF == 2 { s[$1] += $2 } END { for (n in s) print n, s[n] }' | sort -k2,2nr
-}
-load_threads=$(thread_ticks)
+  settled_threads=$(thread_ticks)
 fi
 kill $SERVER; wait $SERVER 2>/dev/null || true
 trap - EXIT
@@ -83,7 +76,7 @@ awk -v t="$ticks" -v a="$acked" -v h="$hwm" -v hz="$(getconf CLK_TCK)" 'BEGIN {
   printf "server CPU %.1f s, %.2f us per acknowledged span, peak RSS %d MiB\n", t / hz, (a > 0 ? t / hz / a * 1e6 : 0), h / 1024 }'
 by_thread() {  # by_thread LABEL "NAME TICKS" lines: us of CPU per acknowledged span, by thread name
   printf '%s\n' "$2" | awk -v l="$1" -v a="$acked" -v hz="$(getconf CLK_TCK)" '
-    NF == 2 && a > 0 { out = out sprintf("%s %.2f  ", $1, $2 / hz / a * 1e6) }
+    NF == 2 && a > 0 && $2 > 0 { out = out sprintf("%s %.2f  ", $1, $2 / hz / a * 1e6) }
     END { printf "%s, us per span by thread: %s\n", l, out }'
 }
 by_thread "during the load" "$load_threads"

@@ -759,22 +759,21 @@ TEST(ColumnarSegment, MessageAttributesShareThePayloadPieces) {
   AddAttr(chat.mutable_attributes(), "gen_ai.output.messages")->mutable_value()->set_string_value("[" + msg + "]");
   AddAttr(chat.mutable_attributes(), "note")->mutable_value()->set_string_value(shorter);
   AddToMap(&m, chat);
-  model::Span tool = store::testing::MakeSpan({5, 52, 51, "execute_tool refund", model::v1::KIND_TOOL,
-                                               model::v1::STATUS_OK, 1'767'225'601'000'000'000,
-                                               1'767'225'602'000'000'000});
-  tool.set_input_json(args);
-  AddAttr(tool.mutable_attributes(), "gen_ai.tool.call.arguments")->mutable_value()->set_string_value(args);
-  AddToMap(&m, tool);
-  // An input as long as a large attribute of its span and one byte apart: the input
-  // that is its attribute again takes the attribute's references, this one its own.
+  // A tool call whose arguments are its input. The second's input is as long as its
+  // arguments attribute and one byte apart: an input that is its attribute again takes
+  // the attribute's references, this one its own.
+  auto tool_call = [&](uint64_t span, const std::string& input) {
+    const int64_t start = 1'767'225'600'000'000'000 + static_cast<int64_t>(span - 51) * 1'000'000'000;
+    model::Span tool = store::testing::MakeSpan({5, span, 51, "execute_tool refund", model::v1::KIND_TOOL,
+                                                 model::v1::STATUS_OK, start, start + 1'000'000'000});
+    tool.set_input_json(input);
+    AddAttr(tool.mutable_attributes(), "gen_ai.tool.call.arguments")->mutable_value()->set_string_value(args);
+    AddToMap(&m, tool);
+  };
+  tool_call(52, args);
   std::string near = args;
   near[near.size() / 2] = 'X';
-  model::Span retry = store::testing::MakeSpan({5, 53, 51, "execute_tool refund", model::v1::KIND_TOOL,
-                                                model::v1::STATUS_OK, 1'767'225'602'000'000'000,
-                                                1'767'225'603'000'000'000});
-  retry.set_input_json(near);
-  AddAttr(retry.mutable_attributes(), "gen_ai.tool.call.arguments")->mutable_value()->set_string_value(args);
-  AddToMap(&m, retry);
+  tool_call(53, near);
   std::vector<WrittenTrace> written;
   ASSERT_TRUE(WriteSegment(&env, kDir, "attrs.slseg", m, &written).ok());
   // Parsed spans (the flush's other path) make the same file.
