@@ -1,6 +1,7 @@
 // Thread names (Linux: 15 bytes at most, longer names are cut), so that
 // `top -H`, `ps -L`, perf's per-thread reports and gdb show which of Sightline's threads
-// spends the CPU: sl-http, sl-writer, sl-flush, sl-compact, sl-audit, sl-scan.
+// spends the CPU: sl-http, sl-writer, sl-flush, sl-compact, sl-audit. A thread started
+// without a name keeps its creator's (Linux copies it).
 #pragma once
 
 #include <pthread.h>
