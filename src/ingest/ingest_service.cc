@@ -184,7 +184,7 @@ void IngestService::Submit(IngestRequest request, Callback done) {
     if (!join->store.ok()) return finish(join->store, StoreReason(join->store));
     finish(join->audit, "audit");
   };
-  Status appended = store_->AppendSpans(norm.spans, [join, finish, complete](Status s) {
+  Status appended = store_->AppendSpans(&norm.spans, [join, finish, complete](Status s) {
     if (!join) return finish(s, StoreReason(s));
     join->store = std::move(s);
     complete();

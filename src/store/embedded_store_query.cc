@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "store/embedded_store.h"
+#include "store/shared_payload.h"
 #include "store/segment/segment_reader.h"
 
 namespace sightline::store {
@@ -232,7 +233,7 @@ bool EmbeddedStore::MatchesExpensive(uint32_t idx, const TraceQuery& q, const st
   std::unordered_set<std::string> seen;  // newest copy of a span wins
   model::Span span;
   for (auto it = g.spans.rbegin(); it != g.spans.rend(); ++it) {
-    if (!span.ParseFromArray(it->data(), static_cast<int>(it->size()))) continue;
+    if (!ParseStoredSpan(*it, &span)) continue;
     if (!seen.insert(span.span_id()).second) continue;
     for (size_t i = 0; i < q.attrs.size(); ++i) {
       if (!attr_ok[i] && SpanHasAttr(span, q.attrs[i].first, q.attrs[i].second)) {
@@ -267,7 +268,7 @@ Result<TraceDetail> EmbeddedStore::GetTrace(const std::string& trace_id, const s
   d.spans.reserve(g.spans.size());
   for (std::string_view b : g.spans) {
     model::Span span;
-    if (!span.ParseFromArray(b.data(), static_cast<int>(b.size())))
+    if (!ParseStoredSpan(b, &span))
       return Status::Corruption("trace " + std::to_string(key.hi) + ": a stored span does not parse");
     auto [it, inserted] = pos.try_emplace(span.span_id(), d.spans.size());
     if (inserted) {
@@ -296,7 +297,7 @@ Result<model::Span> EmbeddedStore::GetSpan(const std::string& trace_id, const st
   SL_RETURN_IF_ERROR(Gather(idx, &g));
   model::Span span;
   for (auto it = g.spans.rbegin(); it != g.spans.rend(); ++it) {
-    if (span.ParseFromArray(it->data(), static_cast<int>(it->size())) && span.span_id() == span_id) return span;
+    if (ParseStoredSpan(*it, &span) && span.span_id() == span_id) return span;
   }
   return Status::NotFound("span not found in its trace");
 }

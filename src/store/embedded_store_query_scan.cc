@@ -29,6 +29,7 @@
 #include "store/parallel_units.h"
 #include "store/columnar/columnar_reader.h"
 #include "store/embedded_store.h"
+#include "store/shared_payload.h"
 #include "store/segment_io.h"
 
 namespace sightline::store {
@@ -167,7 +168,7 @@ Status EmbeddedStore::ScanVerdicts(const std::vector<uint32_t>& records, const T
             if (!file->ReadTrace(part.first, &storage, &spans).ok()) got = kUnreadable;
             for (std::string_view b : spans) {
               if (got & kUnreadable) break;
-              if (!span.ParseFromArray(b.data(), static_cast<int>(b.size()))) {
+              if (!ParseStoredSpan(b, &span)) {
                 got = kUnreadable;
                 break;
               }
@@ -185,7 +186,7 @@ Status EmbeddedStore::ScanVerdicts(const std::vector<uint32_t>& records, const T
       for (size_t k = i; k < std::min(mem_views.size(), i + kUnitSpans); ++k) {
         std::string_view b = mem_views[k];
         (*bits)[mem_owner[k]] |=
-            span.ParseFromArray(b.data(), static_cast<int>(b.size())) ? SpanBits(span, spec) : kUnreadable;
+            ParseStoredSpan(b, &span) ? SpanBits(span, spec) : kUnreadable;
       }
     });
   }

@@ -208,6 +208,95 @@ TEST(EmbeddedStore, FlushThenReopenKeepsEverything) {
   EXPECT_EQ(s2->Stats().traces, 40);
 }
 
+// A model call's canonical input repeats its gen_ai.input.messages attribute after the
+// system message; the WAL and memtable keep that history once (store/shared_payload.h).
+// Every reader sees the whole payloads: a trace and a span read back, the text search
+// and a text-filtered aggregation over the memtable, the same after a reopen (the WAL
+// replayed after a power loss) and once flushed to a segment.
+TEST(EmbeddedStore, AHistoryHeldOnceReadsWholeFromEveryPath) {
+  MemEnv env;
+  auto o = Opts(&env);
+  auto msg = [](const std::string& role, const std::string& text) {
+    return R"({"role":")" + role + R"(","parts":[{"type":"text","content":")" + text + R"("}]})";
+  };
+  const std::string sys = msg("system", "You are the billing agent of Acme; refunds above 100 USD need approval.");
+  std::string history = "[" + msg("user", "My order 1234 arrived with a crushed lamp inside a torn box.");
+  for (int i = 0; i < 20; ++i) history += "," + msg(i % 2 ? "user" : "assistant", "turn " + std::to_string(i));
+  history += "]";
+  const std::string input = "[" + sys + "," + history.substr(1);
+  const std::string output = "[" + msg("assistant", "A replacement lamp ships today; the refund of the shipping fee "
+                                                    "is approved and reaches your card in three days.") + "]";
+  model::Span chat = MakeSpan({.trace = 7, .span = 1, .name = "chat gpt-4o", .start = 1000, .end = 2000});
+  chat.set_input_json(input);
+  chat.set_output_json(output);
+  auto attr = [&](const std::string& k, const std::string& v) {
+    auto* kv = chat.add_attributes();
+    kv->set_key(k);
+    kv->mutable_value()->set_string_value(v);
+  };
+  attr("gen_ai.input.messages", history);
+  attr("gen_ai.output.messages", output);
+  auto check = [&](EmbeddedStore* s, const char* where) {
+    SCOPED_TRACE(where);
+    auto d = s->GetTrace(TraceId(7), {});
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    ASSERT_EQ(d->spans.size(), 1u);
+    EXPECT_EQ(d->spans[0].input_json(), input);
+    EXPECT_EQ(d->spans[0].output_json(), output);
+    EXPECT_TRUE(d->spans[0].input_head().empty() && d->spans[0].input_tail_key().empty());
+    EXPECT_TRUE(d->spans[0].output_head().empty() && d->spans[0].output_tail_key().empty());
+    auto sp = s->GetSpan(TraceId(7), SpanId(1), {});
+    ASSERT_TRUE(sp.ok());
+    EXPECT_EQ(sp->input_json(), input);
+    // "crushed lamp" is in the history only, "refund of the shipping" in the output only.
+    for (const char* text : {"CRUSHED lamp", "refund of the shipping", "billing agent of acme"}) {
+      TraceQuery q;
+      q.text = text;
+      auto page = s->SearchTraces(q);
+      ASSERT_TRUE(page.ok());
+      EXPECT_EQ(page->traces.size(), 1u) << text;
+      AggregateQuery a;
+      a.filter.text = text;
+      auto agg = s->Aggregate(a);
+      ASSERT_TRUE(agg.ok()) << agg.status().ToString();
+      ASSERT_EQ(agg->rows.size(), 1u);
+      EXPECT_EQ(agg->rows[0].count, 1) << text;
+    }
+    TraceQuery none;
+    none.text = "no such words";
+    EXPECT_TRUE(s->SearchTraces(none)->traces.empty());
+  };
+  {
+    // Power is lost once the span is acknowledged: the next Open replays its record.
+    FaultInjectionEnv faulty(&env);
+    auto s = OpenOrDie(Opts(&faulty));
+    ASSERT_TRUE(AppendSync(s.get(), {chat}).ok());
+    // The WAL holds the history once: fewer bytes than the input and its attribute.
+    size_t wal = 0;
+    auto names = env.GetChildren("/data/wal");
+    ASSERT_TRUE(names.ok());
+    for (const auto& n : *names) wal += ReadFileToString(&env, "/data/wal/" + n)->size();
+    EXPECT_GT(wal, history.size() + output.size());
+    EXPECT_LT(wal, input.size() + history.size());
+    check(s.get(), "memtable");
+    for (FOp op : {FOp::kWrite, FOp::kSync, FOp::kCreate, FOp::kRename, FOp::kSyncDir, FOp::kRemove})
+      faulty.FailNth(op, 1, Status::IOError("power lost"), /*sticky=*/true);
+    env.DropUnsyncedData();
+    (void)s->Close();
+  }
+  {
+    auto s = OpenOrDie(o);
+    EXPECT_EQ(s->recovery_report().spans, 1u);
+    check(s.get(), "replayed into the memtable");
+  }
+  // Close flushed it: a segment.
+  auto s = OpenOrDie(o);
+  EXPECT_EQ(s->recovery_report().spans, 0u);
+  check(s.get(), "segment");
+  ASSERT_TRUE(AppendSync(s.get(), {chat}).ok());  // the same span again, into the memtable
+  check(s.get(), "segment and memtable");
+}
+
 TEST(EmbeddedStore, TornWalTailIsDroppedSilentlyAndMidLogDamageReported) {
   MemEnv env;
   auto o = Opts(&env);

@@ -10,15 +10,15 @@
 namespace sightline::store {
 
 Status EmbeddedStore::Append(std::vector<model::Span> spans, AppendCallback done) {
-  return AppendImpl(spans, std::move(done));
+  return AppendImpl(&spans, std::move(done));
 }
 
-Status EmbeddedStore::AppendSpans(const model::SpanList& spans, AppendCallback done) {
+Status EmbeddedStore::AppendSpans(model::SpanList* spans, AppendCallback done) {
   return AppendImpl(spans, std::move(done));
 }
 
 template <typename Spans>
-Status EmbeddedStore::AppendImpl(const Spans& spans, AppendCallback done) {
+Status EmbeddedStore::AppendImpl(Spans* spans, AppendCallback done) {
   auto unavailable = [this]() -> Status {  // q_mu_ held
     if (closing_) return Status::Unavailable("store is closed");
     return Status::Unavailable("store is not accepting writes: " + failure_.ToString());
@@ -33,7 +33,7 @@ Status EmbeddedStore::AppendImpl(const Spans& spans, AppendCallback done) {
   }
   auto p = std::make_unique<Pending>();
   p->batch.payload = BufferPool::Default()->Take();  // warm pages (common/buffer_pool.h)
-  SL_RETURN_IF_ERROR(p->batch.Encode(spans));
+  SL_RETURN_IF_ERROR(p->batch.EncodeRecord(spans));
   p->bytes = p->batch.payload.size();
   p->done = std::move(done);
   {

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <utility>
 
 #include "common/hex.h"
 #include "store/coding.h"
+#include "store/shared_payload.h"
 
 namespace sightline::store {
 namespace {
@@ -126,6 +128,14 @@ uint64_t SpanIdToU64(std::string_view span_id) {
 
 Status EncodedBatch::Encode(const std::vector<model::Span>& spans) { return EncodeAll(spans); }
 Status EncodedBatch::Encode(const model::SpanList& spans) { return EncodeAll(spans); }
+Status EncodedBatch::EncodeRecord(std::vector<model::Span>* spans) {
+  for (model::Span& s : *spans) SharePayloads(&s);
+  return EncodeAll(*spans);
+}
+Status EncodedBatch::EncodeRecord(model::SpanList* spans) {
+  for (size_t i = 0; i < spans->size(); ++i) SharePayloads(&(*spans)[i]);
+  return EncodeAll(std::as_const(*spans));
+}
 
 template <typename Spans>
 Status EncodedBatch::EncodeAll(const Spans& spans) {

@@ -62,6 +62,10 @@ struct EncodedBatch {
   // span when an id has the wrong size (trace_id 16 bytes, span_id 8, parent 0 or 8).
   [[nodiscard]] Status Encode(const std::vector<model::Span>& spans);
   [[nodiscard]] Status Encode(const model::SpanList& spans);
+  // The same for a WAL record: each span's payloads that repeat one of its attributes
+  // are first put in the record form (store/shared_payload.h), which changes *spans.
+  [[nodiscard]] Status EncodeRecord(std::vector<model::Span>* spans);
+  [[nodiscard]] Status EncodeRecord(model::SpanList* spans);
   // Records the meta of a span whose bytes are already at payload[off, off+len) (replay).
   void AddMeta(const model::Span& span, uint32_t off, uint32_t len) { AddMeta(span, &span, off, len); }
   // The same for a span held in two parts (compaction's rows): cols holds every field

@@ -80,10 +80,11 @@ class SpanStore {
   // searchable (OK) or could not be made durable (an error).
   virtual Status Append(std::vector<model::Span> spans, AppendCallback done) = 0;
   // The same for spans that live on a request's arena (the ingest path): the store
-  // must be done reading them when this returns. By default, a copy into Append.
-  virtual Status AppendSpans(const model::SpanList& spans, AppendCallback done) {
-    std::vector<model::Span> copy(spans.size());
-    for (size_t i = 0; i < spans.size(); ++i) copy[i] = spans[i];
+  // must be done reading them when this returns, and may change them (they are the
+  // caller's to free, not to read again). By default, a copy into Append.
+  virtual Status AppendSpans(model::SpanList* spans, AppendCallback done) {
+    std::vector<model::Span> copy(spans->size());
+    for (size_t i = 0; i < spans->size(); ++i) copy[i] = (*spans)[i];
     return Append(std::move(copy), std::move(done));
   }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "ingest/normalize/normalize_test_util.h"
+#include "store/shared_payload.h"
 
 namespace sightline::ingest {
 namespace {
@@ -210,6 +211,36 @@ TEST(OtelGenAi, ErrorTypeMakesError) {
 TEST(OtelGenAi, MalformedMessagesJsonIsKeptAsText) {
   model::Span s = NormalizeOne(MakeSpan("chat", {KV("gen_ai.input.messages", R"([{"role":"user","parts":[{"ty)")}));
   ExpectJsonEq(s.input_json(), R"("[{\"role\":\"user\",\"parts\":[{\"ty")");
+}
+
+// The store keeps a history once when the canonical input ends with the attribute's
+// elements byte for byte (store/shared_payload.h): so the canonical form of a text
+// message must stay the OTel GenAI form, as a text-only conversation shows. A tool
+// response part is renamed (tool_call_response -> tool_result), so such a history is
+// kept twice; its output, the same bytes, is still kept once.
+TEST(OtelGenAi, TheCanonicalFormOfTextMessagesIsTheConventionsBytes) {
+  const std::string history =
+      R"([{"role":"user","parts":[{"type":"text","content":"Where is my order 1234? It was due on Monday."}]},)"
+      R"({"role":"assistant","parts":[{"type":"text","content":"It left the warehouse on Saturday and arrives tomorrow."}]},)"
+      R"({"role":"user","parts":[{"type":"text","content":"Can you make it arrive before noon?"}]}])";
+  model::Span s = NormalizeOne(MakeSpan(
+      "chat gpt-4o", {KV("gen_ai.operation.name", "chat"),
+                      KV("gen_ai.system_instructions", R"([{"type":"text","content":"You are Acme's support agent."}])"),
+                      KV("gen_ai.input.messages", history), KV("gen_ai.output.messages", kOutputMessages)}));
+  const std::string input = s.input_json();
+  EXPECT_EQ(store::SharePayloads(&s), 2);
+  EXPECT_EQ(s.input_tail_key(), "gen_ai.input.messages");
+  EXPECT_EQ(s.input_head(), R"([{"role":"system","parts":[{"type":"text","content":"You are Acme's support agent."}]},)");
+  EXPECT_EQ(s.output_tail_key(), "gen_ai.output.messages");
+  EXPECT_TRUE(store::ResolvePayloads(&s));
+  EXPECT_EQ(s.input_json(), input);
+
+  model::Span tools = NormalizeOne(MakeSpan(
+      "chat gpt-4o", {KV("gen_ai.operation.name", "chat"), KV("gen_ai.input.messages", kInputMessages),
+                      KV("gen_ai.output.messages", kOutputMessages)}));
+  EXPECT_EQ(store::SharePayloads(&tools), 1);
+  EXPECT_TRUE(tools.input_tail_key().empty());
+  EXPECT_EQ(tools.output_tail_key(), "gen_ai.output.messages");
 }
 
 }  // namespace

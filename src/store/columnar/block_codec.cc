@@ -15,6 +15,7 @@
 #include "store/columnar/block_codec.h"
 #include "store/columnar/block_fields.h"
 #include "store/columnar/columnar_format.h"
+#include "store/shared_payload.h"
 #include "store/span_codec.h"
 
 namespace sightline::store::columnar {
@@ -413,6 +414,7 @@ enum WireKind : uint8_t {
   kWireEnum,    // fields::kByteFields[index]
   kWireInt,     // fields::kIntFields[index] (optional int64)
   kWireDouble,  // fields::kDoubleFields[index] (optional double)
+  kWireShared,  // the record form's heads and keys: input_head, input_tail_key, output_head, output_tail_key
 };
 struct WireField {
   uint8_t kind = kWireRest;
@@ -432,6 +434,10 @@ const std::array<WireField, kWireTableSize>& WireTable() {
     for (const char* n : {"resource", "scope_name", "scope_version", "scope_attributes"}) set(n, kWireScope, 0);
     set("input_json", kWirePayload, 0);
     set("output_json", kWirePayload, 1);
+    set("input_head", kWireShared, 0);
+    set("input_tail_key", kWireShared, 1);
+    set("output_head", kWireShared, 2);
+    set("output_tail_key", kWireShared, 3);
     set("attributes", kWireAttr, 0);
     set("trace_id", kWireBytes, 0);
     set("span_id", kWireBytes, 1);
@@ -509,6 +515,7 @@ bool DecodeColumnField(WireField f, uint32_t wt, uint64_t scalar, std::string_vi
 bool SplitWire(std::string_view serialized, WireParts* out) {
   out->scope.clear();
   out->input = out->output = {};
+  out->input_head = out->input_key = out->output_head = out->output_key = {};
   out->attrs.clear();
   out->rest.clear();
   out->cols.Clear();
@@ -530,9 +537,12 @@ bool SplitWire(std::string_view serialized, WireParts* out) {
       if ((seen & bit) != 0) return false;
       seen |= bit;
     }
-    if (f.kind == kWireScope || f.kind == kWirePayload || f.kind == kWireAttr) {
+    if (f.kind == kWireScope || f.kind == kWirePayload || f.kind == kWireAttr || f.kind == kWireShared) {
       if (wt != 2) return false;
-      if (f.kind == kWireScope) {
+      if (f.kind == kWireShared) {
+        std::string_view* to[] = {&out->input_head, &out->input_key, &out->output_head, &out->output_key};
+        *to[f.index & 3] = value;
+      } else if (f.kind == kWireScope) {
         out->scope.append(field_start, static_cast<size_t>(in.data() - field_start));
       } else if (f.kind == kWireAttr) {
         out->attrs.emplace_back();
@@ -606,6 +616,48 @@ RefList AddValueOnce(PayloadWriter* payloads, std::string_view value, const Row&
   return payloads->AddValue(value, true);
 }
 
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// A walked span's input or output. In the record form it is head + value[1:] of the
+// first attribute named key: its list is then the head's pieces followed by the
+// attribute's when both split with "," and the attribute's elements begin at its second
+// byte, which makes it the list AddValue would give the whole payload; otherwise the
+// payload is put together and added. *bytes gets the whole payload's size.
+RefList AddWirePayload(WireParts* wire, std::string_view payload, std::string_view head, std::string_view key,
+                       PayloadWriter* payloads, const Row& row, uint64_t* bytes) {
+  auto attr_value = [&](uint32_t i) { return wire->attrs[i].value; };
+  if (key.empty() || !payload.empty()) {
+    *bytes += payload.size();
+    return AddValueOnce(payloads, payload, row, attr_value);
+  }
+  size_t i = 0;
+  while (i < wire->attrs.size() && wire->attrs[i].key != key) ++i;
+  if (i == wire->attrs.size() || wire->attrs[i].type != kAttrString || wire->attrs[i].value.empty())
+    return RefList{};  // its attribute is missing: the payload reads empty, as ResolvePayloads leaves it
+  const std::string_view value = wire->attrs[i].value;
+  *bytes += head.size() + value.size() - 1;
+  const RefList* refs = nullptr;
+  for (const auto& [j, l] : row.large_attrs)
+    if (j == i) refs = &l;
+  if (refs != nullptr && head == "[") return *refs;  // the payload is the attribute's value
+  if (refs != nullptr && refs->kind == kRefArray && head.size() >= 3 && head.front() == '[' && head.back() == ',' &&
+      value.size() >= 2 && !IsJsonSpace(value[1])) {
+    wire->joined.assign(head.substr(0, head.size() - 1));
+    wire->joined.push_back(']');
+    uint8_t kind = 0;
+    if (SplitJsonArray(wire->joined, &wire->elems, &kind) && kind == kRefArray) {
+      RefList r;
+      r.kind = kRefArray;
+      r.pieces.reserve(wire->elems.size() + refs->pieces.size());
+      for (std::string_view e : wire->elems) r.pieces.push_back(payloads->AddPiece(e));
+      r.pieces.insert(r.pieces.end(), refs->pieces.begin(), refs->pieces.end());
+      return r;
+    }
+  }
+  JoinShared(head, value, &wire->joined);
+  return payloads->AddValue(wire->joined, true);
+}
+
 void SplitWireSpan(WireParts* wire, PayloadWriter* payloads, Row* row, SpanPayloadRefs* pre) {
   row->trace = TraceKey::FromBytes(wire->cols.trace_id());
   wire->cols.clear_trace_id();
@@ -620,10 +672,9 @@ void SplitWireSpan(WireParts* wire, PayloadWriter* payloads, Row* row, SpanPaylo
     row->output = std::move(pre->output);
     row->payload_bytes += pre->payload_bytes;
   } else {
-    auto attr_value = [&](uint32_t i) { return wire->attrs[i].value; };
-    row->input = AddValueOnce(payloads, wire->input, *row, attr_value);
-    row->output = AddValueOnce(payloads, wire->output, *row, attr_value);
-    row->payload_bytes += wire->input.size() + wire->output.size();
+    row->input = AddWirePayload(wire, wire->input, wire->input_head, wire->input_key, payloads, *row, &row->payload_bytes);
+    row->output =
+        AddWirePayload(wire, wire->output, wire->output_head, wire->output_key, payloads, *row, &row->payload_bytes);
   }
   row->scope.swap(wire->scope);
   row->rest.swap(wire->rest);
@@ -631,6 +682,7 @@ void SplitWireSpan(WireParts* wire, PayloadWriter* payloads, Row* row, SpanPaylo
 }
 
 void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span* scratch, SpanPayloadRefs* pre) {
+  (void)ResolvePayloads(span);  // a record's span: its payloads whole, the record fields cleared
   row->trace = TraceKey::FromBytes(span->trace_id());
   model::Span& c = row->cols;
   c.Clear();

@@ -87,13 +87,20 @@ struct WireParts {
   model::Span cols;  // the column fields (ids, times, strings, enums, counts, costs)
   std::string scope;
   std::string_view input, output;
+  // A payload in the store's record form (store/shared_payload.h): its head and the key
+  // of the attribute it ends with (empty when the payload is whole).
+  std::string_view input_head, input_key, output_head, output_key;
   std::vector<WireAttr> attrs;
   std::string rest;  // every other field, as on the wire (events, links, trace_state, ...)
+  // Scratch of SplitWireSpan, kept for the next span.
+  std::string joined;
+  std::vector<std::string_view> elems;
 };
 // Fills *out from serialized (whose bytes must outlive it): the span's column fields
 // decoded into cols, its scope fields' bytes, its payloads and attributes walked, and the
 // fields left over copied as they are into rest (an enum value a byte column cannot hold
-// stays there, as SplitSpan leaves it). False when the bytes are not a sequence of
+// stays there, as SplitSpan leaves it). A payload in the record form is taken as its
+// head and its attribute's key. False when the bytes are not a sequence of
 // well-formed fields (or hold a group, or a taken field of the wrong wire type, or a
 // column or payload field twice, or a string column that is not UTF-8), or an attribute
 // is not in the form Sightline writes it (each field at most once, no unknown fields,
@@ -116,7 +123,10 @@ void SplitSpan(model::Span* span, PayloadWriter* payloads, Row* row, model::Span
 // The same for a span SplitWire took apart (*wire: its ids already checked, its rest
 // parsed once to check it): the columns, scope and rest move into *row as they are (wire
 // keeps row's old allocations for its next walk), the cells come from the walked
-// attributes, the payloads are stored (or pre's lists taken, as above).
+// attributes, the payloads are stored (or pre's lists taken, as above). A payload in
+// the record form is stored whole: its list is the head's pieces followed by its
+// attribute's list when that is the list of the whole payload, and SplitSpan resolves
+// a parsed span's first, so the file is the one the whole payloads would give.
 void SplitWireSpan(WireParts* wire, PayloadWriter* payloads, Row* row, SpanPayloadRefs* pre = nullptr);
 
 // Appends an attribute cell to row (its key, text and raw value copied into attr_buf).

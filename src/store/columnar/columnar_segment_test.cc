@@ -17,6 +17,7 @@
 #include "store/span_codec.h"
 #include "store/columnar/block_codec.h"
 #include "store/columnar/columnar_test_util.h"
+#include "store/shared_payload.h"
 #include "store/columnar/payload_codec.h"
 
 namespace sightline::store::columnar {
@@ -796,6 +797,73 @@ TEST(ColumnarSegment, MessageAttributesShareThePayloadPieces) {
   std::vector<std::string> got;
   ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
   EXPECT_TRUE(SameSpans(m.begin()->second, got));
+}
+
+// The store's records keep a payload that repeats an attribute once
+// (store/shared_payload.h). The flush must write from them the file whole spans give:
+// the head's pieces joined to the attribute's list when that is the whole payload's
+// list, the payload put together otherwise (spaced separators, an attribute too short
+// to be split), on both of the flush's paths.
+TEST(ColumnarSegment, RecordFormSpansWriteTheFileOfWholeOnes) {
+  MemEnv env;
+  const std::string sys = Message("system", "You are the billing agent of Acme. Refunds above 100 USD need approval.");
+  const std::string m1 = Message("user", "My order 1234 arrived damaged, the box was crushed and the lamp is broken.");
+  const std::string m2 = Message("assistant", "I am sorry to hear that. Let me look up order 1234 and its shipment.");
+  const std::string m3 = Message("tool", "{\"order\":1234,\"status\":\"delivered\",\"carrier\":\"UPS\"}");
+  const std::string history = "[" + m1 + "," + m2 + "," + m3 + "]";
+  TraceMap whole;
+  uint64_t next = 61;
+  auto chat = [&](const std::string& input, const std::string& attr, const std::string& output,
+                  const std::string& out_attr) {
+    const int64_t start = 1'767'225'600'000'000'000 + static_cast<int64_t>(next - 61) * 1'000'000'000;
+    model::Span s = store::testing::MakeSpan({6, next, next == 61 ? 0 : 61, "chat gpt-4o", model::v1::KIND_LLM,
+                                              model::v1::STATUS_OK, start, start + 500'000'000});
+    ++next;
+    s.set_input_json(input);
+    s.set_output_json(output);
+    AddAttr(s.mutable_attributes(), "gen_ai.input.messages")->mutable_value()->set_string_value(attr);
+    if (!out_attr.empty())
+      AddAttr(s.mutable_attributes(), "gen_ai.output.messages")->mutable_value()->set_string_value(out_attr);
+    AddToMap(&whole, s);
+  };
+  const std::string out = "[" + m2 + "," + m3 + "]";
+  ASSERT_GE(out.size(), store::kMinSharedBytes);
+  chat("[" + sys + "," + m1 + "," + m2 + "," + m3 + "]", history, out, out);  // the system message, then the history
+  chat(history, history, out, "");                                                 // no system message: the same bytes
+  chat("[" + sys + "," + m3 + "," + m1 + "," + m2 + "," + m3 + "]", history, out, out);  // a head of two messages
+  const std::string spaced = "[" + m1 + ", " + m2 + ", " + m3 + "]";
+  chat("[" + sys + "," + m1 + ", " + m2 + ", " + m3 + "]", spaced, out, out);  // mixed separators: stored whole
+  chat("[" + sys + "," + m1 + "," + m2 + "," + m3 + "]", "[{\"x\":1}," + m1 + "," + m2 + "," + m3 + "]", out, "");
+  // The record form of every span, as the WAL keeps them.
+  TraceMap records = whole;
+  int shared = 0;
+  for (auto& [id, spans] : records)
+    for (model::Span& s : spans) shared += store::SharePayloads(&s);
+  // Inputs 1-4 end with their attribute after its first byte, input 5 does not; outputs
+  // 1, 3 and 4 are their attribute.
+  EXPECT_EQ(shared, 7);
+  const model::Span& first = records.begin()->second[0];
+  EXPECT_TRUE(first.input_json().empty());
+  EXPECT_EQ(first.input_head(), "[" + sys + ",");
+  EXPECT_EQ(first.input_tail_key(), "gen_ai.input.messages");
+  EXPECT_EQ(first.output_head(), "[");
+  EXPECT_EQ(first.output_tail_key(), "gen_ai.output.messages");
+  ASSERT_TRUE(WriteSegment(&env, kDir, "whole.slseg", whole).ok());
+  ASSERT_TRUE(WriteSegment(&env, kDir, "records.slseg", records).ok());
+  ASSERT_TRUE(WriteSegment(&env, kDir, "records-parsed.slseg", records, nullptr, /*parsed=*/true).ok());
+  auto w = ReadFileToString(&env, kDir + "/whole.slseg");
+  auto r1 = ReadFileToString(&env, kDir + "/records.slseg");
+  auto r2 = ReadFileToString(&env, kDir + "/records-parsed.slseg");
+  ASSERT_TRUE(w.ok() && r1.ok() && r2.ok());
+  EXPECT_TRUE(*r1 == *w);
+  EXPECT_TRUE(*r2 == *w);
+  std::vector<TraceEntry> entries;
+  auto r = OpenOrDie(&env, kDir + "/records.slseg", &entries);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(entries.size(), 1u);
+  std::vector<std::string> got;
+  ASSERT_TRUE(r->ReadTrace(entries[0].first_row, entries[0].row_count, &got).ok());
+  EXPECT_TRUE(SameSpans(whole.begin()->second, got));
 }
 
 TEST(ColumnarSegment, SplitsOnlyWhenBytesRoundTrip) {

@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "store/shared_payload.h"
 #include "store/span_codec.h"
 
 namespace sightline::store::columnar {
@@ -77,6 +78,8 @@ struct Row {
   uint8_t kind = 0, status = 0;
   std::string_view project, name, service, environment, session_id, user_id, agent_name, model, tool_name,
       finish_reason, error_type, input, output;
+  // The record form (store/shared_payload.h): a payload's head and the attribute it ends with.
+  std::string_view input_head, input_key, output_head, output_key;
   int64_t tokens[5] = {kNullInt, kNullInt, kNullInt, kNullInt, kNullInt};
   int64_t step = kNullInt;
   double cost = std::numeric_limits<double>::quiet_NaN();
@@ -165,6 +168,10 @@ const char* ParseRow(std::string_view bytes, bool want_attrs, Row* row, SpanColu
       case 35: str = &row->finish_reason; break;
       case 36: str = &row->input; break;
       case 37: str = &row->output; break;
+      case 52: str = &row->input_head; break;
+      case 53: str = &row->input_key; break;
+      case 54: str = &row->output_head; break;
+      case 55: str = &row->output_key; break;
       case 7: integer = &row->start; break;
       case 8: integer = &row->end; break;
       case 20: integer = &row->step; break;
@@ -207,6 +214,65 @@ const char* ParseRow(std::string_view bytes, bool want_attrs, Row* row, SpanColu
     }
   }
   return nullptr;
+}
+
+// The string value of the first attribute named key in a span's bytes (ParseRow
+// checked that they walk), or false.
+bool FirstStringAttr(std::string_view span, std::string_view key, std::string_view* value) {
+  Reader r(span);
+  while (!r.done()) {
+    uint64_t tag;
+    if (!r.Varint(&tag)) return false;
+    const auto wire = static_cast<uint32_t>(tag & 7);
+    if ((tag >> 3) != 38 || wire != kLen) {
+      if (!r.Skip(wire)) return false;
+      continue;
+    }
+    std::string_view kv, k, any;
+    if (!r.Bytes(&kv)) return false;
+    Reader f(kv);
+    while (!f.done()) {
+      uint64_t t;
+      if (!f.Varint(&t)) return false;
+      if ((t >> 3) == 1 && (t & 7) == kLen) {
+        if (!f.Bytes(&k)) return false;
+      } else if ((t >> 3) == 2 && (t & 7) == kLen) {
+        if (!f.Bytes(&any)) return false;
+      } else if (!f.Skip(static_cast<uint32_t>(t & 7))) {
+        return false;
+      }
+    }
+    if (k != key) continue;
+    // The first attribute of that name: its value must be a string (AnyValue field 1).
+    Reader v(any);
+    std::string_view str;
+    bool is_string = false;
+    while (!v.done()) {
+      uint64_t t;
+      if (!v.Varint(&t)) return false;
+      if ((t >> 3) == 1 && (t & 7) == kLen) {
+        if (!v.Bytes(&str)) return false;
+        is_string = true;
+      } else {
+        return false;
+      }
+    }
+    if (!is_string) return false;
+    *value = str;
+    return true;
+  }
+  return false;
+}
+
+// A payload in the record form put back together into storage (empty when its
+// attribute is missing, as ResolvePayloads leaves it).
+std::string_view Resolved(std::string_view span, std::string_view payload, std::string_view head,
+                          std::string_view key, std::deque<std::string>* storage) {
+  if (key.empty() || !payload.empty()) return payload;
+  std::string_view value;
+  if (!FirstStringAttr(span, key, &value) || value.empty()) return {};
+  JoinShared(head, value, &storage->emplace_back());
+  return storage->back();
 }
 
 }  // namespace
@@ -323,8 +389,9 @@ Status DecodeColumns(const std::vector<std::string_view>& spans, uint64_t mask, 
     put(kErrorType, out->error_type, row.error_type);
     put(kStep, out->step, row.step);
     if (attrs) out->attr_offsets.push_back(static_cast<uint32_t>(out->attr_keys.size()));
-    put(kInput, out->input_json, row.input);
-    put(kOutput, out->output_json, row.output);
+    if (mask & kInput) out->input_json.push_back(Resolved(spans[i], row.input, row.input_head, row.input_key, storage));
+    if (mask & kOutput)
+      out->output_json.push_back(Resolved(spans[i], row.output, row.output_head, row.output_key, storage));
   }
   out->rows = spans.size();
   return Status::OK();
