@@ -1,6 +1,7 @@
 // crash_verify: checks, through Sightline's API, that every span the load generator
 // logged as acknowledged (--ack-log: "trace_id span_id" hex lines) is stored, and that
-// no span appears twice in its trace. It fetches GET /api/v1/traces/{trace_id} for every
+// no span appears twice in its trace, and that a span holding gen_ai.input.messages
+// came back with its input. It fetches GET /api/v1/traces/{trace_id} for every
 // acknowledged trace over a few keep-alive connections. Exit status: 0 all present and
 // unique, 1 a loss, a duplicate or an API failure, 2 usage.
 #include <algorithm>
@@ -31,6 +32,10 @@ struct TraceCheck {
 struct Totals {
   int64_t traces = 0, acked_spans = 0, missing_spans = 0, duplicate_spans = 0, missing_traces = 0;
   int64_t api_errors = 0;
+  // Spans whose gen_ai.input.messages attribute came back without the input made from
+  // it: the store keeps that history once in its WAL records and puts the input back
+  // together when it reads them (store/shared_payload.h).
+  int64_t lost_inputs = 0;
   std::vector<std::string> examples;  // first few problems, for the report
 };
 
@@ -90,6 +95,14 @@ void CheckTrace(HttpConn* conn, const std::string& prefix, const TraceCheck& tc,
     if (it == s.MemberEnd()) it = s.FindMember("spanId");
     if (it == s.MemberEnd() || !it->value.IsString()) continue;
     ++seen[Lower(it->value.GetString())];
+    auto attrs = s.FindMember("attributes");
+    if (attrs == s.MemberEnd() || !attrs->value.IsObject() || !attrs->value.HasMember("gen_ai.input.messages")) continue;
+    auto input = s.FindMember("input");
+    if (input == s.MemberEnd() || input->value.IsNull() || (input->value.IsString() && input->value.GetStringLength() == 0)) {
+      ++t->lost_inputs;
+      Note(t, mu, "trace " + tc.trace_id + ": span " + it->value.GetString() +
+                      " has gen_ai.input.messages but no input");
+    }
   }
   for (const auto& [id, n] : seen)
     if (n > 1) {
@@ -170,25 +183,27 @@ int Main(int argc, char** argv) {
     total.duplicate_spans += l.duplicate_spans;
     total.missing_traces += l.missing_traces;
     total.api_errors += l.api_errors;
+    total.lost_inputs += l.lost_inputs;
     for (const auto& e : l.examples)
       if (total.examples.size() < 10) total.examples.push_back(e);
   }
   const bool pass = total.missing_spans == 0 && total.duplicate_spans == 0 && total.api_errors == 0 &&
-                    bad_lines == 0 && total.acked_spans > 0;
+                    total.lost_inputs == 0 && bad_lines == 0 && total.acked_spans > 0;
   if (json) {
     std::printf("{\"pass\":%s,\"traces\":%lld,\"acked_spans\":%lld,\"missing_spans\":%lld,\"missing_traces\":%lld,"
-                "\"duplicate_spans\":%lld,\"api_errors\":%lld,\"bad_log_lines\":%lld}\n",
+                "\"duplicate_spans\":%lld,\"lost_inputs\":%lld,\"api_errors\":%lld,\"bad_log_lines\":%lld}\n",
                 pass ? "true" : "false", static_cast<long long>(total.traces),
                 static_cast<long long>(total.acked_spans), static_cast<long long>(total.missing_spans),
                 static_cast<long long>(total.missing_traces), static_cast<long long>(total.duplicate_spans),
-                static_cast<long long>(total.api_errors), static_cast<long long>(bad_lines));
+                static_cast<long long>(total.lost_inputs), static_cast<long long>(total.api_errors),
+                static_cast<long long>(bad_lines));
   } else {
     std::printf("crash_verify: %lld acknowledged spans in %lld traces: %lld missing (%lld whole traces), "
-                "%lld duplicated, %lld API errors, %lld bad log lines%s\n",
+                "%lld duplicated, %lld inputs lost, %lld API errors, %lld bad log lines%s\n",
                 static_cast<long long>(total.acked_spans), static_cast<long long>(total.traces),
                 static_cast<long long>(total.missing_spans), static_cast<long long>(total.missing_traces),
-                static_cast<long long>(total.duplicate_spans), static_cast<long long>(total.api_errors),
-                static_cast<long long>(bad_lines),
+                static_cast<long long>(total.duplicate_spans), static_cast<long long>(total.lost_inputs),
+                static_cast<long long>(total.api_errors), static_cast<long long>(bad_lines),
                 repeated_acks ? (" (" + std::to_string(repeated_acks) + " spans acknowledged twice)").c_str() : "");
     for (const auto& e : total.examples) std::printf("  %s\n", e.c_str());
     std::printf("crash_verify: %s\n", pass ? "PASS" : "FAIL");

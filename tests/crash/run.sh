@@ -7,7 +7,8 @@
 #   tests/crash/run.sh BUILD_DIR/sightline
 #
 # An epoch is one data directory, one load generator and EPOCH_ROUNDS rounds:
-#  - the load generator (lean workload, batches of 10 spans, 2 connections, at most RATE
+#  - the load generator (the lean workload in odd epochs, the payload one, conversation
+#    histories, in even ones; batches of 10 spans, 2 connections, at most RATE
 #    spans a second) runs through the whole epoch with --ack-log: after every 200 without rejected spans it appends the
 #    batch's span ids. A failed or cut request is retried on a new connection, so
 #    batches the server made durable but never answered are sent twice (the server
@@ -29,7 +30,7 @@
 #    is verified; then the data directory is deleted (disk stays bounded in long runs).
 # Finally the verifier is shown to fail on made-up spans.
 #
-# Environment: ROUNDS (50; crash-test-long uses 500), EPOCH_ROUNDS (50), SEED (random;
+# Environment: ROUNDS (50; crash-test-long uses 500), EPOCH_ROUNDS (25), SEED (random;
 # set it to replay the same kill timings), KEEP=1 keeps the temporary directory, RATE
 # (2500 spans/s). The rate bounds the work of a round: a round verifies what was
 # acknowledged since the last, and an unbounded generator acknowledges more while a
@@ -44,7 +45,7 @@ TAG=crash-test
 . "$(dirname "${BASH_SOURCE[0]}")/../ops/lib.sh"
 ROUNDS=${ROUNDS:-50}
 RATE=${RATE:-2500}
-EPOCH_ROUNDS=${EPOCH_ROUNDS:-50}
+EPOCH_ROUNDS=${EPOCH_ROUNDS:-25}
 SEED=${SEED:-$(( $(date +%s) % 100000 ))}
 RANDOM=$SEED
 ops_init
@@ -101,7 +102,9 @@ while [ "$round" -lt "$ROUNDS" ]; do
   HTTP_PORT=
   # shellcheck disable=SC2046
   start_server "$DATA" $(serve_flags $((round + 1)))
-  start_driver "$ACK" --variant lean --spans 0 --duration 36000 --batch 10 --connections 2 \
+  variant=lean
+  [ $((epoch % 2)) = 0 ] && variant=payload
+  start_driver "$ACK" --variant "$variant" --spans 0 --duration 36000 --batch 10 --connections 2 \
     --rate "$RATE" --seed $((SEED + epoch))
   verified=0
   last_round=$(( round + EPOCH_ROUNDS < ROUNDS ? round + EPOCH_ROUNDS : ROUNDS ))

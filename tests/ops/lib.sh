@@ -171,7 +171,7 @@ lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 verify() {
   local out
   out=$("$VERIFY" --url "http://127.0.0.1:$HTTP_PORT" --ack-log "$1" 2>&1) ||
-    fail "$2: acknowledged spans lost or duplicated:
+    fail "$2: acknowledged spans lost, duplicated or without their input:
 $out"
 }
 
