@@ -4,14 +4,17 @@
 // A model call's span carries its history twice: the gen_ai.input.messages attribute
 // as the client sent it, and the canonical input made from it, which is the system
 // message followed by the attribute's elements, byte for byte when the client wrote
-// them in canonical form (as OpenTelemetry's GenAI instrumentations do). Before a span
+// them in canonical form (text messages as OpenTelemetry's GenAI instrumentations write
+// them; a tool response part is renamed, so such a history is not shared). Before a span
 // is serialized into a WAL record, SharePayloads cuts input_json down to what comes
 // before the attribute's elements (span.proto: input_head, input_tail_key), so the
 // history is serialized, written, synced and held in the memtable once. Every reader
 // of the records puts the payload back together: ResolvePayloads for a parsed span,
 // JoinShared for one read from its bytes; the flush gives the segment the whole
-// payload's piece list (columnar/block_codec.cc), so segments, the API and exports
-// never see the record form.
+// payload's piece list (columnar/block_codec.cc), so columnar segments, the API and
+// exports never see the record form. A row (v1) segment, the flush's fallback for
+// spans a columnar file cannot hold, keeps the record's bytes; its readers resolve them
+// as the memtable's do.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -40,8 +43,8 @@ int SharePayloads(model::Span* span);
 // named attribute is missing or not a string (the payload is then left empty).
 bool ResolvePayloads(model::Span* span);
 
-// Parses a span from a record's bytes (or a v1 segment's, which never hold the record
-// form) and resolves its payloads. False when the bytes do not parse.
+// Parses a span from a record's bytes (the memtable's, or a row segment's) and resolves
+// its payloads. False when the bytes do not parse.
 bool ParseStoredSpan(std::string_view bytes, model::Span* span);
 
 // head + attr_value[1:] into *out (attr_value not empty).
