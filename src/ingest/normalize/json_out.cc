@@ -198,6 +198,8 @@ ScratchPoolLease::~ScratchPoolLease() {
   if (--pool.leases == 0) pool.allocator.Clear();
 }
 
+size_t NextJsonEscape(std::string_view s, size_t i) { return NextEscape(s.data(), i, s.size()); }
+
 bool ParseJson(std::string_view text, rapidjson::Document* doc) {
   // The reader's aligned 16-byte loads may run up to 15 bytes past the terminator.
   constexpr size_t kSimdPadding = 16;
@@ -267,6 +269,12 @@ void JsonOut::Writer::FastString(std::string_view s) {
 
 void JsonOut::Writer::FastKey(std::string_view k) { FastString(k); }
 
+void JsonOut::Writer::FastRaw(std::string_view json) {
+  Prefix(rapidjson::kObjectType);
+  if (!json.empty()) std::memcpy(os_->Push(json.size()), json.data(), json.size());
+  EndValue(true);
+}
+
 JsonOut::JsonOut(size_t max_string_bytes, int64_t* truncated)
     : max_(max_string_bytes), truncated_(truncated), buf_(AcquireBuffer()), w_(*buf_) {}
 
@@ -289,7 +297,7 @@ void JsonOut::Double(double v) {
 }
 
 void JsonOut::Raw(std::string_view json) {
-  w_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+  w_.FastRaw(json);
 }
 
 void JsonOut::AnyValue(const norm::AnyValue& v, int depth) {

@@ -66,6 +66,10 @@ bool ParseJson(std::string_view text, rapidjson::Document* doc);
 // cheap test before trying ParseJson on free text.
 bool LooksLikeJsonContainer(std::string_view text);
 
+// The position of the first byte of s at or after i that the canonical writer escapes
+// (a control character, '"' or '\\'), or s.size().
+size_t NextJsonEscape(std::string_view s, size_t i);
+
 // "…[truncated: N bytes]"
 std::string TruncationMarker(size_t original_bytes);
 // Cuts *s to at most max bytes on a UTF-8 boundary and appends the marker. Returns
@@ -82,6 +86,8 @@ class JsonOut {
     using rapidjson::Writer<rapidjson::StringBuffer>::Writer;
     void FastString(std::string_view s);
     void FastKey(std::string_view k);
+    // Already-serialised JSON, copied at once (RawValue copies it byte by byte).
+    void FastRaw(std::string_view json);
 
    private:
     void WriteEscaped(std::string_view s);

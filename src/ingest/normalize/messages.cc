@@ -1,6 +1,9 @@
 #include "ingest/normalize/messages.h"
 
 #include <charconv>
+#include <cstring>
+
+#include "store/columnar/payload_codec.h"
 
 namespace sightline::ingest::norm {
 namespace {
@@ -280,6 +283,119 @@ void WriteMessages(const std::vector<Message>& messages, JsonOut* out) {
     out->EndObject();
   }
   out->EndArray();
+}
+
+namespace {
+
+bool Literal(std::string_view v, size_t* i, std::string_view lit) {
+  if (v.compare(*i, lit.size(), lit) != 0) return false;
+  *i += lit.size();
+  return true;
+}
+
+// A JSON string's body from *i (past its opening quote) through its closing quote, as
+// JsonOut's writer escapes: '"' and '\\' and \b \t \n \f \r by their short escapes,
+// the other control characters as \u00XX in upper-case hex, nothing else escaped.
+bool CanonicalStringBody(std::string_view v, size_t* i, size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const size_t start = *i;
+  for (size_t p = *i;;) {
+    p = NextJsonEscape(v, p);
+    if (p >= v.size()) return false;
+    const char c = v[p];
+    if (c == '"') {
+      if (p - start > max_bytes) return false;  // the writer would cut it
+      *i = p + 1;
+      return true;
+    }
+    if (c != '\\' || p + 1 >= v.size()) return false;  // a raw control character
+    switch (v[p + 1]) {
+      case '"': case '\\': case 'b': case 't': case 'n': case 'f': case 'r': p += 2; break;
+      case 'u': {
+        if (p + 6 > v.size() || v[p + 2] != '0' || v[p + 3] != '0') return false;
+        const char* h = std::strchr(kHex, v[p + 4]);
+        const char* l = std::strchr(kHex, v[p + 5]);
+        if (v[p + 4] == '\0' || v[p + 5] == '\0' || h == nullptr || l == nullptr) return false;
+        const int code = static_cast<int>(h - kHex) * 16 + static_cast<int>(l - kHex);
+        // Only a control character without a short escape is written this way.
+        if (code >= 0x20 || code == '\b' || code == '\t' || code == '\n' || code == '\f' || code == '\r')
+          return false;
+        p += 6;
+        break;
+      }
+      default: return false;  // \/ and \u escapes of other characters are not the writer's
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// One canonical text message at v[*i]; *i past it when true, unchanged when false.
+bool CanonicalTextMessage(std::string_view v, size_t* at, size_t max_bytes) {
+  size_t i = *at;
+  if (!Literal(v, &i, R"({"role":")")) return false;
+  bool role = false;
+  for (std::string_view r : {"system", "user", "assistant", "tool"}) {
+    if (v.compare(i, r.size(), r) == 0 && i + r.size() < v.size() && v[i + r.size()] == '"') {
+      i += r.size() + 1;
+      role = true;
+      break;
+    }
+  }
+  if (!role || !Literal(v, &i, R"(,"parts":[)")) return false;
+  for (;;) {
+    if (!Literal(v, &i, R"({"type":"text","content":")") || !CanonicalStringBody(v, &i, max_bytes) ||
+        !Literal(v, &i, "}"))
+      return false;
+    if (Literal(v, &i, "]}")) break;
+    if (!Literal(v, &i, ",")) return false;
+  }
+  *at = i;
+  return true;
+}
+
+}  // namespace
+
+bool IsCanonicalTextHistory(std::string_view v, size_t max_bytes) {
+  if (v.size() < 2 || v.front() != '[' || v.back() != ']') return false;
+  size_t i = 1;
+  for (;;) {
+    if (!CanonicalTextMessage(v, &i, max_bytes)) return false;
+    if (i == v.size() - 1) return true;
+    if (!Literal(v, &i, ",")) return false;
+  }
+}
+
+bool CanonicalHistoryBody(std::string_view v, JsonOut* out, std::string* body) {
+  body->clear();
+  if (v.size() < 3 || v.front() != '[' || v.back() != ']') return false;
+  std::string wrapped;
+  std::vector<Message> one(1);
+  for (size_t i = 1;;) {
+    const size_t start = i;
+    if (CanonicalTextMessage(v, &i, out->max_string_bytes())) {
+      body->append(v.substr(start, i - start));
+    } else {
+      // Parsed inside brackets, so it nests as deep as it does in the array.
+      const size_t end = store::columnar::SkipJsonValue(v, start);
+      if (end == std::string_view::npos || end >= v.size()) return false;
+      wrapped.assign("[").append(v.substr(start, end - start)).push_back(']');
+      ScratchDocument doc;
+      if (!ParseJson(wrapped, &doc) || !doc.IsArray() || doc.Size() != 1 || !IsMessageObject(doc[0])) return false;
+      one[0] = Message();
+      MessageFromJson(doc[0], false, out, &one[0]);
+      WriteMessages(one, out);
+      const std::string w = out->Take();  // [message]
+      body->append(w, 1, w.size() - 2);
+      i = end;
+    }
+    if (i == v.size() - 1) return true;
+    if (v[i] != ',') return false;
+    body->push_back(',');
+    ++i;
+  }
 }
 
 int SplitIndex(std::string_view key, std::string_view* rest) {

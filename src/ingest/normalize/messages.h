@@ -97,6 +97,23 @@ Part TextRef(std::string_view text);
 // Writes messages as the canonical JSON array.
 void WriteMessages(const std::vector<Message>& messages, JsonOut* out);
 
+// True when json is a non-empty array of text-only messages exactly as WriteMessages
+// writes them: each element {"role":R,"parts":[P, ...]} with R one of system, user,
+// assistant, tool and each P {"type":"text","content":C}, C escaped as the writer
+// escapes (no other escape, no raw control character) and at most max_string_bytes
+// long. Parsing json and writing its messages would then give json's bytes again.
+bool IsCanonicalTextHistory(std::string_view json, size_t max_string_bytes);
+
+// The canonical form of an array of messages, element by element, without the
+// brackets (*body: the elements joined by ","): an element that is a canonical text
+// message (above) is taken as it came, any other is parsed alone and written. What
+// parsing the whole array and writing its messages gives, at the cost of the elements
+// that are not text: OTel GenAI's gen_ai.input.messages is mostly text messages, with a
+// tool call or a tool response here and there. False (body unspecified) when json is
+// not exactly "[e,e,...]" (no whitespace between elements) or an element is not a
+// message object that parses: the caller then takes the whole parse.
+bool CanonicalHistoryBody(std::string_view json, JsonOut* out, std::string* body);
+
 // Collects flattened messages ("<prefix>N.<field>") in index order: OpenInference's
 // llm.input_messages.N.message.* and Traceloop's gen_ai.prompt.N.*.
 class FlatMessages {

@@ -77,6 +77,23 @@ bool InputFrom(SpanInput& in, const AttrTable& idx, std::string* json) {
   std::vector<Message> msgs;
   Message sys;
   if (SystemMessage(sys_v, &out, &sys)) msgs.push_back(std::move(sys));
+  // The conventions' text messages are the canonical form already: the history is
+  // written element by element, text messages copied as they came and only the others
+  // parsed and written (what parsing and writing the whole array would give).
+  if (auto text = msgs_v != nullptr ? StringOf(msgs_v) : std::nullopt; text) {
+    std::string body;
+    if (CanonicalHistoryBody(*text, &out, &body)) {
+      if (msgs.empty()) {
+        json->assign("[").append(body).push_back(']');
+        return true;
+      }
+      WriteMessages(msgs, &out);  // [system]
+      *json = out.Take();
+      json->back() = ',';
+      json->append(body).push_back(']');
+      return true;
+    }
+  }
   if (msgs_v != nullptr && !MessagesFromAttr(msgs_v, false, &out, &msgs)) {
     // Not message-shaped (an SDK that cut the JSON, or plain text): keep the text.
     std::string text;

@@ -228,6 +228,9 @@ TEST(OtelGenAi, TheCanonicalFormOfTextMessagesIsTheConventionsBytes) {
                       KV("gen_ai.system_instructions", R"([{"type":"text","content":"You are Acme's support agent."}])"),
                       KV("gen_ai.input.messages", history), KV("gen_ai.output.messages", kOutputMessages)}));
   const std::string input = s.input_json();
+  // The history is taken as it came (IsCanonicalTextHistory), after the system message.
+  EXPECT_EQ(input, R"([{"role":"system","parts":[{"type":"text","content":"You are Acme's support agent."}]},)" +
+                       history.substr(1));
   EXPECT_EQ(store::SharePayloads(&s), 2);
   EXPECT_EQ(s.input_tail_key(), "gen_ai.input.messages");
   EXPECT_EQ(s.input_head(), R"([{"role":"system","parts":[{"type":"text","content":"You are Acme's support agent."}]},)");

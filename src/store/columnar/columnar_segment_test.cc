@@ -816,7 +816,7 @@ TEST(ColumnarSegment, RecordFormSpansWriteTheFileOfWholeOnes) {
   auto chat = [&](const std::string& input, const std::string& attr, const std::string& output,
                   const std::string& out_attr) {
     const int64_t start = 1'767'225'600'000'000'000 + static_cast<int64_t>(next - 61) * 1'000'000'000;
-    model::Span s = store::testing::MakeSpan({6, next, next == 61 ? 0 : 61, "chat gpt-4o", model::v1::KIND_LLM,
+    model::Span s = store::testing::MakeSpan({6, next, next == 61 ? uint64_t{0} : uint64_t{61}, "chat gpt-4o", model::v1::KIND_LLM,
                                               model::v1::STATUS_OK, start, start + 500'000'000});
     ++next;
     s.set_input_json(input);

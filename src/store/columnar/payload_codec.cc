@@ -66,6 +66,8 @@ size_t SkipValue(std::string_view s, size_t i) {
 
 }  // namespace
 
+size_t SkipJsonValue(std::string_view v, size_t i) { return SkipValue(v, i); }
+
 bool SplitJsonArray(std::string_view v, std::vector<std::string_view>* elems, uint8_t* kind) {
   elems->clear();
   size_t n = v.size();

@@ -56,6 +56,10 @@ inline constexpr size_t kMinSplitBytes = 64;
 // False (elems left in an unspecified state) when the value must be stored whole.
 bool SplitJsonArray(std::string_view v, std::vector<std::string_view>* elems, uint8_t* kind);
 
+// The end of the JSON value starting at v[i] (its structure only, not validated), or
+// std::string_view::npos.
+size_t SkipJsonValue(std::string_view v, size_t i);
+
 // 32 raw bytes of SHA-256 (OpenSSL EVP).
 std::string Sha256(std::string_view data);
 
