@@ -328,10 +328,6 @@ bool CanonicalStringBody(std::string_view v, size_t* i, size_t max_bytes) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // One canonical text message at v[*i]; *i past it when true, unchanged when false.
 bool CanonicalTextMessage(std::string_view v, size_t* at, size_t max_bytes) {
   size_t i = *at;
@@ -371,6 +367,13 @@ bool IsCanonicalTextHistory(std::string_view v, size_t max_bytes) {
 bool CanonicalHistoryBody(std::string_view v, JsonOut* out, std::string* body) {
   body->clear();
   if (v.size() < 3 || v.front() != '[' || v.back() != ']') return false;
+  // A history given up on halfway goes to the whole parse, which counts its cuts again.
+  int64_t* cuts = out->truncated_counter();
+  const int64_t cuts_before = cuts != nullptr ? *cuts : 0;
+  auto give_up = [&] {
+    if (cuts != nullptr) *cuts = cuts_before;
+    return false;
+  };
   std::string wrapped;
   std::vector<Message> one(1);
   for (size_t i = 1;;) {
@@ -380,10 +383,11 @@ bool CanonicalHistoryBody(std::string_view v, JsonOut* out, std::string* body) {
     } else {
       // Parsed inside brackets, so it nests as deep as it does in the array.
       const size_t end = store::columnar::SkipJsonValue(v, start);
-      if (end == std::string_view::npos || end >= v.size()) return false;
+      if (end == std::string_view::npos || end >= v.size()) return give_up();
       wrapped.assign("[").append(v.substr(start, end - start)).push_back(']');
       ScratchDocument doc;
-      if (!ParseJson(wrapped, &doc) || !doc.IsArray() || doc.Size() != 1 || !IsMessageObject(doc[0])) return false;
+      if (!ParseJson(wrapped, &doc) || !doc.IsArray() || doc.Size() != 1 || !IsMessageObject(doc[0]))
+        return give_up();
       one[0] = Message();
       MessageFromJson(doc[0], false, out, &one[0]);
       WriteMessages(one, out);
@@ -392,7 +396,7 @@ bool CanonicalHistoryBody(std::string_view v, JsonOut* out, std::string* body) {
       i = end;
     }
     if (i == v.size() - 1) return true;
-    if (v[i] != ',') return false;
+    if (v[i] != ',') return give_up();
     body->push_back(',');
     ++i;
   }

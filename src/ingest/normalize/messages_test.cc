@@ -219,6 +219,18 @@ TEST(CanonicalTextHistory, ElementByElementWritesWhatTheWholeParseWrites) {
     }
   }
   EXPECT_TRUE(whole_failed && whole_parsed);
+  // A history given up on after an element was cut leaves the count as it was: the
+  // whole parse counts its cuts.
+  {
+    int64_t cuts = 0;
+    JsonOut out(39, &cuts);
+    std::string body;
+    const std::string cut_then_bad = "[" + Msg("user", {"fine"}) + "," +
+                                     R"({"role":"tool","parts":[{"type":"tool_call_response","id":"c","response":")" +
+                                     std::string(60, 'y') + R"("}]}, 7])";
+    EXPECT_FALSE(CanonicalHistoryBody(cut_then_bad, &out, &body));
+    EXPECT_EQ(cuts, 0);
+  }
   // A text the writer cuts is cut the same way (and counted) element by element.
   const std::string longer = "[" + Msg("user", {std::string(60, 'x')}) + "," + others[1] + "]";
   EXPECT_EQ(ByElement(longer, 39), Rewritten(longer, 39));
