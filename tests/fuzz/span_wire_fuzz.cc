@@ -45,10 +45,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   model::Span span;
   const bool parses = span.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
   if (!parses) {
-    // The payloads are taken without a UTF-8 check (the store's writers made them UTF-8).
-    if (wire.cols.trace_id().size() != 16 || wire.cols.span_id().size() != 8 || !IsValidUtf8(wire.input) ||
-        !IsValidUtf8(wire.output))
-      return 0;
+    // The payloads, and the heads and keys of the record form, are taken without a
+    // UTF-8 check (the store's writers made them UTF-8).
+    for (std::string_view taken : {wire.input, wire.output, wire.input_head, wire.input_key, wire.output_head,
+                                   wire.output_key})
+      if (!IsValidUtf8(taken)) return 0;
+    if (wire.cols.trace_id().size() != 16 || wire.cols.span_id().size() != 8) return 0;
     MemEnv env;
     if (!env.CreateDir("/segments").ok()) return 0;
     auto b = ColumnarBuilder::Create(&env, "/segments", "000001.slseg");
