@@ -233,7 +233,7 @@ bool EmbeddedStore::MatchesExpensive(uint32_t idx, const TraceQuery& q, const st
   std::unordered_set<std::string> seen;  // newest copy of a span wins
   model::Span span;
   for (auto it = g.spans.rbegin(); it != g.spans.rend(); ++it) {
-    if (!ParseStoredSpan(*it, &span)) continue;
+    if (!ParseStoredSpan(*it, &span, /*payloads=*/!text_ok)) continue;
     if (!seen.insert(span.span_id()).second) continue;
     for (size_t i = 0; i < q.attrs.size(); ++i) {
       if (!attr_ok[i] && SpanHasAttr(span, q.attrs[i].first, q.attrs[i].second)) {
@@ -297,7 +297,10 @@ Result<model::Span> EmbeddedStore::GetSpan(const std::string& trace_id, const st
   SL_RETURN_IF_ERROR(Gather(idx, &g));
   model::Span span;
   for (auto it = g.spans.rbegin(); it != g.spans.rend(); ++it) {
-    if (ParseStoredSpan(*it, &span) && span.span_id() == span_id) return span;
+    if (ParseStoredSpan(*it, &span, /*payloads=*/false) && span.span_id() == span_id) {
+      (void)ResolvePayloads(&span);
+      return span;
+    }
   }
   return Status::NotFound("span not found in its trace");
 }

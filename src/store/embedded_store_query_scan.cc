@@ -168,7 +168,7 @@ Status EmbeddedStore::ScanVerdicts(const std::vector<uint32_t>& records, const T
             if (!file->ReadTrace(part.first, &storage, &spans).ok()) got = kUnreadable;
             for (std::string_view b : spans) {
               if (got & kUnreadable) break;
-              if (!ParseStoredSpan(b, &span)) {
+              if (!ParseStoredSpan(b, &span, /*payloads=*/!spec.text_lower.empty())) {
                 got = kUnreadable;
                 break;
               }
@@ -186,7 +186,7 @@ Status EmbeddedStore::ScanVerdicts(const std::vector<uint32_t>& records, const T
       for (size_t k = i; k < std::min(mem_views.size(), i + kUnitSpans); ++k) {
         std::string_view b = mem_views[k];
         (*bits)[mem_owner[k]] |=
-            ParseStoredSpan(b, &span) ? SpanBits(span, spec) : kUnreadable;
+            ParseStoredSpan(b, &span, /*payloads=*/!spec.text_lower.empty()) ? SpanBits(span, spec) : kUnreadable;
       }
     });
   }

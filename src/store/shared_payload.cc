@@ -76,9 +76,9 @@ int SharePayloads(model::Span* span) {
   return n;
 }
 
-bool ParseStoredSpan(std::string_view bytes, model::Span* span) {
+bool ParseStoredSpan(std::string_view bytes, model::Span* span, bool payloads) {
   if (bytes.size() > INT32_MAX || !span->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
-  (void)ResolvePayloads(span);  // a missing attribute leaves the payload empty, as it reads
+  if (payloads) (void)ResolvePayloads(span);  // a missing attribute leaves the payload empty, as it reads
   return true;
 }
 

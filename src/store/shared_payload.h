@@ -44,8 +44,9 @@ int SharePayloads(model::Span* span);
 bool ResolvePayloads(model::Span* span);
 
 // Parses a span from a record's bytes (the memtable's, or a row segment's) and resolves
-// its payloads. False when the bytes do not parse.
-bool ParseStoredSpan(std::string_view bytes, model::Span* span);
+// its payloads. False when the bytes do not parse. payloads = false: the caller reads
+// neither input nor output, so they are left in the record form (no copy of the history).
+bool ParseStoredSpan(std::string_view bytes, model::Span* span, bool payloads = true);
 
 // head + attr_value[1:] into *out (attr_value not empty).
 void JoinShared(std::string_view head, std::string_view attr_value, std::string* out);
