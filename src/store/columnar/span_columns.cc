@@ -91,24 +91,33 @@ uint64_t IdBytes(std::string_view b) {
   return v;
 }
 
-// The text of one KeyValue's AnyValue: strings as views of `bytes`, everything else
-// rendered by AnyValueText into storage (so attr.KEY=VALUE compares the same text).
-bool AttrText(std::string_view any, std::deque<std::string>* storage, std::string_view* out) {
+// An AnyValue's bytes walked: *only_string when they hold nothing but string_value
+// fields (*saw_string when at least one, *s the last, as protobuf keeps it). False when
+// they do not walk.
+bool WalkAnyValue(std::string_view any, bool* only_string, bool* saw_string, std::string_view* s) {
   Reader r(any);
-  bool only_string = true;
-  std::string_view s;
-  bool saw_string = false;
+  *only_string = true;
+  *saw_string = false;
   while (!r.done()) {
     uint64_t tag;
     if (!r.Varint(&tag)) return false;
     if ((tag >> 3) == 1 && (tag & 7) == kLen) {
-      if (!r.Bytes(&s)) return false;
-      saw_string = true;
+      if (!r.Bytes(s)) return false;
+      *saw_string = true;
     } else {
-      only_string = false;
+      *only_string = false;
       if (!r.Skip(static_cast<uint32_t>(tag & 7))) return false;
     }
   }
+  return true;
+}
+
+// The text of one KeyValue's AnyValue: strings as views of `bytes`, everything else
+// rendered by AnyValueText into storage (so attr.KEY=VALUE compares the same text).
+bool AttrText(std::string_view any, std::deque<std::string>* storage, std::string_view* out) {
+  bool only_string = false, saw_string = false;
+  std::string_view s;
+  if (!WalkAnyValue(any, &only_string, &saw_string, &s)) return false;
   if (only_string) {
     *out = saw_string ? s : std::string_view();
     return true;
@@ -244,22 +253,8 @@ bool FirstStringAttr(std::string_view span, std::string_view key, std::string_vi
     }
     if (k != key) continue;
     // The first attribute of that name: its value must be a string (AnyValue field 1).
-    Reader v(any);
-    std::string_view str;
-    bool is_string = false;
-    while (!v.done()) {
-      uint64_t t;
-      if (!v.Varint(&t)) return false;
-      if ((t >> 3) == 1 && (t & 7) == kLen) {
-        if (!v.Bytes(&str)) return false;
-        is_string = true;
-      } else {
-        return false;
-      }
-    }
-    if (!is_string) return false;
-    *value = str;
-    return true;
+    bool only_string = false, saw_string = false;
+    return WalkAnyValue(any, &only_string, &saw_string, value) && only_string && saw_string;
   }
   return false;
 }
