@@ -186,6 +186,7 @@ struct WireRequestView {
   std::vector<WireKv> kvs;  // every attribute of the request, in order
   std::vector<std::pair<uint32_t, uint32_t>> runs;  // resource and scope attribute runs
   std::vector<WireSpanView> spans;
+  std::vector<std::string_view> scopes;  // scratch: one resource's ScopeSpans
   void Clear() {
     kvs.clear();
     runs.clear();
@@ -323,7 +324,8 @@ bool WalkRequest(std::string_view in, WireRequestView* out) {
     if (!Field(&in, &n, &wt, &rs, &x)) return false;
     if (n != 1 || wt != 2) continue;
     uint32_t resource = UINT32_MAX;
-    std::vector<std::string_view> scopes;
+    std::vector<std::string_view>& scopes = out->scopes;
+    scopes.clear();
     while (!rs.empty()) {  // ResourceSpans: resource = 1, scope_spans = 2
       if (!Field(&rs, &n, &wt, &b, &x)) return false;
       if (n == 1 && wt == 2) {
