@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <benchmark/benchmark.h>
