@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/wire.h"
+
 namespace sightline::store {
 
 inline void PutFixed32(std::string* out, uint32_t v) {
@@ -21,16 +23,8 @@ inline void PutFixed64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
   out->append(b, 8);
 }
-inline uint32_t DecodeFixed32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-inline uint64_t DecodeFixed64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
+inline uint32_t DecodeFixed32(const char* p) { return wire::LoadFixed32(p); }
+inline uint64_t DecodeFixed64(const char* p) { return wire::LoadFixed64(p); }
 
 inline void PutVarint64(std::string* out, uint64_t v) {
   char b[10];

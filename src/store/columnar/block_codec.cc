@@ -11,6 +11,7 @@
 
 #include "common/hex.h"
 #include "common/utf8.h"
+#include "common/wire.h"
 #include "store/coding.h"
 #include "store/columnar/block_codec.h"
 #include "store/columnar/block_fields.h"
@@ -172,55 +173,7 @@ uint8_t ColumnHoldingText(const model::Span& c, uint8_t type, std::string_view t
 
 void SetBit(std::string* bm, size_t r) { (*bm)[r / 8] = static_cast<char>(static_cast<uint8_t>((*bm)[r / 8]) | (1u << (r % 8))); }
 
-// A varint off the front of *in; the one-byte case (tags, short lengths, small numbers:
-// most of a span's) without the loop.
-[[gnu::always_inline]] inline bool NextVarint(std::string_view* in, uint64_t* v) {
-  if (!in->empty() && static_cast<uint8_t>(in->front()) < 0x80) {
-    *v = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    return true;
-  }
-  return GetVarint64(in, v);
-}
-
-// A tag or a length, as protobuf's parser reads them: a varint of at most 5 bytes whose
-// value fits in 31 bits (it refuses longer encodings, even of a small value).
-[[gnu::always_inline]] inline bool NextVarint32(std::string_view* in, uint64_t* v) {
-  const size_t before = in->size();
-  return NextVarint(in, v) && before - in->size() <= 5 && *v <= INT32_MAX;
-}
-
-// One protobuf field off the front of *in: its number, wire type, and its value (the
-// bytes of a length-delimited field, the integer of a varint, the bits of a fixed one).
-// Refuses what protobuf's parser refuses in the framing (a tag or length past 5 bytes).
-// Inlined: the flush calls it for every field of every span and attribute.
-[[gnu::always_inline]] inline bool NextField(std::string_view* in, uint64_t* number, uint32_t* wire_type,
-                                             std::string_view* bytes, uint64_t* scalar) {
-  uint64_t tag = 0;
-  if (!NextVarint32(in, &tag) || (tag >> 3) == 0) return false;
-  *number = tag >> 3;
-  *wire_type = static_cast<uint32_t>(tag & 7);
-  switch (*wire_type) {
-    case 0: return NextVarint(in, scalar);
-    case 1:
-      if (in->size() < 8) return false;
-      *scalar = DecodeFixed64(in->data());
-      in->remove_prefix(8);
-      return true;
-    case 2: {
-      uint64_t n = 0;
-      if (!NextVarint32(in, &n) || n > in->size()) return false;
-      *bytes = in->substr(0, n);
-      in->remove_prefix(n);
-      return true;
-    }
-    case 5:
-      if (in->size() < 4) return false;
-      in->remove_prefix(4);
-      return true;
-    default: return false;
-  }
-}
+using wire::NextField;
 
 // Nesting deeper than this is left to the parser (protobuf's limit is 100).
 constexpr int kMaxWalkDepth = 32;
@@ -236,8 +189,8 @@ bool WalkAnyValueAt(std::string_view in, WireAttr* out, int depth) {
   const std::string_view whole = in;
   bool seen = false;
   while (!in.empty()) {
-    uint64_t number = 0, scalar = 0;
-    uint32_t wt = 0;
+    uint32_t number = 0, wt = 0;
+    uint64_t scalar = 0;
     std::string_view bytes;
     if (!NextField(&in, &number, &wt, &bytes, &scalar) || seen) return false;
     seen = true;
@@ -264,8 +217,8 @@ bool WalkAnyValueAt(std::string_view in, WireAttr* out, int depth) {
       const bool array = number == AnyValue::kArrayValueFieldNumber;
       std::string_view list = bytes;
       while (!list.empty()) {
-        uint64_t n = 0, v = 0;
-        uint32_t w = 0;
+        uint32_t n = 0, w = 0;
+        uint64_t v = 0;
         std::string_view element;
         if (!NextField(&list, &n, &w, &element, &v) || n != 1 || w != 2) return false;
         WireAttr inner;
@@ -287,8 +240,8 @@ bool WalkKeyValueAt(std::string_view in, WireAttr* out, int depth) {
   out->type = kAttrNoValue;
   bool have_key = false, have_value = false;
   while (!in.empty()) {
-    uint64_t number = 0, scalar = 0;
-    uint32_t wt = 0;
+    uint32_t number = 0, wt = 0;
+    uint64_t scalar = 0;
     std::string_view bytes;
     if (!NextField(&in, &number, &wt, &bytes, &scalar) || wt != 2) return false;
     if (number == opentelemetry::proto::common::v1::KeyValue::kKeyFieldNumber && !have_key) {
@@ -525,8 +478,8 @@ bool SplitWire(std::string_view serialized, WireParts* out) {
   const char* run = serialized.data();  // start of the rest's fields not yet copied into rest
   while (!in.empty()) {
     const char* field_start = in.data();
-    uint64_t number = 0, scalar = 0;
-    uint32_t wt = 0;
+    uint32_t number = 0, wt = 0;
+    uint64_t scalar = 0;
     std::string_view value;  // length-delimited payload
     if (!NextField(&in, &number, &wt, &value, &scalar)) return false;
     const WireField f = number < kWireTableSize ? table[number] : WireField{};
