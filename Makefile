@@ -80,7 +80,7 @@ fuzz-build: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(ASAN_TESTS) $(FUZZERS)
 
 # Each libFuzzer target runs briefly over its seed corpus.
-FUZZERS = otlp_protobuf_fuzz otlp_json_fuzz gunzip_fuzz normalize_fuzz wal_reader_fuzz columnar_reader_fuzz redaction_policy_fuzz manifest_reader_fuzz audit_reader_fuzz pricing_catalogue_fuzz config_fuzz auth_credentials_fuzz span_wire_fuzz word_code_fuzz
+FUZZERS = otlp_protobuf_fuzz otlp_walk_fuzz otlp_json_fuzz gunzip_fuzz normalize_fuzz wal_reader_fuzz columnar_reader_fuzz redaction_policy_fuzz manifest_reader_fuzz audit_reader_fuzz pricing_catalogue_fuzz config_fuzz auth_credentials_fuzz span_wire_fuzz word_code_fuzz
 fuzz-test: deps $(FUZZ_BUILD)/build.ninja
 	@echo "make test: fuzz-test starts at $$(date -u +%T)"
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZERS)

@@ -4,7 +4,6 @@
 // wire bytes/s. No network, no store: what end-to-end numbers are measured against.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
@@ -14,11 +13,12 @@
 
 #include "ingest/normalize/normalize.h"
 #include "ingest/otlp_decode.h"
+#include "ingest/otlp_walk.h"
+#include "ingest/otlp_walk_test_util.h"
 #include "ingest/request_arena.h"
 #include "pipeline/agent_metrics.h"
 #include "pipeline/redaction.h"
 #include "common/mem_env.h"
-#include "common/utf8.h"
 #include "store/columnar/columnar_builder.h"
 #include "store/columnar/columnar_format.h"
 #include "store/columnar/columnar_reader.h"
@@ -165,214 +165,23 @@ void RunRedact(benchmark::State& state, Variant v) {
   state.SetItemsProcessed(spans);
 }
 
-// ---- The floor of a one-pass ingest path (docs/progress.md, issue 3's eighteenth
-// sitting): each request's bytes walked once into per-span views (ids, name, times,
-// kind, status, every resource, scope and span attribute down to its value, strings
-// UTF-8 checked), with no protobuf objects, arena or copies. What DecodeOtlpProtobuf
-// costs above this is the object model's share of the decode. Events and links are
-// skipped whole (the lean and payload workloads send none).
-struct WireKv {
-  std::string_view key, value;  // value: a string's bytes, or the AnyValue's other field's bytes
-  uint8_t type = 0;             // the AnyValue field number (1 string, 2 bool, 3 int, 4 double, ...)
-  uint64_t bits = 0;
-};
-struct WireSpanView {
-  std::string_view trace_id, span_id, parent_span_id, name, status_message;
-  uint64_t start = 0, end = 0, kind = 0, status_code = 0;
-  uint32_t resource = 0, scope = 0;  // indexes into WireRequestView's attribute runs
-  uint32_t attrs_begin = 0, attrs_end = 0;
-};
-struct WireRequestView {
-  std::vector<WireKv> kvs;  // every attribute of the request, in order
-  std::vector<std::pair<uint32_t, uint32_t>> runs;  // resource and scope attribute runs
-  std::vector<WireSpanView> spans;
-  std::vector<std::string_view> scopes;  // scratch: one resource's ScopeSpans
-  void Clear() {
-    kvs.clear();
-    runs.clear();
-    spans.clear();
-  }
-};
-
-bool Varint(std::string_view* in, uint64_t* v) {
-  uint64_t r = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const auto b = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    r |= uint64_t{b & 0x7fu} << shift;
-    if (b < 0x80) {
-      *v = r;
-      return true;
-    }
-  }
-  return false;
-}
-// One field: its number and wire type; a length-delimited field's bytes in *bytes, a
-// varint's or fixed field's value in *scalar.
-bool Field(std::string_view* in, uint32_t* number, uint32_t* wt, std::string_view* bytes, uint64_t* scalar) {
-  uint64_t tag = 0;
-  if (!Varint(in, &tag) || (tag >> 3) == 0 || (tag >> 3) > UINT32_MAX) return false;
-  *number = static_cast<uint32_t>(tag >> 3);
-  *wt = static_cast<uint32_t>(tag & 7);
-  switch (*wt) {
-    case 0: return Varint(in, scalar);
-    case 1:
-      if (in->size() < 8) return false;
-      std::memcpy(scalar, in->data(), 8);
-      in->remove_prefix(8);
-      return true;
-    case 2: {
-      uint64_t n = 0;
-      if (!Varint(in, &n) || n > in->size()) return false;
-      *bytes = in->substr(0, n);
-      in->remove_prefix(n);
-      return true;
-    }
-    case 5:
-      if (in->size() < 4) return false;
-      *scalar = 0;
-      std::memcpy(scalar, in->data(), 4);
-      in->remove_prefix(4);
-      return true;
-    default: return false;
-  }
-}
-bool WalkKv(std::string_view in, WireKv* kv) {
-  uint32_t n, wt;
-  std::string_view b;
-  uint64_t x = 0;
-  while (!in.empty()) {
-    if (!Field(&in, &n, &wt, &b, &x)) return false;
-    if (n == 1 && wt == 2) {
-      if (!IsValidUtf8(b)) return false;
-      kv->key = b;
-    } else if (n == 2 && wt == 2) {
-      std::string_view v = b;
-      while (!v.empty()) {
-        if (!Field(&v, &n, &wt, &b, &x)) return false;
-        kv->type = static_cast<uint8_t>(n);
-        if (n == 1 && wt == 2 && !IsValidUtf8(b)) return false;
-        kv->value = b;
-        kv->bits = x;
-      }
-    }
-  }
-  return true;
-}
-// The attributes (field attr_field) of a Resource or InstrumentationScope, as a run.
-bool WalkAttrRun(std::string_view in, uint32_t attr_field, WireRequestView* out) {
-  const auto begin = static_cast<uint32_t>(out->kvs.size());
-  uint32_t n, wt;
-  std::string_view b;
-  uint64_t x = 0;
-  while (!in.empty()) {
-    if (!Field(&in, &n, &wt, &b, &x)) return false;
-    if (n == attr_field && wt == 2 && !WalkKv(b, &out->kvs.emplace_back())) return false;
-  }
-  out->runs.emplace_back(begin, static_cast<uint32_t>(out->kvs.size()));
-  return true;
-}
-bool WalkSpan(std::string_view in, uint32_t resource, uint32_t scope, WireRequestView* out) {
-  WireSpanView& s = out->spans.emplace_back();
-  s.resource = resource;
-  s.scope = scope;
-  s.attrs_begin = static_cast<uint32_t>(out->kvs.size());
-  uint32_t n, wt;
-  std::string_view b;
-  uint64_t x = 0;
-  while (!in.empty()) {
-    if (!Field(&in, &n, &wt, &b, &x)) return false;
-    switch (n) {
-      case 1: s.trace_id = b; break;
-      case 2: s.span_id = b; break;
-      case 4: s.parent_span_id = b; break;
-      case 5:
-        if (!IsValidUtf8(b)) return false;
-        s.name = b;
-        break;
-      case 6: s.kind = x; break;
-      case 7: s.start = x; break;
-      case 8: s.end = x; break;
-      case 9:
-        if (!WalkKv(b, &out->kvs.emplace_back())) return false;
-        break;
-      case 15: {
-        std::string_view st = b;
-        while (!st.empty()) {
-          if (!Field(&st, &n, &wt, &b, &x)) return false;
-          if (n == 2 && wt == 2) {
-            if (!IsValidUtf8(b)) return false;
-            s.status_message = b;
-          } else if (n == 3) {
-            s.status_code = x;
-          }
-        }
-        break;
-      }
-      default: break;  // trace_state, events, links, dropped counts, flags
-    }
-  }
-  s.attrs_end = static_cast<uint32_t>(out->kvs.size());
-  return true;
-}
-bool WalkRequest(std::string_view in, WireRequestView* out) {
-  out->Clear();
-  uint32_t n, wt;
-  std::string_view rs, b;
-  uint64_t x = 0;
-  while (!in.empty()) {
-    if (!Field(&in, &n, &wt, &rs, &x)) return false;
-    if (n != 1 || wt != 2) continue;
-    uint32_t resource = UINT32_MAX;
-    std::vector<std::string_view>& scopes = out->scopes;
-    scopes.clear();
-    while (!rs.empty()) {  // ResourceSpans: resource = 1, scope_spans = 2
-      if (!Field(&rs, &n, &wt, &b, &x)) return false;
-      if (n == 1 && wt == 2) {
-        resource = static_cast<uint32_t>(out->runs.size());
-        if (!WalkAttrRun(b, 1, out)) return false;
-      } else if (n == 2 && wt == 2) {
-        scopes.push_back(b);
-      }
-    }
-    for (std::string_view ss : scopes) {  // ScopeSpans: scope = 1, spans = 2
-      uint32_t scope = UINT32_MAX;
-      while (!ss.empty()) {
-        if (!Field(&ss, &n, &wt, &b, &x)) return false;
-        if (n == 1 && wt == 2) {
-          scope = static_cast<uint32_t>(out->runs.size());
-          if (!WalkAttrRun(b, 3, out)) return false;
-        } else if (n == 2 && wt == 2 && !WalkSpan(b, resource, scope, out)) {
-          return false;
-        }
-      }
-    }
-  }
-  return true;
-}
-
-// The walk above over the same bodies BM_DecodeOnly_* decodes. Before timing, each
-// body's span and attribute counts are checked against protobuf's parse of it.
+// ---- The first step of the one-pass ingest path (docs/architecture.md): each request's
+// bytes walked once into views (ingest/otlp_walk.h: every resource, scope, span, event
+// and link, every attribute down to its value, strings UTF-8 checked), with no protobuf
+// objects, arena or copies. What DecodeOtlpProtobuf costs above this is the object
+// model's share of the decode. Before timing, each body's views are checked against
+// protobuf's parse of it, field for field.
 void RunWalk(benchmark::State& state, Variant v) {
   const std::vector<std::string>& bodies = Bodies(v);
-  WireRequestView view;
+  ingest::RequestView view;
   for (const std::string& body : bodies) {
     ExportRequest req;
-    size_t spans = 0, attrs = 0;
-    if (!req.ParseFromString(body) || !WalkRequest(body, &view)) {
+    if (!req.ParseFromString(body) || !ingest::WalkExportRequest(body, &view)) {
       state.SkipWithError("a body does not parse or walk");
       return;
     }
-    for (const auto& rs : req.resource_spans()) {
-      attrs += static_cast<size_t>(rs.resource().attributes_size());
-      for (const auto& ss : rs.scope_spans()) {
-        attrs += static_cast<size_t>(ss.scope().attributes_size());
-        for (const auto& sp : ss.spans()) attrs += static_cast<size_t>(sp.attributes_size());
-        spans += static_cast<size_t>(ss.spans_size());
-      }
-    }
-    if (spans != view.spans.size() || attrs != view.kvs.size()) {
-      state.SkipWithError("the walk and protobuf's parse disagree on a body's spans or attributes");
+    if (!ingest::testing::CompareWalkWithParse(view, req).empty()) {
+      state.SkipWithError("the walk and protobuf's parse disagree on a body");
       return;
     }
   }
@@ -380,7 +189,7 @@ void RunWalk(benchmark::State& state, Variant v) {
   size_t i = 0;
   for (auto _ : state) {
     const std::string& body = bodies[i++ % bodies.size()];
-    if (!WalkRequest(body, &view)) {
+    if (!ingest::WalkExportRequest(body, &view)) {
       state.SkipWithError("a body does not walk");
       return;
     }
