@@ -42,7 +42,6 @@ namespace {
 
 namespace http = boost::beast::http;
 
-void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 
 bool Everything(const auth::Principal& c) { return c.all_projects || c.admin_everywhere; }
 

@@ -31,7 +31,6 @@ namespace {
 
 namespace http = boost::beast::http;
 
-std::string_view View(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 std::string_view KindName(auth::Principal::Kind k) {
   switch (k) {
@@ -43,7 +42,6 @@ std::string_view KindName(auth::Principal::Kind k) {
   return "open";
 }
 
-void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 
 }  // namespace
 

@@ -7,11 +7,6 @@
 namespace sightline::api {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool ParseAddress(std::string_view text, boost::asio::ip::address* out) {
   boost::system::error_code ec;
@@ -49,7 +44,7 @@ Result<std::vector<IpNetwork>> ParseNetworks(std::string_view text) {
   std::vector<IpNetwork> out;
   while (!text.empty()) {
     size_t comma = text.find(',');
-    std::string_view item = Trim(text.substr(0, comma));
+    std::string_view item = TrimOws(text.substr(0, comma));
     text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
     if (item.empty()) continue;
     const std::string shown(item.substr(0, 64));
@@ -84,7 +79,7 @@ std::string ClientAddress(const std::string& peer, std::string_view forwarded_fo
   std::string_view rest = forwarded_for;
   while (!rest.empty()) {
     size_t comma = rest.rfind(',');
-    std::string_view item = Trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+    std::string_view item = TrimOws(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
     if (!ParseAddress(item, &a)) return peer;  // garbage in the chain: trust none of it
     if (!trusted_addr(a)) return a.to_string();
@@ -110,6 +105,12 @@ Status ParseHostPort(const std::string& text, std::string* host, int* port) {
   *host = h;
   *port = n;
   return Status::OK();
+}
+
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace sightline::api

@@ -30,6 +30,10 @@ struct IpNetwork {
 // naming the bad entry.
 Result<std::vector<IpNetwork>> ParseNetworks(std::string_view text);
 
+// text without its leading and trailing spaces and tabs (HTTP's optional whitespace
+// around a header value or a list item).
+std::string_view TrimOws(std::string_view text);
+
 // The client's address: peer itself unless peer is in trusted and forwarded_for
 // (X-Forwarded-For, possibly several headers joined with ',') names someone.
 std::string ClientAddress(const std::string& peer, std::string_view forwarded_for,

@@ -13,24 +13,20 @@
 namespace sightline::api {
 namespace {
 
-void Str(JsonWriter& w, const char* key, std::string_view v) {
-  w.Key(key);
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
 
 void WriteDeletion(JsonWriter& w, const store::DeletionRecord& r) {
   w.StartObject();
   w.Key("id");
   w.Uint64(r.id);
-  Str(w, "kind", store::DeletionKindName(r.kind));
-  if (!r.value.empty()) Str(w, "value", r.value);
-  Str(w, "value_sha256", r.value_sha256);
-  Str(w, "project", r.project);
-  Str(w, "requested_by", r.requested_by);
-  Str(w, "requested_at", FormatRfc3339(r.requested_at_ns));
+  StrField(w, "kind", store::DeletionKindName(r.kind));
+  if (!r.value.empty()) StrField(w, "value", r.value);
+  StrField(w, "value_sha256", r.value_sha256);
+  StrField(w, "project", r.project);
+  StrField(w, "requested_by", r.requested_by);
+  StrField(w, "requested_at", FormatRfc3339(r.requested_at_ns));
   w.Key("requested_at_ns");
   w.Int64(r.requested_at_ns);
-  Str(w, "status", r.complete() ? "complete" : "pending");
+  StrField(w, "status", r.complete() ? "complete" : "pending");
   w.Key("completed_at");
   if (r.complete()) {
     std::string t = FormatRfc3339(r.completed_at_ns);
@@ -105,9 +101,9 @@ HttpResponse ApiRouter::SamplingCounts(const auth::Principal& caller) {
   for (const auto& c : store_->SamplingCounts()) {
     if (!caller.HasRole(c.project, auth::Role::kAdmin)) continue;  // only the caller's admin projects
     w.StartObject();
-    Str(w, "project", c.project);
-    Str(w, "decision", c.kept ? "keep" : "drop");
-    Str(w, "reason", c.reason);
+    StrField(w, "project", c.project);
+    StrField(w, "decision", c.kept ? "keep" : "drop");
+    StrField(w, "reason", c.reason);
     w.Key("traces");
     w.Int64(c.traces);
     w.EndObject();

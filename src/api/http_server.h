@@ -56,6 +56,9 @@ namespace sightline::api {
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
+// A header value (Beast's string_view) as a std::string_view.
+inline std::string_view View(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
 // Delivers the one response for a request. Callable from any thread, exactly once.
 // Copyable; copies share the one-shot state.
 class Responder {

@@ -10,12 +10,21 @@
 #include "common/hex.h"
 
 namespace sightline::api {
+
+void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+void StrField(JsonWriter& w, std::string_view key, std::string_view value) {
+  w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  Str(w, value);
+}
+
+std::string Finish(const rapidjson::StringBuffer& buf) { return std::string(buf.GetString(), buf.GetSize()); }
+
 namespace {
 
 using ::opentelemetry::proto::common::v1::AnyValue;
 using ::opentelemetry::proto::common::v1::KeyValue;
 
-void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 void Key(JsonWriter& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
 
 // JSON has no NaN or infinity: write null for them (rapidjson would emit broken JSON).
@@ -91,11 +100,6 @@ void OptInt(JsonWriter& w, std::string_view key, bool has, T value) {
   Key(w, key);
   if (has) w.Int64(value);
   else w.Null();
-}
-
-void StrField(JsonWriter& w, std::string_view key, std::string_view value) {
-  Key(w, key);
-  Str(w, value);
 }
 
 void IntField(JsonWriter& w, std::string_view key, int64_t value) {

@@ -22,6 +22,12 @@ namespace sightline::api {
 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// The small pieces every handler writes with: a string value, a "key": "value" pair,
+// and the finished document.
+void Str(JsonWriter& w, std::string_view s);
+void StrField(JsonWriter& w, std::string_view key, std::string_view value);
+std::string Finish(const rapidjson::StringBuffer& buf);
+
 // List views (search, trace) replace input/output and attribute string values longer
 // than this by {"truncated":true,"bytes":N}; the single-span endpoint sends them whole.
 constexpr size_t kListPayloadLimit = 64 * 1024;

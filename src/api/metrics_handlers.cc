@@ -12,6 +12,7 @@
 
 #include "api/json_encode.h"
 #include "api/router.h"
+#include "common/time_util.h"
 
 namespace sightline::api {
 namespace {
@@ -24,11 +25,7 @@ using store::AggregateRow;
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kMaxPoints = 10000;
 
-Status Bad(std::string_view name, std::string_view what) {
-  return Status::InvalidArgument("parameter " + std::string(name) + ": " + std::string(what));
-}
 
-std::string Finish(rapidjson::StringBuffer& buf) { return std::string(buf.GetString(), buf.GetSize()); }
 
 // Whole numbers (counts, sums of tokens) as JSON integers, NaN/inf as null.
 void Number(JsonWriter& w, double v) {
@@ -40,7 +37,6 @@ void Number(JsonWriter& w, double v) {
     w.Null();
   }
 }
-void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 
 double Ratio(int64_t a, int64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : NAN; }
 double Ms(double ns) { return ns / 1e6; }
@@ -61,12 +57,12 @@ Result<Parsed> Split(const QueryParams& params, const auth::Principal& caller, c
   Parsed p;
   QueryParams rest;
   for (const auto& [n, v] : params) {
-    if (n == "cursor") return Bad(n, "metrics answers are not paged");
+    if (n == "cursor") return BadParameter(n, "metrics answers are not paged");
     if (!own_names.count(n)) {
       rest.emplace_back(n, v);
       continue;
     }
-    if (p.own.count(n)) return Bad(n, "given more than once");
+    if (p.own.count(n)) return BadParameter(n, "given more than once");
     if (!v.empty()) p.own[n] = v;
   }
   SL_ASSIGN_OR_RETURN(p.search, ParseTraceQuery(rest));
@@ -154,7 +150,7 @@ Result<const Metric*> MetricParam(const Parsed& p, std::string_view fallback) {
   auto it = p.own.find("metric");
   std::string_view name = it == p.own.end() ? fallback : std::string_view(it->second);
   auto m = Metrics().find(name);
-  if (m == Metrics().end()) return Bad("metric", "expected one of " + Names(Metrics()) + ", got \"" + std::string(name) + "\"");
+  if (m == Metrics().end()) return BadParameter("metric", "expected one of " + Names(Metrics()) + ", got \"" + std::string(name) + "\"");
   return &m->second;
 }
 
@@ -163,7 +159,7 @@ Result<std::vector<AggDim>> GroupByParam(const Parsed& p, const char* name) {
   auto it = p.own.find(name);
   if (it == p.own.end()) return dims;
   auto d = Dims().find(it->second);
-  if (d == Dims().end()) return Bad(name, "expected one of " + Names(Dims()) + ", got \"" + it->second + "\"");
+  if (d == Dims().end()) return BadParameter(name, "expected one of " + Names(Dims()) + ", got \"" + it->second + "\"");
   dims.push_back(d->second);
   return dims;
 }
@@ -174,10 +170,10 @@ Result<AggLevel> LevelParam(const Parsed& p, bool need_spans) {
   if (it == p.own.end()) return need_spans ? AggLevel::kSpan : AggLevel::kTrace;
   if (it->second == "spans") return AggLevel::kSpan;
   if (it->second == "runs") {
-    if (need_spans) return Bad("level", "runs cannot answer this metric or group_by (they need span rows)");
+    if (need_spans) return BadParameter("level", "runs cannot answer this metric or group_by (they need span rows)");
     return AggLevel::kTrace;
   }
-  return Bad("level", "expected runs or spans, got \"" + it->second + "\"");
+  return BadParameter("level", "expected runs or spans, got \"" + it->second + "\"");
 }
 
 // "30s", "5m", "1h", "1d" or a number of seconds; at least one second.
@@ -187,14 +183,10 @@ Result<int64_t> IntervalParam(std::string_view v) {
   std::string_view unit = v.substr(digits);
   int64_t mult = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
   if (digits == 0 || digits > 9 || mult == 0 || std::stoll(std::string(v.substr(0, digits))) == 0)
-    return Bad("interval", "expected a duration such as 60s, 5m, 1h or 1d, got \"" + std::string(v) + "\"");
+    return BadParameter("interval", "expected a duration such as 60s, 5m, 1h or 1d, got \"" + std::string(v) + "\"");
   return std::stoll(std::string(v.substr(0, digits))) * mult * kSecond;
 }
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t FloorTo(int64_t t, int64_t w) { return t - (((t % w) + w) % w); }
 
@@ -312,10 +304,10 @@ Result<std::string> Timeseries(store::SpanStore* store, const QueryParams& param
   AggregateQuery q;
   q.level = level;
   q.filter = FilterOf(p.search);
-  const int64_t now = NowNs();
+  const int64_t now = UnixNowNs();
   if (!q.filter.to_ns) q.filter.to_ns = now;
   if (!q.filter.from_ns) q.filter.from_ns = *q.filter.to_ns - 24 * 3600 * kSecond;
-  if (*q.filter.from_ns > *q.filter.to_ns) return Bad("from", "later than to");
+  if (*q.filter.from_ns > *q.filter.to_ns) return BadParameter("from", "later than to");
   const int64_t span = *q.filter.to_ns - *q.filter.from_ns;
   int64_t interval = 0;
   if (auto it = p.own.find("interval"); it != p.own.end()) {
@@ -328,7 +320,7 @@ Result<std::string> Timeseries(store::SpanStore* store, const QueryParams& param
   }
   const int64_t first = FloorTo(*q.filter.from_ns, interval), last = FloorTo(*q.filter.to_ns, interval);
   if ((last - first) / interval + 1 > kMaxPoints)
-    return Bad("interval", "gives more than " + std::to_string(kMaxPoints) + " points over the range; use a wider one");
+    return BadParameter("interval", "gives more than " + std::to_string(kMaxPoints) + " points over the range; use a wider one");
   q.group_by = dims;
   q.group_by.push_back(AggDim::kTime);
   q.bucket_ns = interval;
@@ -405,14 +397,14 @@ Result<std::string> Distribution(store::SpanStore* store, const QueryParams& par
   auto it = p.own.find("metric");
   const std::string metric = it == p.own.end() ? "" : it->second;
   if (metric != "steps" && metric != "cost" && metric != "duration")
-    return Bad("metric", "expected steps, cost or duration, got \"" + metric + "\"");
+    return BadParameter("metric", "expected steps, cost or duration, got \"" + metric + "\"");
   SL_ASSIGN_OR_RETURN(AggLevel level, LevelParam(p, false));
-  if (metric == "steps" && level == AggLevel::kSpan) return Bad("level", "steps are counted per run");
+  if (metric == "steps" && level == AggLevel::kSpan) return BadParameter("level", "steps are counted per run");
   int bins = 30;
   if (auto b = p.own.find("bins"); b != p.own.end()) {
     bins = std::atoi(b->second.c_str());
     if (bins < 1 || bins > 200 || b->second.find_first_not_of("0123456789") != std::string::npos)
-      return Bad("bins", "expected an integer from 1 to 200, got \"" + b->second + "\"");
+      return BadParameter("bins", "expected an integer from 1 to 200, got \"" + b->second + "\"");
   }
   AggregateQuery q;
   q.level = level;
@@ -473,7 +465,7 @@ Result<std::string> Distribution(store::SpanStore* store, const QueryParams& par
 Result<std::string> Top(store::SpanStore* store, const QueryParams& params, const auth::Principal& caller) {
   SL_ASSIGN_OR_RETURN(Parsed p, Split(params, caller, {"metric", "by", "level"}));
   SL_ASSIGN_OR_RETURN(const Metric* metric, MetricParam(p, "cost"));
-  if (!p.own.count("by")) return Bad("by", "required: one of " + Names(Dims()));
+  if (!p.own.count("by")) return BadParameter("by", "required: one of " + Names(Dims()));
   SL_ASSIGN_OR_RETURN(std::vector<AggDim> dims, GroupByParam(p, "by"));
   SL_ASSIGN_OR_RETURN(AggLevel level, LevelParam(p, metric->spans_only || SpanOnly(dims[0])));
   AggregateQuery q;

@@ -25,7 +25,6 @@ namespace {
 namespace http = boost::beast::http;
 using ingest::BodyFormat;
 
-std::string_view View(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -33,15 +32,10 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // "application/json; charset=utf-8" -> kJson.
 std::optional<BodyFormat> ParseContentType(std::string_view header) {
-  std::string type = Lower(Trim(header.substr(0, header.find(';'))));
+  std::string type = Lower(TrimOws(header.substr(0, header.find(';'))));
   if (type == "application/x-protobuf" || type == "application/protobuf") return BodyFormat::kProtobuf;
   if (type == "application/json") return BodyFormat::kJson;
   return std::nullopt;
@@ -106,7 +100,7 @@ void ApiRouter::HandleOtlp(HttpRequest&& req, const auth::Principal& caller, Res
         "Content-Type \"" + std::string(req[http::field::content_type]) +
         "\" is not supported: send application/x-protobuf or application/json")));
   }
-  std::string encoding = Lower(Trim(View(req[http::field::content_encoding])));
+  std::string encoding = Lower(TrimOws(View(req[http::field::content_encoding])));
   bool gzip = false;
   if (encoding == "gzip" || encoding == "x-gzip") {
     gzip = true;
@@ -118,7 +112,7 @@ void ApiRouter::HandleOtlp(HttpRequest&& req, const auth::Principal& caller, Res
   ir.body = std::move(req.body());
   ir.format = *format;
   ir.gzip = gzip;
-  ir.project = caller.all_projects ? std::string(Trim(View(req["x-sightline-project"]))) : caller.ingest_project;
+  ir.project = caller.all_projects ? std::string(TrimOws(View(req["x-sightline-project"]))) : caller.ingest_project;
   BodyFormat f = *format;
   ingest_->Submit(std::move(ir), [f, respond](ingest::IngestResult r) { respond(OtlpAnswer(f, r)); });
 }

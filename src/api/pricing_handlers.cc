@@ -13,7 +13,6 @@
 namespace sightline::api {
 namespace {
 
-void Str(JsonWriter& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 
 void Num(JsonWriter& w, const char* key, const std::optional<double>& v) {
   w.Key(key);

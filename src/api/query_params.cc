@@ -21,13 +21,10 @@ int HexValue(char c) {
   return -1;
 }
 
-Status Bad(std::string_view name, std::string_view what) {
-  return Status::InvalidArgument("parameter " + std::string(name) + ": " + std::string(what));
-}
 
 Result<int64_t> ParseTime(std::string_view name, std::string_view v) {
   auto t = ParseTimeParam(v);
-  if (!t) return Bad(name, "expected an RFC 3339 time or Unix milliseconds, got \"" + std::string(v) + "\"");
+  if (!t) return BadParameter(name, "expected an RFC 3339 time or Unix milliseconds, got \"" + std::string(v) + "\"");
   return *t;
 }
 
@@ -35,7 +32,7 @@ Result<double> ParseNonNegative(std::string_view name, std::string_view v) {
   double d = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
   if (ec != std::errc() || p != v.data() + v.size() || !std::isfinite(d) || d < 0)
-    return Bad(name, "expected a non-negative number, got \"" + std::string(v) + "\"");
+    return BadParameter(name, "expected a non-negative number, got \"" + std::string(v) + "\"");
   return d;
 }
 
@@ -43,13 +40,13 @@ Result<int> ParseLimit(std::string_view v) {
   int n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec != std::errc() || p != v.data() + v.size() || n < 1 || n > kMaxLimit)
-    return Bad("limit", "expected an integer from 1 to " + std::to_string(kMaxLimit) + ", got \"" + std::string(v) + "\"");
+    return BadParameter("limit", "expected an integer from 1 to " + std::to_string(kMaxLimit) + ", got \"" + std::string(v) + "\"");
   return n;
 }
 
 Result<int64_t> MsToNs(std::string_view name, std::string_view v) {
   SL_ASSIGN_OR_RETURN(double ms, ParseNonNegative(name, v));
-  if (ms > 9.2e12) return Bad(name, "too large");
+  if (ms > 9.2e12) return BadParameter(name, "too large");
   return static_cast<int64_t>(std::llround(ms * 1e6));
 }
 
@@ -61,8 +58,8 @@ Status ForEachParam(const QueryParams& params, const std::set<std::string_view>&
   for (const auto& [name, value] : params) {
     bool attr = allow_attr && name.rfind("attr.", 0) == 0;
     if (!attr && known.count(name) == 0) return Status::InvalidArgument("unknown parameter \"" + name + "\"");
-    if (attr && name.size() == 5) return Bad(name, "attr.KEY needs a key");
-    if (!attr && !seen.insert(name).second) return Bad(name, "given more than once");
+    if (attr && name.size() == 5) return BadParameter(name, "attr.KEY needs a key");
+    if (!attr && !seen.insert(name).second) return BadParameter(name, "given more than once");
     if (value.empty()) continue;
     SL_RETURN_IF_ERROR(set(name, value, attr));
   }
@@ -146,7 +143,7 @@ std::string EncodeCursor(const store::Cursor& cursor) {
 Result<store::Cursor> DecodeCursor(std::string_view text) {
   auto raw = Base64UrlDecode(text);
   if (!raw || raw->size() < 9 || (*raw)[0] != '\x01')
-    return Bad("cursor", "not a cursor this server issued (pass next_cursor back unchanged)");
+    return BadParameter("cursor", "not a cursor this server issued (pass next_cursor back unchanged)");
   store::Cursor c;
   uint64_t t = 0;
   for (int i = 1; i <= 8; ++i) t = (t << 8) | static_cast<uint8_t>((*raw)[i]);
@@ -180,11 +177,11 @@ Result<store::TraceQuery> ParseTraceQuery(const QueryParams& params) {
       q.user_id = v;
     } else if (n == "status") {
       q.status = model::ParseStatus(v);
-      if (!q.status) return Bad(n, "expected ok, error, interrupt or unset, got \"" + v + "\"");
+      if (!q.status) return BadParameter(n, "expected ok, error, interrupt or unset, got \"" + v + "\"");
     } else if (n == "kind") {
       q.kind = model::ParseKind(v);
       if (!q.kind)
-        return Bad(n, "expected agent, llm, tool, retrieval, embedding, rerank, guardrail, evaluator, memory, "
+        return BadParameter(n, "expected agent, llm, tool, retrieval, embedding, rerank, guardrail, evaluator, memory, "
                       "chain, human or other, got \"" + v + "\"");
     } else if (n == "name") {
       q.name = v;
@@ -228,7 +225,7 @@ Result<store::SessionQuery> ParseSessionQuery(const QueryParams& params) {
       q.user_id = v;
     } else if (n == "status") {
       q.status = model::ParseStatus(v);
-      if (!q.status) return Bad(n, "expected ok, error, interrupt or unset, got \"" + v + "\"");
+      if (!q.status) return BadParameter(n, "expected ok, error, interrupt or unset, got \"" + v + "\"");
     } else if (n == "limit") {
       SL_ASSIGN_OR_RETURN(q.limit, ParseLimit(v));
     } else if (n == "cursor") {
@@ -259,11 +256,15 @@ Result<TraceViewParams> ParseTraceViewParams(const QueryParams& params) {
     } else if (v == "light") {
       out.light = true;
     } else if (v != "full") {
-      return Bad(n, "expected full or light, got \"" + v + "\"");
+      return BadParameter(n, "expected full or light, got \"" + v + "\"");
     }
     return Status::OK();
   }));
   return out;
+}
+
+Status BadParameter(std::string_view name, std::string_view what) {
+  return Status::InvalidArgument("parameter " + std::string(name) + ": " + std::string(what));
 }
 
 }  // namespace sightline::api

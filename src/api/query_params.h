@@ -29,6 +29,8 @@ struct ParsedTarget {
 // Decodes %XX escapes (and '+' as a space when plus_is_space). InvalidArgument on a
 // malformed escape.
 Result<std::string> PercentDecode(std::string_view text, bool plus_is_space);
+// InvalidArgument "parameter NAME: WHAT".
+Status BadParameter(std::string_view name, std::string_view what);
 Result<ParsedTarget> ParseTarget(std::string_view target);
 
 std::string EncodeCursor(const store::Cursor& cursor);

@@ -34,15 +34,7 @@ struct ApiRouter::RepriceJob {
 
 namespace {
 
-void Str(JsonWriter& w, const char* key, std::string_view v) {
-  w.Key(key);
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -62,11 +54,11 @@ HttpResponse ApiRouter::RepriceStatus() {
   w.StartObject();
   w.Key("id");
   w.Uint64(job->id);
-  Str(w, "state", job->state);
-  Str(w, "from", FormatRfc3339(job->from_ns));
-  Str(w, "to", FormatRfc3339(job->to_ns));
-  Str(w, "requested_by", job->requested_by);
-  Str(w, "started_at", FormatRfc3339(job->started_ns));
+  StrField(w, "state", job->state);
+  StrField(w, "from", FormatRfc3339(job->from_ns));
+  StrField(w, "to", FormatRfc3339(job->to_ns));
+  StrField(w, "requested_by", job->requested_by);
+  StrField(w, "started_at", FormatRfc3339(job->started_ns));
   w.Key("finished_at");
   if (job->finished_ns) {
     std::string t = FormatRfc3339(job->finished_ns);
@@ -88,7 +80,7 @@ HttpResponse ApiRouter::RepriceStatus() {
   w.Double(p.cost_before_usd);
   w.Key("cost_after_usd");
   w.Double(p.cost_after_usd);
-  if (!job->error.empty()) Str(w, "error", job->error);
+  if (!job->error.empty()) StrField(w, "error", job->error);
   w.EndObject();
   w.EndObject();
   return Json(200, std::string(buf.GetString(), buf.GetSize()));
@@ -123,7 +115,7 @@ void ApiRouter::StartReprice(const QueryParams& params, const auth::Principal& c
   job->from_ns = *from;
   job->to_ns = *to;
   job->requested_by = actor.principal.empty() ? "anonymous" : actor.principal;
-  job->started_ns = NowNs();
+  job->started_ns = UnixNowNs();
   {
     std::lock_guard<std::mutex> l(reprice_mu_);
     if (reprice_job_) {
@@ -193,7 +185,7 @@ void ApiRouter::StartReprice(const QueryParams& params, const auth::Principal& c
       std::lock_guard<std::mutex> l(job->mu);
       job->state = done.ok() ? "done" : "failed";
       if (!done.ok()) job->error = done.status().ToString();
-      job->finished_ns = NowNs();
+      job->finished_ns = UnixNowNs();
     });
   }
   HttpResponse res = RepriceStatus();

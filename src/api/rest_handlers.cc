@@ -10,7 +10,6 @@
 namespace sightline::api {
 namespace {
 
-std::string Finish(rapidjson::StringBuffer& buf) { return std::string(buf.GetString(), buf.GetSize()); }
 
 std::string JsonQuote(const std::string& s) {
   rapidjson::StringBuffer buf;

@@ -9,12 +9,6 @@
 namespace sightline::cli {
 namespace {
 
-Color StatusColor(std::string_view status) {
-  if (status == "error") return Color::kRed;
-  if (status == "interrupt") return Color::kYellow;
-  return Color::kNone;
-}
-
 struct Column {
   Column(std::string t, bool r = false, int min = 0, int drop = 0)
       : title(std::move(t)), right(r), min_width(min), drop_rank(drop) {}

@@ -12,12 +12,6 @@
 namespace sightline::cli {
 namespace {
 
-Color StatusColor(std::string_view status) {
-  if (status == "error") return Color::kRed;
-  if (status == "interrupt") return Color::kYellow;
-  return Color::kNone;
-}
-
 int64_t SpanDuration(const JsonValue& s) {
   if (auto d = OptInt(s, "duration_ns")) return *d;
   int64_t a = Int(s, "start_ns"), b = Int(s, "end_ns");

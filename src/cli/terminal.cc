@@ -124,6 +124,12 @@ std::string Paint(std::string_view text, Color color, bool enabled) {
   return std::string("\x1b[") + code + "m" + std::string(text) + "\x1b[0m";
 }
 
+Color StatusColor(std::string_view status) {
+  if (status == "error") return Color::kRed;
+  if (status == "interrupt") return Color::kYellow;
+  return Color::kNone;
+}
+
 std::string FormatCount(int64_t n) {
   bool neg = n < 0;
   uint64_t u = neg ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);

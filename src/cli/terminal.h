@@ -28,6 +28,8 @@ std::string PadLeft(std::string_view text, int width);
 enum class Color { kNone, kRed, kYellow, kGreen, kDim, kBold, kCyan };
 // Wraps text in the ANSI sequence when enabled.
 std::string Paint(std::string_view text, Color color, bool enabled);
+// The colour of a trace's or span's status: red for "error", yellow for "interrupt".
+Color StatusColor(std::string_view status);
 
 // 1234567 -> "1,234,567".
 std::string FormatCount(int64_t n);

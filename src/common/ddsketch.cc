@@ -5,20 +5,14 @@
 #include <cstring>
 #include <limits>
 
+#include "common/wire.h"
+
 namespace sightline {
 namespace {
 
 constexpr double kGamma = (1 + DDSketch::kRelativeAccuracy) / (1 - DDSketch::kRelativeAccuracy);
 const double kLogGamma = std::log(kGamma);
 constexpr uint8_t kVersion = 1;
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
 
 bool GetVarint(std::string_view* in, uint64_t* v) {
   uint64_t r = 0;
@@ -205,8 +199,8 @@ void DDSketch::ForEachBucket(const std::function<void(double, double, uint64_t)>
 
 void DDSketch::Encode(std::string* out) const {
   out->push_back(static_cast<char>(kVersion));
-  PutVarint(out, count_);
-  PutVarint(out, zero_);
+  wire::PutVarint(out, count_);
+  wire::PutVarint(out, zero_);
   PutDouble(out, min_);
   PutDouble(out, max_);
   PutDouble(out, sum_);
@@ -216,9 +210,9 @@ void DDSketch::Encode(std::string* out) const {
     while (b < e && s->counts[b] == 0) ++b;
     while (e > b && s->counts[e - 1] == 0) --e;
     int64_t off = b < e ? static_cast<int64_t>(s->offset) + static_cast<int64_t>(b) : 0;
-    PutVarint(out, (static_cast<uint64_t>(off) << 1) ^ static_cast<uint64_t>(off >> 63));
-    PutVarint(out, e - b);
-    for (size_t j = b; j < e; ++j) PutVarint(out, s->counts[j]);
+    wire::PutVarint(out, (static_cast<uint64_t>(off) << 1) ^ static_cast<uint64_t>(off >> 63));
+    wire::PutVarint(out, e - b);
+    for (size_t j = b; j < e; ++j) wire::PutVarint(out, s->counts[j]);
   }
 }
 

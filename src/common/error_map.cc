@@ -1,21 +1,15 @@
 #include "common/error_map.h"
 
+#include "common/wire.h"
+
 namespace sightline {
 namespace {
 
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-void PutTag(std::string* out, int field, int wire_type) { PutVarint(out, (static_cast<uint64_t>(field) << 3) | wire_type); }
+void PutTag(std::string* out, int field, int wire_type) { wire::PutVarint(out, (static_cast<uint64_t>(field) << 3) | wire_type); }
 
 void PutBytes(std::string* out, int field, std::string_view bytes) {
   PutTag(out, field, 2);
-  PutVarint(out, bytes.size());
+  wire::PutVarint(out, bytes.size());
   out->append(bytes);
 }
 
@@ -88,13 +82,13 @@ std::string EncodeRpcStatusProto(const Status& status, int retry_after_seconds) 
   int code = static_cast<int>(GrpcCodeFor(status.code()));
   if (code != 0) {
     PutTag(&out, 1, 0);
-    PutVarint(&out, static_cast<uint64_t>(code));
+    wire::PutVarint(&out, static_cast<uint64_t>(code));
   }
   if (!status.message().empty()) PutBytes(&out, 2, status.message());
   if (retry_after_seconds > 0) {
     std::string duration;  // google.protobuf.Duration{seconds}
     PutTag(&duration, 1, 0);
-    PutVarint(&duration, static_cast<uint64_t>(retry_after_seconds));
+    wire::PutVarint(&duration, static_cast<uint64_t>(retry_after_seconds));
     std::string retry_info;  // google.rpc.RetryInfo{retry_delay = 1}
     PutBytes(&retry_info, 1, duration);
     std::string any;  // google.protobuf.Any{type_url = 1, value = 2}

@@ -1,6 +1,7 @@
 #include "common/time_util.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -124,6 +125,11 @@ std::string FormatDuration(int64_t ns) {
     std::snprintf(buf, sizeof buf, "%lldh%02lldm", m / 60, m % 60);
   }
   return buf;
+}
+
+int64_t UnixNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace sightline

@@ -16,5 +16,7 @@ std::optional<int64_t> ParseTimeParam(std::string_view text);
 std::string FormatRfc3339(int64_t unix_ns);
 // "1.42s", "380ms", "12µs", "2m05s", "1h03m".
 std::string FormatDuration(int64_t ns);
+// The wall clock, in Unix nanoseconds.
+int64_t UnixNowNs();
 
 }  // namespace sightline

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/utf8.h"
+#include "common/wire.h"
 #include "ingest/otlp_decode.h"
 
 namespace sightline::ingest {
@@ -28,7 +29,12 @@ using google::protobuf::FieldDescriptor;
 // hostile nesting can neither overflow its stack nor pass it and then fail the parse.
 constexpr int kMaxDepth = 100;
 
-enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5 };
+using wire::kEndGroup;
+using wire::kFixed32;
+using wire::kFixed64;
+using wire::kLengthDelimited;
+using wire::kStartGroup;
+using wire::kVarint;
 
 // Walks one encoded ExportTraceServiceRequest and writes an equivalent encoding in which
 // every string field holds valid UTF-8. Sub-message lengths are re-encoded as 5-byte

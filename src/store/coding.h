@@ -66,6 +66,11 @@ inline bool GetVarint64(std::string_view* in, uint64_t* v) {
   }
   return false;
 }
+// a - b without signed overflow: deltas of arbitrary int64 times wrap, and the
+// decoder's wrapping addition undoes them exactly.
+inline int64_t WrapSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
 inline void PutSigned(std::string* out, int64_t v) {
   PutVarint64(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
 }

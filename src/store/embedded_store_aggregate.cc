@@ -49,22 +49,18 @@ using BatchFn = std::function<Status(const SpanColumns&)>;
 using SpanSource = std::function<Status(uint64_t mask, const BatchFn& fn)>;
 
 constexpr size_t kBatchSpans = 4096;
-constexpr size_t kRecordChunk = 65536;
 constexpr uint64_t kUnitBytes = 8u << 20;  // segment bytes per work unit
-constexpr int kThreads = kScanThreads;
 constexpr size_t kRepeatedPerUnit = 64;  // traces read whole per work unit (repeated spans)
 
-bool Has(const IdSet& set, uint32_t id) { return std::find(set.begin(), set.end(), id) != set.end(); }
-
 // Filter strings resolved to interned ids; a string never interned matches nothing.
-struct Compiled {
+struct CompiledFilter {
   bool impossible = false;
   std::vector<uint32_t> projects;
   uint32_t service = 0, agent = 0, session = 0, user = 0, name = 0, model = 0, tool = 0, environment = 0;
 };
 
-Compiled Compile(const StringPool& pool, const AggregateFilter& f) {
-  Compiled c;
+CompiledFilter Compile(const StringPool& pool, const AggregateFilter& f) {
+  CompiledFilter c;
   auto resolve = [&](const std::string& s) -> uint32_t {
     if (s.empty()) return 0;
     uint32_t id = pool.Find(s);
@@ -90,7 +86,7 @@ Compiled Compile(const StringPool& pool, const AggregateFilter& f) {
 uint32_t KindBit(model::SpanKind k) { return 1u << (static_cast<unsigned>(k) & 31); }
 
 // Trace level: does the run match (everything but attrs and text)?
-bool TraceMatches(const TraceAgg& a, const Compiled& c, const AggregateFilter& f) {
+bool TraceMatches(const TraceAgg& a, const CompiledFilter& c, const AggregateFilter& f) {
   if (a.span_count <= 0) return false;
   if (f.from_ns && a.start_ns < *f.from_ns) return false;
   if (f.to_ns && a.start_ns > *f.to_ns) return false;
@@ -114,7 +110,7 @@ bool TraceMatches(const TraceAgg& a, const Compiled& c, const AggregateFilter& f
 
 // Span level: may some span of this (partial) aggregate match? Only conditions that
 // hold for every span of the trace: a span's start lies in [agg start, agg end].
-bool TraceMayHoldSpans(const TraceAgg& a, const Compiled& c, const AggregateFilter& f) {
+bool TraceMayHoldSpans(const TraceAgg& a, const CompiledFilter& c, const AggregateFilter& f) {
   if (a.span_count <= 0) return false;
   if (f.to_ns && a.start_ns > *f.to_ns) return false;
   if (f.from_ns && a.end_ns < *f.from_ns) return false;
@@ -242,7 +238,7 @@ Result<ResumeCounts> EmbeddedStore::CountResumes(const AggregateFilter& f) {
     return Status::InvalidArgument("resumes are not counted with attr.* or text filters");
   ResumeCounts out;
   std::shared_lock<std::shared_mutex> r(mu_);
-  const Compiled c = Compile(index_.pool(), f);
+  const CompiledFilter c = Compile(index_.pool(), f);
   if (c.impossible) return out;
   // One pass over the trace records (no span is read); the sessions of the interrupted
   // ones are looked up, and interrupted runs are few.
@@ -271,11 +267,11 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
   std::vector<Aggregator> aggs;
   auto reset = [&]() {
     aggs.clear();
-    aggs.reserve(kThreads);
-    for (int t = 0; t < kThreads; ++t) aggs.emplace_back(q);
+    aggs.reserve(kScanThreads);
+    for (int t = 0; t < kScanThreads; ++t) aggs.emplace_back(q);
   };
   auto finish = [&](int64_t skipped) -> Result<AggregateResult> {
-    for (int t = 1; t < kThreads; ++t) SL_RETURN_IF_ERROR(aggs[0].Merge(std::move(aggs[t])));
+    for (int t = 1; t < kScanThreads; ++t) SL_RETURN_IF_ERROR(aggs[0].Merge(std::move(aggs[t])));
     AggregateResult res = aggs[0].Finish();
     res.blocks_skipped = skipped;
     return res;
@@ -299,7 +295,7 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
   };
   const Status moved = Status::Unavailable("the store's files changed during the listing");
 
-  Compiled c;
+  CompiledFilter c;
   size_t n_records;
   std::vector<std::shared_ptr<segment::SegmentReader>> segments;
   std::vector<std::shared_ptr<const columnar::ColumnarReader>> columnar_files;  // v2, slot for slot
@@ -322,8 +318,8 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
 
   if (q.level == AggLevel::kTrace) {
     const bool expensive = !f.attrs.empty() || !f.text.empty();
-    std::vector<uint32_t> maybe[kThreads];  // need a span decode (attr / text filters)
-    std::vector<TraceParts> multi[kThreads];  // spans in several places: a span may repeat
+    std::vector<uint32_t> maybe[kScanThreads];  // need a span decode (attr / text filters)
+    std::vector<TraceParts> multi[kScanThreads];  // spans in several places: a span may repeat
     for (int attempt = 0;; ++attempt) {
       const bool one_lock = attempt >= 2;
       std::shared_lock<std::shared_mutex> whole(mu_, std::defer_lock);
@@ -346,7 +342,7 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
       }
       if (!one_lock && opts_.test_aggregate_between_steps) opts_.test_aggregate_between_steps();
       const size_t n_chunks = (n_records + kRecordChunk - 1) / kRecordChunk;
-      for (int t = 0; t < kThreads; ++t) {
+      for (int t = 0; t < kScanThreads; ++t) {
         maybe[t].clear();
         multi[t].clear();
       }
@@ -411,7 +407,7 @@ Result<AggregateResult> EmbeddedStore::Aggregate(const AggregateQuery& q) {
       tq.text = f.text;
       const std::string text_lower = AsciiLower(f.text);
       std::vector<uint32_t> records = std::move(maybe[0]);
-      for (int t = 1; t < kThreads; ++t) records.insert(records.end(), maybe[t].begin(), maybe[t].end());
+      for (int t = 1; t < kScanThreads; ++t) records.insert(records.end(), maybe[t].begin(), maybe[t].end());
       std::vector<uint8_t> verdicts(records.size(), kVerify);
       if (records.size() >= opts_.search_scan_min_traces)
         SL_RETURN_IF_ERROR(ScanVerdicts(records, tq, text_lower, &verdicts));

@@ -25,10 +25,8 @@ bool Before(const Candidate& a, const Candidate& b) { return a.start != b.start 
 // The first batch of candidates a column scan decides (at least; 8 pages otherwise).
 constexpr size_t kFirstScanBatch = 1024;
 
-bool Has(const IdSet& set, uint32_t id) { return std::find(set.begin(), set.end(), id) != set.end(); }
-
 // Query strings resolved to interned ids. A string never interned matches nothing.
-struct Compiled {
+struct CompiledQuery {
   bool impossible = false;
   std::vector<uint32_t> projects;
   uint32_t service = 0, agent = 0, session = 0, user = 0, name = 0, model = 0, tool = 0;
@@ -64,7 +62,7 @@ Result<TracePage> EmbeddedStore::SearchTraces(const TraceQuery& q) {
     if (q.after->id.size() != 16) return Status::InvalidArgument("cursor: trace id must be 16 bytes");
     after_key = TraceKey::FromBytes(q.after->id);
   }
-  Compiled c;
+  CompiledQuery c;
   size_t n;
   {
     std::shared_lock<std::shared_mutex> r(mu_);

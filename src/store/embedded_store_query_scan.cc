@@ -38,8 +38,6 @@ namespace {
 using columnar::RowMatchSpec;
 using columnar::RowRange;
 
-constexpr int kThreads = kScanThreads;
-constexpr size_t kRecordChunk = 65536;  // records per shared-lock step
 constexpr uint64_t kUnitRows = 16384;   // v2 rows per work unit (about four blocks)
 constexpr size_t kUnitTraces = 256;     // v1 traces per work unit
 constexpr size_t kUnitSpans = 8192;     // memtable spans per work unit
@@ -190,7 +188,7 @@ Status EmbeddedStore::ScanVerdicts(const std::vector<uint32_t>& records, const T
       }
     });
   }
-  std::vector<uint32_t> bits[kThreads];
+  std::vector<uint32_t> bits[kScanThreads];
   for (auto& b : bits) b.assign(n, 0);
   SL_RETURN_IF_ERROR(ParallelUnits(units.size(), [&](int t, size_t u) -> Status {
     units[u](&bits[t]);

@@ -15,6 +15,9 @@
 namespace sightline::store {
 
 inline constexpr int kScanThreads = 2;
+// A scan of the memtable's records takes the shared lock for this many at a time, so
+// that the writer waits for no more than one step.
+inline constexpr size_t kRecordChunk = 65536;
 
 // Runs fn(thread, unit) for units [0, n) on kScanThreads threads (the caller's among
 // them); stops handing out units after the first error, which it returns.

@@ -105,6 +105,11 @@ struct SpanCounts {
 
 // A small set of interned ids, in first-seen order.
 using IdSet = std::vector<uint32_t>;
+inline bool Has(const IdSet& set, uint32_t id) {
+  for (uint32_t x : set)
+    if (x == id) return true;
+  return false;
+}
 
 struct TraceAgg {
   uint32_t project = 0, root_name = 0, service = 0, agent_name = 0, environment = 0, session_id = 0, user_id = 0;

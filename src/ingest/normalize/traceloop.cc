@@ -50,7 +50,7 @@ void ApplyField(SpanInput& in, std::string_view field, const AnyValue* v, FlatMe
   }
 }
 
-bool FlatFrom(SpanInput& in, AttrPrefix prefix, bool output, std::string* json) {
+bool TraceloopMessagesFrom(SpanInput& in, AttrPrefix prefix, bool output, std::string* json) {
   auto entries = in.attrs.WithPrefix(prefix);
   if (entries.empty()) return false;
   FlatMessages flat;
@@ -101,10 +101,10 @@ void ExtractTraceloop(SpanInput& in, Candidates* c) {
 }
 
 bool TraceloopPromptMessages(SpanInput& in, std::string* json) {
-  return FlatFrom(in, "gen_ai.prompt.", false, json);
+  return TraceloopMessagesFrom(in, "gen_ai.prompt.", false, json);
 }
 bool TraceloopCompletionMessages(SpanInput& in, std::string* json) {
-  return FlatFrom(in, "gen_ai.completion.", true, json);
+  return TraceloopMessagesFrom(in, "gen_ai.completion.", true, json);
 }
 bool TraceloopEntityInput(SpanInput& in, std::string* json) {
   return EntityPayload(in, "traceloop.entity.input", false, json);

@@ -28,10 +28,6 @@ constexpr size_t kKeptPayloadCapacity = 64 << 10;
 
 using opentelemetry::proto::common::v1::AnyValue;
 
-// Subtraction without signed overflow (deltas of arbitrary int64 times wrap, and the
-// decoder's wrapping addition undoes them exactly).
-int64_t WrapSub(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b)); }
-
 // The attribute's type byte and its text (AnyValueText); a value whose text does not
 // give it back exactly is kAttrRaw.
 uint8_t AttrTypeAndText(const AnyValue& v, std::string* text) {

@@ -12,8 +12,6 @@
 namespace sightline::store::columnar {
 namespace {
 
-int64_t WrapSub(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b)); }
-
 std::string TraceHex(const TraceKey& id) { return HexEncode(id.ToBytes()); }
 
 Status CheckIds(const TraceKey& id, const std::string& id_bytes, size_t i, const model::Span& s) {

@@ -71,7 +71,7 @@ class Reader {
 };
 
 // One span's fields as found in its bytes, defaults where absent.
-struct Row {
+struct ParsedRow {
   TraceKey trace;
   uint64_t span_id = 0, parent = 0;
   int64_t start = 0, end = 0;
@@ -152,7 +152,7 @@ bool ParseKeyValue(std::string_view kv, std::deque<std::string>* storage, std::s
 
 // Parses one span; appends its attributes to out when asked. Returns what was wrong,
 // or nullptr.
-const char* ParseRow(std::string_view bytes, bool want_attrs, Row* row, SpanColumns* out,
+const char* ParseRow(std::string_view bytes, bool want_attrs, ParsedRow* row, SpanColumns* out,
                      std::deque<std::string>* storage) {
   Reader r(bytes);
   while (!r.done()) {
@@ -349,9 +349,9 @@ Status DecodeColumns(const std::vector<std::string_view>& spans, uint64_t mask, 
   auto put = [&](uint64_t bit, auto& column, const auto& value) {
     if (mask & bit) column.push_back(value);
   };
-  Row row;
+  ParsedRow row;
   for (size_t i = 0; i < spans.size(); ++i) {
-    row = Row();
+    row = ParsedRow();
     if (const char* err = ParseRow(spans[i], attrs, &row, out, storage)) {
       out->Clear();
       return Status::Corruption("span row " + std::to_string(i) + " does not parse: " + err);

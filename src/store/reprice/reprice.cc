@@ -9,13 +9,13 @@
 namespace sightline::store {
 namespace {
 
-constexpr char kMagic[] = "SLREPR01";
+constexpr char kRepriceMagic[] = "SLREPR01";
 
 }  // namespace
 
 void EncodeRepriceStep(const RepriceStep& step, std::string* out) {
   out->clear();
-  out->append(kMagic, 8);
+  out->append(kRepriceMagic, 8);
   PutFixed64(out, step.seq);
   PutVarint64(out, step.outputs.size());
   for (uint64_t n : step.outputs) PutVarint64(out, n);
@@ -49,7 +49,7 @@ void EncodeRepriceStep(const RepriceStep& step, std::string* out) {
 Status DecodeRepriceStep(std::string_view in, RepriceStep* out) {
   auto bad = [](const std::string& what) { return Status::Corruption("reprice journal: " + what); };
   if (in.size() < 8 + 8 + 8) return bad("too short (" + std::to_string(in.size()) + " bytes)");
-  if (in.substr(0, 8) != std::string_view(kMagic, 8)) return bad("bad magic");
+  if (in.substr(0, 8) != std::string_view(kRepriceMagic, 8)) return bad("bad magic");
   if (XXH3_64bits(in.data(), in.size() - 8) != DecodeFixed64(in.data() + in.size() - 8))
     return bad("checksum mismatch");
   in = in.substr(8, in.size() - 16);
