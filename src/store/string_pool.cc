@@ -5,14 +5,15 @@
 namespace sightline::store {
 
 StringPool::StringPool() {
-  views_.emplace_back();
-  ids_.emplace(std::string_view(), 0);
+  ids_.FindOrAdd(std::string_view(), [](std::string_view empty) { return empty; });  // id 0
 }
 
 uint32_t StringPool::Intern(std::string_view s) {
   if (s.empty()) return 0;
-  auto it = ids_.find(s);
-  if (it != ids_.end()) return it->second;
+  return ids_.FindOrAdd(s, [this](std::string_view v) { return Copy(v); });
+}
+
+std::string_view StringPool::Copy(std::string_view s) {
   char* dst;
   if (s.size() > kBlockBytes / 4) {  // big strings get their own block
     blocks_.emplace_back(new char[s.size()]);
@@ -30,22 +31,14 @@ uint32_t StringPool::Intern(std::string_view s) {
     block_used_ += s.size();
   }
   std::memcpy(dst, s.data(), s.size());
-  std::string_view stored(dst, s.size());
-  auto id = static_cast<uint32_t>(views_.size());
-  views_.push_back(stored);
-  ids_.emplace(stored, id);
-  return id;
+  return std::string_view(dst, s.size());
 }
 
 uint32_t StringPool::Find(std::string_view s) const {
-  auto it = ids_.find(s);
-  return it == ids_.end() ? kMissing : it->second;
+  if (s.empty()) return 0;
+  return ids_.Find(s);
 }
 
-size_t StringPool::MemoryBytes() const {
-  return block_bytes_total_ + views_.capacity() * sizeof(std::string_view) +
-         ids_.size() * (sizeof(std::string_view) + sizeof(uint32_t) + 2 * sizeof(void*)) +
-         ids_.bucket_count() * sizeof(void*);
-}
+size_t StringPool::MemoryBytes() const { return block_bytes_total_ + ids_.MemoryBytes(); }
 
 }  // namespace sightline::store

@@ -12,30 +12,32 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "store/string_ids.h"
 
 namespace sightline::store {
 
 class StringPool {
  public:
-  static constexpr uint32_t kMissing = UINT32_MAX;
+  static constexpr uint32_t kMissing = StringIds::kMissing;
 
   StringPool();
   uint32_t Intern(std::string_view s);
   // The id of s, or kMissing when it was never interned (a filter on it matches nothing).
   uint32_t Find(std::string_view s) const;
-  std::string_view Get(uint32_t id) const { return id < views_.size() ? views_[id] : std::string_view(); }
-  size_t size() const { return views_.size(); }
+  std::string_view Get(uint32_t id) const { return id < ids_.size() ? ids_.Get(id) : std::string_view(); }
+  size_t size() const { return ids_.size(); }
   size_t MemoryBytes() const;
 
  private:
   static constexpr size_t kBlockBytes = 64 * 1024;
+  // s's bytes copied into the blocks.
+  std::string_view Copy(std::string_view s);
   std::vector<std::unique_ptr<char[]>> blocks_;
   size_t block_used_ = kBlockBytes;
   size_t block_bytes_total_ = 0;
-  std::vector<std::string_view> views_;
-  std::unordered_map<std::string_view, uint32_t> ids_;
+  StringIds ids_;  // views of the blocks' bytes
 };
 
 }  // namespace sightline::store

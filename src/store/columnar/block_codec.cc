@@ -7,8 +7,6 @@
 #include <string_view>
 #include <unordered_map>
 
-#include <xxhash.h>
-
 #include "common/hex.h"
 #include "common/utf8.h"
 #include "common/wire.h"
@@ -18,6 +16,7 @@
 #include "store/columnar/columnar_format.h"
 #include "store/shared_payload.h"
 #include "store/span_codec.h"
+#include "store/string_ids.h"
 
 namespace sightline::store::columnar {
 namespace {
@@ -68,7 +67,6 @@ class DictColumn {
       if (v.empty()) return;  // leading empties: counted at the first value (r of them)
       started_ = true;
       idx_.reserve(r + 64);
-      slots_.assign(64, 0);
       if (r > 0) {
         Lookup(std::string_view());
         idx_.append(r, '\0');  // varint 0 per leading empty row
@@ -95,46 +93,18 @@ class DictColumn {
     *empties = empties_;
     std::string out;
     PutVarint64(&out, dict_.size());
-    for (std::string_view d : dict_) PutLengthPrefixed(&out, d);
+    for (std::string_view d : dict_.strings()) PutLengthPrefixed(&out, d);
     out.append(idx_);
     return out;
   }
 
  private:
-  // v's id: its place in dict_, added at the end when new. An open-addressing table of
-  // ids + 1 (0: free) by XXH3, kept at most half full: a block's string columns look up
-  // a value at every row where it changes, and std::unordered_map's node per value and
-  // its hashing were most of the encoding of a high-cardinality column.
+  // v's id: its place in the dictionary, added at the end when new.
   uint32_t Lookup(std::string_view v) {
-    const uint64_t h = XXH3_64bits(v.data(), v.size());
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint32_t s = slots_[i];
-      if (s == 0) {
-        const auto id = static_cast<uint32_t>(dict_.size());
-        dict_.push_back(v);
-        hashes_.push_back(h);
-        slots_[i] = id + 1;
-        if (2 * dict_.size() > slots_.size()) Grow();
-        return id;
-      }
-      if (hashes_[s - 1] == h && dict_[s - 1] == v) return s - 1;
-    }
-  }
-  void Grow() {
-    std::vector<uint32_t> bigger(slots_.size() * 2, 0);
-    const size_t mask = bigger.size() - 1;
-    for (uint32_t id = 0; id < dict_.size(); ++id) {
-      size_t i = hashes_[id] & mask;
-      while (bigger[i] != 0) i = (i + 1) & mask;
-      bigger[i] = id + 1;
-    }
-    slots_.swap(bigger);
+    return dict_.FindOrAdd(v, [](std::string_view kept) { return kept; });
   }
 
-  std::vector<uint32_t> slots_;
-  std::vector<uint64_t> hashes_;  // per dict_ entry
-  std::vector<std::string_view> dict_;
+  StringIds dict_;  // views of the rows' values
   std::string idx_;
   std::string_view prev_;
   uint32_t prev_id_ = 0;

@@ -20,8 +20,9 @@ int64_t ClampTime(int64_t t) { return std::clamp(t, -kMaxTime, kMaxTime); }
 
 bool AlignedWidth(int64_t w) { return w == kMinuteNs || w == kHourNs || w == kDayNs; }
 
-// Approximate heap bytes of one row beyond its sketches: tuple, values, index node.
-constexpr size_t kRowBytes = 2 * sizeof(Tuple) + sizeof(Values) + sizeof(uint32_t) + 3 * sizeof(void*);
+// Approximate heap bytes of one row beyond its sketches: tuple, values, and up to four
+// slots (the table is at most half full, and a quarter full just after it doubles).
+constexpr size_t kRowBytes = sizeof(Tuple) + sizeof(Values) + 4 * sizeof(uint32_t);
 constexpr size_t kBucketBytes = sizeof(Bucket) + 4 * sizeof(void*) + sizeof(int64_t);
 
 }  // namespace
@@ -250,31 +251,65 @@ void Values::Merge(const Values& o) {
   steps.Merge(o.steps);
 }
 
+size_t Bucket::SlotOf(const Tuple& t) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = TupleHash()(t) & mask;; i = (i + 1) & mask) {
+    const uint32_t s = slots_[i];
+    if (s == 0 || tuples_[s - 1] == t) return i;
+  }
+}
+
+void Bucket::Rehash(size_t slots) {
+  slots_.assign(slots, 0);
+  const size_t mask = slots - 1;
+  for (uint32_t row = 0; row < tuples_.size(); ++row) {
+    size_t i = TupleHash()(tuples_[row]) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = row + 1;
+  }
+}
+
 Values* Bucket::Find(const Tuple& t) {
-  auto it = index_.find(t);
-  return it == index_.end() ? nullptr : &values_[it->second];
+  if (slots_.empty()) return nullptr;
+  const uint32_t s = slots_[SlotOf(t)];
+  return s == 0 ? nullptr : &values_[s - 1];
 }
 
 Values* Bucket::Insert(const Tuple& t) {
-  index_.emplace(t, static_cast<uint32_t>(tuples_.size()));
+  if (2 * (tuples_.size() + 1) > slots_.size()) Rehash(slots_.empty() ? 16 : 2 * slots_.size());
+  slots_[SlotOf(t)] = static_cast<uint32_t>(tuples_.size()) + 1;
   tuples_.push_back(t);
   return &values_.emplace_back();
 }
 
 void Bucket::EraseAt(size_t i) {
-  index_.erase(tuples_[i]);
-  if (i + 1 != tuples_.size()) {
-    tuples_[i] = tuples_.back();
-    values_[i] = std::move(values_.back());
-    index_[tuples_[i]] = static_cast<uint32_t>(i);
+  // Free row i's slot, then shift back each following entry of the run that the hole
+  // now separates from its home slot (linear probing's deletion without tombstones).
+  const size_t mask = slots_.size() - 1;
+  size_t hole = SlotOf(tuples_[i]);
+  for (size_t k = (hole + 1) & mask; slots_[k] != 0; k = (k + 1) & mask) {
+    const size_t home = TupleHash()(tuples_[slots_[k] - 1]) & mask;
+    // The entry at k may move to the hole unless its home lies cyclically in (hole, k].
+    const bool home_after_hole = hole <= k ? (hole < home && home <= k) : (hole < home || home <= k);
+    if (home_after_hole) continue;
+    slots_[hole] = slots_[k];
+    hole = k;
+  }
+  slots_[hole] = 0;
+  const size_t last = tuples_.size() - 1;
+  if (i != last) {  // the last row takes position i
+    slots_[SlotOf(tuples_[last])] = static_cast<uint32_t>(i) + 1;
+    tuples_[i] = tuples_[last];
+    values_[i] = std::move(values_[last]);
   }
   tuples_.pop_back();
   values_.pop_back();
 }
 
 void Bucket::Erase(const Tuple& t) {
-  auto it = index_.find(t);
-  if (it != index_.end()) EraseAt(it->second);
+  if (slots_.empty()) return;
+  const uint32_t s = slots_[SlotOf(t)];
+  if (s != 0) EraseAt(s - 1);
 }
 
 size_t Bucket::EraseIf(const std::function<bool(const Tuple&)>& pred) {
