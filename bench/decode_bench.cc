@@ -11,6 +11,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "common/metrics.h"
+#include "ingest/ingest_service.h"
 #include "ingest/normalize/normalize.h"
 #include "ingest/otlp_decode.h"
 #include "ingest/otlp_walk.h"
@@ -18,6 +20,7 @@
 #include "ingest/request_arena.h"
 #include "pipeline/agent_metrics.h"
 #include "pipeline/redaction.h"
+#include "pipeline/redaction_service.h"
 #include "common/mem_env.h"
 #include "store/columnar/columnar_builder.h"
 #include "store/columnar/columnar_format.h"
@@ -26,6 +29,7 @@
 #include "store/segment/segment_format.h"
 #include "store/segment_io.h"
 #include "store/shared_payload.h"
+#include "store/write_only_store.h"
 #include "workload.h"
 
 namespace sightline::bench {
@@ -116,6 +120,70 @@ void Run(benchmark::State& state, Variant v, bool normalize, bool gzip) {
 // The agents' metrics on the same spans (IngestService::Submit's extra work per
 // request): fold a normalised request into a RequestAgentMetrics, merge it into the
 // shared series. Compare its items_per_second with BM_DecodeNormalize_*.
+// The HTTP thread's whole share of a request, as the server runs it with its default
+// redaction policy: IngestService::Submit (decode, redact, normalise, price-free, agent
+// metrics off) down to the WAL record's encoding (EncodedBatch::EncodeRecord, as
+// EmbeddedStore::Append does on the caller's thread). received: the record's received
+// parts copied from the request's bytes (IngestOptions::copy_received_bytes); otherwise
+// every span serialized. Run both in one process to compare.
+class EncodingStore : public store::WriteOnlyStore {
+ public:
+  bool TakesReceivedParts() const override { return true; }
+  Status AppendReceived(model::SpanList* spans, const store::ReceivedParts& parts, AppendCallback done) override {
+    return Done(batch_.EncodeRecord(spans, parts), done);
+  }
+  Status AppendSpans(model::SpanList* spans, AppendCallback done) override {
+    return Done(batch_.EncodeRecord(spans), done);
+  }
+  Status Append(std::vector<model::Span>, AppendCallback) override { return Status::Internal("unused"); }
+  size_t record_bytes = 0;
+
+ private:
+  Status Done(Status st, const AppendCallback& done) {
+    record_bytes += batch_.payload.size();
+    batch_.payload.clear();  // its capacity serves the next request, as the buffer pool's does
+    batch_.strings.clear();
+    batch_.metas.clear();
+    done(st);
+    return Status::OK();
+  }
+  store::EncodedBatch batch_;
+};
+
+void RunSubmit(benchmark::State& state, Variant v, bool received) {
+  const std::vector<std::string>& bodies = Bodies(v);
+  MemEnv env;
+  auto redaction = pipeline::RedactionService::Create({.env = &env});
+  if (!redaction.ok()) {
+    state.SkipWithError(redaction.status().ToString().c_str());
+    return;
+  }
+  EncodingStore store;
+  MetricsRegistry metrics;
+  ingest::IngestOptions o;
+  o.redaction = redaction->get();
+  o.copy_received_bytes = received;
+  ingest::IngestService service(&store, &metrics, o, &env);
+  int64_t spans = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    ingest::IngestRequest r;
+    r.body = bodies[i++ % bodies.size()];  // a copy, as the HTTP server's read makes one (under 1%)
+    bool ok = false;
+    service.Submit(std::move(r), [&](ingest::IngestResult res) {
+      ok = res.status.ok();
+      spans += res.accepted;
+    });
+    if (!ok) {
+      state.SkipWithError("a request was not accepted");
+      return;
+    }
+  }
+  state.SetItemsProcessed(spans);
+  state.counters["record_bytes_per_span"] =
+      benchmark::Counter(static_cast<double>(store.record_bytes) / static_cast<double>(std::max<int64_t>(spans, 1)));
+}
+
 void RunAgentMetrics(benchmark::State& state, Variant v) {
   std::vector<std::vector<model::Span>> batches;
   if (!NormalizedBatches(state, v, &batches)) return;
@@ -437,6 +505,10 @@ void BM_ReadTrace_Lean_Cold(benchmark::State& s) { RunReadTrace(s, Variant::kLea
 void BM_Flush_Lean(benchmark::State& s) { RunFlush(s, Variant::kLean); }
 void BM_Flush_Payload(benchmark::State& s) { RunFlush(s, Variant::kPayload); }
 void BM_Flush_PayloadWhole(benchmark::State& s) { RunFlush(s, Variant::kPayload, /*records=*/false); }
+void BM_Submit_Lean_Received(benchmark::State& s) { RunSubmit(s, Variant::kLean, true); }
+void BM_Submit_Lean_Serialized(benchmark::State& s) { RunSubmit(s, Variant::kLean, false); }
+void BM_Submit_Payload_Received(benchmark::State& s) { RunSubmit(s, Variant::kPayload, true); }
+void BM_Submit_Payload_Serialized(benchmark::State& s) { RunSubmit(s, Variant::kPayload, false); }
 void BM_AgentMetrics_Lean(benchmark::State& s) { RunAgentMetrics(s, Variant::kLean); }
 void BM_Redact_Lean(benchmark::State& s) { RunRedact(s, Variant::kLean); }
 void BM_Redact_Payload(benchmark::State& s) { RunRedact(s, Variant::kPayload); }
@@ -456,6 +528,10 @@ BENCHMARK(BM_DecodeOnly_Payload)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_WalkOnly_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_WalkOnly_Payload)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_GunzipDecodeNormalize_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
+BENCHMARK(BM_Submit_Lean_Received)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+BENCHMARK(BM_Submit_Lean_Serialized)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+BENCHMARK(BM_Submit_Payload_Received)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+BENCHMARK(BM_Submit_Payload_Serialized)->Unit(benchmark::kMicrosecond)->MinTime(1.0);
 BENCHMARK(BM_AgentMetrics_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_Redact_Lean)->Unit(benchmark::kMicrosecond)->MinTime(0.5);
 BENCHMARK(BM_Redact_Payload)->Unit(benchmark::kMicrosecond)->MinTime(0.5);

@@ -8,6 +8,8 @@
 #include "common/buffer_pool.h"
 #include "ingest/normalize/normalize.h"
 #include "ingest/otlp_decode.h"
+#include "ingest/otlp_walk.h"
+#include "ingest/received_parts.h"
 #include "ingest/redact_request.h"
 #include "ingest/request_arena.h"
 
@@ -89,6 +91,11 @@ void IngestService::Submit(IngestRequest request, Callback done) {
   RequestArena arena;
   JsonDecodeReport report;
   NormalizeResult norm;
+  // 2b. The same bytes walked into views (otlp_walk.h), when the store can write the
+  // received parts from them: they must then stay alive until the store has encoded.
+  thread_local RequestView view;
+  const bool walked = options_.copy_received_bytes && request.format == BodyFormat::kProtobuf &&
+                      store_->TakesReceivedParts() && WalkExportRequest(body, &view);
   {
     ExportRequest& otlp = *arena.NewRequest();
     Status st;
@@ -104,15 +111,19 @@ void IngestService::Submit(IngestRequest request, Callback done) {
       return Reject(Status::InvalidArgument(st.message()), "decode_error", done);
     }
     // The bodies' buffers serve the next requests (common/buffer_pool.h).
-    BufferPool::Default()->Give(std::move(inflated));
-    BufferPool::Default()->Give(std::move(request.body));
+    if (!walked) {
+      BufferPool::Default()->Give(std::move(inflated));
+      BufferPool::Default()->Give(std::move(request.body));
+    }
 
     const int64_t received = CountSpans(otlp) + report.rejected_spans;
     received_->Inc(static_cast<double>(received));
 
     // 3. Redact (before anything derives from the values), then normalise.
-    if (options_.redaction != nullptr) RedactRequest(options_.redaction, &otlp, request.project);
+    bool redacted = false;
+    if (options_.redaction != nullptr) redacted = RedactRequest(options_.redaction, &otlp, request.project);
     NormalizeOptions nopts;
+    nopts.received_bytes = walked && !redacted;
     nopts.project = std::move(request.project);
     nopts.max_attribute_bytes = options_.max_attribute_bytes;
     nopts.received_ns = env_->NowNanos();
@@ -184,11 +195,19 @@ void IngestService::Submit(IngestRequest request, Callback done) {
     if (!join->store.ok()) return finish(join->store, StoreReason(join->store));
     finish(join->audit, "audit");
   };
-  Status appended = store_->AppendSpans(&norm.spans, [join, finish, complete](Status s) {
+  auto stored = [join, finish, complete](Status s) {
     if (!join) return finish(s, StoreReason(s));
     join->store = std::move(s);
     complete();
-  });
+  };
+  Status appended;
+  if (!norm.received.empty()) {
+    appended = store_->AppendReceived(&norm.spans, ReceivedPartsOf(view, norm.received), std::move(stored));
+    BufferPool::Default()->Give(std::move(inflated));  // the store has copied the bytes
+    BufferPool::Default()->Give(std::move(request.body));
+  } else {
+    appended = store_->AppendSpans(&norm.spans, std::move(stored));
+  }
   if (!appended.ok()) return Reject(appended, StoreReason(appended), *shared_done);
   if (join) {
     options_.audit->AppendAsync(std::move(audit_records), [join, complete](Status s) {

@@ -57,6 +57,12 @@ struct IngestOptions {
   // records are made durable before the request is acknowledged. Null: not audited.
   audit::AuditLog* audit = nullptr;
   const audit::SideEffectPolicy* side_effects = nullptr;
+  // Protobuf bodies the OTLP walk takes (otlp_walk.h) reach a store that takes received
+  // parts (store/span_store.h) with the attributes, events, links and the resource's and
+  // scope's attributes as their received bytes, copied into the WAL record instead of
+  // serialized again. false: always serialized (for tests and benchmarks comparing the
+  // two).
+  bool copy_received_bytes = true;
 };
 
 struct IngestRequest {

@@ -13,12 +13,13 @@
 #include "common/mem_env.h"
 #include "ingest/otlp_decode.h"
 #include "pipeline/pricing.h"
+#include "store/write_only_store.h"
 
 namespace sightline::ingest {
 namespace {
 
 // Records appends; completes them only when the test says so.
-class HoldingStore : public store::SpanStore {
+class HoldingStore : public store::WriteOnlyStore {
  public:
   Status Append(std::vector<model::Span> spans, AppendCallback done) override {
     if (!refuse.ok()) return refuse;
@@ -31,19 +32,6 @@ class HoldingStore : public store::SpanStore {
     pending.clear();
     for (auto& cb : callbacks) cb(st);
   }
-  Result<store::TracePage> SearchTraces(const store::TraceQuery&) override { return Status::Internal("unused"); }
-  Result<store::TraceDetail> GetTrace(const std::string&, const std::vector<std::string>&) override {
-    return Status::Internal("unused");
-  }
-  Result<model::Span> GetSpan(const std::string&, const std::string&, const std::vector<std::string>&) override {
-    return Status::Internal("unused");
-  }
-  Result<store::SessionPage> SearchSessions(const store::SessionQuery&) override { return Status::Internal("unused"); }
-  Result<store::SessionDetail> GetSession(const std::string&, const std::vector<std::string>&) override {
-    return Status::Internal("unused");
-  }
-  store::StoreStats Stats() override { return {}; }
-  Status Close() override { return Status::OK(); }
 
   Status refuse;
   std::vector<model::Span> appended;

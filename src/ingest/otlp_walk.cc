@@ -117,6 +117,7 @@ uint32_t Size32(size_t n) { return static_cast<uint32_t>(n); }
 // uint32 dropped_attributes_count = 4; }
 bool WalkEvent(std::string_view bytes, RequestView* out) {
   EventView e;
+  e.bytes = bytes;
   e.attrs.begin = Size32(out->attrs.size());
   Cursor c(bytes);
   while (!c.in.empty()) {
@@ -140,6 +141,7 @@ bool WalkEvent(std::string_view bytes, RequestView* out) {
 // KeyValue attributes = 4; uint32 dropped_attributes_count = 5; fixed32 flags = 6; }
 bool WalkLink(std::string_view bytes, RequestView* out) {
   LinkView l;
+  l.bytes = bytes;
   l.attrs.begin = Size32(out->attrs.size());
   Cursor c(bytes);
   while (!c.in.empty()) {

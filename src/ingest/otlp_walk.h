@@ -70,6 +70,7 @@ struct ScopeView {
 };
 
 struct EventView {
+  std::string_view bytes;  // the whole Event message
   uint64_t time_unix_nano = 0;
   std::string_view name;
   AttrRun attrs;
@@ -77,6 +78,7 @@ struct EventView {
 };
 
 struct LinkView {
+  std::string_view bytes;  // the whole Link message
   std::string_view trace_id, span_id, trace_state;
   AttrRun attrs;
   uint32_t dropped_attributes_count = 0;

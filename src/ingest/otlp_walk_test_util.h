@@ -18,6 +18,13 @@ using ::opentelemetry::proto::common::v1::KeyValue;
 using ::opentelemetry::proto::common::v1::KeyValueList;
 using KeyValues = ::google::protobuf::RepeatedPtrField<KeyValue>;
 
+// Whether bytes parse as a message of msg's type that serializes as msg does.
+template <typename Message>
+bool SameMessage(std::string_view bytes, const Message& msg) {
+  Message reparsed;
+  return reparsed.ParseFromString(std::string(bytes)) && reparsed.SerializeAsString() == msg.SerializeAsString();
+}
+
 inline std::string Where(const std::string& at, const std::string& what) { return at + ": " + what; }
 
 inline std::string CompareAttr(const AttrView& v, const KeyValue& kv, const std::string& at) {
@@ -125,6 +132,7 @@ inline std::string CompareWalkWithParse(const RequestView& view, const ExportReq
           if (e.time_unix_nano != pe.time_unix_nano() || e.name != pe.name() ||
               e.dropped_attributes_count != pe.dropped_attributes_count())
             return Where(eat, "event fields");
+          if (!detail::SameMessage(e.bytes, pe)) return Where(eat, "the Event's bytes");
           if (auto d = CompareAttrs(view, e.attrs, pe.attributes(), eat); !d.empty()) return d;
         }
         if (v.links_end - v.links_begin != static_cast<uint32_t>(p.links_size()) || v.links_begin != link_i)
@@ -136,6 +144,7 @@ inline std::string CompareWalkWithParse(const RequestView& view, const ExportReq
           if (l.trace_id != pl.trace_id() || l.span_id != pl.span_id() || l.trace_state != pl.trace_state() ||
               l.dropped_attributes_count != pl.dropped_attributes_count() || l.flags != pl.flags())
             return Where(lat, "link fields");
+          if (!detail::SameMessage(l.bytes, pl)) return Where(lat, "the Link's bytes");
           if (auto d = CompareAttrs(view, l.attrs, pl.attributes(), lat); !d.empty()) return d;
         }
       }

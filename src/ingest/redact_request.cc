@@ -6,7 +6,8 @@
 
 namespace sightline::ingest {
 
-void RedactRequest(pipeline::RedactionService* redaction, ExportRequest* request, std::string_view header_project) {
+bool RedactRequest(pipeline::RedactionService* redaction, ExportRequest* request, std::string_view header_project) {
+  bool changed = false;
   for (auto& rs : *request->mutable_resource_spans()) {
     std::string project(header_project);
     if (project.empty()) {
@@ -18,8 +19,9 @@ void RedactRequest(pipeline::RedactionService* redaction, ExportRequest* request
       }
     }
     if (project.empty()) project = "default";
-    redaction->Redact(project, &rs);
+    changed |= redaction->Redact(project, &rs);
   }
+  return changed;
 }
 
 }  // namespace sightline::ingest

@@ -12,7 +12,7 @@ namespace sightline::ingest {
 
 // Redacts every ResourceSpans of the request under its project's rules. The project
 // is resolved as normalisation resolves it: the header's, else the resource's
-// openinference.project.name, else "default".
-void RedactRequest(pipeline::RedactionService* redaction, ExportRequest* request, std::string_view header_project);
+// openinference.project.name, else "default". True when anything was changed or removed.
+bool RedactRequest(pipeline::RedactionService* redaction, ExportRequest* request, std::string_view header_project);
 
 }  // namespace sightline::ingest

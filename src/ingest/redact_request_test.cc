@@ -8,30 +8,18 @@
 
 #include "common/mem_env.h"
 #include "ingest/ingest_service.h"
+#include "store/write_only_store.h"
 
 namespace sightline::ingest {
 namespace {
 
-class KeepingStore : public store::SpanStore {
+class KeepingStore : public store::WriteOnlyStore {
  public:
   Status Append(std::vector<model::Span> spans, AppendCallback done) override {
     appended.insert(appended.end(), spans.begin(), spans.end());
     done(Status::OK());
     return Status::OK();
   }
-  Result<store::TracePage> SearchTraces(const store::TraceQuery&) override { return Status::Internal("unused"); }
-  Result<store::TraceDetail> GetTrace(const std::string&, const std::vector<std::string>&) override {
-    return Status::Internal("unused");
-  }
-  Result<model::Span> GetSpan(const std::string&, const std::string&, const std::vector<std::string>&) override {
-    return Status::Internal("unused");
-  }
-  Result<store::SessionPage> SearchSessions(const store::SessionQuery&) override { return Status::Internal("unused"); }
-  Result<store::SessionDetail> GetSession(const std::string&, const std::vector<std::string>&) override {
-    return Status::Internal("unused");
-  }
-  store::StoreStats Stats() override { return {}; }
-  Status Close() override { return Status::OK(); }
   std::vector<model::Span> appended;
 };
 

@@ -123,14 +123,19 @@ struct Walker {
   const ProjectPolicy& policy;
   std::string hmac_key;
   Counts* counts;
+  bool changed = false;  // anything was masked, hashed or dropped
+
+  ProjectPolicy::Outcome Text(std::string* text) {
+    const ProjectPolicy::Outcome o = policy.RedactText(text, hmac_key, counts);
+    changed |= o != ProjectPolicy::Outcome::kUnchanged;
+    return o;
+  }
 
   // false: the value must go (a drop rule matched inside it).
   bool Value(AnyValue* v, const std::string& path, int depth) {
     switch (v->value_case()) {
-      case AnyValue::kStringValue:
-        return policy.RedactText(v->mutable_string_value(), hmac_key, counts) != ProjectPolicy::Outcome::kDrop;
-      case AnyValue::kBytesValue:
-        return policy.RedactText(v->mutable_bytes_value(), hmac_key, counts) != ProjectPolicy::Outcome::kDrop;
+      case AnyValue::kStringValue: return Text(v->mutable_string_value()) != ProjectPolicy::Outcome::kDrop;
+      case AnyValue::kBytesValue: return Text(v->mutable_bytes_value()) != ProjectPolicy::Outcome::kDrop;
       case AnyValue::kArrayValue:
         for (AnyValue& e : *v->mutable_array_value()->mutable_values())
           if (!Value(&e, path, depth + 1)) return false;
@@ -138,6 +143,7 @@ struct Walker {
       case AnyValue::kKvlistValue:
         if (depth > 64) {  // deeper than any decoder lets through; fail closed
           v->set_string_value("[REDACTED:attribute]");
+          changed = true;
           return true;
         }
         return KeyValuesIn(v->mutable_kvlist_value()->mutable_values(), path, depth + 1);
@@ -163,11 +169,13 @@ struct Walker {
         case KeyVerdict::kKeep: break;
         case KeyVerdict::kDrop:
           keep = false;
+          changed = true;
           counts->Add(kAttributeRule, Action::kDrop);
           break;
         case KeyVerdict::kMask:
           if (!IsEmpty(kv.value())) {
             kv.mutable_value()->set_string_value("[REDACTED:attribute]");
+            changed = true;
             counts->Add(kAttributeRule, Action::kMask);
           }
           break;
@@ -175,11 +183,12 @@ struct Walker {
           if (!IsEmpty(kv.value())) {
             std::string h = "[attribute:hmac:" + HmacHex(hmac_key, ValueText(kv.value()), policy.hash_length()) + "]";
             kv.mutable_value()->set_string_value(std::move(h));
+            changed = true;
             counts->Add(kAttributeRule, Action::kHash);
           }
           break;
         case KeyVerdict::kScan:
-          keep = Value(kv.mutable_value(), path, depth);
+          keep = !kv.has_value() || Value(kv.mutable_value(), path, depth);  // none sent: none added
           if (!keep && depth > 0) keep_parent = false;  // a drop inside a nested value drops the top attribute
           break;
       }
@@ -196,7 +205,7 @@ struct Walker {
   // A field that is not an attribute: dropping empties it.
   void Field(std::string* s) {
     if (s->empty()) return;
-    if (policy.RedactText(s, hmac_key, counts) == ProjectPolicy::Outcome::kDrop) s->clear();
+    if (Text(s) == ProjectPolicy::Outcome::kDrop) s->clear();
   }
 };
 
@@ -480,12 +489,12 @@ const ProjectPolicy& Policy::For(std::string_view project) const {
 
 // --- Walking a request -----------------------------------------------------------
 
-void RedactResourceSpans(const ProjectPolicy& policy, std::string_view project,
+bool RedactResourceSpans(const ProjectPolicy& policy, std::string_view project,
                          ::opentelemetry::proto::trace::v1::ResourceSpans* rs, Counts* counts) {
   Walker w{policy, policy.HmacKeyFor(project), counts};
-  w.Attributes(rs->mutable_resource()->mutable_attributes());
+  if (rs->has_resource()) w.Attributes(rs->mutable_resource()->mutable_attributes());
   for (auto& ss : *rs->mutable_scope_spans()) {
-    w.Attributes(ss.mutable_scope()->mutable_attributes());
+    if (ss.has_scope()) w.Attributes(ss.mutable_scope()->mutable_attributes());
     for (auto& s : *ss.mutable_spans()) {
       w.Field(s.mutable_name());
       w.Field(s.mutable_trace_state());
@@ -501,6 +510,7 @@ void RedactResourceSpans(const ProjectPolicy& policy, std::string_view project,
       }
     }
   }
+  return w.changed;
 }
 
 std::string HmacHex(std::string_view key, std::string_view value, int hex_chars) {

@@ -122,8 +122,9 @@ class Policy {
 
 // Redacts one ResourceSpans of `project` in place: resource and scope attributes,
 // and every span's name, status message, trace state, attributes, events and links.
-// Ids, times and attribute keys are left alone.
-void RedactResourceSpans(const ProjectPolicy& policy, std::string_view project,
+// Ids, times and attribute keys are left alone. True when anything was changed or
+// removed (false: every byte of rs is as it was).
+bool RedactResourceSpans(const ProjectPolicy& policy, std::string_view project,
                          ::opentelemetry::proto::trace::v1::ResourceSpans* rs, Counts* counts);
 
 // The truncated hex HMAC-SHA256 of value under key.

@@ -177,12 +177,13 @@ std::string RedactionService::Describe() const {
   return file_in_force_ ? opts_.policy_file : "built-in";
 }
 
-void RedactionService::Redact(std::string_view project, ::opentelemetry::proto::trace::v1::ResourceSpans* rs) {
+bool RedactionService::Redact(std::string_view project, ::opentelemetry::proto::trace::v1::ResourceSpans* rs) {
   std::shared_ptr<const redaction::Policy> p = policy();
   const redaction::ProjectPolicy& pp = p->For(project);
   redaction::Counts counts;
-  redaction::RedactResourceSpans(pp, project, rs, &counts);
+  const bool changed = redaction::RedactResourceSpans(pp, project, rs, &counts);
   if (!counts.empty()) Record(project, pp, counts);
+  return changed;
 }
 
 void RedactionService::Record(std::string_view project, const redaction::ProjectPolicy& p,

@@ -50,7 +50,8 @@ class RedactionService {
   static Result<std::unique_ptr<RedactionService>> Create(Options options);
 
   // Redacts one ResourceSpans of `project` under the policy in force, and counts.
-  void Redact(std::string_view project, ::opentelemetry::proto::trace::v1::ResourceSpans* rs);
+  // True when anything was changed or removed.
+  bool Redact(std::string_view project, ::opentelemetry::proto::trace::v1::ResourceSpans* rs);
 
   Status Reload();
   void MaybeReload();

@@ -292,6 +292,41 @@ TEST(Redaction, WholeRequestKeyRulesAndEveryStringField) {
   EXPECT_FALSE(counts.empty());
 }
 
+// The answer the ingest path relies on to copy a request's bytes into the WAL: false
+// only when every byte of the request is as it came, including KeyValues sent without
+// a value (none is added).
+TEST(Redaction, SaysWhetherItChangedAnything) {
+  auto policy = MustCompile("[detectors]\nemail = \"mask\"\n[attributes]\ndrop = [\"*.password\"]\n");
+  ASSERT_TRUE(policy);
+  ResourceSpans clean;
+  auto* span = clean.add_scope_spans()->add_spans();
+  span->set_name("chat");
+  span->add_attributes()->set_key("no.value");
+  auto* kvl = span->add_attributes();
+  kvl->set_key("nested");
+  kvl->mutable_value()->mutable_kvlist_value()->add_values()->set_key("inner.no.value");
+  auto* note = span->add_attributes();
+  note->set_key("note");
+  note->mutable_value()->set_string_value("nothing to see");
+  const std::string before = clean.SerializeAsString();
+  Counts counts;
+  EXPECT_FALSE(RedactResourceSpans(policy->For("p"), "p", &clean, &counts));
+  EXPECT_EQ(clean.SerializeAsString(), before);
+  EXPECT_FALSE(clean.scope_spans(0).spans(0).attributes(0).has_value());
+  EXPECT_TRUE(counts.empty());
+
+  // Each kind of change says so: a masked match, a field's drop, a key rule.
+  for (const char* change : {"email", "name", "key"}) {
+    ResourceSpans rs = clean;
+    auto* s = rs.mutable_scope_spans(0)->mutable_spans(0);
+    if (std::string(change) == "email") s->mutable_attributes(2)->mutable_value()->set_string_value("to ann@example.com");
+    if (std::string(change) == "name") s->set_name("mail ann@example.com");
+    if (std::string(change) == "key") s->add_attributes()->set_key("db.password");
+    Counts c;
+    EXPECT_TRUE(RedactResourceSpans(policy->For("p"), "p", &rs, &c)) << change;
+  }
+}
+
 TEST(Redaction, PerProjectOverridesAndCustomRules) {
   auto policy = MustCompile(R"(
 [detectors]

@@ -157,6 +157,8 @@ class EmbeddedStore final : public SpanStore {
   Status Append(std::vector<model::Span> spans, AppendCallback done) override;
   // Encodes the spans before it returns (they may be freed then).
   Status AppendSpans(model::SpanList* spans, AppendCallback done) override;
+  bool TakesReceivedParts() const override { return true; }
+  Status AppendReceived(model::SpanList* spans, const ReceivedParts& parts, AppendCallback done) override;
   Result<TracePage> SearchTraces(const TraceQuery& query) override;
   Result<TraceDetail> GetTrace(const std::string& trace_id, const std::vector<std::string>& projects) override;
   Result<model::Span> GetSpan(const std::string& trace_id, const std::string& span_id,
@@ -247,7 +249,7 @@ class EmbeddedStore final : public SpanStore {
   // Writer thread (embedded_store_write.cc).
   void WriterLoop();
   template <typename Spans>
-  Status AppendImpl(Spans* spans, AppendCallback done);
+  Status AppendImpl(Spans* spans, AppendCallback done, const ReceivedParts* parts = nullptr);
   Status CommitGroup(const std::vector<std::unique_ptr<Pending>>& group);
   void CompleteGroup(std::vector<std::unique_ptr<Pending>>* group, const Status& s);
   void EnterFailed(const Status& s);

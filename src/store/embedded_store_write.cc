@@ -1,6 +1,7 @@
 // EmbeddedStore write path: Append, the group-commit writer thread, failure and
 // recovery from it, WAL rotation.
 #include <algorithm>
+#include <type_traits>
 
 #include "common/buffer_pool.h"
 #include "store/embedded_store.h"
@@ -17,8 +18,12 @@ Status EmbeddedStore::AppendSpans(model::SpanList* spans, AppendCallback done) {
   return AppendImpl(spans, std::move(done));
 }
 
+Status EmbeddedStore::AppendReceived(model::SpanList* spans, const ReceivedParts& parts, AppendCallback done) {
+  return AppendImpl(spans, std::move(done), &parts);
+}
+
 template <typename Spans>
-Status EmbeddedStore::AppendImpl(Spans* spans, AppendCallback done) {
+Status EmbeddedStore::AppendImpl(Spans* spans, AppendCallback done, const ReceivedParts* parts) {
   auto unavailable = [this]() -> Status {  // q_mu_ held
     if (closing_) return Status::Unavailable("store is closed");
     return Status::Unavailable("store is not accepting writes: " + failure_.ToString());
@@ -33,7 +38,11 @@ Status EmbeddedStore::AppendImpl(Spans* spans, AppendCallback done) {
   }
   auto p = std::make_unique<Pending>();
   p->batch.payload = BufferPool::Default()->Take();  // warm pages (common/buffer_pool.h)
-  SL_RETURN_IF_ERROR(p->batch.EncodeRecord(spans));
+  if constexpr (std::is_same_v<Spans, model::SpanList>) {
+    SL_RETURN_IF_ERROR(parts != nullptr ? p->batch.EncodeRecord(spans, *parts) : p->batch.EncodeRecord(spans));
+  } else {
+    SL_RETURN_IF_ERROR(p->batch.EncodeRecord(spans));
+  }
   p->bytes = p->batch.payload.size();
   p->done = std::move(done);
   {

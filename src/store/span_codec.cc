@@ -137,6 +137,99 @@ Status EncodedBatch::EncodeRecord(model::SpanList* spans) {
   return EncodeAll(std::as_const(*spans));
 }
 
+Status EncodedBatch::EncodeRecord(model::SpanList* spans, const ReceivedParts& parts) {
+  if (parts.spans.size() != spans->size())
+    return Status::Internal("received parts for " + std::to_string(parts.spans.size()) + " spans, appending " +
+                            std::to_string(spans->size()));
+  for (size_t i = 0; i < spans->size(); ++i) SharePayloads(&(*spans)[i]);
+  return EncodeAllReceived(spans, parts);
+}
+
+namespace {
+
+using KeyValueField = google::protobuf::RepeatedPtrField<::opentelemetry::proto::common::v1::KeyValue>;
+
+// span.proto's numbers of the fields ReceivedParts can hold, by ReceivedParts::Field.
+constexpr uint32_t kReceivedFieldNumber[ReceivedParts::kFieldCount] = {38, 39, 40, 41, 50};
+
+// Swaps the received fields (bit f of which) between a and b. Both are on one arena, so
+// each swap exchanges pointers.
+void SwapReceived(model::Span* a, model::Span* b, uint8_t which) {
+  if (which & (1u << ReceivedParts::kAttributes)) a->mutable_attributes()->Swap(b->mutable_attributes());
+  if (which & (1u << ReceivedParts::kResource)) a->mutable_resource()->Swap(b->mutable_resource());
+  if (which & (1u << ReceivedParts::kEvents)) a->mutable_events()->Swap(b->mutable_events());
+  if (which & (1u << ReceivedParts::kLinks)) a->mutable_links()->Swap(b->mutable_links());
+  if (which & (1u << ReceivedParts::kScopeAttributes))
+    a->mutable_scope_attributes()->Swap(b->mutable_scope_attributes());
+}
+
+// The fields of which (bits) that hold something in s: only those need a swap.
+uint8_t NonEmptyReceived(const model::Span& s, uint8_t which) {
+  const bool has[ReceivedParts::kFieldCount] = {!s.attributes().empty(), !s.resource().empty(), !s.events().empty(),
+                                                !s.links().empty(), !s.scope_attributes().empty()};
+  uint8_t out = 0;
+  for (int f = 0; f < ReceivedParts::kFieldCount; ++f)
+    if (has[f]) out |= which & (1u << f);
+  return out;
+}
+
+}  // namespace
+
+Status EncodedBatch::EncodeAllReceived(model::SpanList* spans, const ReceivedParts& parts) {
+  // The span's received fields are moved aside into scratch while it is serialized, and
+  // back before its meta is read (AddMeta reads attributes and events).
+  google::protobuf::Arena* arena = spans->empty() ? nullptr : (*spans)[0].GetArena();
+  model::Span heap_scratch;
+  model::Span* scratch = arena != nullptr ? google::protobuf::Arena::CreateMessage<model::Span>(arena) : &heap_scratch;
+  size_t estimate = 0;
+  for (std::string_view e : parts.elements) estimate += e.size() + 8;
+  payload.clear();
+  payload.reserve(estimate + 256 * spans->size());  // grown below when the spans' own fields need more
+  metas.reserve(spans->size());
+  for (size_t i = 0; i < spans->size(); ++i) {
+    model::Span& s = (*spans)[i];
+    SL_RETURN_IF_ERROR(ValidateSpanIds(s, i));
+    const ReceivedParts::Span& p = parts.spans[i];
+    const uint8_t swapped = NonEmptyReceived(s, p.from_bytes);
+    if (swapped != 0) SwapReceived(&s, scratch, swapped);
+    const size_t own = s.ByteSizeLong();
+    size_t n = own;
+    for (int f = 0; f < ReceivedParts::kFieldCount; ++f) {
+      if (!(p.from_bytes & (1u << f))) continue;
+      const size_t tag = VarintLength(uint64_t{kReceivedFieldNumber[f]} << 3);
+      for (uint32_t e = p.begin[f]; e < p.end[f]; ++e)
+        n += tag + VarintLength(parts.elements[e].size()) + parts.elements[e].size();
+    }
+    if (n > UINT32_MAX / 2) {
+      if (swapped != 0) SwapReceived(&s, scratch, swapped);
+      return Status::TooLarge("span " + std::to_string(i) + " is larger than 2 GiB");
+    }
+    const size_t used = payload.size(), need = used + 1 + VarintLength(n) + n;
+    if (payload.capacity() < need) payload.reserve(std::max(need, 2 * payload.capacity()));
+    payload.resize(need);  // within the capacity: fills only this span's bytes
+    char* out = payload.data() + used;
+    *out++ = 0x0A;
+    out = EncodeVarint64(out, n);
+    const auto off = static_cast<uint32_t>(out - payload.data());
+    s.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out));
+    out += own;
+    for (int f = 0; f < ReceivedParts::kFieldCount; ++f) {
+      if (!(p.from_bytes & (1u << f))) continue;
+      const uint64_t tag = (uint64_t{kReceivedFieldNumber[f]} << 3) | 2;
+      for (uint32_t e = p.begin[f]; e < p.end[f]; ++e) {
+        const std::string_view el = parts.elements[e];
+        out = EncodeVarint64(out, tag);
+        out = EncodeVarint64(out, el.size());
+        if (!el.empty()) std::memcpy(out, el.data(), el.size());
+        out += el.size();
+      }
+    }
+    if (swapped != 0) SwapReceived(&s, scratch, swapped);
+    AddMeta(s, off, static_cast<uint32_t>(n));
+  }
+  return Status::OK();
+}
+
 template <typename Spans>
 Status EncodedBatch::EncodeAll(const Spans& spans) {
   size_t total = 0;

@@ -46,6 +46,26 @@ struct SpanMeta {
   Ref project, name, service, environment, session_id, user_id, agent_name, model, tool_name;  // in strings
 };
 
+// Parts of the spans of one Append that the caller holds as the bytes they were
+// received in (the ingest path's walk of an OTLP request, ingest/otlp_walk.h), for the
+// encoder to copy into the record instead of serializing the span's own fields. Each
+// element is one element of a repeated field, serialized: it parses into exactly the
+// value the span's field holds (attributes, events, links: the span keeps them for the
+// readers on the ingest path, and the encoder leaves them out of its serialization) or
+// would hold (resource, scope attributes: the span's field is then left empty). The
+// record's bytes then differ from a serialization of the span only in field order; it
+// parses into the same span.
+struct ReceivedParts {
+  enum Field : uint8_t { kAttributes, kResource, kEvents, kLinks, kScopeAttributes, kFieldCount };
+  struct Span {
+    // elements[begin[f], end[f]) are field f's, when bit f of from_bytes is set.
+    uint32_t begin[kFieldCount] = {}, end[kFieldCount] = {};
+    uint8_t from_bytes = 0;
+  };
+  std::vector<std::string_view> elements;
+  std::vector<Span> spans;  // one per span appended, in order
+};
+
 // One Append's spans, encoded: payload is the WAL record (a serialized SpanBatch).
 // The attributes a span's meta depends on (the sampling flag, evaluation results);
 // AddMeta reads no other.
@@ -66,6 +86,9 @@ struct EncodedBatch {
   // are first put in the record form (store/shared_payload.h), which changes *spans.
   [[nodiscard]] Status EncodeRecord(std::vector<model::Span>* spans);
   [[nodiscard]] Status EncodeRecord(model::SpanList* spans);
+  // The same with parts of the spans copied from the bytes they were received in
+  // (parts->spans has one entry per span).
+  [[nodiscard]] Status EncodeRecord(model::SpanList* spans, const ReceivedParts& parts);
   // Records the meta of a span whose bytes are already at payload[off, off+len) (replay).
   void AddMeta(const model::Span& span, uint32_t off, uint32_t len) { AddMeta(span, &span, off, len); }
   // The same for a span held in two parts (compaction's rows): cols holds every field
@@ -80,6 +103,7 @@ struct EncodedBatch {
  private:
   template <typename Spans>
   Status EncodeAll(const Spans& spans);
+  Status EncodeAllReceived(model::SpanList* spans, const ReceivedParts& parts);
 };
 
 Status ValidateSpanIds(const model::Span& span, size_t index);

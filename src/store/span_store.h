@@ -19,6 +19,7 @@
 #include "store/deletion/deletion.h"
 #include "store/query_spec.h"
 #include "store/reprice/reprice.h"
+#include "store/span_codec.h"
 
 namespace sightline::store {
 
@@ -86,6 +87,16 @@ class SpanStore {
     std::vector<model::Span> copy(spans->size());
     for (size_t i = 0; i < spans->size(); ++i) copy[i] = (*spans)[i];
     return Append(std::move(copy), std::move(done));
+  }
+  // Whether AppendReceived may be called: the store writes spans from the bytes they
+  // were received in (span_codec.h, ReceivedParts).
+  virtual bool TakesReceivedParts() const { return false; }
+  // AppendSpans with parts of the spans held as received bytes (parts.spans parallel to
+  // spans); only for a store whose TakesReceivedParts() is true: the spans alone may lack
+  // what the parts hold.
+  virtual Status AppendReceived(model::SpanList* spans, const ReceivedParts& parts, AppendCallback done) {
+    (void)spans, (void)parts, (void)done;
+    return Status::Internal("this store does not take spans in their received bytes");
   }
 
   virtual Result<TracePage> SearchTraces(const TraceQuery& query) = 0;

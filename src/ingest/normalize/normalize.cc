@@ -241,19 +241,27 @@ NormalizeResult NormalizeRequest(ExportRequest* request, const NormalizeOptions&
     for (const auto& ss : rs.scope_spans()) total += ss.spans_size();
   result.spans.reserve(total);
 
+  if (options.received_bytes) result.received.reserve(total);
+
   SpanInput in;
   in.options = &options;
   in.truncated = &result.truncated_values;
+  uint32_t span_index = 0;  // in the request, as the walk numbers them
   for (auto& rs : *request->mutable_resource_spans()) {
     KeyValues* resource = rs.mutable_resource()->mutable_attributes();
+    const int64_t cut_before_resource = result.truncated_values;
     SanitizeKeyValues(resource, max, &result.truncated_values);  // once, not once per span
+    const bool resource_received = options.received_bytes && result.truncated_values == cut_before_resource;
     const ResourceFacts facts = ReadResource(*resource, options);
     for (auto& ss : *rs.mutable_scope_spans()) {
       auto* scope = ss.mutable_scope();
       SanitizeString(scope->mutable_name(), max, &result.truncated_values);
       SanitizeString(scope->mutable_version(), max, &result.truncated_values);
+      const int64_t cut_before_scope = result.truncated_values;
       SanitizeKeyValues(scope->mutable_attributes(), max, &result.truncated_values);
+      const bool scope_received = options.received_bytes && result.truncated_values == cut_before_scope;
       for (OtlpSpan& s : *ss.mutable_spans()) {
+        const uint32_t this_span = span_index++;
         if (std::string_view problem = IdProblem(s); !problem.empty()) {
           Reject(problem, s, &result);
           if (result.rejected == kMaxReasonsInMessage + 1) result.error_message += "; ...";
@@ -303,17 +311,24 @@ NormalizeResult NormalizeRequest(ExportRequest* request, const NormalizeOptions&
         MoveKeyValues(s.mutable_attributes(), out.mutable_attributes());
         MoveEvents(s.mutable_events(), out.mutable_events());
         MoveLinks(s.mutable_links(), out.mutable_links());
-        *out.mutable_resource() = *resource;
+        if (!resource_received) *out.mutable_resource() = *resource;
         if (!scope->name().empty()) out.set_scope_name(scope->name());
         if (!scope->version().empty()) out.set_scope_version(scope->version());
-        if (!scope->attributes().empty()) *out.mutable_scope_attributes() = scope->attributes();
+        if (!scope_received && !scope->attributes().empty()) *out.mutable_scope_attributes() = scope->attributes();
         out.set_otel_kind(s.kind());
         if (!s.trace_state().empty()) out.set_trace_state(std::move(*s.mutable_trace_state()));
         out.set_dropped_attributes_count(s.dropped_attributes_count());
         out.set_dropped_events_count(s.dropped_events_count());
         out.set_dropped_links_count(s.dropped_links_count());
         out.set_received_ns(options.received_ns);
+        const int64_t cut_before_span = result.truncated_values;
         SanitizeSpan(&out, max, &result.truncated_values);
+        if (options.received_bytes) {
+          // SanitizeSpan counts the cuts of attribute values, event names and link trace
+          // states, not those of canonical fields (which are not received parts).
+          result.received.push_back(
+              {this_span, result.truncated_values == cut_before_span, resource_received, scope_received});
+        }
       }
     }
   }

@@ -28,6 +28,22 @@ struct NormalizeOptions {
   // Where the canonical spans are created (NormalizeResult::spans): the request's arena
   // in the ingest path, which must then outlive the result; null: the heap.
   google::protobuf::Arena* arena = nullptr;
+  // The caller walked the request's bytes (ingest/otlp_walk.h) and nothing has changed
+  // the request since (redaction changed nothing): NormalizeResult::received then says,
+  // span by span, which of its received parts are still those bytes, for the store to
+  // copy (store/span_codec.h, ReceivedParts), and the resource's and scope's attributes
+  // that are are not copied into the canonical spans (the store writes them from the
+  // bytes; no reader on the ingest path reads them).
+  bool received_bytes = false;
+};
+
+// Which received parts of an accepted span are, value for value, the request's bytes
+// (no sanitising cut changed them), and where the span is in the walked request.
+struct ReceivedSpan {
+  uint32_t span = 0;  // index in the walk's RequestView::spans
+  bool attributes = false;  // the span's attributes, events and links
+  bool resource = false;    // the resource's attributes (then not in the canonical span)
+  bool scope = false;       // the scope's attributes (then not in the canonical span)
 };
 
 struct NormalizeResult {
@@ -36,6 +52,7 @@ struct NormalizeResult {
   std::map<std::string, int64_t> rejected_by_reason;  // "invalid_trace_id" -> count
   std::string error_message;                // the first few reasons, for partial_success
   int64_t truncated_values = 0;             // attribute values cut at the limit
+  std::vector<ReceivedSpan> received;       // per accepted span, when options.received_bytes
 };
 
 // Normalises every span of the request. The request is consumed (its strings may be

@@ -34,7 +34,7 @@ void SanitizeValue(AnyValue* v, size_t max, int64_t* truncated, int depth) {
       }
       for (KeyValue& kv : *v->mutable_kvlist_value()->mutable_values()) {
         RepairUtf8InPlace(kv.mutable_key());
-        SanitizeValue(kv.mutable_value(), max, truncated, depth + 1);
+        if (kv.has_value()) SanitizeValue(kv.mutable_value(), max, truncated, depth + 1);
       }
       break;
     default:
@@ -45,7 +45,9 @@ void SanitizeValue(AnyValue* v, size_t max, int64_t* truncated, int depth) {
 void SanitizeKeyValues(KeyValues* kvs, size_t max, int64_t* truncated) {
   for (KeyValue& kv : *kvs) {
     if (!IsValidUtf8(kv.key())) RepairUtf8InPlace(kv.mutable_key());
-    SanitizeValue(kv.mutable_value(), max, truncated);
+    // A KeyValue sent without a value keeps none (asking for a mutable one would add an
+    // empty AnyValue the sender did not send).
+    if (kv.has_value()) SanitizeValue(kv.mutable_value(), max, truncated);
   }
 }
 
