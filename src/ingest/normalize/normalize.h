@@ -31,9 +31,9 @@ struct NormalizeOptions {
   // The caller walked the request's bytes (ingest/otlp_walk.h) and nothing has changed
   // the request since (redaction changed nothing): NormalizeResult::received then says,
   // span by span, which of its received parts are still those bytes, for the store to
-  // copy (store/span_codec.h, ReceivedParts), and the resource's and scope's attributes
-  // that are are not copied into the canonical spans (the store writes them from the
-  // bytes; no reader on the ingest path reads them).
+  // copy (store/span_codec.h, ReceivedParts). The resource's and scope's attributes
+  // whose bytes are used are not copied into the canonical spans: the store writes
+  // them from the bytes, and no reader on the ingest path reads them.
   bool received_bytes = false;
 };
 
