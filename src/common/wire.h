@@ -19,13 +19,16 @@ namespace sightline::wire {
 // Groups (3 and 4) are named for the walkers that skip or refuse them.
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5 };
 
-// Appends v as a varint.
+// Appends v as a varint (one append of up to 10 bytes, not a push_back a byte).
 inline void PutVarint(std::string* out, uint64_t v) {
+  char b[10];
+  size_t n = 0;
   while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    b[n++] = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  b[n++] = static_cast<char>(v);
+  out->append(b, n);
 }
 
 // A varint of up to 10 bytes off the front of *in (bits past the 64th are dropped, as

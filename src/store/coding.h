@@ -26,16 +26,7 @@ inline void PutFixed64(std::string* out, uint64_t v) {
 inline uint32_t DecodeFixed32(const char* p) { return wire::LoadFixed32(p); }
 inline uint64_t DecodeFixed64(const char* p) { return wire::LoadFixed64(p); }
 
-inline void PutVarint64(std::string* out, uint64_t v) {
-  char b[10];
-  int n = 0;
-  while (v >= 0x80) {
-    b[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  b[n++] = static_cast<char>(v);
-  out->append(b, static_cast<size_t>(n));
-}
+inline void PutVarint64(std::string* out, uint64_t v) { wire::PutVarint(out, v); }
 inline size_t VarintLength(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {

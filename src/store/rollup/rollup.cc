@@ -282,11 +282,11 @@ Values* Bucket::Insert(const Tuple& t) {
   return &values_.emplace_back();
 }
 
-void Bucket::EraseAt(size_t i) {
-  // Free row i's slot, then shift back each following entry of the run that the hole
+void Bucket::EraseSlot(size_t hole) {
+  // Free the row's slot, then shift back each following entry of the run that the hole
   // now separates from its home slot (linear probing's deletion without tombstones).
+  const size_t i = slots_[hole] - 1;
   const size_t mask = slots_.size() - 1;
-  size_t hole = SlotOf(tuples_[i]);
   for (size_t k = (hole + 1) & mask; slots_[k] != 0; k = (k + 1) & mask) {
     const size_t home = TupleHash()(tuples_[slots_[k] - 1]) & mask;
     // The entry at k may move to the hole unless its home lies cyclically in (hole, k].
@@ -308,15 +308,15 @@ void Bucket::EraseAt(size_t i) {
 
 void Bucket::Erase(const Tuple& t) {
   if (slots_.empty()) return;
-  const uint32_t s = slots_[SlotOf(t)];
-  if (s != 0) EraseAt(s - 1);
+  const size_t slot = SlotOf(t);
+  if (slots_[slot] != 0) EraseSlot(slot);
 }
 
 size_t Bucket::EraseIf(const std::function<bool(const Tuple&)>& pred) {
   size_t n = 0;
   for (size_t i = tuples_.size(); i-- > 0;) {
     if (!pred(tuples_[i])) continue;
-    EraseAt(i);
+    EraseSlot(SlotOf(tuples_[i]));
     ++n;
   }
   return n;

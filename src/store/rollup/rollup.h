@@ -126,7 +126,8 @@ class Bucket {
   size_t EraseIf(const std::function<bool(const Tuple&)>& pred);
 
  private:
-  void EraseAt(size_t i);
+  // Erases the row whose position + 1 slot `hole` holds.
+  void EraseSlot(size_t hole);
   // The slot holding row + 1 for t, or of the free slot where t would go.
   size_t SlotOf(const Tuple& t) const;
   void Rehash(size_t slots);
