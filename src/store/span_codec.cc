@@ -147,10 +147,10 @@ Status EncodedBatch::EncodeRecord(model::SpanList* spans, const ReceivedParts& p
 
 namespace {
 
-using KeyValueField = google::protobuf::RepeatedPtrField<::opentelemetry::proto::common::v1::KeyValue>;
-
-// span.proto's numbers of the fields ReceivedParts can hold, by ReceivedParts::Field.
-constexpr uint32_t kReceivedFieldNumber[ReceivedParts::kFieldCount] = {38, 39, 40, 41, 50};
+// The tags (span.proto's field numbers, length-delimited) of the fields ReceivedParts
+// can hold, by ReceivedParts::Field.
+constexpr uint64_t kReceivedTag[ReceivedParts::kFieldCount] = {38 << 3 | 2, 39 << 3 | 2, 40 << 3 | 2, 41 << 3 | 2,
+                                                               50 << 3 | 2};
 
 // Swaps the received fields (bit f of which) between a and b. Both are on one arena, so
 // each swap exchanges pointers.
@@ -196,7 +196,7 @@ Status EncodedBatch::EncodeAllReceived(model::SpanList* spans, const ReceivedPar
     size_t n = own;
     for (int f = 0; f < ReceivedParts::kFieldCount; ++f) {
       if (!(p.from_bytes & (1u << f))) continue;
-      const size_t tag = VarintLength(uint64_t{kReceivedFieldNumber[f]} << 3);
+      const size_t tag = VarintLength(kReceivedTag[f]);
       for (uint32_t e = p.begin[f]; e < p.end[f]; ++e)
         n += tag + VarintLength(parts.elements[e].size()) + parts.elements[e].size();
     }
@@ -215,10 +215,9 @@ Status EncodedBatch::EncodeAllReceived(model::SpanList* spans, const ReceivedPar
     out += own;
     for (int f = 0; f < ReceivedParts::kFieldCount; ++f) {
       if (!(p.from_bytes & (1u << f))) continue;
-      const uint64_t tag = (uint64_t{kReceivedFieldNumber[f]} << 3) | 2;
       for (uint32_t e = p.begin[f]; e < p.end[f]; ++e) {
         const std::string_view el = parts.elements[e];
-        out = EncodeVarint64(out, tag);
+        out = EncodeVarint64(out, kReceivedTag[f]);
         out = EncodeVarint64(out, el.size());
         if (!el.empty()) std::memcpy(out, el.data(), el.size());
         out += el.size();
