@@ -1,3 +1,4 @@
+// Which bytes of a walked request the store copies for each accepted span (received_parts.h).
 #include "ingest/received_parts.h"
 
 namespace sightline::ingest {
@@ -12,30 +13,26 @@ store::ReceivedParts ReceivedPartsOf(const RequestView& view, const std::vector<
     const SpanView& span = view.spans[r.span];
     const ScopeView& scope = view.scopes[span.scope];
     P::Span& p = parts.spans[i];
-    auto begin = [&](P::Field f) {
-      p.begin[f] = static_cast<uint32_t>(parts.elements.size());
+    // Field f's elements: bytes(k) for k in [first, last).
+    auto add = [&](P::Field f, uint32_t first, uint32_t last, auto bytes) {
       p.from_bytes |= static_cast<uint8_t>(1u << f);
+      p.begin[f] = static_cast<uint32_t>(parts.elements.size());
+      for (uint32_t k = first; k < last; ++k) parts.elements.push_back(bytes(k));
+      p.end[f] = static_cast<uint32_t>(parts.elements.size());
     };
-    auto end = [&](P::Field f) { p.end[f] = static_cast<uint32_t>(parts.elements.size()); };
-    auto attrs = [&](P::Field f, AttrRun run) {
-      begin(f);
-      for (uint32_t a = run.begin; a < run.end; ++a) parts.elements.push_back(view.attrs[a].kv);
-      end(f);
-    };
+    auto attr = [&](uint32_t k) { return view.attrs[k].kv; };
     if (r.attributes) {
-      attrs(P::kAttributes, span.attrs);
-      begin(P::kEvents);
-      for (uint32_t e = span.events_begin; e < span.events_end; ++e) parts.elements.push_back(view.events[e].bytes);
-      end(P::kEvents);
-      begin(P::kLinks);
-      for (uint32_t l = span.links_begin; l < span.links_end; ++l) parts.elements.push_back(view.links[l].bytes);
-      end(P::kLinks);
+      add(P::kAttributes, span.attrs.begin, span.attrs.end, attr);
+      add(P::kEvents, span.events_begin, span.events_end, [&](uint32_t k) { return view.events[k].bytes; });
+      add(P::kLinks, span.links_begin, span.links_end, [&](uint32_t k) { return view.links[k].bytes; });
     }
-    if (r.resource) attrs(P::kResource, view.resources[scope.resource].attrs);
-    if (r.scope) attrs(P::kScopeAttributes, scope.attrs);
+    if (r.resource) {
+      const AttrRun run = view.resources[scope.resource].attrs;
+      add(P::kResource, run.begin, run.end, attr);
+    }
+    if (r.scope) add(P::kScopeAttributes, scope.attrs.begin, scope.attrs.end, attr);
   }
   return parts;
 }
-
 
 }  // namespace sightline::ingest
